@@ -1,0 +1,44 @@
+import { createHash } from 'crypto';
+import { ACL, Id, Permission } from 'node-zookeeper-client';
+
+export type Perm = 'read' | 'write' | 'create' | 'delete' | 'admin' | 'all';
+
+/** A ZooKeeper ACL entry in plain data: scheme, id and permissions. */
+export interface AclEntry {
+  readonly scheme: string;
+  readonly id: string;
+  readonly perms: readonly Perm[];
+}
+
+const PERM_BITS: Record<Perm, number> = {
+  read: Permission.READ, write: Permission.WRITE, create: Permission.CREATE,
+  delete: Permission.DELETE, admin: Permission.ADMIN, all: Permission.ALL,
+};
+
+/** The id ZooKeeper's digest scheme stores: `user:base64(sha1("user:password"))`. */
+export function digestId(user: string, password: string): string {
+  return `${user}:${createHash('sha1').update(`${user}:${password}`).digest('base64')}`;
+}
+
+export const acl = {
+  /** Anyone may do anything (ZooKeeper's OPEN_ACL_UNSAFE). */
+  open(): AclEntry[] { return [{ scheme: 'world', id: 'anyone', perms: ['all'] }]; },
+  /** Anyone may read. */
+  worldRead(): AclEntry[] { return [{ scheme: 'world', id: 'anyone', perms: ['read'] }]; },
+  /** The digest user `user:password` may do `perms`. */
+  digest(user: string, password: string, perms: readonly Perm[] = ['all']): AclEntry {
+    return { scheme: 'digest', id: digestId(user, password), perms };
+  },
+};
+
+export function toRawAcls(entries: readonly AclEntry[]): ACL[] {
+  return entries.map((e) => new ACL(e.perms.reduce((bits, p) => bits | PERM_BITS[p], 0), new Id(e.scheme, e.id)));
+}
+
+export function fromRawAcls(raw: readonly ACL[]): AclEntry[] {
+  return raw.map((a) => ({
+    scheme: a.id.scheme,
+    id: a.id.id,
+    perms: (Object.keys(PERM_BITS) as Perm[]).filter((p) => p !== 'all' && (a.permission & PERM_BITS[p]) !== 0),
+  }));
+}
