@@ -4,7 +4,7 @@ export type ZkErrorCode =
   | 'NO_NODE' | 'NODE_EXISTS' | 'BAD_VERSION' | 'NOT_EMPTY' | 'NO_AUTH' | 'INVALID_ACL' | 'AUTH_FAILED'
   | 'NO_CHILDREN_FOR_EPHEMERALS' | 'BAD_ARGUMENTS' | 'CONNECTION_LOSS' | 'SESSION_EXPIRED' | 'TIMEOUT' | 'CLOSED'
   | 'SYSTEM_ERROR' | 'RUNTIME_INCONSISTENCY' | 'DATA_INCONSISTENCY' | 'MARSHALLING_ERROR' | 'UNIMPLEMENTED'
-  | 'OPERATION_TIMEOUT' | 'API_ERROR' | 'UNKNOWN_SERVER_ERROR';
+  | 'OPERATION_TIMEOUT' | 'API_ERROR' | 'QUOTA_EXCEEDED' | 'UNKNOWN_SERVER_ERROR';
 
 /** ZooKeeper's numeric codes (KeeperException.Code) for the ones with a stable name here. */
 const SERVER_CODES: ReadonlyMap<number, ZkErrorCode> = new Map<number, ZkErrorCode>([
@@ -12,7 +12,7 @@ const SERVER_CODES: ReadonlyMap<number, ZkErrorCode> = new Map<number, ZkErrorCo
   [-5, 'MARSHALLING_ERROR'], [-6, 'UNIMPLEMENTED'], [-7, 'OPERATION_TIMEOUT'], [-8, 'BAD_ARGUMENTS'],
   [-100, 'API_ERROR'], [-101, 'NO_NODE'], [-102, 'NO_AUTH'], [-103, 'BAD_VERSION'],
   [-108, 'NO_CHILDREN_FOR_EPHEMERALS'], [-110, 'NODE_EXISTS'], [-111, 'NOT_EMPTY'], [-112, 'SESSION_EXPIRED'],
-  [-114, 'INVALID_ACL'], [-115, 'AUTH_FAILED'],
+  [-114, 'INVALID_ACL'], [-115, 'AUTH_FAILED'], [-125, 'QUOTA_EXCEEDED'],
 ]);
 
 /**

@@ -1,0 +1,552 @@
+import { EventEmitter } from 'events';
+import * as nzc from 'node-zookeeper-client';
+import type { Client, Event as RawEvent } from 'node-zookeeper-client';
+import { monotonicMs } from '../clock';
+import { AclEntry, fromRawAcls, toRawAcls } from './acl';
+import { abandonConnection, CM_STATES, disposeClient, internalState } from './client-internals';
+import { ResolvedSessionOptions, resolveSessionOptions, ZkSessionOptions } from './session-options';
+import { toZnodeStat, ZnodeStat } from './stat';
+import { toZkError, ZkError } from './zk-error';
+
+export type ZkSessionState = 'idle' | 'connecting' | 'connected' | 'suspended' | 'lost' | 'closed';
+export type CreateMode = 'persistent' | 'persistent-sequential' | 'ephemeral' | 'ephemeral-sequential';
+export type LostReason = 'expired' | 'timeout' | 'auth-failed';
+
+export interface WatchEvent {
+  readonly type: 'created' | 'deleted' | 'dataChanged' | 'childrenChanged';
+  readonly path: string;
+}
+export type WatchFn = (event: WatchEvent) => void;
+
+export type MultiOp =
+  | { readonly op: 'create'; readonly path: string; readonly data?: Buffer | string; readonly mode?: CreateMode; readonly acl?: readonly AclEntry[] }
+  | { readonly op: 'check'; readonly path: string; readonly version: number }
+  | { readonly op: 'set'; readonly path: string; readonly data: Buffer | string; readonly version?: number }
+  | { readonly op: 'delete'; readonly path: string; readonly version?: number };
+
+export interface MultiResult {
+  readonly op: MultiOp['op'];
+  readonly path?: string;
+  readonly stat?: ZnodeStat;
+}
+
+export interface SessionInfo {
+  readonly sessionId: string;
+  readonly timeoutMs: number;
+}
+
+export interface ZkSessionEvents {
+  state: [state: ZkSessionState, previous: ZkSessionState];
+  /** The first session is established. */
+  connected: [info: SessionInfo];
+  /** The connection dropped; the session may still be alive on the server. */
+  suspended: [info: { sessionId: string }];
+  /** Connected again within the same session: ephemeral nodes and watches survived. */
+  reconnected: [info: SessionInfo & { downMs: number }];
+  /** The session is gone (told by ZooKeeper, or by the local expiry timer while cut off). */
+  lost: [info: { sessionId: string; reason: LostReason }];
+  /** A new session replaced a lost one: owners re-create their ephemeral nodes and watches now. */
+  session: [info: SessionInfo & { previousSessionId: string }];
+  closed: [];
+}
+
+export interface ZkStats {
+  reads: number;
+  writes: number;
+  watchEvents: number;
+  probes: number;
+  abandonedConnections: number;
+}
+
+const NO_SESSION = '0000000000000000';
+/** Codes produced by the client itself, not by a server: they prove nothing about the session's liveness. */
+const LOCAL_CODES = new Set<number>([-4, -112, -115]);
+
+const MODE: Record<CreateMode, number> = {
+  persistent: nzc.CreateMode.PERSISTENT,
+  'persistent-sequential': nzc.CreateMode.PERSISTENT_SEQUENTIAL,
+  ephemeral: nzc.CreateMode.EPHEMERAL,
+  'ephemeral-sequential': nzc.CreateMode.EPHEMERAL_SEQUENTIAL,
+};
+
+const EVENT_TYPES: Record<number, WatchEvent['type']> = {
+  [nzc.Event.NODE_CREATED]: 'created',
+  [nzc.Event.NODE_DELETED]: 'deleted',
+  [nzc.Event.NODE_DATA_CHANGED]: 'dataChanged',
+  [nzc.Event.NODE_CHILDREN_CHANGED]: 'childrenChanged',
+};
+
+interface Pending {
+  settled: boolean;
+  fail(error: ZkError): void;
+}
+
+/**
+ * A ZooKeeper session that survives every fault: a promise API over node-zookeeper-client plus
+ * the pieces it lacks — request timeouts, a read-timeout watchdog, a local expiry timer, a new
+ * session after expiry, and the lease clock.
+ *
+ * Lease clock: `confirmedAt` is the monotonic time at which the latest answered request was SENT.
+ * ZooKeeper cannot expire the session before `confirmedAt + timeout` (the server heard from us no
+ * earlier than that send), so `leaseHolds(f)` = `now - confirmedAt < timeout * f` proves the
+ * session — and every ephemeral node it owns — is still alive.
+ */
+export class ZkSession extends EventEmitter<ZkSessionEvents> {
+  readonly options: ResolvedSessionOptions;
+  readonly stats: ZkStats = { reads: 0, writes: 0, watchEvents: 0, probes: 0, abandonedConnections: 0 };
+
+  private client: Client | undefined;
+  private generation = 0;
+  private currentState: ZkSessionState = 'idle';
+  private currentSessionId = NO_SESSION;
+  private negotiatedTimeoutMs: number;
+  private everConnected = false;
+  private confirmed = Number.NEGATIVE_INFINITY;
+  private lastHeardAt = Number.NEGATIVE_INFINITY;
+  private suspendedAt = 0;
+  private connectingSince = Number.NaN;
+  private probeInFlight = false;
+  private lastProbeAt = Number.NEGATIVE_INFINITY;
+  private ticker: NodeJS.Timeout | undefined;
+  private readonly pending = new Set<Pending>();
+  private startPromise: Promise<void> | undefined;
+
+  constructor(options: ZkSessionOptions) {
+    super();
+    this.options = resolveSessionOptions(options);
+    this.negotiatedTimeoutMs = this.options.sessionTimeoutMs;
+  }
+
+  get state(): ZkSessionState {
+    return this.currentState;
+  }
+  /** 16 hex digits; "0000000000000000" before the first session. */
+  get sessionId(): string {
+    return this.currentSessionId;
+  }
+  /** The timeout ZooKeeper granted (it may differ from the one requested). */
+  get sessionTimeoutMs(): number {
+    return this.negotiatedTimeoutMs;
+  }
+  /** Monotonic send time of the latest answered request of the current session. */
+  get confirmedAt(): number {
+    return this.confirmed;
+  }
+  /** Session id and password of the current session, e.g. to expire it in a test. */
+  get credentials(): { sessionId: Buffer; password: Buffer } | undefined {
+    if (!this.client || this.currentSessionId === NO_SESSION) return undefined;
+    return { sessionId: this.client.getSessionId(), password: this.client.getSessionPassword() };
+  }
+
+  /** True while the session provably lives: `now - confirmedAt < sessionTimeout * fraction`. */
+  leaseHolds(leaseFraction: number, now = monotonicMs()): boolean {
+    return this.leaseRemainingMs(leaseFraction, now) > 0;
+  }
+
+  leaseRemainingMs(leaseFraction: number, now = monotonicMs()): number {
+    if (this.currentState !== 'connected' && this.currentState !== 'suspended') return 0;
+    return this.confirmed + this.negotiatedTimeoutMs * leaseFraction - now;
+  }
+
+  /** Connects; resolves once the first session is established. Safe to call more than once. */
+  start(): Promise<void> {
+    if (this.currentState === 'closed') return Promise.reject(new ZkError('CLOSED', 'session is closed', { sent: false }));
+    if (this.startPromise) return this.startPromise;
+    this.startPromise = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        cleanup();
+        const error = new ZkError(
+          'TIMEOUT',
+          `no ZooKeeper session within ${this.options.startTimeoutMs} ms (connect "${this.options.connect}")`,
+          { sent: false },
+        );
+        void this.close().finally(() => reject(error));
+      }, this.options.startTimeoutMs);
+      const onConnected = (): void => { cleanup(); resolve(); };
+      const onClosed = (): void => { cleanup(); reject(new ZkError('CLOSED', 'session closed before it connected', { sent: false })); };
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.off('connected', onConnected);
+        this.off('closed', onClosed);
+      };
+      this.on('connected', onConnected);
+      this.on('closed', onClosed);
+    });
+    this.setState('connecting');
+    this.openClient();
+    const tickMs = Math.max(20, Math.min(250, Math.floor(this.options.sessionTimeoutMs / 12)));
+    this.ticker = setInterval(() => this.tick(), tickMs);
+    this.ticker.unref();
+    return this.startPromise;
+  }
+
+  /** Closes the session (its ephemeral nodes go at once when connected). Safe in every state. */
+  async close(): Promise<void> {
+    if (this.currentState === 'closed') return;
+    this.setState('closed');
+    if (this.ticker) clearInterval(this.ticker);
+    this.failPending(new ZkError('CLOSED', 'session closed', { sent: false }));
+    const client = this.client;
+    this.client = undefined;
+    this.generation++;
+    if (client) await disposeClient(client, 1000);
+    this.emit('closed');
+  }
+
+  // ---- operations -------------------------------------------------------------------------
+
+  async create(path: string, data?: Buffer | string, opts: { mode?: CreateMode; acl?: readonly AclEntry[] } = {}): Promise<string> {
+    const mode = MODE[opts.mode ?? 'persistent'];
+    if (mode === undefined) throw new ZkError('BAD_ARGUMENTS', `create ${path}: unknown mode ${String(opts.mode)}`, { path, sent: false });
+    const acls = this.rawAcls(opts.acl);
+    return this.request<string>('create', path, true, (c, cb) => c.create(path, toBuffer(data), acls, mode, cb));
+  }
+
+  async get(path: string, opts: { watch?: WatchFn } = {}): Promise<{ data: Buffer; stat: ZnodeStat }> {
+    return this.request('get', path, false, (c, cb) =>
+      c.getData(path, this.wrapWatch(c, opts.watch), (err, data, stat) =>
+        cb(err, err ? undefined : { data: data ?? Buffer.alloc(0), stat: toZnodeStat(stat) })),
+    );
+  }
+
+  async set(path: string, data: Buffer | string, version = -1): Promise<ZnodeStat> {
+    return this.request('set', path, true, (c, cb) =>
+      c.setData(path, toBuffer(data), version, (err, stat) => cb(err, err ? undefined : toZnodeStat(stat))));
+  }
+
+  async delete(path: string, version = -1): Promise<void> {
+    return this.request<void>('delete', path, true, (c, cb) => c.remove(path, version, (err) => cb(err, undefined)));
+  }
+
+  async exists(path: string, opts: { watch?: WatchFn } = {}): Promise<ZnodeStat | null> {
+    return this.request('exists', path, false, (c, cb) =>
+      c.exists(path, this.wrapWatch(c, opts.watch), (err, stat) => cb(err, err ? undefined : stat ? toZnodeStat(stat) : null)));
+  }
+
+  async children(path: string, opts: { watch?: WatchFn } = {}): Promise<{ children: string[]; stat: ZnodeStat }> {
+    return this.request('children', path, false, (c, cb) =>
+      c.getChildren(path, this.wrapWatch(c, opts.watch), (err, children, stat) =>
+        cb(err, err ? undefined : { children, stat: toZnodeStat(stat) })),
+    );
+  }
+
+  async getAcl(path: string): Promise<{ acl: AclEntry[]; stat: ZnodeStat }> {
+    return this.request('getAcl', path, false, (c, cb) =>
+      c.getACL(path, (err, acls, stat) => cb(err, err ? undefined : { acl: fromRawAcls(acls), stat: toZnodeStat(stat) })));
+  }
+
+  async setAcl(path: string, acl: readonly AclEntry[], version = -1): Promise<ZnodeStat> {
+    const raw = toRawAcls(acl);
+    return this.request('setAcl', path, true, (c, cb) =>
+      c.setACL(path, raw, version, (err, stat) => cb(err, err ? undefined : toZnodeStat(stat))));
+  }
+
+  /**
+   * Atomic multi-op. Versions are sent as given: node-zookeeper-client turns version 0 into -1
+   * ("any version") with `version || -1`, so the ops are written into the transaction directly.
+   */
+  async multi(ops: readonly MultiOp[]): Promise<MultiResult[]> {
+    return this.request('multi', ops[0]?.path, true, (c, cb) => {
+      const tx = c.transaction();
+      for (const op of ops) {
+        switch (op.op) {
+          case 'create':
+            tx.create(op.path, toBuffer(op.data) ?? Buffer.alloc(0), this.rawAcls(op.acl), MODE[op.mode ?? 'persistent']);
+            break;
+          case 'check':
+            tx.check(op.path, op.version === 0 ? 1 : op.version);
+            tx.ops[tx.ops.length - 1]!.version = op.version;
+            break;
+          case 'set':
+            tx.setData(op.path, toBuffer(op.data) ?? null, op.version === 0 ? 1 : op.version);
+            tx.ops[tx.ops.length - 1]!.version = op.version ?? -1;
+            break;
+          case 'delete':
+            tx.remove(op.path, op.version === 0 ? 1 : op.version);
+            tx.ops[tx.ops.length - 1]!.version = op.version ?? -1;
+            break;
+        }
+      }
+      tx.commit((err, results) => {
+        if (err) {
+          cb(err, undefined);
+          return;
+        }
+        cb(null, results.map((r, i) => ({ op: ops[i]!.op, path: r.path, stat: r.stat ? toZnodeStat(r.stat) : undefined })));
+      });
+    });
+  }
+
+  /** Creates `path` and every missing ancestor as persistent nodes; `data` goes on the last one. */
+  async mkdirp(path: string, data?: Buffer | string, opts: { acl?: readonly AclEntry[] } = {}): Promise<void> {
+    const parts = path.split('/').filter(Boolean);
+    let current = '';
+    for (let i = 0; i < parts.length; i++) {
+      current += `/${parts[i]}`;
+      const last = i === parts.length - 1;
+      try {
+        await this.create(current, last ? data : undefined, { acl: opts.acl });
+      } catch (error) {
+        if (!(error instanceof ZkError) || error.code !== 'NODE_EXISTS') throw error;
+      }
+    }
+  }
+
+  /** Deletes `path` and everything below it, depth first; a node that is already gone is fine. */
+  async deleteRecursive(path: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      let kids: string[];
+      try {
+        kids = (await this.children(path)).children;
+      } catch (error) {
+        if (error instanceof ZkError && error.code === 'NO_NODE') return;
+        throw error;
+      }
+      for (const kid of kids) await this.deleteRecursive(path === '/' ? `/${kid}` : `${path}/${kid}`);
+      if (path === '/') return;
+      try {
+        await this.delete(path);
+        return;
+      } catch (error) {
+        if (error instanceof ZkError && error.code === 'NO_NODE') return;
+        // A child appeared meanwhile: go round again, a bounded number of times.
+        if (error instanceof ZkError && error.code === 'NOT_EMPTY' && attempt < 10) continue;
+        throw error;
+      }
+    }
+  }
+
+  /**
+   * Runs `op` again after CONNECTION_LOSS or TIMEOUT, with backoff, until it succeeds, fails
+   * otherwise, or the session is lost or closed. Only for operations that are safe to repeat.
+   */
+  async retry<T>(op: () => Promise<T>, opts: { maxMs?: number } = {}): Promise<T> {
+    const started = monotonicMs();
+    const maxMs = opts.maxMs ?? this.negotiatedTimeoutMs * 2;
+    const sessionAtStart = this.generation;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await op();
+      } catch (error) {
+        const retryable = error instanceof ZkError && error.retryable;
+        if (!retryable || this.generation !== sessionAtStart || this.currentState === 'closed' || monotonicMs() - started > maxMs) throw error;
+        await delay(Math.min(50 * 2 ** attempt, 1000) * (0.5 + Math.random() / 2));
+      }
+    }
+  }
+
+  // ---- internals --------------------------------------------------------------------------
+
+  private rawAcls(acl: readonly AclEntry[] | undefined): nzc.ACL[] {
+    const entries = acl ?? this.options.defaultAcl;
+    return entries ? toRawAcls(entries) : nzc.ACL.OPEN_ACL_UNSAFE;
+  }
+
+  private request<T>(
+    op: string,
+    path: string | undefined,
+    isWrite: boolean,
+    issue: (client: Client, cb: (error: unknown, result: T | undefined) => void) => void,
+  ): Promise<T> {
+    const client = this.client;
+    if (!client || this.currentState === 'closed') {
+      return Promise.reject(new ZkError('CLOSED', `${op}${path ? ` ${path}` : ''}: session is closed`, { path, sent: false }));
+    }
+    if (isWrite) this.stats.writes++;
+    else this.stats.reads++;
+    const generation = this.generation;
+    const sentAt = monotonicMs();
+    const timeoutMs = this.options.requestTimeoutMs ?? this.negotiatedTimeoutMs;
+    return new Promise<T>((resolve, reject) => {
+      const pending: Pending = {
+        settled: false,
+        fail: (error) => {
+          if (pending.settled) return;
+          pending.settled = true;
+          clearTimeout(timer);
+          this.pending.delete(pending);
+          reject(error);
+        },
+      };
+      const timer = setTimeout(
+        () => pending.fail(new ZkError('TIMEOUT', `${op}${path ? ` ${path}` : ''}: no answer within ${timeoutMs} ms (outcome unknown)`, { path })),
+        timeoutMs,
+      );
+      this.pending.add(pending);
+      try {
+        issue(client, (error, result) => {
+          if (pending.settled) return;
+          const code = errorCode(error);
+          if (generation === this.generation && (code === undefined || !LOCAL_CODES.has(code))) this.confirm(sentAt);
+          if (error) {
+            pending.fail(toZkError(error, op, path));
+            return;
+          }
+          pending.settled = true;
+          clearTimeout(timer);
+          this.pending.delete(pending);
+          resolve(result as T);
+        });
+      } catch (error) {
+        pending.fail(toZkError(error, op, path));
+      }
+    });
+  }
+
+  private confirm(sentAt: number): void {
+    if (sentAt > this.confirmed) this.confirmed = sentAt;
+    this.lastHeardAt = monotonicMs();
+  }
+
+  private wrapWatch(client: Client, watch: WatchFn | undefined): ((event: RawEvent) => void) | undefined {
+    if (!watch) return undefined;
+    const generation = this.generation;
+    return (event) => {
+      // Watches of a replaced client never fire again; a stray one from it must not reach owners.
+      if (generation !== this.generation || client !== this.client) return;
+      this.stats.watchEvents++;
+      this.lastHeardAt = monotonicMs();
+      const type = EVENT_TYPES[event.type];
+      if (type) watch({ type, path: event.path });
+    };
+  }
+
+  private openClient(): void {
+    const generation = ++this.generation;
+    const client = nzc.createClient(this.options.connect, {
+      sessionTimeout: this.options.sessionTimeoutMs,
+      spinDelay: this.options.spinDelayMs,
+      retries: 0,
+    });
+    this.client = client;
+    for (const a of this.options.auth) client.addAuthInfo(a.scheme, Buffer.from(a.credentials));
+    const mine = (fn: () => void) => () => {
+      if (generation === this.generation && this.currentState !== 'closed') fn();
+    };
+    client.on('connected', mine(() => this.onConnected(client)));
+    client.on('connectedReadOnly', mine(() => this.onConnected(client)));
+    client.on('disconnected', mine(() => this.onDisconnected()));
+    client.on('expired', mine(() => this.onLost('expired')));
+    client.on('authenticationFailed', mine(() => this.onLost('auth-failed')));
+    client.connectionManager.on('state', (state: number) => {
+      if (generation !== this.generation) return;
+      this.connectingSince = state === CM_STATES.CONNECTING ? monotonicMs() : Number.NaN;
+    });
+    // An error event without a listener would crash the process.
+    client.on('error', () => undefined);
+    client.connect();
+  }
+
+  private onConnected(client: Client): void {
+    const now = monotonicMs();
+    this.lastHeardAt = now;
+    this.negotiatedTimeoutMs = client.getSessionTimeout();
+    const sessionId = client.getSessionId().toString('hex');
+    const info = { sessionId, timeoutMs: this.negotiatedTimeoutMs };
+    const previousState = this.currentState;
+    const previousSessionId = this.currentSessionId;
+    this.currentSessionId = sessionId;
+    this.setState('connected');
+    this.probe();
+    if (!this.everConnected) {
+      this.everConnected = true;
+      this.emit('connected', info);
+    } else if (previousState === 'lost') {
+      this.emit('session', { ...info, previousSessionId });
+    } else if (previousState === 'suspended') {
+      this.emit('reconnected', { ...info, downMs: now - this.suspendedAt });
+    }
+  }
+
+  private onDisconnected(): void {
+    if (this.currentState !== 'connected') return;
+    this.suspendedAt = monotonicMs();
+    this.setState('suspended');
+    this.emit('suspended', { sessionId: this.currentSessionId });
+  }
+
+  /** The session is gone: fail what waits on it, throw the client away, open a new session. */
+  private onLost(reason: LostReason): void {
+    if (this.currentState === 'closed' || this.currentState === 'lost') return;
+    const sessionId = this.currentSessionId;
+    const old = this.client;
+    this.confirmed = Number.NEGATIVE_INFINITY;
+    this.setState('lost');
+    this.failPending(new ZkError('SESSION_EXPIRED', `session ${sessionId} lost (${reason})`));
+    if (old) void disposeClient(old, 200);
+    this.emit('lost', { sessionId, reason });
+    // A 'lost' listener may have closed the session.
+    if ((this.currentState as ZkSessionState) === 'lost') this.openClient();
+  }
+
+  private failPending(error: ZkError): void {
+    for (const p of [...this.pending]) p.fail(error);
+  }
+
+  /** Lease probe, read-timeout watchdog and local expiry timer, on one coarse timer. */
+  private tick(): void {
+    const client = this.client;
+    if (!client || this.currentState === 'closed') return;
+    const now = monotonicMs();
+    const timeout = this.negotiatedTimeoutMs;
+    if (this.currentState === 'connected') {
+      if (this.probeInFlight && now - this.lastHeardAt > timeout * this.options.readTimeoutFraction) {
+        // A frozen or silent server: node-zookeeper-client would wait forever. Move to the next one.
+        this.stats.abandonedConnections++;
+        this.lastHeardAt = now;
+        abandonConnection(client);
+        return;
+      }
+      if (!this.probeInFlight && now - this.lastProbeAt >= timeout * this.options.probeFraction) this.probe();
+    } else if (this.currentState === 'suspended') {
+      // ZooKeeper never tells a cut-off client that its session expired: assume it after a full timeout.
+      if (now - this.lastHeardAt >= timeout) this.onLost('timeout');
+    }
+    // The client waits forever for the answer to its ConnectRequest from a server that accepted TCP and froze.
+    if (!Number.isNaN(this.connectingSince) && internalState(client) === CM_STATES.CONNECTING) {
+      const perServer = Math.max(250, timeout / Math.max(1, this.options.servers.length));
+      if (now - this.connectingSince > perServer) {
+        this.connectingSince = now;
+        this.stats.abandonedConnections++;
+        abandonConnection(client);
+      }
+    }
+  }
+
+  private probe(): void {
+    if (this.probeInFlight) return;
+    this.probeInFlight = true;
+    this.lastProbeAt = monotonicMs();
+    this.stats.probes++;
+    const generation = this.generation;
+    const done = (): void => {
+      if (generation === this.generation) this.probeInFlight = false;
+    };
+    const probe = this.options.leaseProbe === 'write' ? this.multi([{ op: 'check', path: '/', version: -1 }]) : this.exists('/');
+    probe.then(done, done);
+  }
+
+  private setState(next: ZkSessionState): void {
+    const previous = this.currentState;
+    if (previous === next) return;
+    this.currentState = next;
+    if (next !== 'connected') this.probeInFlight = false;
+    this.emit('state', next, previous);
+  }
+}
+
+function toBuffer(data: Buffer | string | undefined): Buffer | null {
+  if (data === undefined) return null;
+  return typeof data === 'string' ? Buffer.from(data) : data;
+}
+
+function errorCode(error: unknown): number | undefined {
+  if (error && typeof error === 'object' && 'code' in error && typeof (error as { code: unknown }).code === 'number') {
+    return (error as { code: number }).code;
+  }
+  return undefined;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
