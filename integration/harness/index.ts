@@ -1,0 +1,10 @@
+export type { Backend, FourLetterWord, StartOptions, ZkCluster, ZkNodeInfo } from './types';
+export { startZooKeeper } from './start';
+export { freePort, freePorts } from './free-port';
+export { TcpProxy } from './tcp-proxy';
+export { spawnTracked, killAllTracked, trackedPids, processAlive } from './processes';
+export { HarnessError, type HarnessErrorCode } from './errors';
+export { fourLetterWord, parseMntr, parseMode, type ServerMode } from './four-letter';
+export { expireSessionOn } from './expire-session';
+export { parseConnectString } from './external-cluster';
+export { findZooKeeper, type ZooKeeperInstall } from './zookeeper-install';
