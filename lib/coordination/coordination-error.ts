@@ -1,0 +1,5 @@
+import { ZkHaError } from '../errors';
+
+export type CoordinationErrorCode = 'MODE_MISMATCH' | 'BAD_MEMBER_RECORD' | 'BAD_SERVICE_NODE' | 'NOT_REGISTERED' | 'CLOSED';
+
+export class CoordinationError extends ZkHaError<CoordinationErrorCode> {}

@@ -1,0 +1,14 @@
+export { Membership } from './membership';
+export type { MembershipOptions, OwnNode, MembershipEvents } from './membership';
+export { MembershipView } from './membership-view';
+export type { MembershipSnapshot, MembershipChange, MembershipViewEvents } from './membership-view';
+export { Election } from './election';
+export type { ElectionOptions, ElectionEvents, ElectionStats, DemotionReason } from './election';
+export { CoordinationError } from './coordination-error';
+export type { CoordinationErrorCode } from './coordination-error';
+export type { MemberRecord, Member } from './member-record';
+export { decodeRecord } from './member-record';
+export { servicePaths, memberSequence, sortMemberNames, DEFAULT_ROOT } from './paths';
+export type { ServicePaths } from './paths';
+export { ensureService, readServiceNode, SERVICE_MODES } from './service-node';
+export type { ServiceMode, ServiceNodeData } from './service-node';

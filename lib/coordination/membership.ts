@@ -1,0 +1,213 @@
+import { EventEmitter } from 'events';
+import { randomUUID } from 'crypto';
+import { ZkError, ZkSession } from '../zk';
+import type { AclEntry } from '../zk';
+import { CoordinationError } from './coordination-error';
+import { completeRecord, decodeRecord, encodeRecord, MemberRecord } from './member-record';
+import { DEFAULT_ROOT, MEMBER_PREFIX, memberSequence, ServicePaths, servicePaths } from './paths';
+import { ensureService, ServiceMode, SERVICE_MODES } from './service-node';
+import { oneOf } from '../options';
+
+export interface MembershipOptions {
+  readonly service: string;
+  readonly mode: ServiceMode;
+  /** The record to publish; id defaults to a random UUID, pid/host/startedAt/version are filled in. */
+  readonly record: Pick<MemberRecord, 'url'> & Partial<MemberRecord>;
+  readonly root?: string;
+  /** ACL for the nodes this member creates (e.g. digest write + world read). */
+  readonly acl?: readonly AclEntry[];
+}
+
+/** Our own member node, as far as we know it. */
+export interface OwnNode {
+  readonly path: string;
+  readonly name: string;
+  readonly sequence: number;
+  readonly sessionId: string;
+}
+
+export interface MembershipEvents {
+  registered: [node: OwnNode & { reason: 'start' | 'session' | 'deleted' | 'resign' }];
+  unregistered: [info: { path: string; reason: 'session-lost' | 'deleted' | 'left' | 'resign' }];
+  /** Registration failed and will be tried again (the error says why). */
+  retrying: [error: unknown];
+}
+
+/**
+ * One member's presence in a service group: an EPHEMERAL_SEQUENTIAL node holding its JSON record.
+ * It re-registers by itself after its session is lost and after an operator deletes its node, and
+ * a create whose reply was lost is found again by the member id instead of leaving a duplicate.
+ */
+export class Membership extends EventEmitter<MembershipEvents> {
+  readonly paths: ServicePaths;
+  readonly mode: ServiceMode;
+  private recordValue: MemberRecord;
+  private own: OwnNode | undefined;
+  private active = false;
+  private registering: Promise<OwnNode> | undefined;
+  private readonly onSession = (): void => { void this.reregister('session'); };
+  private readonly onLost = (): void => {
+    const old = this.own;
+    this.own = undefined;
+    if (old) this.emit('unregistered', { path: old.path, reason: 'session-lost' });
+  };
+
+  constructor(private readonly session: ZkSession, private readonly options: MembershipOptions) {
+    super();
+    this.paths = servicePaths(options.service, options.root ?? DEFAULT_ROOT);
+    this.mode = oneOf('mode', options.mode, SERVICE_MODES);
+    this.recordValue = completeRecord({ id: options.record.id ?? randomUUID(), ...options.record });
+    encodeRecord(this.recordValue); // validates now: a bad record fails at construction
+  }
+
+  get record(): MemberRecord {
+    return this.recordValue;
+  }
+  get node(): OwnNode | undefined {
+    return this.own;
+  }
+
+  /** Ensures the service node (checking the mode) and registers. */
+  async register(): Promise<OwnNode> {
+    this.active = true;
+    this.session.on('lost', this.onLost);
+    this.session.on('session', this.onSession);
+    await ensureService(this.session, this.paths, this.mode, this.options.acl);
+    return this.reregister('start');
+  }
+
+  /** Publishes a new record (e.g. another weight) on the existing node. */
+  async update(patch: Partial<Omit<MemberRecord, 'id'>>): Promise<void> {
+    const next = { ...this.recordValue, ...patch };
+    const data = encodeRecord(next);
+    this.recordValue = next;
+    const own = this.own;
+    if (!own) return; // published with the next registration
+    await this.session.retry(() => this.session.set(own.path, data));
+  }
+
+  /** Leaves the group: deletes the node; no re-registration after this. */
+  async leave(): Promise<void> {
+    this.active = false;
+    this.session.off('lost', this.onLost);
+    this.session.off('session', this.onSession);
+    const own = this.own;
+    this.own = undefined;
+    if (!own) return;
+    await this.deleteOwn(own);
+    this.emit('unregistered', { path: own.path, reason: 'left' });
+  }
+
+  /** Gives up the current node and registers again at the back of the line. */
+  async requeue(): Promise<OwnNode> {
+    const own = this.own;
+    this.own = undefined;
+    if (own) {
+      await this.deleteOwn(own);
+      this.emit('unregistered', { path: own.path, reason: 'resign' });
+    }
+    return this.reregister('resign');
+  }
+
+  private async deleteOwn(own: OwnNode): Promise<void> {
+    try {
+      await this.session.retry(() => this.session.delete(own.path));
+    } catch (error) {
+      if (!(error instanceof ZkError && (error.code === 'NO_NODE' || error.code === 'SESSION_EXPIRED'))) throw error;
+    }
+  }
+
+  /** Serialised: concurrent triggers (session + deletion) share one registration. */
+  private reregister(reason: 'start' | 'session' | 'deleted' | 'resign'): Promise<OwnNode> {
+    if (this.registering) return this.registering;
+    this.registering = this.registerLoop(reason).finally(() => { this.registering = undefined; });
+    return this.registering;
+  }
+
+  private async registerLoop(reason: 'start' | 'session' | 'deleted' | 'resign'): Promise<OwnNode> {
+    for (let attempt = 0; ; attempt++) {
+      if (!this.active) throw new CoordinationError('CLOSED', 'membership left');
+      try {
+        if (reason === 'session') await ensureService(this.session, this.paths, this.mode, this.options.acl);
+        const own = await this.createOwnNode();
+        this.own = own;
+        this.watchOwn(own);
+        this.emit('registered', { ...own, reason });
+        return own;
+      } catch (error) {
+        if (error instanceof CoordinationError && error.code === 'MODE_MISMATCH') throw error;
+        if (reason === 'start' && attempt === 0 && !(error instanceof ZkError)) throw error;
+        this.emit('retrying', error);
+        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 2000)));
+        if (this.session.state === 'closed') throw error;
+      }
+    }
+  }
+
+  /**
+   * Creates the node; when the reply is lost (CONNECTION_LOSS / TIMEOUT) looks for a node of ours
+   * (same member id, owned by this session) before trying again, so no duplicate is left behind.
+   */
+  private async createOwnNode(): Promise<OwnNode> {
+    const data = encodeRecord(this.recordValue);
+    for (;;) {
+      const sessionId = this.session.sessionId;
+      try {
+        const path = await this.session.create(`${this.paths.members}/${MEMBER_PREFIX}`, data, {
+          mode: 'ephemeral-sequential', acl: this.options.acl,
+        });
+        return toOwnNode(path, sessionId);
+      } catch (error) {
+        if (!(error instanceof ZkError) || !error.retryable) throw error;
+        const found = await this.session.retry(() => this.findOwnNode());
+        if (found) return found;
+      }
+    }
+  }
+
+  /** Our node by member id and owner session; stray duplicates of ours are deleted. */
+  private async findOwnNode(): Promise<OwnNode | undefined> {
+    const { children } = await this.session.children(this.paths.members);
+    const mine: OwnNode[] = [];
+    for (const name of children) {
+      if (memberSequence(name) === undefined) continue;
+      const path = `${this.paths.members}/${name}`;
+      try {
+        const { data, stat } = await this.session.get(path);
+        if (stat.ephemeralOwner !== this.session.sessionId) continue;
+        if (decodeRecord(data, path).id === this.recordValue.id) mine.push(toOwnNode(path, stat.ephemeralOwner));
+      } catch (error) {
+        if (error instanceof ZkError && error.code === 'NO_NODE') continue;
+        if (error instanceof CoordinationError) continue;
+        throw error;
+      }
+    }
+    mine.sort((a, b) => a.sequence - b.sequence);
+    for (const stray of mine.slice(1)) await this.deleteOwn(stray);
+    return mine[0];
+  }
+
+  /** An operator (or anything else) deleting our node makes us register again. */
+  private watchOwn(own: OwnNode): void {
+    const onEvent = (): void => {
+      if (this.own !== own || !this.active) return;
+      void this.session.exists(own.path, { watch: onEvent }).then((stat) => {
+        if (stat || this.own !== own || !this.active) return;
+        this.own = undefined;
+        this.emit('unregistered', { path: own.path, reason: 'deleted' });
+        void this.reregister('deleted').catch(() => undefined);
+      }, () => {
+        // The watch was not set (connection trouble): try again while the node is still ours.
+        if (this.own === own && this.active) setTimeout(onEvent, 250).unref();
+      });
+    };
+    onEvent();
+  }
+}
+
+function toOwnNode(path: string, sessionId: string): OwnNode {
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  const sequence = memberSequence(name);
+  if (sequence === undefined) throw new CoordinationError('NOT_REGISTERED', `unexpected member node name ${path}`);
+  return { path, name, sequence, sessionId };
+}

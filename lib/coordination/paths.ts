@@ -1,0 +1,44 @@
+import { InvalidOptionError } from '../errors';
+
+export const DEFAULT_ROOT = '/zk-ha';
+export const MEMBER_PREFIX = 'm-';
+
+/** The znode paths of one service (DESIGN.md, "ZooKeeper layout"). */
+export interface ServicePaths {
+  readonly root: string;
+  readonly service: string;
+  readonly servicePath: string;
+  readonly members: string;
+  readonly faults: string;
+}
+
+const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+export function servicePaths(service: string, root: string = DEFAULT_ROOT): ServicePaths {
+  if (typeof service !== 'string' || !SERVICE_NAME.test(service)) {
+    throw new InvalidOptionError('service', `must match ${SERVICE_NAME} (letters, digits, "_", ".", "-"), got ${JSON.stringify(service)}`);
+  }
+  if (typeof root !== 'string' || !root.startsWith('/') || (root.length > 1 && root.endsWith('/')) || root.includes('//')) {
+    throw new InvalidOptionError('root', `must be an absolute znode path like "/zk-ha", got ${JSON.stringify(root)}`);
+  }
+  const servicePath = root === '/' ? `/${service}` : `${root}/${service}`;
+  return { root, service, servicePath, members: `${servicePath}/members`, faults: `${servicePath}/faults` };
+}
+
+/** The sequence number of a member node name "m-0000000042" (42), or undefined for any other name. */
+export function memberSequence(name: string): number | undefined {
+  if (!name.startsWith(MEMBER_PREFIX)) return undefined;
+  const digits = name.slice(MEMBER_PREFIX.length);
+  if (!/^\d{10}$/.test(digits)) return undefined;
+  return Number(digits);
+}
+
+/** Member node names sorted by sequence (the election order); foreign names are dropped. */
+export function sortMemberNames(names: readonly string[]): { name: string; sequence: number }[] {
+  const out: { name: string; sequence: number }[] = [];
+  for (const name of names) {
+    const sequence = memberSequence(name);
+    if (sequence !== undefined) out.push({ name, sequence });
+  }
+  return out.sort((a, b) => a.sequence - b.sequence);
+}

@@ -1,0 +1,63 @@
+import { ZkError, ZkSession } from '../zk';
+import type { AclEntry } from '../zk';
+import { CoordinationError } from './coordination-error';
+import type { ServicePaths } from './paths';
+
+export type ServiceMode = 'primary-backup' | 'redundant';
+export const SERVICE_MODES: readonly ServiceMode[] = ['primary-backup', 'redundant'];
+
+export interface ServiceNodeData {
+  readonly mode: ServiceMode;
+  readonly createdAt: number;
+  readonly layout: 1;
+}
+
+/**
+ * Creates the service node (first member wins) and its members/faults children, then checks that
+ * the service runs in `mode`: a member that joins with another mode gets MODE_MISMATCH.
+ */
+export async function ensureService(
+  session: ZkSession, paths: ServicePaths, mode: ServiceMode, acl?: readonly AclEntry[],
+): Promise<ServiceNodeData> {
+  await session.retry(() => session.mkdirp(paths.root, undefined, { acl }));
+  const data: ServiceNodeData = { mode, createdAt: Date.now(), layout: 1 };
+  await session.retry(() => createIfAbsent(session, paths.servicePath, JSON.stringify(data), acl));
+  const existing = await readServiceNode(session, paths);
+  if (existing.mode !== mode) {
+    throw new CoordinationError(
+      'MODE_MISMATCH',
+      `service "${paths.service}" runs in ${existing.mode} mode; this member asked for ${mode}`,
+      { service: paths.service, existing: existing.mode, requested: mode },
+    );
+  }
+  await session.retry(() => createIfAbsent(session, paths.members, undefined, acl));
+  await session.retry(() => createIfAbsent(session, paths.faults, undefined, acl));
+  return existing;
+}
+
+export async function readServiceNode(session: ZkSession, paths: ServicePaths): Promise<ServiceNodeData> {
+  const { data } = await session.retry(() => session.get(paths.servicePath));
+  return parseServiceNode(data, paths.servicePath);
+}
+
+export function parseServiceNode(data: Buffer, path: string): ServiceNodeData {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data.toString('utf8'));
+  } catch {
+    throw new CoordinationError('BAD_SERVICE_NODE', `${path}: service node data is not JSON`, { path });
+  }
+  const mode = (parsed as { mode?: unknown } | null)?.mode;
+  if (typeof mode !== 'string' || !(SERVICE_MODES as readonly string[]).includes(mode)) {
+    throw new CoordinationError('BAD_SERVICE_NODE', `${path}: "mode" must be one of ${SERVICE_MODES.join(', ')}`, { path });
+  }
+  return parsed as ServiceNodeData;
+}
+
+async function createIfAbsent(session: ZkSession, path: string, data: string | undefined, acl?: readonly AclEntry[]): Promise<void> {
+  try {
+    await session.create(path, data, { acl });
+  } catch (error) {
+    if (!(error instanceof ZkError && error.code === 'NODE_EXISTS')) throw error;
+  }
+}
