@@ -1,0 +1,20 @@
+/**
+ * A seeded pseudo-random source (mulberry32): fast, 32-bit state, good enough for load
+ * balancing and jitter, and reproducible in tests and benchmarks. Not for cryptography.
+ */
+export function seededRandom(seed: number): () => number {
+  let state = (Number.isFinite(seed) ? Math.trunc(seed) : 0) >>> 0;
+  return function next(): number {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Uniform integer in [0, n) from a source in [0, 1); clamps a misbehaving source. */
+export function randomIndex(random: () => number, n: number): number {
+  const i = Math.floor(random() * n);
+  return i >= 0 && i < n ? i : i >= n ? n - 1 : 0;
+}
