@@ -1,0 +1,14 @@
+export { RpcError, RPC_ERROR_CODES, isRpcErrorCode } from './rpc-error';
+export type { RpcErrorCode, RpcErrorOptions } from './rpc-error';
+export { RpcServer } from './rpc-server';
+export type { RpcServerOptions, AuthenticateRequest, CallContext, PeerInfo, Handler, AdmitDecision, AdmitHook } from './rpc-server';
+export { RpcConnection } from './rpc-connection';
+export type { RpcConnectionOptions, CallOptions, RpcResponse, ConnectionState, DownEvent } from './rpc-connection';
+export type { TransportFault, TransportFaultCode } from './transport-fault';
+export { Backoff } from './backoff';
+export type { BackoffOptions } from './backoff';
+export { PROTOCOL_VERSION, PROTOCOL_HEADER } from './protocol';
+export {
+  FrameType, FrameError, decodeFrame, encodeRequest, encodeResponse, encodeError, encodeCancel, peekHeader, MAX_CALL_ID,
+} from './codec';
+export type { Frame, RequestFrame, ResponseFrame, ErrorFrame, CancelFrame, ErrorFields } from './codec';

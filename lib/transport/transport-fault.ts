@@ -1,0 +1,28 @@
+/** What went wrong, as a stable code; bad input and failures are reported, never thrown. */
+export type TransportFaultCode =
+  | 'UNDECODABLE_FRAME'     // not MessagePack, truncated, or trailing bytes
+  | 'BAD_FRAME'             // decodable but not a valid frame (wrong shape or types)
+  | 'TEXT_FRAME'            // a ws text message where binary frames are expected
+  | 'UNEXPECTED_FRAME'      // a valid frame that makes no sense here (response sent to a server, ...)
+  | 'DUPLICATE_CALL_ID'     // a request reused the id of a call still in flight
+  | 'PAYLOAD_TOO_LARGE'     // a frame over maxFrameBytes
+  | 'FRAME_OVER_HARD_LIMIT' // a frame over the hard limit: the socket is closed
+  | 'OVERLOADED'            // a call refused by an in-flight limit
+  | 'MAX_CONNECTIONS'       // a connection refused by the connection limit
+  | 'UNAUTHENTICATED'       // a connection refused by the authentication hook
+  | 'PROTOCOL_VERSION'      // a connection refused for its protocol version
+  | 'HANDLER_ERROR'         // a handler threw or rejected with a non-RpcError
+  | 'NOT_ENCODABLE'         // a result (or params) MessagePack cannot encode
+  | 'ADMIT_ERROR'           // the admit hook threw
+  | 'SLOW_READER'           // a peer does not read; reading from it is paused
+  | 'HEARTBEAT_TIMEOUT'     // no traffic (not even a pong) within heartbeatTimeoutMs
+  | 'SOCKET_ERROR'          // an error on the underlying socket
+  | 'CONNECT_FAILED';       // a (re)connect attempt failed
+
+export interface TransportFault {
+  code: TransportFaultCode;
+  message: string;
+  /** "address:port" of the other side, when known. */
+  peer?: string;
+  detail?: Record<string, unknown>;
+}
