@@ -1,0 +1,75 @@
+import type { ChildProcess } from 'child_process';
+import { createInterface } from 'readline';
+import * as path from 'path';
+import { spawnTracked } from '../harness';
+import { eventually } from './wait';
+
+/** A line of JSON a worker prints on stdout: `{ "event": "...", ... }`. */
+export interface WorkerEvent {
+  readonly event: string;
+  readonly [key: string]: unknown;
+}
+
+/**
+ * A real child process running a TypeScript worker from integration/workers/, so that faults
+ * (SIGKILL, SIGSTOP, a busy loop) hit a process, not a simulation. Its stdout JSON lines are
+ * collected as events; stderr is kept for failure messages.
+ */
+export class Worker {
+  readonly events: WorkerEvent[] = [];
+  readonly stderr: string[] = [];
+  readonly child: ChildProcess;
+  private exited = false;
+  readonly exit: Promise<number | null>;
+
+  constructor(script: string, args: readonly string[] = [], env: Record<string, string> = {}) {
+    const file = path.join(__dirname, '..', 'workers', script);
+    this.child = spawnTracked(process.execPath, ['-r', 'tsx/cjs', file, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
+    createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      try {
+        this.events.push(JSON.parse(line) as WorkerEvent);
+      } catch {
+        this.stderr.push(`stdout: ${line}`);
+      }
+    });
+    createInterface({ input: this.child.stderr! }).on('line', (line) => this.stderr.push(line));
+    this.exit = new Promise((resolve) => this.child.once('exit', (code) => { this.exited = true; resolve(code); }));
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  of(event: string): WorkerEvent[] {
+    return this.events.filter((e) => e.event === event);
+  }
+
+  async waitFor(event: string, count = 1, timeoutMs = 20000, where?: (e: WorkerEvent) => boolean): Promise<WorkerEvent> {
+    await eventually(`worker ${this.pid} event "${event}" x${count}; stderr: ${this.stderr.slice(-5).join(' | ')}`,
+      () => this.of(event).filter((e) => !where || where(e)).length >= count, timeoutMs);
+    return this.of(event).filter((e) => !where || where(e))[count - 1]!;
+  }
+
+  /** Sends a command line to the worker's stdin. */
+  send(command: Record<string, unknown>): void {
+    this.child.stdin!.write(`${JSON.stringify(command)}\n`);
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    if (!this.exited) this.child.kill(sig);
+  }
+
+  async kill(): Promise<void> {
+    if (this.exited) return;
+    this.child.kill('SIGCONT');
+    this.child.kill('SIGKILL');
+    await this.exit;
+  }
+}
+
