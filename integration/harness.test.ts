@@ -131,10 +131,12 @@ describe('ZooKeeper harness (real ZooKeeper)', function () {
       expect(() => cluster.pid(7)).to.throw(HarnessError).with.property('code', 'UNKNOWN_NODE');
     });
 
-    it('close() kills the JVM, removes the temp dir and is idempotent', async () => {
+    it('close() kills the JVM (even a paused one), removes the temp dir and is idempotent', async () => {
       const pid = cluster.pid(1)!;
       const dir = cluster.nodeDir(1);
       expect(fs.existsSync(dir)).to.equal(true);
+      expect(fs.readFileSync(path.join(dir, 'zookeeper.log'), 'utf8')).to.include('binding to port');
+      cluster.pause(1);
       await Promise.all([cluster.close(), cluster.close()]);
       expect(processAlive(pid)).to.equal(false);
       expect(fs.existsSync(dir)).to.equal(false);
