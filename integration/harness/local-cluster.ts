@@ -14,6 +14,8 @@ export interface LocalClusterConfig {
   readonly tickTime: number;
   readonly minSessionTimeout: number;
   readonly maxSessionTimeout: number;
+  /** Extra JVM system properties, e.g. { 'zookeeper.enforceQuota': 'true' }. */
+  readonly systemProperties?: Readonly<Record<string, string>>;
   readonly log?: (line: string) => void;
 }
 
@@ -53,7 +55,9 @@ export class LocalCluster extends ClusterBase {
   private readonly install: ZooKeeperInstall;
   private closing: Promise<void> | undefined;
 
-  private constructor(specs: NodeSpec[], rootDir: string, install: ZooKeeperInstall, log?: (line: string) => void) {
+  private readonly systemProperties: Readonly<Record<string, string>>;
+
+  private constructor(specs: NodeSpec[], rootDir: string, install: ZooKeeperInstall, log?: (line: string) => void, systemProperties: Readonly<Record<string, string>> = {}) {
     super(
       specs.map(({ id, host, clientPort, connectString }) => ({ id, host, clientPort, connectString })),
       log,
@@ -61,6 +65,7 @@ export class LocalCluster extends ClusterBase {
     this.specs = specs;
     this.rootDir = rootDir;
     this.install = install;
+    this.systemProperties = systemProperties;
   }
 
   static async start(config: LocalClusterConfig, install: ZooKeeperInstall): Promise<LocalCluster> {
@@ -82,7 +87,7 @@ export class LocalCluster extends ClusterBase {
         dir: path.join(rootDir, `node${id}`),
       });
     }
-    const cluster = new LocalCluster(specs, rootDir, install, config.log);
+    const cluster = new LocalCluster(specs, rootDir, install, config.log, config.systemProperties);
     try {
       for (const spec of specs) cluster.writeNodeFiles(spec, specs, config);
       for (const spec of specs) cluster.spawnNode(spec.id);
@@ -241,6 +246,7 @@ export class LocalCluster extends ClusterBase {
       '-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS',
       `-Dlogback.configurationFile=${path.join(spec.dir, 'logback.xml')}`,
       `-Dzookeeper.log.dir=${spec.dir}`,
+      ...Object.entries(this.systemProperties).map(([k, v]) => `-D${k}=${v}`),
     ];
     const out = fs.openSync(path.join(spec.dir, 'stdout.log'), 'a');
     let child: ChildProcess;

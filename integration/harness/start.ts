@@ -25,7 +25,7 @@ export async function startZooKeeper(opts: StartOptions = {}): Promise<ZkCluster
     throw new InvalidOptionError('maxSessionTimeout', `must be >= minSessionTimeout (${minSessionTimeout}), got ${maxSessionTimeout}`);
   }
   if (opts.log !== undefined && typeof opts.log !== 'function') throw new InvalidOptionError('log', 'must be a function');
-  const config: LocalClusterConfig = { nodes, tickTime, minSessionTimeout, maxSessionTimeout, log: opts.log };
+  const config: LocalClusterConfig = { nodes, tickTime, minSessionTimeout, maxSessionTimeout, log: opts.log, systemProperties: opts.systemProperties };
 
   switch (backend) {
     case 'external': {

@@ -15,6 +15,8 @@ export interface StartOptions {
   maxSessionTimeout?: number;
   /** Default: 'external' when env ZK_CONNECT is set, else 'local'. */
   backend?: Backend;
+  /** Extra JVM system properties for every node (local backend), e.g. { 'zookeeper.enforceQuota': 'true' }. */
+  systemProperties?: Record<string, string>;
   /** Progress lines (start, ready, kill, ...). */
   log?: (line: string) => void;
 }

@@ -1,0 +1,40 @@
+/**
+ * One election candidate in its own process. Logs registered / elected / demoted / act events with
+ * process.hrtime.bigint() (CLOCK_MONOTONIC, comparable across processes on one machine) so a test can
+ * merge the logs of all candidates and check leadership intervals.
+ *   args: <connect> <root> <service> <sessionTimeoutMs> <memberId>
+ *   stdin commands: {"cmd":"resign"} {"cmd":"leave"} {"cmd":"stats"} {"cmd":"busy","ms":N}
+ */
+import { Election, Membership } from '../../lib/coordination';
+import { ZkSession } from '../../lib/zk';
+import { emit, onCommand } from './worker-io';
+
+const [connect, root, service, timeout, id] = process.argv.slice(2) as [string, string, string, string, string];
+const session = new ZkSession({ connect, sessionTimeoutMs: Number(timeout) });
+const membership = new Membership(session, { service, mode: 'primary-backup', root, record: { id, url: `ws://127.0.0.1:1/${id}` } });
+const election = new Election(session, membership, { leaseFraction: 0.5 });
+
+membership.on('registered', (n) => emit('registered', { path: n.path, sequence: n.sequence, reason: n.reason }));
+election.on('elected', (e) => emit('elected', e));
+election.on('demoted', (e) => emit('demoted', e));
+session.on('lost', (e) => emit('lost', e));
+session.on('session', (e) => emit('session', e));
+
+// "Acting as leader": what a primary does before serving a call. Logged so the test can prove a
+// resumed ex-leader never acts on a stale epoch.
+setInterval(() => {
+  if (election.isLeader()) emit('act', { epoch: election.epoch });
+}, 20);
+
+onCommand(async (c) => {
+  if (c.cmd === 'resign') await election.resign();
+  if (c.cmd === 'leave') await election.resign({ rejoin: false });
+  if (c.cmd === 'stats') emit('stats', { ...election.stats, watchEvents: session.stats.watchEvents });
+  if (c.cmd === 'busy') { const end = Date.now() + Number(c.ms); while (Date.now() < end) { /* stall the event loop */ } }
+});
+
+void (async () => {
+  await session.start();
+  election.start();
+  await membership.register();
+})().catch((e) => emit('error', { error: String(e) }));
