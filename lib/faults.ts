@@ -1,0 +1,138 @@
+import { EventEmitter } from 'events';
+import type { ZkSession } from './zk';
+import { ZkError } from './zk';
+import type { ServicePaths } from './coordination';
+import type { HaMetrics } from './metrics';
+
+/** What happened. Cluster-wide kinds (see JOURNALED) also go to the ZooKeeper journal. */
+export type FaultKind =
+  | 'failover'            // a new primary serves; durationMs = unavailability measured by the reporter
+  | 'elected'             // this member became primary
+  | 'demoted'             // this member stopped being primary (detail.reason)
+  | 'member-joined'
+  | 'member-left'
+  | 'session-suspended'
+  | 'session-lost'        // the ZooKeeper session expired (told, or by the local timer)
+  | 'session-rejoined'    // a new session replaced a lost one; durationMs = time without a session
+  | 'endpoint-down'       // transport: connection to an endpoint died
+  | 'endpoint-ejected'    // passive health: ejected for detail.forMs
+  | 'endpoint-recovered'  // a probe call re-admitted it
+  | 'rejected-input'      // a bad frame, bad znode data or bad option value, refused with a typed error
+  | 'stale-epoch';        // a response from a lower epoch than already seen was refused (FENCED)
+
+export interface FaultReport {
+  readonly kind: FaultKind;
+  readonly service: string;
+  /** Member id concerned (the reporter's own, or the remote endpoint's). */
+  readonly member: string | undefined;
+  /** Wall-clock time (ms since the epoch) — for humans and journals. */
+  readonly at: number;
+  readonly durationMs: number | undefined;
+  readonly detail: Readonly<Record<string, unknown>>;
+}
+
+/** The subset of a pino logger zk-ha uses; pino, bunyan-style and console-like loggers fit. */
+export interface FaultLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export const JOURNALED: ReadonlySet<FaultKind> = new Set<FaultKind>(['failover', 'session-lost', 'session-rejoined', 'elected', 'demoted']);
+const WARN: ReadonlySet<FaultKind> = new Set<FaultKind>(['demoted', 'session-suspended', 'endpoint-down', 'endpoint-ejected', 'stale-epoch', 'rejected-input']);
+const ERROR: ReadonlySet<FaultKind> = new Set<FaultKind>(['session-lost']);
+
+export interface FaultJournalOptions {
+  readonly session: ZkSession;
+  readonly paths: ServicePaths;
+  /** Oldest entries beyond this are trimmed. Default 200. */
+  readonly maxEntries?: number;
+}
+
+export interface FaultReporterOptions {
+  readonly service: string;
+  readonly member?: string;
+  readonly logger?: FaultLogger;
+  readonly metrics?: HaMetrics;
+  readonly journal?: FaultJournalOptions;
+}
+
+export interface FaultReporterEvents {
+  fault: [report: FaultReport];
+}
+
+/**
+ * Delivers every fault four ways: an event, a structured log line (silent without a logger), a
+ * metric, and — for cluster-wide kinds — an entry in the bounded journal under
+ * /<root>/<service>/faults that `zk-ha faults <service>` prints.
+ */
+export class FaultReporter extends EventEmitter<FaultReporterEvents> {
+  private journalQueue: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: FaultReporterOptions) {
+    super();
+  }
+
+  report(kind: FaultKind, fields: { member?: string; durationMs?: number; detail?: Record<string, unknown> } = {}): FaultReport {
+    const report: FaultReport = {
+      kind,
+      service: this.options.service,
+      member: fields.member ?? this.options.member,
+      at: Date.now(),
+      durationMs: fields.durationMs,
+      detail: fields.detail ?? {},
+    };
+    this.emit('fault', report);
+    const logger = this.options.logger;
+    if (logger) {
+      const line = { zkha: 'fault', ...report };
+      if (ERROR.has(kind)) logger.error(line, kind);
+      else if (WARN.has(kind)) logger.warn(line, kind);
+      else logger.info(line, kind);
+    }
+    this.options.metrics?.fault(report);
+    if (this.options.journal && JOURNALED.has(kind)) this.journal(report, this.options.journal);
+    return report;
+  }
+
+  /** Waits for journal writes already queued (tests, graceful shutdown). */
+  flush(): Promise<void> {
+    return this.journalQueue;
+  }
+
+  private journal(report: FaultReport, journal: FaultJournalOptions): void {
+    // Serialised, best effort: the journal must never block or fail the caller.
+    this.journalQueue = this.journalQueue.then(() => appendJournal(journal, report)).catch(() => undefined);
+  }
+}
+
+export async function appendJournal(journal: FaultJournalOptions, report: FaultReport): Promise<void> {
+  const { session, paths } = journal;
+  const max = journal.maxEntries ?? 200;
+  await session.create(`${paths.faults}/f-`, JSON.stringify(report), { mode: 'persistent-sequential' });
+  const { children } = await session.children(paths.faults);
+  if (children.length <= max) return;
+  const excess = children.sort().slice(0, children.length - max);
+  for (const name of excess) {
+    await session.delete(`${paths.faults}/${name}`).catch((e: unknown) => {
+      if (!(e instanceof ZkError && e.code === 'NO_NODE')) throw e;
+    });
+  }
+}
+
+/** Reads the journal, newest first. Entries that do not parse are returned as `rejected-input`. */
+export async function readJournal(session: ZkSession, paths: ServicePaths, limit = 50): Promise<FaultReport[]> {
+  const { children } = await session.children(paths.faults);
+  const newest = children.sort().reverse().slice(0, limit);
+  const out: FaultReport[] = [];
+  for (const name of newest) {
+    try {
+      const { data } = await session.get(`${paths.faults}/${name}`);
+      out.push(JSON.parse(data.toString('utf8')) as FaultReport);
+    } catch (error) {
+      if (error instanceof ZkError && error.code === 'NO_NODE') continue;
+      out.push({ kind: 'rejected-input', service: paths.service, member: undefined, at: 0, durationMs: undefined, detail: { node: name, error: String(error) } });
+    }
+  }
+  return out;
+}
