@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '../errors';
 import { integerInRange, nonNegativeNumber, positiveNumber } from '../options';
-import { functionOption } from './endpoint';
+import { optionalFunction } from './endpoint';
 import { WindowedCounter } from './windowed-counter';
 
 export interface HealthOptions {
@@ -67,7 +67,7 @@ export function resolveHealthOptions(opts: HealthOptions = {}): ResolvedHealthOp
     maxEjectedPercent,
     probeTimeoutMs: positiveNumber('probeTimeoutMs', opts.probeTimeoutMs, 10_000),
     stablePeriodMs: nonNegativeNumber('stablePeriodMs', opts.stablePeriodMs, 60_000),
-    random: functionOption('random', opts.random, Math.random),
+    random: optionalFunction<() => number>('random', opts.random) ?? Math.random,
   });
   RESOLVED.add(resolved);
   return resolved;

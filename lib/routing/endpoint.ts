@@ -60,6 +60,7 @@ export function recordLatency(ep: RoutedEndpoint, latencyUs: number, nowMs: numb
  * The latency estimate at `nowMs` without a new sample: it decays towards 0 while no reply
  * arrives (Finagle observes a 0 sample on every read). Without this, an endpoint that was once
  * slow would keep losing every p2c comparison, get no traffic, and never be re-measured.
+ * `nowMs` must come from the clock fed to recordLatency (p2c uses the newest sample time).
  */
 export function decayedLatencyUs(ep: RoutedEndpoint, nowMs: number, decayMs = DEFAULT_LATENCY_DECAY_MS): number {
   const v = ep.ewmaLatencyUs;
@@ -78,9 +79,9 @@ export function usableWeight(ep: RoutedEndpoint): number {
   return typeof w === 'number' && w > 0 && Number.isFinite(w) ? w : 0;
 }
 
-/** Throws unless `fn` is a function; used for injected clocks and random sources. */
-export function functionOption<F extends (...args: never[]) => unknown>(name: string, value: unknown, fallback: F): F {
-  if (value === undefined) return fallback;
+/** The option if it is a function, undefined if absent; throws InvalidOptionError otherwise. */
+export function optionalFunction<F>(name: string, value: unknown): F | undefined {
+  if (value === undefined) return undefined;
   if (typeof value !== 'function') throw new InvalidOptionError(name, `must be a function, got ${typeof value}`);
   return value as F;
 }

@@ -1,11 +1,12 @@
 import type { RoutedEndpoint } from '../endpoint';
-import { DEFAULT_LATENCY_DECAY_MS, functionOption } from '../endpoint';
+import { DEFAULT_LATENCY_DECAY_MS, optionalFunction } from '../endpoint';
 import { integerInRange, oneOf, positiveNumber } from '../../options';
 import { ConsistentHashPicker, DEFAULT_HASH_REPLICAS } from './consistent-hash';
 import { LeastOutstandingPicker } from './least-outstanding';
 import { P2cPicker } from './p2c';
 import type { Picker } from './picker';
 import { EMPTY_PICKER, selectRoutable } from './picker';
+import { seededRandom } from '../random';
 import { RandomPicker } from './random-picker';
 import { RoundRobinPicker } from './round-robin';
 import { createSmoothWeightedPicker } from './smooth-weighted-round-robin';
@@ -30,20 +31,21 @@ export interface Balancer {
 }
 
 export interface BalancerOptions {
-  /** Source of randomness in [0, 1); default Math.random. Inject `seededRandom(n)` in tests. */
+  /**
+   * Source of randomness in [0, 1). Default: a mulberry32 generator seeded from Math.random —
+   * not Math.random itself, whose result gets boxed (allocated) when called through a stored
+   * reference. Inject `seededRandom(n)` in tests.
+   */
   random?: () => number;
   /** consistent-hash: virtual nodes per endpoint, default 160. */
   hashReplicas?: number;
-  /** p2c: the millisecond clock that `recordLatency(..., nowMs)` is fed from; default Date.now. */
-  now?: () => number;
   /** p2c: decay window of the latency estimate, default 10000 ms (as passed to recordLatency). */
   latencyDecayMs?: number;
 }
 
 export function createBalancer(name: BalancerName, options: BalancerOptions = {}): Balancer {
   const balancerName = oneOf('balancer', name, BALANCER_NAMES);
-  const random = functionOption('random', options.random, Math.random);
-  const now = functionOption('now', options.now, Date.now);
+  const random = optionalFunction<() => number>('random', options.random) ?? seededRandom(Math.floor(Math.random() * 2 ** 32));
   const hashReplicas = integerInRange('hashReplicas', options.hashReplicas, 1, 10_000, DEFAULT_HASH_REPLICAS);
   const decayMs = positiveNumber('latencyDecayMs', options.latencyDecayMs, DEFAULT_LATENCY_DECAY_MS);
 
@@ -62,7 +64,7 @@ export function createBalancer(name: BalancerName, options: BalancerOptions = {}
       case 'least-outstanding':
         return new LeastOutstandingPicker(endpoints, weights, random);
       case 'p2c':
-        return new P2cPicker(endpoints, random, now, decayMs);
+        return new P2cPicker(endpoints, random, decayMs);
       case 'consistent-hash':
         return new ConsistentHashPicker(endpoints, hashReplicas, random);
     }

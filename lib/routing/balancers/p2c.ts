@@ -11,17 +11,30 @@ const UNPROBED_PENALTY = 2 ** 47;
 /**
  * Power of two choices over peak-EWMA load (Finagle's `P2CPeakEwma`): draw two distinct
  * endpoints at random and take the cheaper, cost = ewmaLatency * (outstanding + 1), with the
- * latency decayed to the current time (see `decayedLatencyUs`). O(1) per pick; with two random
- * candidates the worst queue stays close to the best (Mitzenmacher), without the herding that a
- * global "least loaded" causes when many clients act on the same stale view.
+ * latency decayed to "now" (see `decayedLatencyUs`). O(1) per pick; with two random candidates
+ * the worst queue stays close to the best (Mitzenmacher), without the herding that a global
+ * "least loaded" causes when many clients act on the same stale view.
+ *
+ * "Now" is the latest latency-sample time the picker has seen on any endpoint (starting from the
+ * newest at build time), not a clock read: every clock call returns a freshly boxed number, which
+ * would make each pick allocate, and this way the decay runs on exactly the clock the client
+ * feeds to `recordLatency`. Time then advances with replies: an endpoint that stopped getting
+ * traffic decays as soon as other endpoints report, and when nobody reports there is nothing
+ * to prefer anyway.
  */
 export class P2cPicker implements Picker {
+  /** Latest sample time seen, in a typed cell so that updating it never allocates. */
+  private readonly clock = new Float64Array(1);
+
   constructor(
     private readonly endpoints: readonly RoutedEndpoint[],
     private readonly random: () => number,
-    private readonly now: () => number,
     private readonly decayMs: number,
-  ) {}
+  ) {
+    let latest = Number.NEGATIVE_INFINITY;
+    for (const ep of endpoints) if (ep.latencyStampMs > latest) latest = ep.latencyStampMs;
+    this.clock[0] = latest;
+  }
 
   get size(): number {
     return this.endpoints.length;
@@ -35,9 +48,11 @@ export class P2cPicker implements Picker {
     if (!(a >= 0 && a < n)) a = 0;
     if (!(b >= 0 && b < n - 1)) b = 0;
     if (b >= a) b++;
-    const nowMs = this.now();
     const epA = this.endpoints[a];
     const epB = this.endpoints[b];
+    if (epA.latencyStampMs > this.clock[0]) this.clock[0] = epA.latencyStampMs;
+    if (epB.latencyStampMs > this.clock[0]) this.clock[0] = epB.latencyStampMs;
+    const nowMs = this.clock[0];
     return this.cost(epB, nowMs) < this.cost(epA, nowMs) ? epB : epA;
   }
 

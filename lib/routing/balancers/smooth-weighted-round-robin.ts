@@ -7,8 +7,11 @@ import type { Picker } from './picker';
  * and the picker runs an earliest-deadline-first heap instead (~4 ms of work at most per build).
  */
 const PRECOMPUTE_BUDGET = 1 << 22;
-/** Integer weights up to this stay exact; others are scaled so the largest becomes QUANTUM. */
-const MAX_EXACT_WEIGHT = 1_000_000;
+/**
+ * Integer weights up to this stay exact; others are scaled so the largest becomes QUANTUM.
+ * Bounded so the heap's cross-multiplied deadlines stay exact doubles (< 2^53) up to 1e5 endpoints.
+ */
+const MAX_EXACT_WEIGHT = 100_000;
 const QUANTUM = 10_000;
 
 /**
@@ -23,12 +26,15 @@ const QUANTUM = 10_000;
  * march in step (any window of one cycle still holds exactly the weights).
  *
  * When the table would be too large (many endpoints and large, co-prime weights) the picker
- * switches to the scheme gRPC and Envoy use: earliest deadline first, where the k-th pick of an
- * endpoint of weight w within a cycle is due at (k - 1/2) / w, kept in a binary heap — O(log n)
- * per pick, the same exact-per-cycle guarantee, equally smooth though not the same interleaving
- * as nginx. Deadlines are compared as exact integer cross-products, so there is no float drift.
+ * switches to the scheme gRPC and Envoy use: earliest deadline first in a binary heap, O(log n)
+ * per pick. Within a cycle, the k-th pick of endpoint i (weight w) is due at (k - 1 + u_i) / w,
+ * with offsets u_i = (rank_i + 1/2) / n spread evenly over [0, 1) (ranks rotated by a random
+ * start): every deadline of a cycle lies inside it, so each cycle still holds exactly the
+ * weights, and endpoints of equal weight are staggered instead of all falling due at once (with
+ * a common offset, 500 endpoints of weight 1 would come as one burst of 500 picks). Deadlines
+ * are compared as exact integer cross-products, so there is no float drift.
  *
- * Weights are made integers first: integers up to 1e6 are used as they are, anything else is
+ * Weights are made integers first: integers up to 1e5 are used as they are, anything else is
  * scaled so the largest weight becomes 10000 (0.01% resolution); then divided by their gcd.
  */
 export function createSmoothWeightedPicker(endpoints: readonly RoutedEndpoint[], weights: Float64Array, random: () => number): Picker {
@@ -40,7 +46,7 @@ export function createSmoothWeightedPicker(endpoints: readonly RoutedEndpoint[],
   if (n * total <= PRECOMPUTE_BUDGET) {
     return new TablePicker(endpoints, nginxSchedule(w, total), randomIndex(random, total));
   }
-  return new EdfPicker(endpoints, w);
+  return new EdfPicker(endpoints, w, randomIndex(random, n));
 }
 
 export function integerWeights(weights: Float64Array): Float64Array {
@@ -114,16 +120,25 @@ class EdfPicker implements Picker {
   /** Which pick (1-based) within its current cycle each endpoint makes next. */
   private readonly nth: Float64Array;
   private readonly cycle: Float64Array;
+  /** 2 × rank + 1: the endpoint's offset u = (2 rank + 1) / (2n), as an integer numerator. */
+  private readonly offset: Float64Array;
+  private readonly twoN: number;
 
   constructor(
     private readonly endpoints: readonly RoutedEndpoint[],
     private readonly w: Float64Array,
+    start: number,
   ) {
     const n = endpoints.length;
+    this.twoN = 2 * n;
     this.heap = new Int32Array(n);
     this.nth = new Float64Array(n).fill(1);
     this.cycle = new Float64Array(n);
-    for (let i = 0; i < n; i++) this.heap[i] = i;
+    this.offset = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      this.heap[i] = i;
+      this.offset[i] = 2 * ((i + start) % n) + 1;
+    }
     for (let i = (n >>> 1) - 1; i >= 0; i--) this.siftDown(i);
   }
 
@@ -148,9 +163,9 @@ class EdfPicker implements Picker {
     const ci = this.cycle[i];
     const cj = this.cycle[j];
     if (ci !== cj) return ci < cj;
-    // (2k_i - 1) / (2 w_i)  vs  (2k_j - 1) / (2 w_j), cross-multiplied.
-    const lhs = (2 * this.nth[i] - 1) * this.w[j];
-    const rhs = (2 * this.nth[j] - 1) * this.w[i];
+    // (k_i - 1 + u_i) / w_i  vs  (k_j - 1 + u_j) / w_j, both scaled by 2n, cross-multiplied.
+    const lhs = (this.twoN * (this.nth[i] - 1) + this.offset[i]) * this.w[j];
+    const rhs = (this.twoN * (this.nth[j] - 1) + this.offset[j]) * this.w[i];
     return lhs !== rhs ? lhs < rhs : i < j;
   }
 
