@@ -151,6 +151,13 @@ export class RpcServer extends EventEmitter implements SessionHost {
     return this.sessions.size;
   }
 
+  /** Bytes of responses written but not yet flushed to peers (what slow readers cost us). */
+  get bufferedBytes(): number {
+    let n = 0;
+    for (const s of this.sessions) n += s.ws.bufferedAmount;
+    return n;
+  }
+
   get closing(): boolean {
     return this.closingFlag;
   }

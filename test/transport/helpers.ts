@@ -1,0 +1,76 @@
+import { WebSocket } from 'ws';
+import { Packr, Unpackr } from 'msgpackr';
+import { PROTOCOL_HEADER, PROTOCOL_VERSION, RpcConnection, RpcConnectionOptions, RpcServer, RpcServerOptions, TransportFault } from '../../lib/transport';
+
+export const packr = new Packr({ useRecords: false });
+export const unpackr = new Unpackr({ useRecords: false });
+
+/** Starts a server and a connected client; `cleanup` closes both. */
+export async function startPair(
+  serverOpts: RpcServerOptions = {},
+  clientOpts: Partial<RpcConnectionOptions> = {},
+): Promise<{ server: RpcServer; client: RpcConnection; url: string; faults: TransportFault[]; cleanup: () => Promise<void> }> {
+  const faults: TransportFault[] = [];
+  const server = new RpcServer({ ...serverOpts, onFault: (f) => faults.push(f) });
+  const { url } = await server.listen();
+  const client = new RpcConnection({ url, reconnect: false, ...clientOpts });
+  await client.connect();
+  return {
+    server, client, url, faults,
+    cleanup: async () => {
+      await client.close();
+      await server.close({ graceMs: 0 });
+    },
+  };
+}
+
+/** A bare ws client speaking the protocol header, for sending hand-made frames. */
+export async function rawClient(url: string): Promise<WebSocket> {
+  const ws = new WebSocket(url, { headers: { [PROTOCOL_HEADER]: PROTOCOL_VERSION }, perMessageDeflate: false });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  return ws;
+}
+
+/** Resolves with the next decoded frame whose id is `id`. */
+export function nextFrameFor(ws: WebSocket, id: number, timeoutMs = 5000): Promise<unknown[]> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      ws.off('message', onMessage);
+      reject(new Error(`no frame for id ${id} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onMessage = (data: Buffer): void => {
+      const f = unpackr.unpack(data) as unknown[];
+      if (f[1] === id) {
+        clearTimeout(timer);
+        ws.off('message', onMessage);
+        resolve(f);
+      }
+    };
+    ws.on('message', onMessage);
+  });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls until `cond` is true, or fails after `timeoutMs`. */
+export async function until(cond: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+export async function expectRejection(p: Promise<unknown>): Promise<Error & Record<string, unknown>> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error & Record<string, unknown>;
+  }
+  throw new Error('expected the promise to reject');
+}
