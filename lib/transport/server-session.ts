@@ -37,6 +37,8 @@ export interface SessionHost {
   sessionClosed(session: ServerSession): void;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
 }
@@ -49,6 +51,9 @@ export class ServerSession {
   private sawTraffic = true;
   private lastSeen = Date.now();
   private paused = false;
+  /** Frames read while paused, to run once the peer reads again. */
+  private backlog: Buffer[] = [];
+  private backlogHead = 0;
   private closedFlag = false;
   readonly closed: Promise<void>;
 
@@ -81,7 +86,8 @@ export class ServerSession {
     socket.on('drain', () => {
       if (this.paused && this.ws.bufferedAmount < this.host.highWaterMarkBytes) {
         this.paused = false;
-        this.ws.resume();
+        this.drainBacklog();
+        if (!this.paused) this.ws.resume();
       }
     });
   }
@@ -112,6 +118,28 @@ export class ServerSession {
 
   onMessage(data: Buffer, isBinary: boolean): void {
     this.sawTraffic = true;
+    // Pausing the socket stops further reads, but frames already read keep arriving: park them
+    // (at most about one socket read's worth) instead of running them.
+    if (this.paused || this.backlogHead < this.backlog.length) {
+      if (isBinary) this.backlog.push(data);
+      return;
+    }
+    this.handleFrame(data, isBinary);
+  }
+
+  private drainBacklog(): void {
+    while (!this.paused && this.backlogHead < this.backlog.length) {
+      const data = this.backlog[this.backlogHead]!;
+      this.backlog[this.backlogHead++] = EMPTY;
+      this.handleFrame(data, true);
+    }
+    if (this.backlogHead >= this.backlog.length) {
+      this.backlog = [];
+      this.backlogHead = 0;
+    }
+  }
+
+  private handleFrame(data: Buffer, isBinary: boolean): void {
     if (!isBinary) {
       this.host.fault({ code: 'TEXT_FRAME', message: 'text message ignored; frames are binary', peer: this.peerName });
       return;

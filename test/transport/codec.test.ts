@@ -24,9 +24,10 @@ describe('transport codec', () => {
       fc.property(fc.integer({ min: 0, max: MAX_CALL_ID }), fc.jsonValue().filter((v) => !JSON.stringify(v).includes('"__proto__"')), (id, value) => {
         const req = decodeFrame(encodeRequest(id, 'm', value, 1));
         expect(req[1]).to.equal(id);
-        expect(req[3]).to.deep.equal(value);
+        // Compared as JSON: msgpackr writes -0 as the integer 0, as JSON does.
+        expect(JSON.stringify(req[3])).to.equal(JSON.stringify(value));
         const res = decodeFrame(encodeResponse(id, value, 3));
-        expect(res[2]).to.deep.equal(value);
+        expect(JSON.stringify(res[2])).to.equal(JSON.stringify(value));
         expect(peekHeader(encodeRequest(id, 'm', value, 1))).to.deep.equal({ type: 0, id });
       }),
       { numRuns: 1000 },
