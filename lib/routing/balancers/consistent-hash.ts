@@ -1,5 +1,5 @@
 import type { RoutedEndpoint } from '../endpoint';
-import { hash32 } from '../hash';
+import { FNV_OFFSET, fnv1a, hash32, hash32WithNumber } from '../hash';
 import type { Picker } from './picker';
 import { RoundRobinPicker } from './round-robin';
 
@@ -38,8 +38,8 @@ export class ConsistentHashPicker implements Picker {
     const packed = new Float64Array(n * replicas);
     let k = 0;
     for (let rank = 0; rank < n; rank++) {
-      const id = endpoints[byId[rank]].id;
-      for (let r = 0; r < replicas; r++) packed[k++] = hash32(`${id}#${r}`) * RANK_BITS + (rank % RANK_BITS);
+      const prefix = fnv1a(FNV_OFFSET, `${endpoints[byId[rank]].id}#`);
+      for (let r = 0; r < replicas; r++) packed[k++] = hash32WithNumber(prefix, r) * RANK_BITS + (rank % RANK_BITS);
     }
     packed.sort();
     this.points = new Uint32Array(packed.length);

@@ -4,9 +4,9 @@ import type { Picker } from './picker';
 
 /**
  * Above this many steps of work (endpoints × cycle length) the nginx schedule is not precomputed
- * and the picker runs an earliest-deadline-first heap instead (~4 ms of work at most per build).
+ * and the picker runs an earliest-deadline-first heap instead (a few ms of work at most per build).
  */
-const PRECOMPUTE_BUDGET = 1 << 22;
+const PRECOMPUTE_BUDGET = 1 << 20;
 /**
  * Integer weights up to this stay exact; others are scaled so the largest becomes QUANTUM.
  * Bounded so the heap's cross-multiplied deadlines stay exact doubles (< 2^53) up to 1e5 endpoints.

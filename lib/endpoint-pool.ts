@@ -1,0 +1,198 @@
+import { monotonicMs } from './clock';
+import type { Member } from './coordination';
+import type { FaultReporter } from './faults';
+import { createBalancer, createEndpoint, HealthSet, recordLatency } from './routing';
+import type { Balancer, BalancerName, HealthEvent, HealthOptions, Picker, RoutedEndpoint } from './routing';
+import { RpcConnection } from './transport';
+import type { DownEvent, RpcConnectionOptions } from './transport';
+
+/** One member as the client routes to it: its connection and its load/latency stats. */
+export interface PoolEndpoint {
+  readonly name: string;
+  readonly member: Member;
+  readonly routed: RoutedEndpoint;
+  readonly connection: RpcConnection;
+}
+
+export type ConnectionSettings = Omit<RpcConnectionOptions, 'url'>;
+
+/**
+ * The client's endpoints: one multiplexed connection per member (closed when the member leaves),
+ * passive health with ejection and probing, and an immutable picker rebuilt on every membership,
+ * connection or health change so that pick() stays O(1)/O(log n) and allocation-free.
+ */
+export class EndpointPool {
+  private readonly endpoints = new Map<string, PoolEndpoint>();
+  private readonly health: HealthSet;
+  private readonly balancer: Balancer;
+  private picker: Picker;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private readonly listeners = new Set<() => void>();
+  private closed = false;
+
+  constructor(
+    private readonly connection: ConnectionSettings,
+    balancer: BalancerName,
+    health: HealthOptions,
+    private readonly faults: FaultReporter,
+    random?: () => number,
+  ) {
+    this.balancer = createBalancer(balancer, { random });
+    this.health = new HealthSet({ ...health, random: health.random ?? random });
+    this.picker = this.balancer.build([]);
+  }
+
+  get size(): number {
+    return this.endpoints.size;
+  }
+
+  all(): IterableIterator<PoolEndpoint> {
+    return this.endpoints.values();
+  }
+
+  get(name: string): PoolEndpoint | undefined {
+    return this.endpoints.get(name);
+  }
+
+  byUrl(url: string): PoolEndpoint | undefined {
+    for (const ep of this.endpoints.values()) if (ep.member.record.url === url) return ep;
+    return undefined;
+  }
+
+  /** Called on any change that may let a waiting call proceed. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Brings the pool in line with the membership: connect to joiners, close leavers. */
+  update(members: readonly Member[]): void {
+    if (this.closed) return;
+    const present = new Set<string>();
+    for (const member of members) {
+      present.add(member.name);
+      const existing = this.endpoints.get(member.name);
+      if (existing && existing.member.record.url === member.record.url) {
+        existing.routed.weight = member.record.weight;
+        (existing as { member: Member }).member = member;
+        continue;
+      }
+      if (existing) this.drop(existing);
+      this.add(member);
+    }
+    for (const ep of [...this.endpoints.values()]) if (!present.has(ep.name)) this.drop(ep);
+    this.health.retain(present);
+    this.rebuild();
+  }
+
+  /** The balancer's choice among serving endpoints; a probing endpoint gets one probe call when due. */
+  pick(key?: string): PoolEndpoint | undefined {
+    const now = monotonicMs();
+    const probe = this.health.acquireProbe(now);
+    if (probe !== undefined) {
+      const ep = this.endpoints.get(probe);
+      if (ep && ep.connection.state === 'up') return ep;
+      this.health.get(probe)?.releaseProbe();
+    }
+    const routed = this.picker.pick(key);
+    return routed ? this.endpoints.get(routed.id) : undefined;
+  }
+
+  /** Whether `ep` may take normal traffic (connected, not ejected). */
+  serving(ep: PoolEndpoint): boolean {
+    return ep.connection.state === 'up' && this.health.get(ep.name)?.serving !== false;
+  }
+
+  started(ep: PoolEndpoint): void {
+    ep.routed.outstanding++;
+  }
+
+  succeeded(ep: PoolEndpoint, latencyUs: number): void {
+    ep.routed.outstanding--;
+    const now = monotonicMs();
+    recordLatency(ep.routed, latencyUs, now);
+    this.onHealth(this.health.onSuccess(ep.name, now), ep);
+  }
+
+  /** A failure that says something about the endpoint (not the caller's fault or the handler's). */
+  failed(ep: PoolEndpoint): void {
+    ep.routed.outstanding--;
+    this.onHealth(this.health.onFailure(ep.name, monotonicMs()), ep);
+  }
+
+  /** A call that ended without judging the endpoint (cancelled, app error). */
+  finished(ep: PoolEndpoint): void {
+    ep.routed.outstanding--;
+    this.health.get(ep.name)?.releaseProbe();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    const all = [...this.endpoints.values()];
+    this.endpoints.clear();
+    await Promise.all(all.map((ep) => ep.connection.close().catch(() => undefined)));
+  }
+
+  private add(member: Member): void {
+    const connection = new RpcConnection({ ...this.connection, url: member.record.url });
+    const ep: PoolEndpoint = {
+      name: member.name,
+      member,
+      routed: createEndpoint(member.name, member.record.url, member.record.weight, member.record.zone),
+      connection,
+    };
+    this.endpoints.set(member.name, ep);
+    this.health.add(member.name);
+    connection.on('up', () => {
+      if (this.endpoints.get(ep.name) !== ep) return;
+      this.onHealth(this.health.markUp(ep.name, monotonicMs()), ep);
+      this.rebuild();
+    });
+    connection.on('down', (e: DownEvent) => {
+      if (this.endpoints.get(ep.name) !== ep) return;
+      const t = this.health.markDown(ep.name, monotonicMs(), e.reason);
+      if (t) this.faults.report('endpoint-down', { member: member.record.id, detail: { url: member.record.url, reason: e.reason } });
+      this.rebuild();
+    });
+    connection.on('fault', (f: { code: string; message: string }) => {
+      this.faults.report('rejected-input', { member: member.record.id, detail: { ...f } });
+    });
+    connection.connect().catch(() => undefined); // failures retry with backoff; 'down' reports them
+  }
+
+  private drop(ep: PoolEndpoint): void {
+    this.endpoints.delete(ep.name);
+    this.health.remove(ep.name);
+    void ep.connection.close().catch(() => undefined);
+  }
+
+  private onHealth(event: HealthEvent | undefined, ep: PoolEndpoint): void {
+    if (!event) return;
+    const member = ep.member.record.id;
+    if (event.to === 'ejected') {
+      this.faults.report('endpoint-ejected', { member, detail: { url: ep.member.record.url, reason: event.reason, forMs: event.ejectedForMs } });
+    } else if (event.to === 'healthy' && (event.from === 'probing' || event.from === 'ejected')) {
+      this.faults.report('endpoint-recovered', { member, detail: { url: ep.member.record.url } });
+    }
+    this.rebuild();
+  }
+
+  private rebuild(): void {
+    if (this.closed) return;
+    const serving: RoutedEndpoint[] = [];
+    for (const ep of this.endpoints.values()) if (this.serving(ep)) serving.push(ep.routed);
+    this.picker = this.balancer.build(serving);
+    this.scheduleProbe();
+    for (const l of this.listeners) l();
+  }
+
+  /** Wakes waiters when an ejection ends, so a probe can go out even with no other traffic. */
+  private scheduleProbe(): void {
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    const at = this.health.nextProbeAt();
+    if (at === undefined) return;
+    this.probeTimer = setTimeout(() => this.rebuild(), Math.max(1, at - monotonicMs()) + 1);
+    this.probeTimer.unref();
+  }
+}

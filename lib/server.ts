@@ -1,0 +1,269 @@
+import { EventEmitter } from 'events';
+import { monotonicMs } from './clock';
+import { Election, Membership, MembershipView, SERVICE_MODES } from './coordination';
+import type { DemotionReason, Member, ServiceMode } from './coordination';
+import { InvalidOptionError } from './errors';
+import { FaultReport, FaultReporter, FaultLogger } from './faults';
+import type { HaMetrics } from './metrics';
+import { fraction, nonEmptyString, nonNegativeNumber, oneOf } from './options';
+import { RpcError, RpcServer } from './transport';
+import type { AdmitDecision, Handler, RpcServerOptions } from './transport';
+import { ZkSession } from './zk';
+import type { AclEntry, ZkSessionOptions } from './zk';
+
+/** Transport settings of the server: limits, heartbeats, TLS, authentication. */
+export type HaServerTransportOptions = Omit<RpcServerOptions, 'handlers' | 'admit' | 'host' | 'port' | 'onFault'>;
+
+export interface HaServerOptions {
+  /** A ZkSession to use (the caller owns it), or options for one the server creates and closes. */
+  readonly zk: ZkSession | ZkSessionOptions;
+  readonly service: string;
+  readonly mode: ServiceMode;
+  /** ZooKeeper root of zk-ha's nodes. Default "/zk-ha". */
+  readonly root?: string;
+  /** Where to listen. Default 127.0.0.1, an ephemeral port. */
+  readonly listen?: { readonly host?: string; readonly port?: number };
+  /** The URL clients use, published in the member record. Default ws(s)://<listen host>:<port>. */
+  readonly advertiseUrl?: string;
+  readonly handlers?: Readonly<Record<string, Handler>>;
+  /** Member id; default a random UUID. */
+  readonly id?: string;
+  readonly weight?: number;
+  readonly zone?: string;
+  readonly meta?: Readonly<Record<string, unknown>>;
+  /**
+   * The primary serves only while `now - confirmedAt < sessionTimeout × leaseFraction` (DESIGN.md,
+   * "Lease guard"). Smaller = safer against clock-rate drift and long handlers, more NOT_PRIMARY
+   * during ZooKeeper hiccups. Default 0.5.
+   */
+  readonly leaseFraction?: number;
+  /** close(): how long in-flight calls may take to finish. Default 5000. */
+  readonly graceMs?: number;
+  /** ACL of the nodes this member creates (digest-protected service subtrees). */
+  readonly acl?: readonly AclEntry[];
+  readonly transport?: HaServerTransportOptions;
+  readonly logger?: FaultLogger;
+  readonly metrics?: HaMetrics;
+  /** Write cluster-wide faults to the ZooKeeper journal. Default true. */
+  readonly journal?: boolean;
+}
+
+export type HaServerRole = 'starting' | 'primary' | 'backup' | 'member' | 'stopping' | 'stopped';
+
+export interface HaServerEvents {
+  fault: [report: FaultReport];
+  elected: [info: { epoch: number }];
+  demoted: [info: { epoch: number; reason: DemotionReason }];
+  role: [role: HaServerRole];
+}
+
+/**
+ * An RPC server that is one member of a highly available service: it listens, registers in
+ * ZooKeeper and — in primary/backup mode — joins the election. Only the primary runs handlers, and
+ * only while its lease holds, checked at the moment each call is dispatched; backups answer
+ * NOT_PRIMARY with a hint to the primary. In redundant mode every member serves.
+ */
+export class HaServer extends EventEmitter<HaServerEvents> {
+  readonly service: string;
+  readonly mode: ServiceMode;
+  readonly session: ZkSession;
+  readonly membership: Membership;
+  readonly election: Election | undefined;
+  readonly faults: FaultReporter;
+  private readonly ownsSession: boolean;
+  private readonly rpc: RpcServer;
+  private readonly view: MembershipView;
+  private readonly options: HaServerOptions;
+  private readonly graceMs: number;
+  private roleValue: HaServerRole = 'starting';
+  private urlValue: string | undefined;
+  private lostAt: number | undefined;
+  private primaryHint: string | undefined;
+  private readonly notPrimaryCache = new Map<string | undefined, RpcError>();
+
+  constructor(options: HaServerOptions) {
+    super();
+    if (!options || typeof options !== 'object') throw new InvalidOptionError('options', 'must be an object');
+    this.options = options;
+    this.service = nonEmptyString('service', options.service);
+    this.mode = oneOf('mode', options.mode, SERVICE_MODES);
+    fraction('leaseFraction', options.leaseFraction, 0.5);
+    this.graceMs = nonNegativeNumber('graceMs', options.graceMs, 5000);
+    if (options.advertiseUrl !== undefined && !/^wss?:\/\/.+/.test(String(options.advertiseUrl))) {
+      throw new InvalidOptionError('advertiseUrl', 'must be a ws:// or wss:// URL');
+    }
+    if (options.zk instanceof ZkSession) {
+      this.session = options.zk;
+      this.ownsSession = false;
+    } else {
+      if (!options.zk || typeof options.zk !== 'object') throw new InvalidOptionError('zk', 'must be a ZkSession or ZkSession options');
+      this.session = new ZkSession(options.zk);
+      this.ownsSession = true;
+    }
+    this.rpc = new RpcServer({
+      ...options.transport,
+      host: options.listen?.host ?? '127.0.0.1',
+      port: options.listen?.port ?? 0,
+      handlers: options.handlers as Record<string, Handler> | undefined,
+      admit: this.mode === 'primary-backup' ? () => this.admitPrimary() : undefined,
+      onFault: (f) => this.faults.report('rejected-input', { detail: { ...f } }),
+    });
+    // The record's url is filled in at start(), once the port is known.
+    this.membership = new Membership(this.session, {
+      service: this.service,
+      mode: this.mode,
+      root: options.root,
+      acl: options.acl,
+      record: {
+        id: options.id,
+        url: options.advertiseUrl ?? 'ws://unbound.invalid',
+        weight: options.weight ?? 1,
+        zone: options.zone,
+        meta: options.meta,
+      },
+    });
+    this.faults = new FaultReporter({
+      service: this.service,
+      member: this.membership.record.id,
+      logger: options.logger,
+      metrics: options.metrics,
+      journal: options.journal === false ? undefined : { session: this.session, paths: this.membership.paths },
+    });
+    this.faults.on('fault', (r) => this.emit('fault', r));
+    this.view = new MembershipView(this.session, this.service, { root: options.root });
+    this.election = this.mode === 'primary-backup'
+      ? new Election(this.session, this.membership, { leaseFraction: options.leaseFraction })
+      : undefined;
+  }
+
+  get id(): string {
+    return this.membership.record.id;
+  }
+  get role(): HaServerRole {
+    return this.roleValue;
+  }
+  /** The URL clients reach this member at (after start()). */
+  get url(): string | undefined {
+    return this.urlValue;
+  }
+  /** The epoch while primary. */
+  get epoch(): number | undefined {
+    return this.election?.epoch;
+  }
+  /** Calls being handled now. */
+  get inFlight(): number {
+    return this.rpc.inFlight;
+  }
+
+  register<P, R>(method: string, handler: Handler<P, R>): void {
+    this.rpc.register(method, handler);
+  }
+
+  /** Listens, connects to ZooKeeper, registers and (primary/backup) joins the election. */
+  async start(): Promise<{ url: string }> {
+    const { port } = await this.rpc.listen();
+    const scheme = this.options.transport?.tls ? 'wss' : 'ws';
+    this.urlValue = this.options.advertiseUrl ?? `${scheme}://${this.options.listen?.host ?? '127.0.0.1'}:${port}`;
+    await this.membership.update({ url: this.urlValue });
+    this.wireEvents();
+    await this.session.start();
+    await this.view.start();
+    this.election?.start();
+    await this.membership.register();
+    if (!this.election) this.setRole('member');
+    else if (!this.election.epoch) this.setRole('backup');
+    return { url: this.urlValue };
+  }
+
+  /**
+   * Graceful handover: stop serving as primary first (calls now get NOT_PRIMARY), then give up the
+   * node so the next in line is elected; this member rejoins at the back of the line.
+   */
+  async stepDown(): Promise<void> {
+    if (!this.election) return;
+    await this.election.resign({ rejoin: true });
+  }
+
+  /** Leaves the group first (clients stop sending), finishes in-flight calls within the grace period, then closes. */
+  async close(opts: { graceMs?: number } = {}): Promise<void> {
+    if (this.roleValue === 'stopped' || this.roleValue === 'stopping') return;
+    this.setRole('stopping');
+    try {
+      if (this.election) await this.election.resign({ rejoin: false }).catch(() => undefined);
+      else await this.membership.leave().catch(() => undefined);
+      this.view.stop();
+      await this.rpc.close({ graceMs: opts.graceMs ?? this.graceMs });
+      await this.faults.flush();
+    } finally {
+      if (this.ownsSession) await this.session.close();
+      this.setRole('stopped');
+    }
+  }
+
+  /** The per-call lease guard of the primary. */
+  private admitPrimary(): RpcError | AdmitDecision {
+    const election = this.election!;
+    if (this.roleValue !== 'stopping' && election.isLeader(monotonicMs())) return { epoch: election.epoch };
+    const hint = this.primaryHint;
+    let error = this.notPrimaryCache.get(hint);
+    if (!error) {
+      // One immutable error per hint: NOT_PRIMARY answers stay allocation-free during a failover storm.
+      error = new RpcError('NOT_PRIMARY', `member ${this.id} is not the primary of "${this.service}"`, {
+        notExecuted: true, retryable: true, leaderHint: hint,
+      });
+      this.notPrimaryCache.clear();
+      this.notPrimaryCache.set(hint, error);
+    }
+    return error;
+  }
+
+  private wireEvents(): void {
+    const s = this.session;
+    s.on('suspended', () => this.faults.report('session-suspended', { detail: { sessionId: s.sessionId } }));
+    s.on('lost', (i) => {
+      this.lostAt = monotonicMs();
+      this.faults.report('session-lost', { detail: { ...i } });
+    });
+    s.on('session', (i) => {
+      const since = this.lostAt;
+      this.lostAt = undefined;
+      this.faults.report('session-rejoined', { durationMs: since === undefined ? undefined : monotonicMs() - since, detail: { ...i } });
+    });
+    this.view.on('leader', ({ member }) => { this.primaryHint = this.hintFrom(member); });
+    this.view.on('change', ({ snapshot }) => {
+      this.primaryHint = this.hintFrom(snapshot.leader);
+      this.options.metrics?.setMembers(this.service, snapshot.members.length);
+    });
+    this.view.on('invalid', ({ path, error }) => this.faults.report('rejected-input', { detail: { path, code: error.code, message: error.message } }));
+    this.membership.on('registered', () => {
+      if (!this.election) this.setRole('member');
+    });
+    this.election?.on('elected', ({ epoch }) => {
+      this.setRole('primary');
+      this.options.metrics?.setEpoch(this.service, epoch);
+      this.faults.report('elected', { detail: { epoch, url: this.urlValue } });
+      this.emit('elected', { epoch });
+    });
+    this.election?.on('demoted', (info) => {
+      if (this.roleValue === 'primary') this.setRole('backup');
+      this.faults.report('demoted', { detail: { ...info } });
+      this.emit('demoted', info);
+    });
+  }
+
+  /** The primary's URL for NOT_PRIMARY answers; never this member's own. */
+  private hintFrom(leader: Member | undefined): string | undefined {
+    if (!leader || leader.record.id === this.id) {
+      const next = this.view.snapshot.members.find((m) => m.record.id !== this.id);
+      return next?.record.url;
+    }
+    return leader.record.url;
+  }
+
+  private setRole(role: HaServerRole): void {
+    if (this.roleValue === role) return;
+    if ((this.roleValue === 'stopping' || this.roleValue === 'stopped') && role !== 'stopped') return;
+    this.roleValue = role;
+    this.emit('role', role);
+  }
+}
