@@ -27,7 +27,7 @@ export interface HaClientOptions {
   readonly retry?: {
     /** Retries of calls that may have executed (idempotent) or were OVERLOADED draw on this budget. */
     readonly budget?: RetryBudgetOptions;
-    /** Pause between attempts while waiting for a primary/endpoint. Defaults: 5 ms doubling to 200 ms, full jitter. */
+    /** Pause between attempts while waiting for a primary/endpoint (a change in membership or connections ends it early). Defaults: 2 ms doubling to 50 ms, full jitter. */
     readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
   };
   /** Hedging of idempotent calls in redundant mode, e.g. { delaysMs: [0, 0] } = send to 3 at once. */
@@ -103,7 +103,7 @@ export class HaClient extends EventEmitter<HaClientEvents> {
     const balancer = oneOf('balancer', options.balancer, BALANCER_NAMES, 'round-robin');
     this.deadlineMs = positiveNumber('deadlineMs', options.deadlineMs, 5000);
     this.budget = new RetryBudget(options.retry?.budget ?? {});
-    this.backoff = resolveBackoffOptions({ initialMs: 5, maxMs: 200, jitter: 'full', ...options.retry?.backoff });
+    this.backoff = resolveBackoffOptions({ initialMs: 2, maxMs: 50, jitter: 'full', ...options.retry?.backoff });
     this.hedgePlan = options.hedge === undefined ? undefined : new HedgePlan(options.hedge);
     if (options.random !== undefined && typeof options.random !== 'function') throw new InvalidOptionError('random', 'must be a function');
     this.random = options.random ?? Math.random;
@@ -143,6 +143,7 @@ export class HaClient extends EventEmitter<HaClientEvents> {
     if (!this.modeValue) this.modeValue = (await readServiceNode(this.session, this.view.paths)).mode;
     const snapshot = await this.view.start();
     this.apply(snapshot);
+    await this.pool.waitAnyUp(Math.min(2000, this.deadlineMs));
   }
 
   async close(): Promise<void> {

@@ -36,6 +36,7 @@ export class EndpointPool {
     health: HealthOptions,
     private readonly faults: FaultReporter,
     random?: () => number,
+    private readonly drainMs = 30_000,
   ) {
     this.balancer = createBalancer(balancer, { random });
     this.health = new HealthSet({ ...health, random: health.random ?? random });
@@ -126,6 +127,17 @@ export class EndpointPool {
     this.health.get(ep.name)?.releaseProbe();
   }
 
+  /** Resolves when some endpoint is connected, or after `timeoutMs` (start-up nicety, never fails). */
+  waitAnyUp(timeoutMs: number): Promise<void> {
+    const anyUp = (): boolean => [...this.endpoints.values()].some((ep) => ep.connection.state === 'up');
+    if (anyUp() || this.endpoints.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(finish, timeoutMs);
+      const off = this.onChange(() => { if (anyUp()) finish(); });
+      function finish(): void { clearTimeout(timer); off(); resolve(); }
+    });
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     if (this.probeTimer) clearTimeout(this.probeTimer);
@@ -161,10 +173,23 @@ export class EndpointPool {
     connection.connect().catch(() => undefined); // failures retry with backoff; 'down' reports them
   }
 
+  /**
+   * A member left: route nothing new to it, but let calls already on its connection finish (a
+   * primary that steps down still answers them) before closing — closing at once would turn them
+   * into "outcome unknown" failures.
+   */
   private drop(ep: PoolEndpoint): void {
     this.endpoints.delete(ep.name);
     this.health.remove(ep.name);
-    void ep.connection.close().catch(() => undefined);
+    const giveUpAt = monotonicMs() + this.drainMs;
+    const closeWhenIdle = (): void => {
+      if (ep.connection.outstanding === 0 || monotonicMs() >= giveUpAt || this.closed) {
+        void ep.connection.close().catch(() => undefined);
+        return;
+      }
+      setTimeout(closeWhenIdle, 20).unref();
+    };
+    closeWhenIdle();
   }
 
   private onHealth(event: HealthEvent | undefined, ep: PoolEndpoint): void {

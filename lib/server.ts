@@ -48,6 +48,8 @@ export interface HaServerOptions {
   readonly journal?: boolean;
 }
 
+const NO_EPOCH: AdmitDecision = Object.freeze({});
+
 export type HaServerRole = 'starting' | 'primary' | 'backup' | 'member' | 'stopping' | 'stopped';
 
 export interface HaServerEvents {
@@ -80,6 +82,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
   private lostAt: number | undefined;
   private primaryHint: string | undefined;
   private readonly notPrimaryCache = new Map<string | undefined, RpcError>();
+  private lastCallAt = 0;
 
   constructor(options: HaServerOptions) {
     super();
@@ -105,7 +108,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
       host: options.listen?.host ?? '127.0.0.1',
       port: options.listen?.port ?? 0,
       handlers: options.handlers as Record<string, Handler> | undefined,
-      admit: this.mode === 'primary-backup' ? () => this.admitPrimary() : undefined,
+      admit: this.mode === 'primary-backup' ? () => this.admitPrimary() : () => this.admitMember(),
       onFault: (f) => this.faults.report('rejected-input', { detail: { ...f } }),
     });
     // The record's url is filled in at start(), once the port is known.
@@ -171,7 +174,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
     this.election?.start();
     await this.membership.register();
     if (!this.election) this.setRole('member');
-    else if (!this.election.epoch) this.setRole('backup');
+    else if (this.election.epoch === undefined) this.setRole('backup');
     return { url: this.urlValue };
   }
 
@@ -189,10 +192,13 @@ export class HaServer extends EventEmitter<HaServerEvents> {
     if (this.roleValue === 'stopped' || this.roleValue === 'stopping') return;
     this.setRole('stopping');
     try {
+      const graceMs = opts.graceMs ?? this.graceMs;
+      const until = monotonicMs() + graceMs;
       if (this.election) await this.election.resign({ rejoin: false }).catch(() => undefined);
       else await this.membership.leave().catch(() => undefined);
       this.view.stop();
-      await this.rpc.close({ graceMs: opts.graceMs ?? this.graceMs });
+      await this.quietPeriod(until);
+      await this.rpc.close({ graceMs: Math.max(0, until - monotonicMs()) });
       await this.faults.flush();
     } finally {
       if (this.ownsSession) await this.session.close();
@@ -200,8 +206,27 @@ export class HaServer extends EventEmitter<HaServerEvents> {
     }
   }
 
+  /**
+   * After leaving the group, keep answering until clients have seen us leave (no call for a short
+   * while): a socket closed under a request that is still in flight to us would make its outcome
+   * unknown to the caller. Calls answered meanwhile are served (redundant) or refused with
+   * NOT_PRIMARY (primary/backup), so they go elsewhere.
+   */
+  private async quietPeriod(until: number): Promise<void> {
+    const quietMs = 150;
+    while (monotonicMs() < until && monotonicMs() - this.lastCallAt < quietMs) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  private admitMember(): AdmitDecision {
+    this.lastCallAt = monotonicMs();
+    return NO_EPOCH;
+  }
+
   /** The per-call lease guard of the primary. */
   private admitPrimary(): RpcError | AdmitDecision {
+    this.lastCallAt = monotonicMs();
     const election = this.election!;
     if (this.roleValue !== 'stopping' && election.isLeader(monotonicMs())) return { epoch: election.epoch };
     const hint = this.primaryHint;

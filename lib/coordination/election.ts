@@ -155,7 +155,9 @@ export class Election extends EventEmitter<ElectionEvents> {
         await this.evaluate();
       } while (this.again && this.running);
     } catch (error) {
-      this.emit('error', error);
+      if (!this.running) return;
+      // An 'error' event without a listener would throw: ZooKeeper trouble must never crash the process.
+      if (this.listenerCount('error') > 0) this.emit('error', error);
       if (this.running && !(error instanceof ZkError && error.code === 'CLOSED')) {
         this.retryTimer = setTimeout(() => this.schedule(), 200);
         this.retryTimer.unref();

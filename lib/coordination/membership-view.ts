@@ -1,5 +1,6 @@
 import { EventEmitter } from 'events';
 import { ZkError, ZkSession } from '../zk';
+import type { WatchEvent } from '../zk';
 import { CoordinationError } from './coordination-error';
 import { decodeRecord, Member } from './member-record';
 import { DEFAULT_ROOT, ServicePaths, servicePaths, sortMemberNames } from './paths';
@@ -32,9 +33,10 @@ export interface MembershipViewEvents {
 const EMPTY: MembershipSnapshot = { members: [], leader: undefined, version: 0 };
 
 /**
- * A live, ordered view of a service's members. Each change costs one getChildren plus one getData
- * per new (or changed) node — never N reads per change. While ZooKeeper is unreachable it keeps
- * its last snapshot: it never empties itself because of a ZooKeeper error.
+ * A live, ordered view of a service's members. A join costs one getChildren plus one getData of the
+ * new node, a departure one getChildren, an update one getData — never N reads per change. While
+ * ZooKeeper is unreachable it keeps its last snapshot: it never empties itself because of a
+ * ZooKeeper error.
  */
 export class MembershipView extends EventEmitter<MembershipViewEvents> implements AsyncIterable<MembershipChange> {
   readonly paths: ServicePaths;
@@ -42,20 +44,36 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
   private readonly byName = new Map<string, Member>();
   /** Nodes whose data did not parse, by name → data version, so each bad version is reported once. */
   private readonly invalidVersions = new Map<string, number>();
+  /** Nodes whose data changed since we read it (their data watch fired). */
   private readonly staleData = new Set<string>();
+  /** The member names of the latest getChildren; valid while the children watch has not fired. */
+  private names: readonly string[] = [];
+  private childrenStale = true;
   private running = false;
   private refreshing = false;
+  private queued = false;
   private dirty = false;
   private readyResolvers: ((s: MembershipSnapshot) => void)[] = [];
+  private readonly iteratorWakers = new Set<() => void>();
   private loaded = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly onSession = (): void => {
-    // Watches do not survive a new session: read everything again.
+    // Watches do not survive a new session: list and read everything again.
+    this.childrenStale = true;
     this.staleData.clear();
     for (const name of this.byName.keys()) this.staleData.add(name);
+    for (const name of this.invalidVersions.keys()) this.staleData.add(name);
     this.schedule();
   };
-  private readonly onReconnected = (): void => this.schedule();
+  private readonly onReconnected = (): void => {
+    this.childrenStale = true;
+    this.schedule();
+  };
+  /** One closure for every children/exists watch: a notification delivered to stale copies too costs one refresh. */
+  private readonly onChildren = (): void => {
+    this.childrenStale = true;
+    this.schedule();
+  };
 
   constructor(private readonly session: ZkSession, service: string, options: { root?: string } = {}) {
     super();
@@ -72,6 +90,7 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
       this.running = true;
       this.session.on('session', this.onSession);
       this.session.on('reconnected', this.onReconnected);
+      this.childrenStale = true;
       this.schedule();
     }
     return this.ready();
@@ -82,38 +101,61 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
     return new Promise((resolve) => this.readyResolvers.push(resolve));
   }
 
+  /** Stops watching; the snapshot stays as it was and every async iterator ends. */
   stop(): void {
     this.running = false;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.session.off('session', this.onSession);
     this.session.off('reconnected', this.onReconnected);
+    for (const wake of [...this.iteratorWakers]) wake();
   }
 
+  /** Yields every change from now on; ends when the view is stopped. */
   async *[Symbol.asyncIterator](): AsyncIterator<MembershipChange> {
     const queue: MembershipChange[] = [];
     let wake: (() => void) | undefined;
     const onChange = (c: MembershipChange): void => { queue.push(c); wake?.(); };
     this.on('change', onChange);
     try {
-      while (this.running) {
-        if (queue.length === 0) await new Promise<void>((r) => { wake = r; });
-        wake = undefined;
+      for (;;) {
         while (queue.length > 0) yield queue.shift()!;
+        if (!this.running) return;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          this.iteratorWakers.add(resolve);
+        });
+        if (wake) this.iteratorWakers.delete(wake);
+        wake = undefined;
       }
     } finally {
       this.off('change', onChange);
+      if (wake) this.iteratorWakers.delete(wake);
     }
   }
 
-  /** Coalesces notifications: at most one refresh runs, and one more follows if anything changed meanwhile. */
+  /**
+   * Coalesces notifications: one ZooKeeper event can reach several watch closures at once (stale
+   * copies of the children watch, a member's data watch); a microtask gathers them into one
+   * refresh. At most one refresh runs, and one more follows if anything changed meanwhile.
+   */
   private schedule(): void {
     if (!this.running) return;
     if (this.refreshing) {
       this.dirty = true;
       return;
     }
-    this.refreshing = true;
-    void this.refreshLoop();
+    if (this.queued) return;
+    this.queued = true;
+    queueMicrotask(() => {
+      this.queued = false;
+      if (!this.running) return;
+      if (this.refreshing) {
+        this.dirty = true;
+        return;
+      }
+      this.refreshing = true;
+      void this.refreshLoop();
+    });
   }
 
   private async refreshLoop(): Promise<void> {
@@ -123,8 +165,10 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
         await this.refresh();
       } while (this.dirty && this.running);
     } catch (error) {
-      this.emit('error', error);
+      // An 'error' event without a listener would throw: report only to whoever listens.
+      if (this.listenerCount('error') > 0) this.emit('error', error);
       if (this.running) {
+        if (this.retryTimer) clearTimeout(this.retryTimer);
         this.retryTimer = setTimeout(() => this.schedule(), 250);
         this.retryTimer.unref();
       }
@@ -133,29 +177,47 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
     }
   }
 
-  private async refresh(): Promise<void> {
-    const watch = (): void => this.schedule();
-    let names: string[];
+  private async listNames(): Promise<readonly string[]> {
+    if (!this.childrenStale) return this.names;
+    this.childrenStale = false;
     try {
-      names = (await this.session.children(this.paths.members, { watch })).children;
+      try {
+        this.names = (await this.session.children(this.paths.members, { watch: this.onChildren })).children;
+      } catch (error) {
+        if (!(error instanceof ZkError && error.code === 'NO_NODE')) throw error;
+        // No service yet (or it was removed): wait for its members node to appear.
+        const stat = await this.session.exists(this.paths.members, { watch: this.onChildren });
+        if (stat) {
+          this.childrenStale = true;
+          return this.listNames();
+        }
+        this.names = [];
+      }
+      return this.names;
     } catch (error) {
-      if (!(error instanceof ZkError && error.code === 'NO_NODE')) throw error;
-      // No service yet: wait for its members node to appear.
-      const stat = await this.session.exists(this.paths.members, { watch });
-      if (stat) return this.refresh();
-      names = [];
+      this.childrenStale = true;
+      throw error;
     }
-    const ordered = sortMemberNames(names);
+  }
+
+  private async refresh(): Promise<void> {
+    const ordered = sortMemberNames(await this.listNames());
     const present = new Set(ordered.map((o) => o.name));
-    const toRead = ordered.filter((o) => !this.byName.has(o.name) && !this.invalidVersions.has(o.name) || this.staleData.has(o.name));
-    const read = await Promise.all(toRead.map((o) => this.readMember(o.name, o.sequence)));
+    const toRead = ordered.filter((o) => (!this.byName.has(o.name) && !this.invalidVersions.has(o.name)) || this.staleData.has(o.name));
+    for (const o of toRead) this.staleData.delete(o.name);
+    let read: (Member | undefined)[];
+    try {
+      read = await Promise.all(toRead.map((o) => this.readMember(o.name, o.sequence)));
+    } catch (error) {
+      for (const o of toRead) if (this.byName.has(o.name) || this.invalidVersions.has(o.name)) this.staleData.add(o.name);
+      throw error;
+    }
 
     const joined: Member[] = [];
     const updated: Member[] = [];
     const left: Member[] = [];
     read.forEach((member, i) => {
       const name = toRead[i]!.name;
-      this.staleData.delete(name);
       const before = this.byName.get(name);
       if (!member) {
         // Gone, or its data no longer parses: either way it is no longer a member.
@@ -183,7 +245,9 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
   /** getData with a data watch; undefined when the node is gone or its data is invalid (reported). */
   private async readMember(name: string, sequence: number): Promise<Member | undefined> {
     const path = `${this.paths.members}/${name}`;
-    const onData = (): void => {
+    const onData = (event: WatchEvent): void => {
+      // A deletion also fires the children watch, which lists the members again: one refresh, not two.
+      if (event.type === 'deleted') return;
       this.staleData.add(name);
       this.invalidVersions.delete(name);
       this.schedule();

@@ -31,6 +31,8 @@ export interface MembershipEvents {
   unregistered: [info: { path: string; reason: 'session-lost' | 'deleted' | 'left' | 'resign' }];
   /** Registration failed and will be tried again (the error says why). */
   retrying: [error: unknown];
+  /** A re-registration gave up for good (MODE_MISMATCH: the service changed mode; CLOSED: left or session closed). */
+  failed: [error: unknown];
 }
 
 /**
@@ -45,7 +47,10 @@ export class Membership extends EventEmitter<MembershipEvents> {
   private own: OwnNode | undefined;
   private active = false;
   private registering: Promise<OwnNode> | undefined;
-  private readonly onSession = (): void => { void this.reregister('session'); };
+  private readonly onSession = (): void => {
+    // Runs from an event: a rejection here would be unhandled and crash the process.
+    this.reregister('session').catch((error: unknown) => this.emit('failed', error));
+  };
   private readonly onLost = (): void => {
     const old = this.own;
     this.own = undefined;
@@ -69,10 +74,16 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   /** Ensures the service node (checking the mode) and registers. */
   async register(): Promise<OwnNode> {
+    if (this.active) return this.own ?? this.reregister('start');
     this.active = true;
     this.session.on('lost', this.onLost);
     this.session.on('session', this.onSession);
-    await ensureService(this.session, this.paths, this.mode, this.options.acl);
+    try {
+      await ensureService(this.session, this.paths, this.mode, this.options.acl);
+    } catch (error) {
+      this.deactivate();
+      throw error;
+    }
     return this.reregister('start');
   }
 
@@ -83,14 +94,21 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.recordValue = next;
     const own = this.own;
     if (!own) return; // published with the next registration
-    await this.session.retry(() => this.session.set(own.path, data));
+    try {
+      await this.session.retry(() => this.session.set(own.path, data));
+    } catch (error) {
+      // The node went away (deleted, session lost): the re-registration publishes the new record.
+      if (this.own !== own && error instanceof ZkError) return;
+      if (error instanceof ZkError && (error.code === 'NO_NODE' || error.code === 'SESSION_EXPIRED')) return;
+      throw error;
+    }
   }
 
   /** Leaves the group: deletes the node; no re-registration after this. */
   async leave(): Promise<void> {
-    this.active = false;
-    this.session.off('lost', this.onLost);
-    this.session.off('session', this.onSession);
+    this.deactivate();
+    // A registration in flight sees `active` false once its create returns and deletes its node.
+    await this.registering?.catch(() => undefined);
     const own = this.own;
     this.own = undefined;
     if (!own) return;
@@ -107,6 +125,12 @@ export class Membership extends EventEmitter<MembershipEvents> {
       this.emit('unregistered', { path: own.path, reason: 'resign' });
     }
     return this.reregister('resign');
+  }
+
+  private deactivate(): void {
+    this.active = false;
+    this.session.off('lost', this.onLost);
+    this.session.off('session', this.onSession);
   }
 
   private async deleteOwn(own: OwnNode): Promise<void> {
@@ -129,13 +153,25 @@ export class Membership extends EventEmitter<MembershipEvents> {
       if (!this.active) throw new CoordinationError('CLOSED', 'membership left');
       try {
         if (reason === 'session') await ensureService(this.session, this.paths, this.mode, this.options.acl);
-        const own = await this.createOwnNode();
+        const { own, data } = await this.createOwnNode();
+        if (!this.active) {
+          // leave() was called while the create was in flight: take the node back out.
+          await this.deleteOwn(own);
+          throw new CoordinationError('CLOSED', 'membership left');
+        }
+        if (own.sessionId !== this.session.sessionId) {
+          // The session was lost after the create: that node dies with it; register on the new one.
+          throw new ZkError('SESSION_EXPIRED', `session ${own.sessionId} lost while registering`);
+        }
+        const current = encodeRecord(this.recordValue);
+        // update() ran while the create was in flight: publish the newer record.
+        if (!current.equals(data)) await this.session.retry(() => this.session.set(own.path, current));
         this.own = own;
         this.watchOwn(own);
         this.emit('registered', { ...own, reason });
         return own;
       } catch (error) {
-        if (error instanceof CoordinationError && error.code === 'MODE_MISMATCH') throw error;
+        if (error instanceof CoordinationError && (error.code === 'MODE_MISMATCH' || error.code === 'CLOSED')) throw error;
         if (reason === 'start' && attempt === 0 && !(error instanceof ZkError)) throw error;
         this.emit('retrying', error);
         await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 2000)));
@@ -148,7 +184,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
    * Creates the node; when the reply is lost (CONNECTION_LOSS / TIMEOUT) looks for a node of ours
    * (same member id, owned by this session) before trying again, so no duplicate is left behind.
    */
-  private async createOwnNode(): Promise<OwnNode> {
+  private async createOwnNode(): Promise<{ own: OwnNode; data: Buffer }> {
     const data = encodeRecord(this.recordValue);
     for (;;) {
       const sessionId = this.session.sessionId;
@@ -156,11 +192,11 @@ export class Membership extends EventEmitter<MembershipEvents> {
         const path = await this.session.create(`${this.paths.members}/${MEMBER_PREFIX}`, data, {
           mode: 'ephemeral-sequential', acl: this.options.acl,
         });
-        return toOwnNode(path, sessionId);
+        return { own: toOwnNode(path, sessionId), data };
       } catch (error) {
         if (!(error instanceof ZkError) || !error.retryable) throw error;
         const found = await this.session.retry(() => this.findOwnNode());
-        if (found) return found;
+        if (found) return { own: found, data };
       }
     }
   }

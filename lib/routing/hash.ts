@@ -8,22 +8,6 @@ export function hash32(s: string): number {
   return finish(fnv1a(FNV_OFFSET, s));
 }
 
-/**
- * `hash32(prefix + n)` for a non-negative integer n without building the string: the FNV state
- * after `prefix` is computed once by the caller (`fnv1a(FNV_OFFSET, prefix)`) and the decimal
- * digits of n are fed in here. Used to place thousands of virtual nodes without allocating.
- */
-export function hash32WithNumber(prefixState: number, n: number): number {
-  let h = prefixState;
-  let div = 1;
-  while (div * 10 <= n) div *= 10;
-  for (; div >= 1; div = Math.floor(div / 10)) {
-    h ^= 48 + (Math.floor(n / div) % 10);
-    h = Math.imul(h, 0x01000193);
-  }
-  return finish(h);
-}
-
 export const FNV_OFFSET = 0x811c9dc5;
 
 /** FNV-1a 32 state after feeding the UTF-16 code units of `s` into `state`. */
@@ -36,8 +20,8 @@ export function fnv1a(state: number, s: string): number {
   return h;
 }
 
-/** murmur3's fmix32 avalanche. */
-function finish(hash: number): number {
+/** murmur3's fmix32 avalanche: hash32(s) = finish(fnv1a(FNV_OFFSET, s)). */
+export function finish(hash: number): number {
   let h = hash;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);

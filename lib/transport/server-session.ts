@@ -57,10 +57,12 @@ export class ServerSession {
   private closedFlag = false;
   readonly closed: Promise<void>;
 
+  private corked = false;
+
   constructor(
     private readonly host: SessionHost,
     readonly ws: WebSocket,
-    socket: Duplex,
+    private readonly socket: Duplex,
     readonly peer: PeerInfo,
   ) {
     this.peerName = `${peer.address}:${peer.port}`;
@@ -369,9 +371,24 @@ export class ServerSession {
     this.send(frame);
   }
 
+  /**
+   * Answers written in the same tick leave in one writev: the socket is corked at the first one
+   * and uncorked once the current batch of work (this frame's siblings in the same TCP read,
+   * and promise continuations) has run. Measured: fewer syscalls, higher throughput.
+   */
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
+
   private send(frame: Buffer): void {
     const ws = this.ws;
     if (ws.readyState !== WebSocket.OPEN) return;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
     ws.send(frame);
     // A peer that does not read cannot grow our memory: stop reading its requests until its
     // backlog drains. What is still in flight is bounded by maxInFlightPerConnection.

@@ -27,14 +27,15 @@ export interface Routable {
 
 export function selectRoutable(all: readonly RoutedEndpoint[]): Routable {
   const endpoints: RoutedEndpoint[] = [];
-  const weights: number[] = [];
-  for (const ep of all) {
+  const weights = new Float64Array(all.length);
+  for (let i = 0; i < all.length; i++) {
+    const ep = all[i];
     const w = usableWeight(ep);
     if (w > 0) {
+      weights[endpoints.length] = w;
       endpoints.push(ep);
-      weights.push(w);
     }
   }
-  if (endpoints.length === 0) return { endpoints: all.slice(), weights: new Float64Array(all.length).fill(1) };
-  return { endpoints, weights: Float64Array.from(weights) };
+  if (endpoints.length === 0) return { endpoints: all.slice(), weights: weights.fill(1) };
+  return { endpoints, weights: weights.subarray(0, endpoints.length) };
 }
