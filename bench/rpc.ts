@@ -1,68 +1,87 @@
 // RPC transport benchmark: zk-ha vs grpc-js vs raw ws + msgpackr vs raw TCP + msgpackr.
-// Each server and each client runs in its own process on loopback.
-//   npm run bench:rpc              full run (about 2.5 minutes)
+// Every server and every client runs in its own process on loopback. For each point the
+// transports take turns (interleaved rounds, best round kept), so that the noise of a shared
+// machine hits them alike.
+//   npm run bench:rpc              full run (about 3 minutes)
 //   npm run bench:rpc -- --quick   short run (under a minute)
-//   options: --only=zk-ha,ws-msgpackr   --rounds=N (best of N per point)
+//   options: --only=zk-ha,ws-msgpackr   --rounds=N
 import { fork, ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { PointResult } from './rpc/client';
+import type { PointRequest, PointResult } from './rpc/client';
+import type { PayloadName } from './rpc/payloads';
 import { TRANSPORTS, TransportName } from './rpc/transports';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',') as TransportName[] | undefined;
-const rounds = Number(args.find((a) => a.startsWith('--rounds='))?.slice(9) ?? (quick ? 1 : 2));
-const warmMs = quick ? 250 : 1000;
-const measureMs = quick ? 900 : 3000;
+const rounds = Number(args.find((a) => a.startsWith('--rounds='))?.slice(9) ?? (quick ? 1 : 3));
+const warmMs = quick ? 200 : 500;
+const measureMs = quick ? 700 : 1500;
 const transports = only ?? [...TRANSPORTS];
 
-function message<T>(child: ChildProcess, key: string, timeoutMs: number): Promise<T> {
+function nextMessage<T>(child: ChildProcess, key: string, timeoutMs: number): Promise<T> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${key}`)), timeoutMs);
-    child.on('message', (m: Record<string, unknown>) => {
-      if (key in m) {
-        clearTimeout(timer);
-        resolve(m[key] as T);
-      }
-    });
-    child.once('exit', (code) => {
+    const timer = setTimeout(() => done(new Error(`timed out waiting for ${key}`)), timeoutMs);
+    const onMessage = (m: Record<string, unknown>): void => {
+      if (key in m) done(undefined, m[key] as T);
+    };
+    const onExit = (code: number | null): void => done(new Error(`child exited with ${code} before sending ${key}`));
+    function done(err: Error | undefined, value?: T): void {
       clearTimeout(timer);
-      reject(new Error(`child exited with ${code} before sending ${key}`));
-    });
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      if (err) reject(err);
+      else resolve(value as T);
+    }
+    child.on('message', onMessage);
+    child.once('exit', onExit);
   });
 }
 
-async function runTransport(t: TransportName): Promise<PointResult[]> {
-  const server = fork(path.join(__dirname, 'rpc', 'server.ts'), [t], { stdio: 'inherit' });
-  try {
-    const port = await message<number>(server, 'port', 30_000);
-    const client = fork(path.join(__dirname, 'rpc', 'client.ts'), [t, String(port), String(warmMs), String(measureMs)], { stdio: 'inherit' });
-    try {
-      return await message<PointResult[]>(client, 'results', 120_000);
-    } finally {
-      client.kill();
-    }
-  } finally {
-    server.kill();
-  }
+interface Pair {
+  server: ChildProcess;
+  client: ChildProcess;
 }
 
-function key(r: PointResult): string {
-  return `${r.transport}/${r.payload}/${r.concurrency}`;
+async function startPair(t: TransportName): Promise<Pair> {
+  const server = fork(path.join(__dirname, 'rpc', 'server.ts'), [t], { stdio: 'inherit' });
+  const port = await nextMessage<number>(server, 'port', 30_000);
+  const client = fork(path.join(__dirname, 'rpc', 'client.ts'), [t, String(port)], { stdio: 'inherit' });
+  await nextMessage<boolean>(client, 'ready', 30_000);
+  return { server, client };
+}
+
+async function runPoint(pair: Pair, req: PointRequest): Promise<PointResult> {
+  const result = nextMessage<PointResult>(pair.client, 'result', 60_000);
+  pair.client.send(req);
+  return result;
 }
 
 void (async () => {
+  const pairs = new Map<TransportName, Pair>();
   const best = new Map<string, PointResult>();
-  for (let round = 0; round < rounds; round++) {
-    for (const t of transports) {
-      for (const r of await runTransport(t)) {
-        const prev = best.get(key(r));
-        if (!prev || r.callsPerSec > prev.callsPerSec) best.set(key(r), r);
+  try {
+    for (const t of transports) pairs.set(t, await startPair(t));
+    for (const p of ['small', 'large'] as PayloadName[]) {
+      for (const c of [1, 16, 128]) {
+        for (let round = 0; round < rounds; round++) {
+          for (const t of transports) {
+            const r = await runPoint(pairs.get(t)!, { payload: p, concurrency: c, warmMs, measureMs });
+            const k = `${t}/${p}/${c}`;
+            const prev = best.get(k);
+            if (!prev || r.callsPerSec > prev.callsPerSec) best.set(k, r);
+          }
+        }
       }
     }
+  } finally {
+    for (const { server, client } of pairs.values()) {
+      client.kill();
+      server.kill();
+    }
   }
-  const runs = [...best.values()];
+  const runs = transports.flatMap((t) => [...best.values()].filter((r) => r.transport === t));
   console.log('\ntransport      payload  conc   calls/s    p50 us    p99 us');
   for (const r of runs) {
     console.log(
@@ -90,6 +109,6 @@ void (async () => {
   if (checks.length) console.log(`\n${checks.join('\n')}`);
   const out = path.join(__dirname, 'results', 'rpc.json');
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, `${JSON.stringify({ quick, rounds, measuredAt: new Date().toISOString(), runs }, null, 2)}\n`);
+  fs.writeFileSync(out, `${JSON.stringify({ quick, rounds, warmMs, measureMs, measuredAt: new Date().toISOString(), runs }, null, 2)}\n`);
   console.log(`\nwrote ${path.relative(process.cwd(), out)}`);
 })();

@@ -1,4 +1,6 @@
-// Child process: runs every (payload, concurrency) point against one server; reports over IPC.
+// Child process: a benchmark client for one transport. The parent sends points to run over IPC
+// ({ payload, concurrency, warmMs, measureMs }); each answer is a PointResult. A fresh
+// connection is opened for every point.
 import { build } from 'hdr-histogram-js';
 import { performance } from 'node:perf_hooks';
 import { payload, PayloadName } from './payloads';
@@ -13,9 +15,16 @@ export interface PointResult {
   p99us: number;
 }
 
-async function runPoint(transport: TransportName, port: number, name: PayloadName, concurrency: number, warmMs: number, measureMs: number): Promise<PointResult> {
+export interface PointRequest {
+  payload: PayloadName;
+  concurrency: number;
+  warmMs: number;
+  measureMs: number;
+}
+
+async function runPoint(transport: TransportName, port: number, req: PointRequest): Promise<PointResult> {
   const client = await startClient(transport, port);
-  const msg = payload(name);
+  const msg = payload(req.payload);
   const hist = build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
   let recording = false;
   let stop = false;
@@ -30,11 +39,11 @@ async function runPoint(transport: TransportName, port: number, name: PayloadNam
       }
     }
   };
-  const workers = Array.from({ length: concurrency }, worker);
-  await new Promise((r) => setTimeout(r, warmMs));
+  const workers = Array.from({ length: req.concurrency }, worker);
+  await new Promise((r) => setTimeout(r, req.warmMs));
   recording = true;
   const start = performance.now();
-  await new Promise((r) => setTimeout(r, measureMs));
+  await new Promise((r) => setTimeout(r, req.measureMs));
   recording = false;
   const secs = (performance.now() - start) / 1000;
   stop = true;
@@ -42,22 +51,17 @@ async function runPoint(transport: TransportName, port: number, name: PayloadNam
   await client.close();
   return {
     transport,
-    payload: name,
-    concurrency,
+    payload: req.payload,
+    concurrency: req.concurrency,
     callsPerSec: Math.round(calls / secs),
     p50us: hist.getValueAtPercentile(50),
     p99us: hist.getValueAtPercentile(99),
   };
 }
 
-void (async () => {
-  const [transport, portText, warmText, measureText] = process.argv.slice(2) as [TransportName, string, string, string];
-  const results: PointResult[] = [];
-  for (const name of ['small', 'large'] as const) {
-    for (const c of [1, 16, 128]) {
-      results.push(await runPoint(transport, Number(portText), name, c, Number(warmText), Number(measureText)));
-    }
-  }
-  process.send?.({ results });
-  process.disconnect?.();
-})();
+const [transport, portText] = process.argv.slice(2) as [TransportName, string];
+process.on('message', (req: PointRequest) => {
+  void runPoint(transport, Number(portText), req).then((result) => process.send?.({ result }));
+});
+process.on('disconnect', () => process.exit(0));
+process.send?.({ ready: true });
