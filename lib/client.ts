@@ -187,6 +187,7 @@ export class HaClient extends EventEmitter<HaClientEvents> {
   private async callPrimary<R>(method: string, params: unknown, opts: HaCallOptions, deadline: number): Promise<HaCallResult<R>> {
     const idempotent = opts.idempotent === true;
     let lastError: RpcError | undefined;
+    let followedHint = false;
     for (let attempt = 0; ; attempt++) {
       const target = this.primaryTarget();
       if (!target || target.connection.state !== 'up') {
@@ -206,7 +207,13 @@ export class HaClient extends EventEmitter<HaClientEvents> {
           this.markUnavailable();
           const hinted = e.leaderHint ? this.pool.byUrl(e.leaderHint) : undefined;
           this.hint = hinted && hinted !== target ? hinted.name : undefined;
-          if (this.hint) continue; // straight to the member it named
+          // Straight to the member it named — once: two members that both say "not me" during an
+          // election must not be ping-ponged at full speed.
+          if (this.hint && !followedHint) {
+            followedHint = true;
+            continue;
+          }
+          followedHint = false;
         } else if (!this.mayRetry(e, idempotent)) {
           throw e;
         } else {

@@ -198,7 +198,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
       else await this.membership.leave().catch(() => undefined);
       this.view.stop();
       await this.quietPeriod(until);
-      await this.rpc.close({ graceMs: Math.max(0, until - monotonicMs()) });
+      await this.rpc.close({ graceMs: Math.max(0, Math.floor(until - monotonicMs())) });
       await this.faults.flush();
     } finally {
       if (this.ownsSession) await this.session.close();

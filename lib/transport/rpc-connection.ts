@@ -169,6 +169,13 @@ export class RpcConnection extends EventEmitter {
     return this.pending.size;
   }
 
+  /** Calls waiting in the local queue because the socket is over highWaterMarkBytes (never sent yet). */
+  get queued(): number {
+    let n = 0;
+    for (let i = this.queueHead; i < this.queue.length; i++) if (this.queue[i]!.frame !== undefined) n++;
+    return n;
+  }
+
   /** Resolves when up (this attempt) or rejects with UNAVAILABLE / UNAUTHENTICATED / PROTOCOL_ERROR. */
   connect(): Promise<void> {
     if (this.stateValue === 'closed') return Promise.reject(new RpcError('UNAVAILABLE', 'connection is closed', { notExecuted: true }));

@@ -7,6 +7,8 @@ import type { Picker } from './picker';
  * and the picker runs an earliest-deadline-first heap instead (a few ms of work at most per build).
  */
 const PRECOMPUTE_BUDGET = 1 << 20;
+/** Longest cycle stored as a table (1 MB); longer cycles run the heap live. */
+const MAX_TABLE = 1 << 18;
 /**
  * Integer weights up to this stay exact; others are scaled so the largest becomes QUANTUM.
  * Bounded so the heap's cross-multiplied deadlines stay exact doubles (< 2^53) up to 1e5 endpoints.
@@ -25,9 +27,10 @@ const QUANTUM = 10_000;
  * `a a b a c a a`, exactly nginx's. The start position in the cycle is random so clients do not
  * march in step (any window of one cycle still holds exactly the weights).
  *
- * When the table would be too large (many endpoints and large, co-prime weights) the picker
- * switches to the scheme gRPC and Envoy use: earliest deadline first in a binary heap, O(log n)
- * per pick. Within a cycle, the k-th pick of endpoint i (weight w) is due at (k - 1 + u_i) / w,
+ * When nginx's O(n) per step would make the build too slow (many endpoints, large co-prime
+ * weights) the schedule comes from the scheme gRPC and Envoy use instead: earliest deadline first
+ * in a binary heap, O(log n) per step — run for one cycle at build time into the same kind of
+ * table, or, for cycles over 2^18 picks, live in pick(). Within a cycle, the k-th pick of endpoint i (weight w) is due at (k - 1 + u_i) / w,
  * with offsets u_i = (rank_i + 1/2) / n spread evenly over [0, 1) (ranks rotated by a random
  * start): every deadline of a cycle lies inside it, so each cycle still holds exactly the
  * weights, and endpoints of equal weight are staggered instead of all falling due at once (with
@@ -46,7 +49,12 @@ export function createSmoothWeightedPicker(endpoints: readonly RoutedEndpoint[],
   if (n * total <= PRECOMPUTE_BUDGET) {
     return new TablePicker(endpoints, nginxSchedule(w, total), randomIndex(random, total));
   }
-  return new EdfPicker(endpoints, w, randomIndex(random, n));
+  const edf = new EdfPicker(endpoints, w, randomIndex(random, n));
+  if (total > MAX_TABLE) return edf;
+  // Run the heap for one cycle at build time (O(total × log n)): picks are then table reads.
+  const schedule = new Int32Array(total);
+  for (let step = 0; step < total; step++) schedule[step] = edf.nextIndex();
+  return new TablePicker(endpoints, schedule, 0);
 }
 
 export function integerWeights(weights: Float64Array): Float64Array {
@@ -147,6 +155,10 @@ class EdfPicker implements Picker {
   }
 
   pick(): RoutedEndpoint | undefined {
+    return this.endpoints[this.nextIndex()];
+  }
+
+  nextIndex(): number {
     const top = this.heap[0];
     if (this.nth[top] >= this.w[top]) {
       this.nth[top] = 1;
@@ -155,7 +167,7 @@ class EdfPicker implements Picker {
       this.nth[top] += 1;
     }
     this.siftDown(0);
-    return this.endpoints[top];
+    return top;
   }
 
   /** Whether endpoint i's next deadline comes before endpoint j's (ties: lower index). */
