@@ -227,6 +227,19 @@ describe('transport calls', () => {
     }
   });
 
+  it('backpressure: requests over the high-water mark wait locally, then all go out', async () => {
+    const pair = await startPair({ handlers: { size: (b: Buffer) => b.length } }, { highWaterMarkBytes: 16 * 1024 });
+    try {
+      const blob = Buffer.alloc(100 * 1024, 2);
+      const calls = Array.from({ length: 50 }, () => pair.client.call('size', blob));
+      expect(pair.client.queued).to.be.greaterThan(0);
+      expect((await Promise.all(calls)).every((r) => r.result === blob.length)).to.equal(true);
+      expect(pair.client.queued).to.equal(0);
+    } finally {
+      await pair.cleanup();
+    }
+  });
+
   it('a server that dies mid-call leaves the call "sent, outcome unknown"', async () => {
     const pair = await startPair({ handlers: { hang: () => new Promise(() => undefined) } });
     const downs: unknown[] = [];
