@@ -185,24 +185,33 @@ describe('routing/balancers', () => {
       );
     });
 
-    it('heap path interleaves: the heavy endpoints are never more than a few picks apart', () => {
-      const weights = [...new Array<number>(500).fill(1), 5003, 4999];
-      const eps = endpoints(weights.length, weights);
-      const p = createBalancer('weighted-round-robin', { random: seededRandom(3) }).build(eps);
-      expect(p.constructor.name).to.equal('EdfPicker'); // 502 x 10502 steps: over the precompute budget
-      const sum = weights.reduce((a, b) => a + b, 0);
-      let lastHeavy = -1;
-      let maxGap = 0;
-      for (let i = 0; i < 2 * sum; i++) {
-        const idx = eps.indexOf(p.pick()!);
-        if (idx >= 500) {
-          if (lastHeavy >= 0) maxGap = Math.max(maxGap, i - lastHeavy);
-          lastHeavy = i;
+    for (const [path, heavy] of [
+      ['EDF table', [5003, 4999]],
+      ['live EDF heap', [99_991, 99_989, 99_971]],
+    ] as const) {
+      it(`${path}: the heavy endpoints are never more than a few picks apart, and each cycle is exact`, () => {
+        const weights = [...new Array<number>(500).fill(1), ...heavy];
+        const eps = endpoints(weights.length, weights);
+        const index = new Map(eps.map((ep, i) => [ep, i]));
+        const p = createBalancer('weighted-round-robin', { random: seededRandom(3) }).build(eps);
+        expect(p.constructor.name).to.equal(path === 'EDF table' ? 'TablePicker' : 'EdfPicker');
+        const sum = weights.reduce((a, b) => a + b, 0);
+        let lastHeavy = -1;
+        let maxGap = 0;
+        const counts = new Array<number>(weights.length).fill(0);
+        for (let i = 0; i < sum; i++) {
+          const idx = index.get(p.pick()!)!;
+          counts[idx]++;
+          if (idx >= 500) {
+            if (lastHeavy >= 0) maxGap = Math.max(maxGap, i - lastHeavy);
+            lastHeavy = i;
+          }
         }
-      }
-      // The heavy pair holds 95% of the weight: the 500 light picks are spread between them.
-      expect(maxGap).to.be.at.most(2);
-    });
+        expect(counts).to.deep.equal(weights);
+        // The heavy pair holds 95%+ of the weight: the 500 light picks are spread between them.
+        expect(maxGap).to.be.at.most(2);
+      });
+    }
 
     it('fractional weights are honoured to their ratio', () => {
       const eps = endpoints(2, [0.5, 0.25]);

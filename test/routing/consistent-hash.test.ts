@@ -23,6 +23,21 @@ describe('routing/consistent-hash', () => {
     for (const b of buckets) expect(b).to.be.within(800, 1200);
   });
 
+  it('ring points are hash32("<id>#<replica>") (the documented, language-neutral placement)', () => {
+    const eps = endpoints(2);
+    const p = createBalancer('consistent-hash', { random: seededRandom(1), hashReplicas: 3 }).build(eps);
+    for (const ep of eps) {
+      for (let r = 0; r < 3; r++) {
+        // A key with the same hash as a point lands on that point's owner.
+        const point = hash32(`${ep.id}#${r}`);
+        const owner = (p as unknown as { points: Uint32Array; owners: Int32Array }).points.indexOf(point);
+        expect(owner, `${ep.id}#${r}`).to.be.at.least(0);
+        expect((p as unknown as { owners: Int32Array }).owners[owner]).to.equal(eps.indexOf(ep));
+      }
+    }
+    expect((p as unknown as { points: Uint32Array }).points.length).to.equal(6);
+  });
+
   it('a key maps to the same endpoint on every pick and for every client (order-independent)', () => {
     const eps = endpoints(10);
     const a = assignment(eps);

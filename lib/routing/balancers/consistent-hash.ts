@@ -75,7 +75,7 @@ export class ConsistentHashPicker implements Picker {
  * Stable LSD radix sort of 32-bit keys carrying a payload, 3 passes of 11 bits: O(n), about ten
  * times faster than a comparison sort on the 160 000 points of a 1000-endpoint ring.
  */
-function radixSortByKey(keys: Uint32Array, values: Int32Array): [Uint32Array, Int32Array] {
+function radixSortByKey(keys: Uint32Array<ArrayBuffer>, values: Int32Array<ArrayBuffer>): [Uint32Array<ArrayBuffer>, Int32Array<ArrayBuffer>] {
   let k = keys;
   let v = values;
   let k2 = new Uint32Array(k.length);
