@@ -4,6 +4,7 @@
  * merge the logs of all candidates and check leadership intervals.
  *   args: <connect> <root> <service> <sessionTimeoutMs> <memberId>
  *   stdin commands: {"cmd":"resign"} {"cmd":"leave"} {"cmd":"stats"} {"cmd":"busy","ms":N}
+ * A busy stall logs busy-start / busy-end around the blocked event loop.
  */
 import { Election, Membership } from '../../lib/coordination';
 import { ZkSession } from '../../lib/zk';
@@ -19,6 +20,9 @@ election.on('elected', (e) => emit('elected', e));
 election.on('demoted', (e) => emit('demoted', e));
 session.on('lost', (e) => emit('lost', e));
 session.on('session', (e) => emit('session', e));
+membership.on('unregistered', (e) => emit('unregistered', e));
+membership.on('failed', (e) => emit('failed', { error: String(e) }));
+election.on('error', (e) => emit('election-error', { error: String(e) }));
 
 // "Acting as leader": what a primary does before serving a call. Logged so the test can prove a
 // resumed ex-leader never acts on a stale epoch.
@@ -27,10 +31,19 @@ setInterval(() => {
 }, 20);
 
 onCommand(async (c) => {
-  if (c.cmd === 'resign') await election.resign();
-  if (c.cmd === 'leave') await election.resign({ rejoin: false });
-  if (c.cmd === 'stats') emit('stats', { ...election.stats, watchEvents: session.stats.watchEvents });
-  if (c.cmd === 'busy') { const end = Date.now() + Number(c.ms); while (Date.now() < end) { /* stall the event loop */ } }
+  try {
+    if (c.cmd === 'resign') await election.resign();
+    if (c.cmd === 'leave') { await election.resign({ rejoin: false }); emit('left'); }
+    if (c.cmd === 'stats') emit('stats', { ...election.stats, watchEvents: session.stats.watchEvents });
+    if (c.cmd === 'busy') {
+      emit('busy-start');
+      const end = Date.now() + Number(c.ms);
+      while (Date.now() < end) { /* stall the event loop */ }
+      emit('busy-end');
+    }
+  } catch (error) {
+    emit('command-error', { cmd: c.cmd, error: String(error) });
+  }
 });
 
 void (async () => {
