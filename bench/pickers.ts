@@ -50,12 +50,17 @@ interface Row {
 function measure(name: BalancerName, n: number): Row {
   const eps = makeEndpoints(n);
   const balancer = createBalancer(name, { random: seededRandom(1) });
-  balancer.build(eps); // warm up the build path
-  const buildStart = process.hrtime.bigint();
+  for (let i = 0; i < 3; i++) balancer.build(eps); // warm up the build path
   let picker = balancer.build(eps);
-  const builds = n >= 1000 ? 3 : 20;
-  for (let i = 1; i < builds; i++) picker = balancer.build(eps);
-  const buildUs = Number(process.hrtime.bigint() - buildStart) / builds / 1000;
+  let builds = 0;
+  const buildStart = process.hrtime.bigint();
+  let buildNs = 0;
+  while (buildNs < MEASURE_MS * 2e5 || builds < 3) {
+    picker = balancer.build(eps);
+    builds++;
+    buildNs = Number(process.hrtime.bigint() - buildStart);
+  }
+  const buildUs = buildNs / builds / 1000;
 
   const loop = freshLoop();
   // Calibrate: grow the batch until it takes ~10 ms, then time enough batches.

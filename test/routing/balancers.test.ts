@@ -147,6 +147,37 @@ describe('routing/balancers', () => {
       expect(s).to.not.match(/bb|cc|bc|cb/);
     });
 
+    it('property: the table is exactly nginx\'s live algorithm (up to the random start)', () => {
+      // Reference: ngx_http_upstream_get_peer without failures, O(n) per pick.
+      const nginx = (weights: number[], picks: number): number[] => {
+        const current = weights.map(() => 0);
+        const total = weights.reduce((a, b) => a + b, 0);
+        const out: number[] = [];
+        for (let p = 0; p < picks; p++) {
+          let best = -1;
+          for (let i = 0; i < weights.length; i++) {
+            current[i] += weights[i];
+            if (best === -1 || current[i] > current[best]) best = i;
+          }
+          current[best] -= total;
+          out.push(best);
+        }
+        return out;
+      };
+      fc.assert(
+        fc.property(fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 15 }), fc.integer(), (weights, seed) => {
+          const eps = endpoints(weights.length, weights);
+          const p = createBalancer('weighted-round-robin', { random: seededRandom(seed) }).build(eps);
+          const sum = weights.reduce((a, b) => a + b, 0);
+          const ours = Array.from({ length: sum }, () => eps.indexOf(p.pick()!)).join(',');
+          // nginx's cycle, divided by the gcd of the weights, repeated: ours must be a window of it.
+          const reference = nginx(weights, 3 * sum).join(',');
+          expect(`,${reference},`).to.include(`,${ours},`);
+        }),
+        { numRuns: 200, seed: 424242 },
+      );
+    });
+
     it('property: every window of sum(weights) picks holds exactly the weights', () => {
       fc.assert(
         fc.property(fc.array(fc.integer({ min: 1, max: 20 }), { minLength: 1, maxLength: 12 }), fc.integer(), (weights, seed) => {
