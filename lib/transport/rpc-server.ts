@@ -184,13 +184,18 @@ export class RpcServer extends EventEmitter implements SessionHost {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.onUpgrade(req, socket, head));
     server.on('clientError', (_err: Error, socket: Duplex) => socket.destroy());
     server.on('tlsClientError', (err: Error) => this.fault({ code: 'SOCKET_ERROR', message: `TLS: ${err.message}` }));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, this.host, () => {
-        server.off('error', reject);
-        resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(this.port, this.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
-    });
+    } catch (err) {
+      this.httpServer = undefined;
+      throw new RpcError('UNAVAILABLE', `cannot listen on ${this.host}:${this.port}: ${(err as Error).message}`, { cause: err });
+    }
     server.on('error', (err: Error) => this.fault({ code: 'SOCKET_ERROR', message: err.message }));
     const tick = Math.max(10, Math.min(this.heartbeatMs, this.heartbeatTimeoutMs / 3));
     this.heartbeatTimer = setInterval(() => {

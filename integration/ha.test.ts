@@ -1,0 +1,260 @@
+/**
+ * HaServer and HaClient (issue 5 §3): real ZooKeeper, servers as child processes, the client in
+ * the test process.
+ */
+import { expect } from 'chai';
+import { HaClient, Membership, RpcServer, ZkSession } from '../lib';
+import type { HaClientOptions } from '../lib';
+import { startZooKeeper, type ZkCluster } from './harness';
+import { Load, runsOf, startServer } from './support/ha-fixtures';
+import { sharedZooKeeper } from './support/shared-zookeeper';
+import { eventually, sleep, uniqueRoot } from './support/wait';
+import type { Worker } from './support/worker';
+
+const T = 1500; // servers' session timeout
+
+describe('HaServer + HaClient (real ZooKeeper, servers as processes)', function () {
+  this.timeout(120000);
+  let connect: string;
+  const workers: Worker[] = [];
+  const clients: HaClient[] = [];
+  const closers: (() => Promise<unknown>)[] = [];
+
+  before(async () => { connect = (await sharedZooKeeper()).connectString; });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    await Promise.all(workers.splice(0).map((w) => w.kill()));
+    for (const close of closers.splice(0)) await close();
+  });
+
+  async function group(mode: 'primary-backup' | 'redundant', n: number, extra: { weights?: number[] } = {}) {
+    const root = uniqueRoot('ha');
+    const service = 'svc';
+    const ws: Worker[] = [];
+    for (let i = 0; i < n; i++) {
+      // Sequentially, so that s1 is first in line.
+      const w = await startServer({ connect, root, service, mode, id: `s${i + 1}`, sessionTimeoutMs: T, weight: extra.weights?.[i] });
+      ws.push(w);
+      workers.push(w);
+    }
+    return { root, service, ws };
+  }
+
+  async function client(root: string, service: string, opts: Partial<HaClientOptions> = {}): Promise<HaClient> {
+    const c = new HaClient({ zk: { connect, sessionTimeoutMs: 4000 }, service, root, deadlineMs: 4 * T, ...opts,
+      connection: { heartbeatMs: 200, heartbeatTimeoutMs: 600, reconnect: { initialMs: 20, maxMs: 200 }, ...opts.connection } });
+    clients.push(c);
+    await c.start();
+    return c;
+  }
+
+  const primaryOf = (ws: Worker[]): Worker => ws.find((w) => w.of('elected').length > w.of('demoted').length)!;
+
+  describe('primary/backup', () => {
+    it('primary SIGKILL: calls resume on the new primary; no idempotent call with a deadline above the session timeout fails', async () => {
+      const { root, service, ws } = await group('primary-backup', 3);
+      const c = await client(root, service);
+      await eventually('a primary', () => primaryOf(ws) !== undefined);
+      const load = new Load((id) => c.callWithInfo('whoami', { callId: id }, { idempotent: true, deadlineMs: 3 * T }));
+      await sleep(300);
+      const old = primaryOf(ws);
+      const oldEpoch = old.of('elected')[0]!.epoch as number;
+      old.signal('SIGKILL');
+      await eventually('a new primary', () => ws.some((w) => w !== old && w.of('elected').length > 0), 10000);
+      await sleep(500);
+      await load.stop();
+      expect(load.failed, JSON.stringify(load.failed.slice(0, 3))).to.have.length(0);
+      const after = load.ok.filter((r) => r.epoch !== undefined && r.epoch > oldEpoch);
+      expect(after.length, 'calls answered by the new primary').to.be.greaterThan(0);
+      // Epochs accepted by the client, in completion order, never go down (a lower one is FENCED).
+      for (let i = 1; i < load.ok.length; i++) expect(load.ok[i]!.epoch!).to.be.at.least(load.ok[i - 1]!.epoch!);
+      expect(c.epoch).to.be.greaterThan(oldEpoch);
+    });
+
+    it('primary SIGSTOP past the session timeout, then SIGCONT: the resumed process runs no handler as primary', async () => {
+      const { root, service, ws } = await group('primary-backup', 3);
+      const c = await client(root, service);
+      await eventually('a primary', () => primaryOf(ws) !== undefined);
+      const load = new Load((id) => c.callWithInfo('whoami', { callId: id }, { idempotent: true, deadlineMs: 4 * T }));
+      await sleep(300);
+      const old = primaryOf(ws);
+      const oldEpoch = old.of('elected')[0]!.epoch as number;
+      const stoppedAt = process.hrtime.bigint();
+      old.signal('SIGSTOP');
+      await eventually('a new primary', () => ws.some((w) => w !== old && w.of('elected').length > 0), 15000);
+      await sleep(T);
+      old.signal('SIGCONT');
+      await old.waitFor('demoted', 1, 10000);
+      await sleep(800);
+      await load.stop();
+      const lateRuns = runsOf(old, 'old').filter((r) => r.t0 > stoppedAt);
+      expect(lateRuns, 'handler runs of the frozen primary after it was stopped').to.deep.equal([]);
+      expect(load.failed, JSON.stringify(load.failed.slice(0, 3))).to.have.length(0);
+      // Each epoch's runs come from one process only.
+      const byEpoch = new Map<number, Set<string>>();
+      ws.forEach((w, i) => runsOf(w, `s${i + 1}`).forEach((r) => {
+        if (r.epoch === undefined) return;
+        byEpoch.set(r.epoch, (byEpoch.get(r.epoch) ?? new Set()).add(r.worker));
+      }));
+      for (const [epoch, who] of byEpoch) expect(who.size, `epoch ${epoch}`).to.equal(1);
+      expect(byEpoch.has(oldEpoch)).to.equal(true);
+    });
+
+    for (const how of ['stepDown', 'close'] as const) {
+      it(`${how}() of the primary under steady load: zero failed calls of any kind`, async () => {
+        const { root, service, ws } = await group('primary-backup', 3);
+        const c = await client(root, service);
+        await eventually('a primary', () => primaryOf(ws) !== undefined);
+        // Non-idempotent calls: not one may fail or run twice.
+        const load = new Load((id) => c.callWithInfo('incr', { callId: id }, { deadlineMs: 4 * T }), 8, 0);
+        await sleep(300);
+        const old = primaryOf(ws);
+        old.send({ cmd: how });
+        await eventually('a new primary', () => ws.some((w) => w !== old && w.of('elected').length > 0), 10000);
+        await sleep(400);
+        await load.stop();
+        expect(load.failed, JSON.stringify(load.failed.slice(0, 3))).to.have.length(0);
+        expect(load.ok.length).to.be.greaterThan(50);
+        const runs = ws.flatMap((w, i) => runsOf(w, `s${i + 1}`)).filter((r) => r.method === 'incr');
+        const perCall = new Map<string, number>();
+        for (const r of runs) perCall.set(r.callId!, (perCall.get(r.callId!) ?? 0) + 1);
+        for (const ok of load.ok) expect(perCall.get(ok.callId), ok.callId).to.equal(1);
+      });
+    }
+
+    it('a backup killed: no call notices', async () => {
+      const { root, service, ws } = await group('primary-backup', 3);
+      const c = await client(root, service);
+      await eventually('a primary', () => primaryOf(ws) !== undefined);
+      const load = new Load((id) => c.callWithInfo('incr', { callId: id }, { deadlineMs: 2000 }));
+      await sleep(200);
+      const primary = primaryOf(ws);
+      ws.find((w) => w !== primary)!.signal('SIGKILL');
+      await sleep(T + 500);
+      await load.stop();
+      expect(load.failed).to.have.length(0);
+      expect(new Set(load.ok.map((r) => r.epoch)).size).to.equal(1);
+    });
+
+    it('a non-idempotent call whose connection dies after sending is not retried: it fails "outcome unknown"', async () => {
+      const { root, service, ws } = await group('primary-backup', 2);
+      const c = await client(root, service);
+      await eventually('a primary', () => primaryOf(ws) !== undefined);
+      const primary = primaryOf(ws);
+      const pending = c.call('sleep', { ms: 3000, callId: 'once' }, { deadlineMs: 10000 }).then(() => undefined, (e: { code: string; notExecuted: boolean }) => e);
+      await sleep(300); // the handler is running (it logs only when it ends)
+      primary.signal('SIGKILL');
+      const error = await pending;
+      expect(error?.code).to.equal('UNAVAILABLE');
+      expect(error?.notExecuted).to.equal(false);
+      await sleep(2 * T);
+      const other = ws.find((w) => w !== primary)!;
+      expect(runsOf(other, 'other').filter((r) => r.callId === 'once')).to.deep.equal([]);
+    });
+  });
+
+  describe('redundant', () => {
+    it('smooth weighted round-robin gives exactly the weights over each cycle', async () => {
+      const { root, service } = await group('redundant', 3, { weights: [1, 2, 3] });
+      const c = await client(root, service, { balancer: 'weighted-round-robin' });
+      await eventually('all connected', async () => (await c.callWithInfo('whoami', {})) !== undefined && c.view.snapshot.members.length === 3);
+      await sleep(300);
+      const cycles = 5;
+      const counts: Record<string, number> = {};
+      for (let i = 0; i < 6 * cycles; i++) {
+        const r = await c.callWithInfo<{ id: string }>('whoami', {});
+        counts[r.result.id] = (counts[r.result.id] ?? 0) + 1;
+      }
+      expect(counts).to.deep.equal({ s1: cycles, s2: 2 * cycles, s3: 3 * cycles });
+    });
+
+    it('one of three killed: the others take the load; it comes back and is used again without restarting the client', async () => {
+      const { root, service, ws } = await group('redundant', 3);
+      const c = await client(root, service, { balancer: 'round-robin' });
+      await sleep(300);
+      const load = new Load((id) => c.callWithInfo<{ id: string }>('whoami', { callId: id }, { idempotent: true }).then((r) => ({ epoch: r.epoch, member: r.member })));
+      await sleep(300);
+      ws[1]!.signal('SIGKILL');
+      await sleep(T + 1000);
+      const beforeBack = load.ok.length;
+      workers.push(await startServer({ connect, root, service, mode: 'redundant', id: 's2', sessionTimeoutMs: T }));
+      await eventually('s2 used again', () => load.ok.slice(beforeBack).some((r) => r.member === 's2'), 15000);
+      await load.stop();
+      expect(load.failed, JSON.stringify(load.failed.slice(0, 3))).to.have.length(0);
+      const afterKill = load.ok.slice(beforeBack - 200, beforeBack).map((r) => r.member);
+      expect(afterKill).to.not.include('s2');
+    });
+
+    it('a flapping member is ejected and re-admitted by itself', async () => {
+      const { root, service, ws } = await group('redundant', 3);
+      const c = await client(root, service, { balancer: 'round-robin', health: { consecutiveFailures: 3, baseEjectionMs: 300 } });
+      const kinds: string[] = [];
+      c.on('fault', (f) => { if (f.member === 's3') kinds.push(f.kind); });
+      await sleep(300);
+      ws[2]!.send({ cmd: 'flaky', on: true });
+      await ws[2]!.waitFor('flaky');
+      const load = new Load((id) => c.callWithInfo('flaky', { callId: id }, { idempotent: true }).then((r) => ({ epoch: r.epoch, member: r.member })));
+      await eventually('s3 ejected', () => kinds.includes('endpoint-ejected'));
+      ws[2]!.send({ cmd: 'flaky', on: false });
+      await ws[2]!.waitFor('flaky', 2);
+      await eventually('s3 recovered', () => kinds.includes('endpoint-recovered'), 10000);
+      const mark = load.ok.length;
+      await eventually('s3 serves again', () => load.ok.slice(mark).some((r) => r.member === 's3'));
+      await load.stop();
+      // Flaky answers are "not executed", so every call found a healthy member.
+      expect(load.failed).to.have.length(0);
+    });
+  });
+
+  it('a stale-epoch response is refused (FENCED)', async () => {
+    const root = uniqueRoot('fence');
+    const session = new ZkSession({ connect });
+    await session.start();
+    let stamp = 7;
+    const rogue = new RpcServer({ handlers: { whoami: () => 'rogue' }, admit: () => ({ epoch: stamp }) });
+    const { url } = await rogue.listen();
+    const member = new Membership(session, { service: 'f', mode: 'primary-backup', root, record: { id: 'rogue', url } });
+    await member.register();
+    closers.push(() => rogue.close({ graceMs: 0 }), () => session.close());
+    const c = await client(root, 'f');
+    expect((await c.callWithInfo('whoami')).epoch).to.equal(7);
+    stamp = 3;
+    const faults: string[] = [];
+    c.on('fault', (f) => faults.push(f.kind));
+    const error = await c.call('whoami', {}, { deadlineMs: 300 }).then(() => undefined, (e: { code: string }) => e);
+    expect(['FENCED', 'DEADLINE_EXCEEDED']).to.include(error?.code);
+    expect(faults).to.include('stale-epoch');
+    stamp = 9;
+    expect((await c.callWithInfo('whoami')).epoch).to.equal(9);
+  });
+
+  describe('static stability (own 3-node ensemble)', () => {
+    let zk: ZkCluster;
+    before(async () => { zk = await startZooKeeper({ nodes: 3 }); });
+    after(async () => { await zk?.close(); });
+
+    it('ZooKeeper quorum lost: redundant clients keep calling the known members', async () => {
+      const root = uniqueRoot('static');
+      const ws: Worker[] = [];
+      for (let i = 0; i < 3; i++) {
+        const w = await startServer({ connect: zk.connectString, root, service: 'st', mode: 'redundant', id: `s${i + 1}`, sessionTimeoutMs: 4000 });
+        ws.push(w);
+        workers.push(w);
+      }
+      const c = new HaClient({ zk: { connect: zk.connectString, sessionTimeoutMs: 4000 }, service: 'st', root, deadlineMs: 2000,
+        connection: { heartbeatMs: 200, heartbeatTimeoutMs: 600 } });
+      clients.push(c);
+      await c.start();
+      await sleep(300);
+      await zk.dropQuorum();
+      await sleep(500);
+      const load = new Load((id) => c.callWithInfo('whoami', { callId: id }).then((r) => ({ epoch: r.epoch, member: r.member })));
+      await sleep(5000); // past the session timeout: sessions are lost, the view is not
+      await load.stop();
+      await zk.regainQuorum();
+      expect(load.failed).to.have.length(0);
+      expect(new Set(load.ok.map((r) => r.member))).to.deep.equal(new Set(['s1', 's2', 's3']));
+      expect(c.view.snapshot.members).to.have.length(3);
+    });
+  });
+});
