@@ -99,10 +99,15 @@ export function parseConnectString(connect: unknown): { servers: string[]; chroo
   }
   let chroot: string | undefined;
   if (chrootPart !== undefined && chrootPart !== '/') {
-    if (chrootPart.endsWith('/') || chrootPart.includes('//') || /[\u0000-\u001f]/.test(chrootPart)) {
+    if (chrootPart.endsWith('/') || chrootPart.includes('//') || hasControlCharacter(chrootPart)) {
       throw new InvalidOptionError('connect', `chroot "${chrootPart}" is not a valid znode path`);
     }
     chroot = chrootPart;
   }
   return { servers, chroot };
+}
+
+function hasControlCharacter(value: string): boolean {
+  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) < 0x20) return true;
+  return false;
 }
