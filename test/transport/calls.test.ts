@@ -113,6 +113,23 @@ describe('transport calls', () => {
     }
   });
 
+  it('a client that disconnects aborts its calls on the server (ctx.signal) and frees their slots', async () => {
+    let serverSignal: AbortSignal | undefined;
+    const pair = await startPair({ handlers: { hang: (_p, ctx) => { serverSignal = ctx.signal; return new Promise(() => undefined); } } });
+    try {
+      const p = expectRejection(pair.client.call('hang', null));
+      await until(() => pair.server.inFlight === 1, 2000, 'call running');
+      await pair.client.close();
+      expect(await p).to.include({ code: 'UNAVAILABLE', notExecuted: false });
+      await until(() => serverSignal?.aborted === true, 2000, 'server saw the disconnect');
+      expect((serverSignal!.reason as RpcError).code).to.equal('UNAVAILABLE');
+      expect(pair.server.inFlight).to.equal(0);
+      await until(() => pair.server.connections === 0, 2000, 'connection gone');
+    } finally {
+      await pair.cleanup();
+    }
+  });
+
   it('OVERLOADED per connection and per server; the handler never runs', async () => {
     let runs = 0;
     const release: (() => void)[] = [];

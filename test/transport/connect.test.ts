@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { WebSocket } from 'ws';
-import { Backoff, PROTOCOL_HEADER, RpcConnection, RpcServer, TransportFault } from '../../lib/transport';
+import { Backoff, PROTOCOL_HEADER, RpcConnection, RpcError, RpcServer, TransportFault } from '../../lib/transport';
 import { InvalidOptionError } from '../../lib/errors';
 import { expectRejection, startPair } from './helpers';
 
@@ -151,6 +151,21 @@ describe('transport connections', () => {
     expect(high.next()).to.equal(150);
     expect(() => new Backoff({ factor: 0.5 })).to.throw(InvalidOptionError);
     expect(() => new Backoff({ jitter: 2 })).to.throw(InvalidOptionError);
+  });
+
+  it('listen() on a port in use fails with a typed error', async () => {
+    const first = new RpcServer({});
+    const { port } = await first.listen();
+    try {
+      const second = new RpcServer({ port });
+      const err = await expectRejection(second.listen());
+      expect(err).to.be.instanceOf(RpcError);
+      expect(err).to.include({ code: 'UNAVAILABLE' });
+      expect(err.message).to.match(/EADDRINUSE/);
+      await second.close();
+    } finally {
+      await first.close();
+    }
   });
 
   it('validates options at construction', () => {
