@@ -1,0 +1,13 @@
+import { readJournal } from '../../../lib/faults';
+import { CliContext, pathsOf, print, requireService, withSession } from '../context';
+import { faultsTable } from '../format';
+
+/** `zk-ha faults <service> [--limit N]`: the fault journal, newest first. */
+export async function faultsCommand(ctx: CliContext, service: string, limit: number): Promise<void> {
+  const paths = pathsOf(service, ctx);
+  const reports = await withSession(ctx, async (session) => {
+    await requireService(session, paths);
+    return readJournal(session, paths, limit);
+  });
+  print(ctx.json ? JSON.stringify(reports) : faultsTable(reports));
+}

@@ -1,0 +1,92 @@
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { LIBRARY_VERSION } from '../../lib/coordination/member-record';
+import { CliError, EXIT, toCliError } from './cli-error';
+import { CliContext, DEFAULT_CONNECT, DEFAULT_TIMEOUT_MS, GlobalOptions, resolveContext } from './context';
+import { electCommand, membersCommand, statusCommand } from './commands/status';
+import { faultsCommand } from './commands/faults';
+import { servicesCommand } from './commands/services';
+import { watchCommand } from './commands/watch';
+
+function positiveInteger(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) <= 0 || !Number.isSafeInteger(Number(value))) {
+    throw new InvalidArgumentError('must be a positive integer');
+  }
+  return Number(value);
+}
+
+/** commander's own messages ("error: unknown option ...") in the same one-line form as ours. */
+function writeUsageError(message: string, write: (text: string) => void): void {
+  write(`zk-ha: ${message.replace(/^error: /, '')}`);
+}
+
+/** The `zk-ha` command tree. Actions receive validated global options. */
+export function buildProgram(run: (action: (ctx: CliContext) => Promise<void>, globals: GlobalOptions) => Promise<void>): Command {
+  const program = new Command('zk-ha')
+    .description('Inspect zk-ha services in ZooKeeper: members, primary and epoch, live changes, the fault journal.')
+    .version(LIBRARY_VERSION)
+    .option('--connect <hosts>', `ZooKeeper connect string host:port[,host:port][/chroot] (default: $ZK_CONNECT or ${DEFAULT_CONNECT})`)
+    .option('--root <path>', 'znode root of the services', '/zk-ha')
+    .option('--auth <user:password>', 'digest credentials for ACL-protected services')
+    .option('--json', 'machine output: one JSON document (watch: one JSON line per change)')
+    .option('--timeout <ms>', 'give up connecting (and on each ZooKeeper request) after this long', positiveInteger, DEFAULT_TIMEOUT_MS)
+    .exitOverride()
+    .configureOutput({ outputError: writeUsageError });
+
+  const globals = (cmd: Command): GlobalOptions => cmd.optsWithGlobals<GlobalOptions>();
+
+  program.command('status <service>')
+    .description('mode, members in election order, the primary and its epoch')
+    .action((service: string, _o: unknown, cmd: Command) => run((ctx) => statusCommand(ctx, service), globals(cmd)));
+  program.command('members <service>')
+    .description('the members in election order')
+    .action((service: string, _o: unknown, cmd: Command) => run((ctx) => membersCommand(ctx, service), globals(cmd)));
+  program.command('elect <service>')
+    .description(`the primary and its epoch (exit code ${EXIT.noPrimary} when there is none)`)
+    .action((service: string, _o: unknown, cmd: Command) => run((ctx) => electCommand(ctx, service), globals(cmd)));
+  program.command('watch <service>')
+    .description('print joins, departures, updates and leader changes until interrupted')
+    .action((service: string, _o: unknown, cmd: Command) => run((ctx) => watchCommand(ctx, service), globals(cmd)));
+  program.command('faults <service>')
+    .description('the fault journal of a service, newest first')
+    .option('--limit <n>', 'at most this many entries', positiveInteger, 50)
+    .action((service: string, o: { limit: number }, cmd: Command) => run((ctx) => faultsCommand(ctx, service, o.limit), globals(cmd)));
+  program.command('services')
+    .description('the services under the root')
+    .action((_o: unknown, cmd: Command) => run((ctx) => servicesCommand(ctx), globals(cmd)));
+
+  // Usage errors throw (and print one line) instead of exiting, so main() picks the exit code.
+  for (const sub of program.commands) sub.exitOverride().configureOutput({ outputError: writeUsageError });
+  return program;
+}
+
+/**
+ * Runs the command line and returns the exit code. Every failure is one line on stderr, never a
+ * stack: usage errors exit 2, operational errors 1, `elect` without a primary 3.
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const run = async (action: (ctx: CliContext) => Promise<void>, globals: GlobalOptions): Promise<void> => {
+    let ctx: CliContext | undefined;
+    try {
+      ctx = resolveContext(globals);
+      await action(ctx);
+    } catch (error) {
+      const failure = toCliError(error, ctx ?? { connect: globals.connect ?? '?', timeoutMs: globals.timeout ?? DEFAULT_TIMEOUT_MS, authGiven: globals.auth !== undefined });
+      process.stderr.write(`zk-ha: ${failure.message}\n`);
+      exitCode = failure.exitCode;
+    }
+  };
+  const program = buildProgram(run);
+  try {
+    await program.parseAsync([...argv]);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // commander already printed its one-line message (or the help / version, exit code 0).
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    const failure = error instanceof CliError ? error : toCliError(error, { connect: '?', timeoutMs: DEFAULT_TIMEOUT_MS, authGiven: false });
+    process.stderr.write(`zk-ha: ${failure.message}\n`);
+    return failure.exitCode;
+  }
+  return exitCode;
+}
