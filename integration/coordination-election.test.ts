@@ -83,7 +83,7 @@ function actIntervals(workers: readonly Worker[]): Interval[] {
 describe('coordination: Election (real ZooKeeper, candidates as child processes)', function () {
   this.timeout(90000);
   let zk: ZkCluster;
-  let workers: Worker[] = [];
+  const workers: Worker[] = [];
   const sessions: ZkSession[] = [];
   const proxies: TcpProxy[] = [];
 

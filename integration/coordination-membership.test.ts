@@ -8,7 +8,7 @@ import type { ZkCluster } from './harness';
 import { sharedZooKeeper } from './support/shared-zookeeper';
 import { eventually, sleep, uniqueRoot, within } from './support/wait';
 import { CoordinationError, decodeRecord, Membership, MembershipView, servicePaths, sortMemberNames } from '../lib/coordination';
-import type { MembershipChange, MembershipViewEvents, ServicePaths } from '../lib/coordination';
+import type { MembershipChange, ServicePaths } from '../lib/coordination';
 import { ZkError, ZkSession } from '../lib/zk';
 
 /** What a fresh, independent read of the members node says: names in sequence order with their ids. */
@@ -229,6 +229,29 @@ describe('coordination: Membership and MembershipView (real ZooKeeper)', functio
     for (const v of vs) expect(v.snapshot.members.map((m) => m.record.id)).to.deep.equal(['good', 'fixed']);
   });
 
+  it('ZooKeeper errors while refreshing: the view keeps its snapshot, never crashes (no error listener), then converges', async () => {
+    const s = await open();
+    const observer = await open();
+    const root = uniqueRoot();
+    await member(s, root, 'one').register();
+    const v = await view(observer, root);
+    const first = v.snapshot;
+    const realChildren = observer.children.bind(observer);
+    let failures = 0;
+    observer.children = async (path, opts) => {
+      if (failures < 3) {
+        failures++;
+        throw new ZkError('CONNECTION_LOSS', `children ${path}: connection lost`, { path });
+      }
+      return realChildren(path, opts);
+    };
+    // The old children watch fires once; the refreshes it starts fail three times.
+    await member(s, root, 'two').register();
+    await eventually('three failed refreshes', () => failures === 3);
+    expect(v.snapshot, 'last snapshot kept').to.equal(first);
+    await eventually('converges once ZooKeeper answers', () => v.snapshot.members.length === 2, 10000);
+  });
+
   it('the async iterator yields each change and ends when the view stops', async () => {
     const s = await open();
     const root = uniqueRoot();
@@ -258,7 +281,7 @@ describe('coordination: Membership and MembershipView (real ZooKeeper)', functio
     await member(hosts[0]!, root, 'anchor').register();
     const vs = await Promise.all(observers.map((o) => view(o, root)));
     const errors: unknown[] = [];
-    for (const v of vs) v.on('error' as keyof MembershipViewEvents, (e: unknown) => errors.push(e));
+    for (const v of vs) v.on('error', (e) => errors.push(e));
     const members = hosts.flatMap((h, i) => Array.from({ length: 10 }, (_, j) => member(h, root, `h${i}-m${j}`)));
     // Everyone joins at once; a third leaves again at once; a third of those joins a second time.
     await Promise.all(members.map(async (m, k) => {

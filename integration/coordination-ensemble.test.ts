@@ -1,0 +1,109 @@
+/**
+ * Coordination on a real 3-node ensemble: the service's leader rides out the loss of a ZooKeeper
+ * follower and of the ZooKeeper leader, and a view keeps its last snapshot while the ensemble has
+ * no quorum.
+ */
+import { expect } from 'chai';
+import { startZooKeeper, type ZkCluster } from './harness';
+import { eventually, sleep, uniqueRoot } from './support/wait';
+import { Election, Membership, MembershipView } from '../lib/coordination';
+import { ZkSession } from '../lib/zk';
+
+/** The ensemble node a session is connected to, from each node's `cons`. */
+async function nodeOf(zk: ZkCluster, sessionId: string): Promise<number | undefined> {
+  const wanted = BigInt(`0x${sessionId}`);
+  for (const node of zk.nodes) {
+    if (!zk.isRunning(node.id)) continue;
+    const cons = await zk.cons(node.id).catch(() => '');
+    for (const m of cons.matchAll(/sid=0x([0-9a-f]+)/g)) if (BigInt(`0x${m[1]}`) === wanted) return node.id;
+  }
+  return undefined;
+}
+
+describe('coordination on a 3-node ensemble (real ZooKeeper)', function () {
+  this.timeout(90000);
+  let zk: ZkCluster;
+  const sessions: ZkSession[] = [];
+  const elections: Election[] = [];
+  const views: MembershipView[] = [];
+
+  async function open(sessionTimeoutMs: number): Promise<ZkSession> {
+    const s = new ZkSession({ connect: zk.connectString, sessionTimeoutMs });
+    sessions.push(s);
+    await s.start();
+    return s;
+  }
+
+  before(async () => { zk = await startZooKeeper({ nodes: 3 }); });
+  afterEach(async () => {
+    for (const e of elections.splice(0)) e.stop();
+    for (const v of views.splice(0)) v.stop();
+    await Promise.all(sessions.splice(0).map((s) => s.close()));
+    for (const n of zk.nodes) if (!zk.isRunning(n.id)) await zk.restart(n.id);
+    await zk.waitReady();
+  });
+  after(async () => { await zk?.close(); });
+
+  for (const role of ['follower', 'leader'] as const) {
+    it(`ZooKeeper ${role} killed: the service's leader does not change (no demoted, no elected)`, async () => {
+      const root = uniqueRoot();
+      const victim = role === 'leader' ? await zk.leader() : (await zk.followers())[0]!;
+      // The service leader's own session sits on the node that dies (sessions pick a node at random).
+      let leaderSession: ZkSession | undefined;
+      for (let i = 0; i < 30 && !leaderSession; i++) {
+        const s = await open(10000);
+        if ((await nodeOf(zk, s.sessionId)) === victim) leaderSession = s;
+      }
+      expect(leaderSession, `a session on node ${victim}`).to.not.equal(undefined);
+      const log: string[] = [];
+      const members = [leaderSession!, await open(10000), await open(10000)].map((s, i) => {
+        const m = new Membership(s, { service: 'svc', mode: 'primary-backup', root, record: { id: `m${i}`, url: `ws://127.0.0.1:1/m${i}` } });
+        const e = new Election(s, m);
+        e.on('elected', (x) => log.push(`m${i}:elected:${x.epoch}`));
+        e.on('demoted', (x) => log.push(`m${i}:demoted:${x.reason}`));
+        elections.push(e);
+        return { s, m, e };
+      });
+      for (const { m, e } of members) {
+        e.start();
+        await m.register();
+      }
+      await eventually('m0 leads', () => members[0]!.e.isLeader());
+      const before = [...log];
+      const ids = members.map(({ s }) => s.sessionId);
+      await zk.kill(victim);
+      await eventually('every member session usable again', async () => {
+        const ok = await Promise.all(members.map(({ s }) => s.exists('/').then(() => s.state === 'connected', () => false)));
+        return ok.every(Boolean);
+      }, 30000);
+      await sleep(500);
+      expect(log, 'election events after the kill').to.deep.equal(before);
+      expect(members.map(({ s }) => s.sessionId)).to.deep.equal(ids);
+      expect(members[0]!.e.isLeader()).to.equal(true);
+      expect(members.slice(1).some(({ e }) => e.epoch !== undefined)).to.equal(false);
+    });
+  }
+
+  it('no quorum: a view keeps its last snapshot (even past its session timeout), then converges', async () => {
+    const root = uniqueRoot();
+    const host = await open(20000);
+    const ms = Array.from({ length: 3 }, (_, i) => new Membership(host, { service: 'svc', mode: 'redundant', root, record: { id: `r${i}`, url: `ws://127.0.0.1:1/r${i}` } }));
+    for (const m of ms) await m.register();
+    const viewSession = await open(1500);
+    // No 'error' listener on purpose: ZooKeeper errors must not crash the process.
+    const view = new MembershipView(viewSession, 'svc', { root });
+    views.push(view);
+    const first = await view.start();
+    expect(first.members.map((m) => m.record.id)).to.deep.equal(['r0', 'r1', 'r2']);
+    const lost: string[] = [];
+    viewSession.on('lost', (l) => lost.push(l.reason));
+    await zk.dropQuorum();
+    await eventually('the view\'s session lost by its local expiry timer', () => lost.length > 0, 15000);
+    await sleep(1000);
+    expect(view.snapshot, 'snapshot unchanged while ZooKeeper is unreachable').to.equal(first);
+    await zk.regainQuorum();
+    await ms[1]!.leave();
+    await eventually('view converges after quorum returns', () =>
+      JSON.stringify(view.snapshot.members.map((m) => m.record.id)) === JSON.stringify(['r0', 'r2']), 30000);
+  });
+});
