@@ -1,0 +1,49 @@
+import { expect } from 'chai';
+import { CoordinationError, decodeRecord } from '../../lib/coordination';
+import { completeRecord, encodeRecord, type MemberRecord } from '../../lib/coordination/member-record';
+import { parseServiceNode } from '../../lib/coordination/service-node';
+
+const good: MemberRecord = { id: 'a', url: 'ws://127.0.0.1:1', weight: 1, pid: 1, host: 'h', startedAt: 1, version: '0.1.0' };
+const bytes = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
+
+function code(fn: () => unknown): string | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (error) {
+    expect(error).to.be.instanceOf(CoordinationError);
+    return (error as CoordinationError).code;
+  }
+}
+
+describe('coordination member records', () => {
+  it('round-trips a complete record; completeRecord fills pid, host, startedAt, version and weight', () => {
+    const r = completeRecord({ id: 'x', url: 'wss://h:1/p', zone: 'z', meta: { k: 1 } });
+    expect(r).to.include({ id: 'x', weight: 1, pid: process.pid, zone: 'z' });
+    expect(r.host).to.be.a('string');
+    expect(decodeRecord(encodeRecord(r), '/p')).to.deep.equal(r);
+  });
+
+  it('rejects what is not a member record with BAD_MEMBER_RECORD, never another error', () => {
+    const cases: Buffer[] = [
+      Buffer.from('not json'), Buffer.from(''), Buffer.from([0xff, 0xfe, 0x00]), bytes(null), bytes([good]), bytes('str'),
+      bytes({ ...good, id: '' }), bytes({ ...good, id: 'x'.repeat(257) }), bytes({ ...good, url: 'http://x' }),
+      bytes({ ...good, weight: -1 }), bytes({ ...good, weight: '1' }), bytes({ ...good, zone: 3 }), bytes({ ...good, meta: [] }),
+      bytes({ ...good, meta: null }), bytes({ ...good, pid: 1.5 }), bytes({ ...good, host: 1 }), bytes({ ...good, startedAt: 'x' }),
+      bytes({ ...good, version: 1 }), Buffer.alloc(64 * 1024 + 1, 0x20),
+    ];
+    for (const data of cases) expect(code(() => decodeRecord(data, '/m')), data.toString().slice(0, 40)).to.equal('BAD_MEMBER_RECORD');
+    expect(code(() => decodeRecord(bytes(good), '/m'))).to.equal(undefined);
+  });
+
+  it('encodeRecord validates too: a bad record fails before it reaches ZooKeeper', () => {
+    expect(code(() => encodeRecord({ ...good, url: 'tcp://x' }))).to.equal('BAD_MEMBER_RECORD');
+  });
+
+  it('parses the service node and rejects a bad one with BAD_SERVICE_NODE', () => {
+    expect(parseServiceNode(bytes({ mode: 'redundant', createdAt: 1, layout: 1 }), '/s').mode).to.equal('redundant');
+    for (const bad of [Buffer.from('x'), bytes(null), bytes({ mode: 'other' }), bytes({})]) {
+      expect(code(() => parseServiceNode(bad, '/s'))).to.equal('BAD_SERVICE_NODE');
+    }
+  });
+});
