@@ -3,6 +3,7 @@ import type { ZkSession } from './zk';
 import { ZkError } from './zk';
 import type { ServicePaths } from './coordination';
 import type { HaMetrics } from './metrics';
+import { integerInRange } from './options';
 
 /** What happened. Cluster-wide kinds (see JOURNALED) also go to the ZooKeeper journal. */
 export type FaultKind =
@@ -71,6 +72,7 @@ export class FaultReporter extends EventEmitter<FaultReporterEvents> {
 
   constructor(private readonly options: FaultReporterOptions) {
     super();
+    if (options.journal) integerInRange('journal.maxEntries', options.journal.maxEntries, 1, 100_000, 200);
   }
 
   report(kind: FaultKind, fields: { member?: string; durationMs?: number; detail?: Record<string, unknown> } = {}): FaultReport {
@@ -128,11 +130,33 @@ export async function readJournal(session: ZkSession, paths: ServicePaths, limit
   for (const name of newest) {
     try {
       const { data } = await session.get(`${paths.faults}/${name}`);
-      out.push(JSON.parse(data.toString('utf8')) as FaultReport);
+      out.push(parseJournalEntry(data));
     } catch (error) {
       if (error instanceof ZkError && error.code === 'NO_NODE') continue;
+      if (error instanceof ZkError) throw error; // NO_AUTH, lost connection: the caller's to see
       out.push({ kind: 'rejected-input', service: paths.service, member: undefined, at: 0, durationMs: undefined, detail: { node: name, error: String(error) } });
     }
   }
   return out;
+}
+
+/** A journal entry written by appendJournal; anything else (another writer, a hand edit) throws. */
+function parseJournalEntry(data: Buffer): FaultReport {
+  const parsed: unknown = JSON.parse(data.toString('utf8'));
+  const r = parsed as Partial<Record<keyof FaultReport, unknown>> | null;
+  if (!r || typeof r !== 'object' || Array.isArray(r)) throw new TypeError('entry is not a JSON object');
+  if (typeof r.kind !== 'string' || typeof r.service !== 'string' || typeof r.at !== 'number') {
+    throw new TypeError('entry lacks kind, service or at');
+  }
+  if (r.detail !== undefined && (r.detail === null || typeof r.detail !== 'object' || Array.isArray(r.detail))) {
+    throw new TypeError('entry detail is not an object');
+  }
+  return {
+    kind: r.kind as FaultKind,
+    service: r.service,
+    member: typeof r.member === 'string' ? r.member : undefined,
+    at: r.at,
+    durationMs: typeof r.durationMs === 'number' ? r.durationMs : undefined,
+    detail: (r.detail ?? {}) as Record<string, unknown>,
+  };
 }

@@ -26,7 +26,7 @@ export class HaMetrics {
   readonly members: Gauge<'service'>;
 
   constructor(options: HaMetricsOptions) {
-    if (!options || typeof options.registry?.registerMetric !== 'function') {
+    if (!options || typeof options.registry?.registerMetric !== 'function' || typeof options.registry.getSingleMetric !== 'function') {
       throw new InvalidOptionError('metrics.registry', 'must be a prom-client Registry');
     }
     let prom: PromClient;
@@ -37,6 +37,13 @@ export class HaMetrics {
       throw new InvalidOptionError('metrics', 'needs the optional dependency prom-client (npm install prom-client)');
     }
     const p = options.prefix ?? 'zkha_';
+    if (typeof p !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(p)) {
+      throw new InvalidOptionError('metrics.prefix', `must be a Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*), got ${JSON.stringify(p)}`);
+    }
+    if (options.registry.getSingleMetric(`${p}calls_total`)) {
+      // prom-client would throw a plain Error half-way through registering; say why, before any is registered.
+      throw new InvalidOptionError('metrics.registry', `already holds zk-ha metrics with prefix "${p}": create HaMetrics once per registry, or pass another prefix`);
+    }
     const registers = [options.registry];
     this.calls = new prom.Counter({ name: `${p}calls_total`, help: 'Calls by outcome code (OK or an error code)', labelNames: ['service', 'role', 'method', 'code'], registers });
     this.latency = new prom.Histogram({
