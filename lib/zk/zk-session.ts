@@ -115,6 +115,8 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
     super();
     this.options = resolveSessionOptions(options);
     this.negotiatedTimeoutMs = this.options.sessionTimeoutMs;
+    // Many memberships, views and elections may share one session, each listening to its events.
+    this.setMaxListeners(1000);
   }
 
   get state(): ZkSessionState {
