@@ -103,6 +103,8 @@ export class RpcConnection extends EventEmitter {
   private readonly zeroMask: boolean;
   private socket: Duplex | undefined;
   private corked = false;
+  private sentThisTick = false;
+  private corkedSocket: Duplex | undefined;
 
   private stateValue: ConnectionState = 'down';
   private ws: WebSocket | undefined;
@@ -242,22 +244,29 @@ export class RpcConnection extends EventEmitter {
   }
 
   /**
-   * Requests issued in the same tick leave in one writev: cork at the first, uncork after the
-   * current batch of work (e.g. all continuations of the responses read together). Measured.
+   * Requests issued in the same tick leave together: the first goes out at once, later ones
+   * are corked into one writev flushed after the current batch of work (e.g. all continuations
+   * of the responses read together). Measured: fewer syscalls, more calls/s under concurrency.
    */
   private write(ws: WebSocket, frame: Buffer): void {
-    const socket = this.socket;
-    if (!this.corked && socket !== undefined) {
+    if (!this.sentThisTick) {
+      this.sentThisTick = true;
+      process.nextTick(this.endTick);
+    } else if (!this.corked && this.socket !== undefined) {
       this.corked = true;
-      socket.cork();
-      process.nextTick(this.uncork, socket);
+      this.corkedSocket = this.socket;
+      this.socket.cork();
     }
     ws.send(frame);
   }
 
-  private readonly uncork = (socket: Duplex): void => {
-    this.corked = false;
-    socket.uncork();
+  private readonly endTick = (): void => {
+    this.sentThisTick = false;
+    if (this.corked) {
+      this.corked = false;
+      this.corkedSocket?.uncork();
+      this.corkedSocket = undefined;
+    }
   };
 
   private allocateId(): number {

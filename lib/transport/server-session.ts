@@ -58,6 +58,7 @@ export class ServerSession {
   readonly closed: Promise<void>;
 
   private corked = false;
+  private sentThisTick = false;
 
   constructor(
     private readonly host: SessionHost,
@@ -372,22 +373,28 @@ export class ServerSession {
   }
 
   /**
-   * Answers written in the same tick leave in one writev: the socket is corked at the first one
-   * and uncorked once the current batch of work (this frame's siblings in the same TCP read,
-   * and promise continuations) has run. Measured: fewer syscalls, higher throughput.
+   * Answers written in the same tick leave together: the first goes out at once (no added
+   * latency for a lone call), later ones in the same tick are corked into one writev, flushed
+   * once the current batch of work (frames from the same TCP read, promise continuations) has
+   * run. Measured: far fewer syscalls and higher throughput under concurrency.
    */
-  private readonly uncork = (): void => {
-    this.corked = false;
-    this.socket.uncork();
+  private readonly endTick = (): void => {
+    this.sentThisTick = false;
+    if (this.corked) {
+      this.corked = false;
+      this.socket.uncork();
+    }
   };
 
   private send(frame: Buffer): void {
     const ws = this.ws;
     if (ws.readyState !== WebSocket.OPEN) return;
-    if (!this.corked) {
+    if (!this.sentThisTick) {
+      this.sentThisTick = true;
+      process.nextTick(this.endTick);
+    } else if (!this.corked) {
       this.corked = true;
       this.socket.cork();
-      process.nextTick(this.uncork);
     }
     ws.send(frame);
     // A peer that does not read cannot grow our memory: stop reading its requests until its
