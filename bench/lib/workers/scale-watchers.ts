@@ -1,0 +1,85 @@
+/**
+ * `count` watching clients in one process, for bench/scale.ts: each its own ZkSession (leaseProbe
+ * 'read') with its own MembershipView of one service. Every view's change is stamped with
+ * process.hrtime.bigint() (CLOCK_MONOTONIC, the parent's clock) per member that joined or left.
+ *   args: <connect> <root> <service> <count> <sessionTimeoutMs>
+ * IPC in: {cmd:'mark'} (zero the read counters), {cmd:'report'}, {cmd:'close'}
+ * IPC out: {ready, members}, {seen: key} once every view saw key ("join:<id>" / "leave:<id>"),
+ *          {report: {arrivals, reads, probes, watchEvents, clients}}, {error}
+ */
+import { MembershipView } from '../../../lib/coordination';
+import { ZkSession } from '../../../lib/zk';
+
+const [connect, root, service, countArg, timeoutArg] = process.argv.slice(2) as [string, string, string, string, string];
+const count = Number(countArg);
+const sessions: ZkSession[] = [];
+const views: MembershipView[] = [];
+/** key → arrival stamps (ns), one per view. */
+const arrivals = new Map<string, bigint[]>();
+let base = { reads: 0, probes: 0, watchEvents: 0 };
+
+function send(message: object): void {
+  process.send?.(message);
+}
+
+function totals(): { reads: number; probes: number; watchEvents: number } {
+  const t = { reads: 0, probes: 0, watchEvents: 0 };
+  for (const s of sessions) {
+    t.reads += s.stats.reads;
+    t.probes += s.stats.probes;
+    t.watchEvents += s.stats.watchEvents;
+  }
+  return t;
+}
+
+function arrived(key: string): void {
+  const t = process.hrtime.bigint();
+  let list = arrivals.get(key);
+  if (!list) arrivals.set(key, (list = []));
+  list.push(t);
+  if (list.length === count) send({ seen: key });
+}
+
+async function startOne(): Promise<void> {
+  const session = new ZkSession({ connect, sessionTimeoutMs: Number(timeoutArg), leaseProbe: 'read', startTimeoutMs: 120000 });
+  sessions.push(session);
+  await session.start();
+  const view = new MembershipView(session, service, { root });
+  views.push(view);
+  view.on('change', (c) => {
+    for (const m of c.joined) arrived(`join:${m.record.id}`);
+    for (const m of c.left) arrived(`leave:${m.record.id}`);
+  });
+  await view.start();
+}
+
+process.on('message', (m: { cmd?: string }) => {
+  if (m.cmd === 'mark') {
+    base = totals();
+    arrivals.clear();
+    send({ marked: true });
+  } else if (m.cmd === 'report') {
+    const now = totals();
+    send({
+      report: {
+        clients: count,
+        reads: now.reads - base.reads,
+        probes: now.probes - base.probes,
+        watchEvents: now.watchEvents - base.watchEvents,
+        arrivals: Object.fromEntries([...arrivals].map(([k, v]) => [k, v.map(String)])),
+      },
+    });
+  } else if (m.cmd === 'close') {
+    for (const v of views) v.stop();
+    void Promise.all(sessions.map((s) => s.close())).finally(() => process.exit(0));
+  }
+});
+
+void (async () => {
+  // A few at a time: each view's first read is one getChildren plus one getData per member.
+  const batch = 25;
+  for (let i = 0; i < count; i += batch) {
+    await Promise.all(Array.from({ length: Math.min(batch, count - i) }, () => startOne()));
+  }
+  send({ ready: true, members: views.map((v) => v.snapshot.members.length) });
+})().catch((error: unknown) => send({ error: String(error) }));

@@ -1,0 +1,487 @@
+// Membership at scale: how fast one membership change reaches 1000 watching clients, what it costs
+// them in ZooKeeper reads, and how many watch notifications one leader change wakes with 10 and
+// 100 candidates — zk-ha's predecessor-watch Election next to a naive watch-all-children election.
+//   npm run bench:scale               1000 clients (4 processes × 250 ZkSessions), 100 members
+//   npm run bench:scale -- --quick    200 clients, 20 members
+//   options: --clients=N --members=N --processes=N --changes=N
+import type { ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawnTracked, startZooKeeper, type ZkCluster } from '../integration/harness';
+import { Election, Membership } from '../lib/coordination';
+import { ZkError, ZkSession } from '../lib/zk';
+import { msBetween, nowNs, sleep } from './lib/clock';
+import { updateDocSection } from './lib/docs';
+import { machine, writeResult } from './lib/results';
+import { round1, summarize, type Summary } from './lib/stats';
+import { formatTable, markdownTable } from './lib/table';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const opt = (name: string, fallback: number): number => {
+  const raw = args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const n = raw === undefined ? fallback : Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
+  return n;
+};
+const CLIENTS = opt('clients', quick ? 200 : 1000);
+const MEMBERS = opt('members', quick ? 20 : 100);
+const PROCESSES = opt('processes', 4);
+const CHANGES = opt('changes', quick ? 10 : 30);
+const LEADER_CHANGES = quick ? 3 : 5;
+const CANDIDATE_COUNTS = [10, 100] as const;
+/** Long: the bench measures change traffic, and lease probes of idle watchers are not part of it. */
+const WATCHER_SESSION_MS = 30000;
+const ROOT = `/bench-scale-${Date.now()}`;
+const SERVICE = 'scale';
+
+const log = (line: string): void => console.log(line);
+
+// ---- watcher processes -----------------------------------------------------------------------
+
+interface WatcherReport {
+  clients: number;
+  reads: number;
+  probes: number;
+  watchEvents: number;
+  arrivals: Record<string, string[]>;
+}
+
+class WatcherProcess {
+  readonly child: ChildProcess;
+  readonly seen = new Set<string>();
+  private readonly waiters: { match: (m: Record<string, unknown>) => boolean; resolve: (m: Record<string, unknown>) => void; reject: (e: Error) => void }[] = [];
+
+  constructor(readonly clients: number, connect: string) {
+    const file = path.join(__dirname, 'lib', 'workers', 'scale-watchers.ts');
+    // BENCH_CPU_PROF=<dir>: V8 CPU profiles of the watcher processes, to see where a change's time goes.
+    const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+    this.child = spawnTracked(process.execPath, [...prof, '-r', 'tsx/cjs', file, connect, ROOT, SERVICE, String(clients), String(WATCHER_SESSION_MS)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.child.on('message', (m: Record<string, unknown>) => {
+      if (typeof m.seen === 'string') this.seen.add(m.seen);
+      if (typeof m.error === 'string') for (const w of this.waiters.splice(0)) w.reject(new Error(`watcher ${this.child.pid}: ${m.error}`));
+      for (const w of [...this.waiters]) {
+        if (w.match(m)) {
+          this.waiters.splice(this.waiters.indexOf(w), 1);
+          w.resolve(m);
+        }
+      }
+    });
+    this.child.once('exit', (code) => {
+      for (const w of this.waiters.splice(0)) w.reject(new Error(`watcher ${this.child.pid} exited (${code})`));
+    });
+  }
+
+  next(key: string, timeoutMs: number): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`watcher ${this.child.pid}: no "${key}" within ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push({
+        match: (m) => key in m,
+        resolve: (m) => { clearTimeout(timer); resolve(m); },
+        reject: (e) => { clearTimeout(timer); reject(e); },
+      });
+    });
+  }
+
+  send(cmd: string): void {
+    if (this.child.connected) this.child.send({ cmd });
+  }
+
+  /** Asks the watcher to close its sessions and exit (so a CPU profile gets written); kills it after 5 s. */
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.send('close');
+    const timer = setTimeout(() => this.kill(), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  kill(): void {
+    try {
+      this.child.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+// ---- members (in this process) -----------------------------------------------------------------
+
+interface Member {
+  readonly id: string;
+  readonly session: ZkSession;
+  readonly membership: Membership;
+}
+
+async function startMember(connect: string, id: string): Promise<Member> {
+  const session = new ZkSession({ connect, sessionTimeoutMs: WATCHER_SESSION_MS, leaseProbe: 'read' });
+  await session.start();
+  const membership = new Membership(session, { service: SERVICE, mode: 'redundant', root: ROOT, record: { id, url: `ws://127.0.0.1:1/${id}` } });
+  return { id, session, membership };
+}
+
+async function waitAll(watchers: readonly WatcherProcess[], key: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!watchers.every((w) => w.seen.has(key))) {
+    if (Date.now() > deadline) throw new Error(`change ${key} did not reach every client within ${timeoutMs} ms`);
+    await sleep(2);
+  }
+}
+
+interface PropagationResult {
+  perClient: Summary;
+  allClients: Summary;
+  byKind: Record<'join' | 'leave', Summary>;
+  readsPerChangePerClient: number;
+  readsInclProbesPerChangePerClient: number;
+  watchEventsPerChangePerClient: number;
+  /** CPU time (user + system) per change, by process group, over the whole change phase (includes the 150 ms gaps). */
+  cpuMsPerChange: Record<string, number>;
+}
+
+/** user + system CPU ms of each pid group, from /proc/<pid>/stat (clock ticks of 10 ms). */
+function cpuMs(groups: Record<string, number[]>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, pids] of Object.entries(groups)) {
+    out[k] = pids.reduce((sum, pid) => {
+      try {
+        const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+        return sum + (Number(fields[11]) + Number(fields[12])) * 10;
+      } catch {
+        return sum;
+      }
+    }, 0);
+  }
+  return out;
+}
+
+async function measurePropagation(cluster: ZkCluster): Promise<PropagationResult> {
+  const members: Member[] = [];
+  const watchers: WatcherProcess[] = [];
+  try {
+    log(`registering ${MEMBERS} members`);
+    for (let i = 0; i < MEMBERS; i++) {
+      const m = await startMember(cluster.connectString, `member-${i}`);
+      await m.membership.register();
+      members.push(m);
+    }
+    log(`starting ${CLIENTS} watching clients in ${PROCESSES} processes`);
+    const per = Math.ceil(CLIENTS / PROCESSES);
+    for (let left = CLIENTS; left > 0; left -= per) watchers.push(new WatcherProcess(Math.min(per, left), cluster.connectString));
+    const ready = await Promise.all(watchers.map((w) => w.next('ready', 300000)));
+    const sizes = ready.flatMap((m) => m.members as number[]);
+    if (sizes.some((n) => n !== MEMBERS)) throw new Error(`a view started with ${Math.min(...sizes)}..${Math.max(...sizes)} members, not ${MEMBERS}`);
+    log(`all ${CLIENTS} views hold ${MEMBERS} members; ${CHANGES} changes follow`);
+    await sleep(500);
+    for (const w of watchers) w.send('mark');
+    await Promise.all(watchers.map((w) => w.next('marked', 10000)));
+
+    const cpuPids = { zookeeper: [cluster.pid(1) ?? -1], watchers: watchers.map((w) => w.child.pid ?? -1), bench: [process.pid] };
+    const cpuBefore = cpuMs(cpuPids);
+    const changes: { key: string; kind: 'join' | 'leave'; t0: bigint }[] = [];
+    let joined = 0;
+    for (let c = 0; c < CHANGES; c++) {
+      let key: string;
+      let t0: bigint;
+      if (c % 2 === 0) {
+        // A member leaves: one delete.
+        const victim = members.splice(Math.floor(Math.random() * members.length), 1)[0]!;
+        key = `leave:${victim.id}`;
+        t0 = nowNs();
+        await victim.membership.leave();
+        void victim.session.close();
+      } else {
+        // A member joins: register() = ensureService (a few round trips) + one create.
+        const m = await startMember(cluster.connectString, `joiner-${joined++}`);
+        key = `join:${m.id}`;
+        t0 = nowNs();
+        await m.membership.register();
+        members.push(m);
+      }
+      changes.push({ key, kind: key.startsWith('join') ? 'join' : 'leave', t0 });
+      await waitAll(watchers, key, 60000);
+      await sleep(150); // let the trailing reads of this change finish before the next one
+    }
+    const cpuAfter = cpuMs(cpuPids);
+    const cpuPerChange = Object.fromEntries(Object.keys(cpuPids).map((k) => [k, (cpuAfter[k]! - cpuBefore[k]!) / CHANGES]));
+    for (const w of watchers) w.send('report');
+    const reports = (await Promise.all(watchers.map((w) => w.next('report', 30000)))).map((m) => m.report as WatcherReport);
+
+    const perClient: number[] = [];
+    const allClients: number[] = [];
+    const byKind: Record<'join' | 'leave', number[]> = { join: [], leave: [] };
+    for (const ch of changes) {
+      const lat = reports.flatMap((r) => (r.arrivals[ch.key] ?? []).map((t) => msBetween(ch.t0, BigInt(t))));
+      if (lat.length !== CLIENTS) throw new Error(`${ch.key}: ${lat.length} of ${CLIENTS} clients saw it exactly once`);
+      perClient.push(...lat);
+      if (process.env.BENCH_DEBUG) { // per watcher process
+        const perProc = reports.map((r) => summarize((r.arrivals[ch.key] ?? []).map((t) => msBetween(ch.t0, BigInt(t)))));
+        log(`  ${ch.key}: ${perProc.map((s) => `[p50 ${round1(s.p50)}, max ${round1(s.max)}]`).join(' ')}`);
+      }
+      byKind[ch.kind].push(...lat);
+      allClients.push(Math.max(...lat));
+    }
+    const sum = (k: 'reads' | 'probes' | 'watchEvents'): number => reports.reduce((s, r) => s + r[k], 0);
+    const denom = CHANGES * CLIENTS;
+    return {
+      perClient: summarize(perClient),
+      allClients: summarize(allClients),
+      byKind: { join: summarize(byKind.join), leave: summarize(byKind.leave) },
+      readsPerChangePerClient: (sum('reads') - sum('probes')) / denom,
+      readsInclProbesPerChangePerClient: sum('reads') / denom,
+      watchEventsPerChangePerClient: sum('watchEvents') / denom,
+      cpuMsPerChange: cpuPerChange,
+    };
+  } finally {
+    await Promise.all(watchers.map((w) => w.stop()));
+    await Promise.all(members.map((m) => m.session.close()));
+  }
+}
+
+// ---- notifications per leader change -----------------------------------------------------------
+
+interface ElectionCounts {
+  /** Election.stats.wakeups (zk-ha) or children-watch callbacks (naive), summed, per leader change. */
+  notifications: number;
+  /** Every ZooKeeper watch event the candidates' sessions received, per leader change. */
+  watchEvents: number;
+}
+
+async function zkHaNotifications(connect: string, n: number): Promise<ElectionCounts> {
+  const candidates: { session: ZkSession; membership: Membership; election: Election; leading: boolean }[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const session = new ZkSession({ connect, sessionTimeoutMs: WATCHER_SESSION_MS });
+      await session.start();
+      const membership = new Membership(session, { service: `elect-${n}`, mode: 'primary-backup', root: ROOT, record: { id: `c${i}`, url: `ws://127.0.0.1:1/c${i}` } });
+      const election = new Election(session, membership);
+      const c = { session, membership, election, leading: false };
+      election.on('elected', () => { c.leading = true; });
+      election.on('demoted', () => { c.leading = false; });
+      election.start();
+      await membership.register();
+      candidates.push(c);
+    }
+    let notifications = 0;
+    let watchEvents = 0;
+    for (let change = 0; change < LEADER_CHANGES; change++) {
+      const leader = await waitFor(() => candidates.filter((c) => c.leading).length === 1 ? candidates.find((c) => c.leading) : undefined, 20000, 'one zk-ha leader');
+      await sleep(300);
+      const rest = candidates.filter((c) => c !== leader);
+      const before = count(rest.map((c) => [c.election.stats.wakeups, c.session.stats.watchEvents]));
+      leader.election.stop();
+      await leader.membership.leave();
+      await leader.session.close();
+      candidates.splice(candidates.indexOf(leader), 1);
+      await waitFor(() => rest.find((c) => c.leading), 20000, 'the next zk-ha leader');
+      await sleep(500); // late notifications count too
+      const after = count(rest.map((c) => [c.election.stats.wakeups, c.session.stats.watchEvents]));
+      notifications += after[0] - before[0];
+      watchEvents += after[1] - before[1];
+    }
+    return { notifications: notifications / LEADER_CHANGES, watchEvents: watchEvents / LEADER_CHANGES };
+  } finally {
+    for (const c of candidates) c.election.stop();
+    await Promise.all(candidates.map((c) => c.session.close()));
+  }
+}
+
+/** The textbook herd: every candidate watches the children list and re-reads it on every change. */
+class NaiveCandidate {
+  notifications = 0;
+  leading = false;
+  node = '';
+  private closed = false;
+
+  constructor(readonly session: ZkSession, private readonly dir: string) {}
+
+  async join(): Promise<void> {
+    const path = await this.session.create(`${this.dir}/c-`, '', { mode: 'ephemeral-sequential' });
+    this.node = path.slice(this.dir.length + 1);
+    await this.check();
+  }
+
+  private async check(): Promise<void> {
+    if (this.closed) return;
+    try {
+      const { children } = await this.session.children(this.dir, {
+        watch: () => {
+          this.notifications++;
+          void this.check();
+        },
+      });
+      this.leading = [...children].sort()[0] === this.node;
+    } catch (error) {
+      if (!(error instanceof ZkError && error.code === 'CLOSED')) throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.session.close();
+  }
+}
+
+async function naiveNotifications(connect: string, n: number): Promise<ElectionCounts> {
+  const dir = `${ROOT}/naive-${n}`;
+  const candidates: NaiveCandidate[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const session = new ZkSession({ connect, sessionTimeoutMs: WATCHER_SESSION_MS });
+      await session.start();
+      if (i === 0) await session.mkdirp(dir);
+      const c = new NaiveCandidate(session, dir);
+      await c.join();
+      candidates.push(c);
+    }
+    let notifications = 0;
+    let watchEvents = 0;
+    for (let change = 0; change < LEADER_CHANGES; change++) {
+      const leader = await waitFor(() => candidates.filter((c) => c.leading).length === 1 ? candidates.find((c) => c.leading) : undefined, 20000, 'one naive leader');
+      await sleep(300);
+      const rest = candidates.filter((c) => c !== leader);
+      const before = count(rest.map((c) => [c.notifications, c.session.stats.watchEvents]));
+      await leader.close();
+      candidates.splice(candidates.indexOf(leader), 1);
+      await waitFor(() => rest.find((c) => c.leading), 20000, 'the next naive leader');
+      await sleep(500);
+      const after = count(rest.map((c) => [c.notifications, c.session.stats.watchEvents]));
+      notifications += after[0] - before[0];
+      watchEvents += after[1] - before[1];
+    }
+    return { notifications: notifications / LEADER_CHANGES, watchEvents: watchEvents / LEADER_CHANGES };
+  } finally {
+    await Promise.all(candidates.map((c) => c.close()));
+  }
+}
+
+function count(rows: readonly (readonly [number, number])[] | readonly number[][]): [number, number] {
+  return rows.reduce<[number, number]>((s, r) => [s[0] + r[0]!, s[1] + r[1]!], [0, 0]);
+}
+
+async function waitFor<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms`);
+    await sleep(5);
+  }
+}
+
+// ---- main ----------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  let cluster: ZkCluster | undefined;
+  let propagation: PropagationResult;
+  const elections: Record<string, { zkHa: ElectionCounts; naive: ElectionCounts }> = {};
+  try {
+    cluster = await startZooKeeper({ nodes: 1, tickTime: 100 });
+    log(`ZooKeeper standalone at ${cluster.connectString}`);
+    propagation = await measurePropagation(cluster);
+    for (const n of CANDIDATE_COUNTS) {
+      log(`leader changes with ${n} candidates`);
+      elections[n] = { zkHa: await zkHaNotifications(cluster.connectString, n), naive: await naiveNotifications(cluster.connectString, n) };
+    }
+  } finally {
+    await cluster?.close();
+  }
+
+  const p = propagation;
+  const ms = (s: Summary): (string | number)[] => [s.n, round1(s.p50), round1(s.p99), round1(s.max)];
+  const propHeaders = ['propagation', 'samples', 'p50 ms', 'p99 ms', 'max ms'];
+  const propRows = [
+    ['per client (each client, each change)', ...ms(p.perClient)],
+    ['to all clients (slowest client per change)', ...ms(p.allClients)],
+    ['  member leaves, per client', ...ms(p.byKind.leave)],
+    ['  member joins, per client', ...ms(p.byKind.join)],
+  ];
+  const costHeaders = ['cost per change per client', 'value'];
+  const costRows = [
+    ['ZooKeeper reads (without lease probes)', round2(p.readsPerChangePerClient)],
+    ['ZooKeeper reads (with lease probes)', round2(p.readsInclProbesPerChangePerClient)],
+    ['watch notifications received', round2(p.watchEventsPerChangePerClient)],
+    ...Object.entries(p.cpuMsPerChange).map(([k, v]) => [`CPU ms per change, ${k} (all clients together)`, round2(v)]),
+  ];
+  const electHeaders = ['candidates', 'zk-ha wakeups', 'zk-ha watch events', 'naive notifications', 'naive watch events'];
+  const electRows = CANDIDATE_COUNTS.map((n) => [n, round2(elections[n]!.zkHa.notifications), round2(elections[n]!.zkHa.watchEvents), round2(elections[n]!.naive.notifications), round2(elections[n]!.naive.watchEvents)]);
+  console.log(`\n${CLIENTS} clients, ${MEMBERS} members, ${CHANGES} changes\n${formatTable(propHeaders, propRows)}\n\n${formatTable(costHeaders, costRows)}\n\nper leader change (mean of ${LEADER_CHANGES})\n${formatTable(electHeaders, electRows)}`);
+
+  const checks = [
+    `${p.perClient.p99 <= 250 ? 'MET ' : 'MISS'} propagation p99 per client ${round1(p.perClient.p99)} ms to ${CLIENTS} clients (target <= 250 ms${CLIENTS < 1000 ? '; target is stated for 1000 clients' : ''})`,
+    `${p.allClients.p99 <= 250 ? 'MET ' : 'MISS'} propagation p99 to all ${CLIENTS} clients ${round1(p.allClients.p99)} ms (target <= 250 ms)`,
+    ...CANDIDATE_COUNTS.map((n) => `${elections[n]!.zkHa.notifications === 1 ? 'MET ' : 'MISS'} ${n} candidates: ${round2(elections[n]!.zkHa.notifications)} zk-ha wakeups per leader change (target exactly 1; naive: ${round2(elections[n]!.naive.notifications)})`),
+  ];
+  console.log(`\n${checks.join('\n')}`);
+
+  const file = writeResult('scale.json', {
+    clients: CLIENTS,
+    members: MEMBERS,
+    propagationMs: { p50: round1(p.perClient.p50), p99: round1(p.perClient.p99) },
+    zkReadsPerChangePerClient: round2(p.readsPerChangePerClient),
+    notificationsPerLeaderChange: Object.fromEntries(CANDIDATE_COUNTS.map((n) => [String(n), round2(elections[n]!.zkHa.notifications)])),
+    quick,
+    measuredAt: new Date().toISOString(),
+    machine: machine(),
+    changes: CHANGES,
+    watcherProcesses: PROCESSES,
+    propagationAllClientsMs: { p50: round1(p.allClients.p50), p99: round1(p.allClients.p99), max: round1(p.allClients.max) },
+    propagationByKindMs: {
+      leave: { p50: round1(p.byKind.leave.p50), p99: round1(p.byKind.leave.p99) },
+      join: { p50: round1(p.byKind.join.p50), p99: round1(p.byKind.join.p99) },
+    },
+    zkReadsInclProbesPerChangePerClient: round2(p.readsInclProbesPerChangePerClient),
+    watchEventsPerChangePerClient: round2(p.watchEventsPerChangePerClient),
+    cpuMsPerChange: p.cpuMsPerChange,
+    naiveNotificationsPerLeaderChange: Object.fromEntries(CANDIDATE_COUNTS.map((n) => [String(n), round2(elections[n]!.naive.notifications)])),
+    watchEventsPerLeaderChange: Object.fromEntries(CANDIDATE_COUNTS.map((n) => [String(n), { zkHa: round2(elections[n]!.zkHa.watchEvents), naive: round2(elections[n]!.naive.watchEvents) }])),
+  });
+  console.log(`\nwrote ${file}`);
+  const m = machine();
+  const doc = `## Membership at scale
+
+\`npm run bench:scale${quick ? ' -- --quick' : ''}\` — ${new Date().toISOString()}: ${CLIENTS} watching clients in ${PROCESSES} processes, ${MEMBERS} members,
+${CHANGES} membership changes (alternately a member leaves and one joins). Machine: ${m.cpus}, ${m.cores} cores,
+${m.memGiB} GiB, ${m.os}, Node ${m.node}; ZooKeeper 3.8 standalone on loopback (maxClientCnxns=0).
+
+${markdownTable(propHeaders, propRows)}
+
+${markdownTable(costHeaders, costRows)}
+
+Watch notifications per leader change (mean of ${LEADER_CHANGES} changes; the leader leaves and closes its session):
+
+${markdownTable(electHeaders, electRows)}
+
+${checks.map((c) => `- ${c}`).join('\n')}
+
+**Method.** Every watching client is a real ZooKeeper session (\`ZkSession\`, leaseProbe 'read', session timeout
+${WATCHER_SESSION_MS / 1000} s) with its own \`MembershipView\`; ${PROCESSES} child processes hold them. Members run in the bench
+process, each with its own session and \`Membership\`. The bench stamps \`process.hrtime.bigint()\` just before
+\`membership.leave()\` (one delete) or \`membership.register()\` (which first runs ensureService — a few round trips —
+then the create, so join figures include those); each view stamps the same clock (CLOCK_MONOTONIC, shared across
+processes) when its \`change\` event names that member. The next change starts once every client has seen the
+previous one, plus 150 ms. Reads per change per client = the watchers' \`ZkSession.stats.reads\` delta over the
+changes (minus lease probes, which are counted apart) ÷ (changes × clients). For the elections, zk-ha candidates
+are \`Election\`s (predecessor watch) and the count is the sum of \`election.stats.wakeups\` over the remaining candidates;
+the naive election is implemented in the bench: every candidate sets a children watch on the election node and
+re-reads it on every notification, so N−1 wake per change. "watch events" counts every ZooKeeper watch event the
+remaining candidates' sessions received (\`ZkSession.stats.watchEvents\`).
+`;
+  console.log(`wrote ${updateDocSection('scale', doc)}`);
+}
+
+function round2(v: number): number {
+  return Math.round(v * 100) / 100;
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
