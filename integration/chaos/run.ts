@@ -1,0 +1,78 @@
+/**
+ * The fault-injection suite: every scenario N times under steady load, each trial judged by the
+ * checker; writes docs/reliability.md and bench/results/chaos.json.
+ *
+ *   npm run chaos                      full pass (20 trials per scenario)
+ *   npm run chaos -- --quick           short pass (2 trials per scenario)
+ *   npm run chaos -- --trials 5 --only primary-sigkill,primary-sigstop [--no-write]
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Command } from 'commander';
+import { startZooKeeper, killAllTracked } from '../harness';
+import { renderDoc } from './doc';
+import { summarize, table, type ScenarioSummary } from './report';
+import { SCENARIOS, scenario } from './scenarios';
+import { runTrial, DEFAULT_TESTBED, type TrialResult } from './trial';
+
+async function main(): Promise<number> {
+  const program = new Command()
+    .option('--quick', 'short pass: 2 trials per scenario')
+    .option('--trials <n>', 'trials per scenario (default 20, or 2 with --quick)')
+    .option('--only <names>', 'comma-separated scenario names')
+    .option('--no-write', 'do not write docs/reliability.md and bench/results/chaos.json')
+    .parse(process.argv);
+  const opts = program.opts<{ quick?: boolean; trials?: string; only?: string; write: boolean }>();
+  const trials = opts.trials !== undefined ? Number(opts.trials) : opts.quick ? 2 : 20;
+  if (!Number.isInteger(trials) || trials < 1) throw new Error(`--trials must be a positive integer, got ${opts.trials}`);
+  const chosen = opts.only ? opts.only.split(',').map((n) => scenario(n.trim())) : SCENARIOS;
+  const root = path.join(__dirname, '..', '..');
+  const log = (line: string): void => { process.stderr.write(`[chaos] ${line}\n`); };
+
+  const started = Date.now();
+  const zk = await startZooKeeper({ nodes: 3 });
+  const rows: ScenarioSummary[] = [];
+  try {
+    for (const s of chosen) {
+      const results: TrialResult[] = [];
+      const errors: string[] = [];
+      for (let i = 0; i < trials; i++) {
+        try {
+          const r = await runTrial(zk, s);
+          results.push(r);
+          log(`${s.name} #${i + 1}: ${r.calls} calls, ${r.failedCalls} failed, rejoin ${r.rejoinMs?.toFixed(0) ?? 'never'} ms, ` +
+            `${r.check.violations.length} violation(s)${r.check.violations.map((v) => `\n    ${v.kind}: ${v.message}`).join('')}`);
+        } catch (error) {
+          errors.push(String((error as Error).stack ?? error).split('\n').slice(0, 3).join(' '));
+          log(`${s.name} #${i + 1}: trial could not run: ${(error as Error).message}`);
+        }
+      }
+      rows.push(summarize(s.name, results, errors));
+    }
+  } finally {
+    await zk.close();
+    killAllTracked();
+  }
+  const minutes = (Date.now() - started) / 60000;
+  process.stdout.write(`\n${table(rows)}\n\n${minutes.toFixed(1)} min\n`);
+  if (opts.write) {
+    const scenarios = rows.map((r) => ({
+      fault: r.fault, trials: r.trials, calls: r.calls, failedCalls: r.failedCalls, splitBrain: r.splitBrain,
+      duplicateExecutions: r.duplicateExecutions, rejoinMs: r.rejoinMs,
+      violations: r.violations, failedBy: r.failedBy, errors: r.errors, examples: r.examples,
+    }));
+    const meta = { trialsPerScenario: trials, sessionTimeoutMs: DEFAULT_TESTBED.sessionTimeoutMs, minutes: Number(minutes.toFixed(1)), date: new Date().toISOString() };
+    fs.mkdirSync(path.join(root, 'bench', 'results'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'bench', 'results', 'chaos.json'), `${JSON.stringify({ scenarios, meta }, null, 2)}\n`);
+    fs.writeFileSync(path.join(root, 'docs', 'reliability.md'), renderDoc(rows, meta));
+    process.stdout.write('wrote docs/reliability.md and bench/results/chaos.json\n');
+  }
+  const bad = rows.some((r) => r.splitBrain > 0 || r.duplicateExecutions > 0 || Object.keys(r.violations).length > 0 || r.errors.length > 0);
+  return bad ? 1 : 0;
+}
+
+main().then((code) => process.exit(code), (error: unknown) => {
+  process.stderr.write(`${String((error as Error).stack ?? error)}\n`);
+  killAllTracked();
+  process.exit(2);
+});

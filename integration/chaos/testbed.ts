@@ -1,0 +1,265 @@
+import { HaClient, ZkSession, servicePaths } from '../../lib';
+import { TcpProxy, freePort, type ZkCluster } from '../harness';
+import { Worker } from '../support/worker';
+import { eventually, sleep, uniqueRoot } from '../support/wait';
+import type { ClientCall, Recovery, ServerRun } from './history';
+
+export interface TestbedOptions {
+  /** Servers' ZooKeeper session timeout. */
+  readonly sessionTimeoutMs: number;
+  /** Clients' ZooKeeper session timeout. */
+  readonly clientSessionTimeoutMs: number;
+  readonly servers: number;
+  readonly clients: number;
+  /** Calls in flight per client. */
+  readonly concurrency: number;
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * One member of the group under test: a worker process that reaches ZooKeeper through one
+ * TcpProxy per ensemble node and is reached by clients through another TcpProxy, so that either
+ * side can be cut off alone. A restart keeps the id, the port and the proxies.
+ */
+export class ChaosServer {
+  worker!: Worker;
+  /** Every process this member has had (the history needs the runs of dead ones too). */
+  readonly incarnations: Worker[] = [];
+  private constructor(
+    readonly id: string,
+    readonly port: number,
+    readonly clientProxy: TcpProxy,
+    readonly zkProxies: readonly TcpProxy[],
+    private readonly env: Record<string, string>,
+  ) {}
+
+  static async create(id: string, zk: ZkCluster, common: { root: string; service: string; sessionTimeoutMs: number }): Promise<ChaosServer> {
+    const port = await freePort();
+    const clientProxy = await TcpProxy.start({ host: '127.0.0.1', port });
+    const zkProxies = await Promise.all(zk.nodes.map((n) => TcpProxy.start({ host: '127.0.0.1', port: n.clientPort })));
+    const config = {
+      ...common, id, port,
+      connect: zkProxies.map((p) => p.address).join(','),
+      advertiseUrl: `ws://${clientProxy.address}`,
+    };
+    return new ChaosServer(id, port, clientProxy, zkProxies, { ZKHA_CHAOS: JSON.stringify(config) });
+  }
+
+  /** Spawns a (new) process; resolves when it has registered. */
+  async spawn(): Promise<void> {
+    this.worker = new Worker('chaos-server-worker.ts', [], this.env);
+    this.incarnations.push(this.worker);
+    await this.worker.waitFor('started', 1, 30000);
+  }
+
+  get label(): string {
+    return `${this.id}#${this.worker.pid}`;
+  }
+
+  /** Elected and not demoted since, in a live process. */
+  get isPrimary(): boolean {
+    if (!this.worker.alive) return false;
+    const last = this.worker.events.filter((e) => e.event === 'elected' || e.event === 'demoted').at(-1);
+    return last?.event === 'elected';
+  }
+
+  /** Every run of every incarnation, after their logs were read to the end. */
+  async runs(): Promise<ServerRun[]> {
+    const out: ServerRun[] = [];
+    for (const w of this.incarnations) {
+      await drain(w);
+      for (const e of w.of('run')) {
+        out.push({ server: `${this.id}#${w.pid}`, callId: String(e.callId), epoch: e.epoch as number | undefined, t0: BigInt(e.t0 as string), t1: BigInt(e.t1 as string) });
+      }
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.incarnations.map((w) => w.kill()));
+    await Promise.all([this.clientProxy.close(), ...this.zkProxies.map((p) => p.close())]);
+  }
+}
+
+let pings = 0;
+/** Lines on one pipe stay in order: a live worker's pong, or a dead one's closed stdout, means every run line was read. */
+async function drain(w: Worker): Promise<void> {
+  if (w.alive) {
+    const n = ++pings;
+    w.send({ cmd: 'ping', n });
+    try {
+      await w.waitFor('pong', 1, 10000, (e) => e.n === n);
+      return;
+    } catch {
+      if (w.alive) throw new Error(`worker ${w.pid} did not answer a ping: its runs cannot be trusted complete`);
+    }
+  }
+  await eventually(`worker ${w.pid} stdout closed`, () => w.child.stdout!.readableEnded || w.child.stdout!.destroyed, 10000);
+}
+
+/** A client of the group, reaching ZooKeeper through its own proxies, that records every call. */
+export class ChaosClient {
+  readonly calls: ClientCall[] = [];
+  private running = false;
+  private loops: Promise<void>[] = [];
+  private seq = 0;
+  private constructor(readonly name: string, readonly client: HaClient, readonly zkProxies: readonly TcpProxy[]) {}
+
+  static async create(name: string, zk: ZkCluster, root: string, service: string, opts: TestbedOptions): Promise<ChaosClient> {
+    const zkProxies = await Promise.all(zk.nodes.map((n) => TcpProxy.start({ host: '127.0.0.1', port: n.clientPort })));
+    const client = new HaClient({
+      zk: { connect: zkProxies.map((p) => p.address).join(','), sessionTimeoutMs: opts.clientSessionTimeoutMs },
+      service, root, mode: 'primary-backup', deadlineMs: 4 * opts.sessionTimeoutMs,
+      connection: { heartbeatMs: 200, heartbeatTimeoutMs: 600, connectTimeoutMs: 2000, reconnect: { initialMs: 20, maxMs: 200 } },
+    });
+    await client.start();
+    return new ChaosClient(name, client, zkProxies);
+  }
+
+  /** One call, recorded. Even-numbered calls are idempotent, odd ones are not. */
+  async call(idempotent = this.seq % 2 === 0): Promise<ClientCall> {
+    const callId = `${this.name}-${this.seq++}`;
+    const start = process.hrtime.bigint();
+    let record: ClientCall;
+    try {
+      const r = await this.client.callWithInfo('op', { callId }, { idempotent });
+      record = { client: this.name, callId, idempotent, start, end: process.hrtime.bigint(), outcome: 'ok', epoch: r.epoch, attempts: r.attempts, member: r.member };
+    } catch (e) {
+      const err = e as { code?: string; notExecuted?: boolean };
+      record = { client: this.name, callId, idempotent, start, end: process.hrtime.bigint(), outcome: 'error', code: err.code ?? 'UNKNOWN', notExecuted: err.notExecuted };
+    }
+    this.calls.push(record);
+    return record;
+  }
+
+  startLoad(concurrency: number, pauseMs = 2): void {
+    this.running = true;
+    for (let i = 0; i < concurrency; i++) {
+      this.loops.push((async () => {
+        while (this.running) {
+          await this.call();
+          await sleep(pauseMs);
+        }
+      })());
+    }
+  }
+
+  async stopLoad(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.loops.splice(0));
+  }
+
+  async close(): Promise<void> {
+    await this.stopLoad();
+    await this.client.close();
+    await Promise.all(this.zkProxies.map((p) => p.close()));
+  }
+}
+
+/** One trial's world: a fresh service root, its servers and clients, on a shared ensemble. */
+export class Testbed {
+  readonly servers: ChaosServer[] = [];
+  readonly clients: ChaosClient[] = [];
+  readonly root = uniqueRoot('chaos');
+  readonly service = 'svc';
+  private observer: ZkSession | undefined;
+  healedAt: bigint | undefined;
+
+  constructor(readonly zk: ZkCluster, readonly options: TestbedOptions) {}
+
+  get sessionTimeoutMs(): number {
+    return this.options.sessionTimeoutMs;
+  }
+
+  log(line: string): void {
+    this.options.log?.(line);
+  }
+
+  async start(): Promise<void> {
+    const common = { root: this.root, service: this.service, sessionTimeoutMs: this.options.sessionTimeoutMs };
+    for (let i = 0; i < this.options.servers; i++) this.servers.push(await ChaosServer.create(`s${i + 1}`, this.zk, common));
+    await Promise.all(this.servers.map((s) => s.spawn()));
+    await this.waitForPrimary();
+    for (let i = 0; i < this.options.clients; i++) this.clients.push(await ChaosClient.create(`c${i + 1}`, this.zk, this.root, this.service, this.options));
+    this.observer = new ZkSession({ connect: this.zk.connectString, sessionTimeoutMs: 10000, requestTimeoutMs: 1000, leaseProbe: 'read' });
+    await this.observer.start();
+  }
+
+  startLoad(): void {
+    for (const c of this.clients) c.startLoad(this.options.concurrency);
+  }
+
+  async stopLoad(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.stopLoad()));
+  }
+
+  primary(): ChaosServer | undefined {
+    return this.servers.find((s) => s.isPrimary);
+  }
+
+  async waitForPrimary(other?: ChaosServer, timeoutMs = 20000): Promise<ChaosServer> {
+    await eventually(other ? `a primary other than ${other.id}` : 'a primary', () => this.servers.some((s) => s !== other && s.isPrimary), timeoutMs);
+    return this.servers.find((s) => s !== other && s.isPrimary)!;
+  }
+
+  backups(): ChaosServer[] {
+    return this.servers.filter((s) => s.worker.alive && !s.isPrimary);
+  }
+
+  /** The heal action is done: rejoin time counts from here. */
+  healed(): void {
+    this.healedAt = process.hrtime.bigint();
+  }
+
+  /** Member ids currently registered, one per node. */
+  async memberIds(): Promise<string[]> {
+    const members = servicePaths(this.service, this.root).members;
+    const { children } = await this.observer!.children(members);
+    const ids: string[] = [];
+    for (const name of children) {
+      try {
+        const { data } = await this.observer!.get(`${members}/${name}`);
+        ids.push(String((JSON.parse(data.toString('utf8')) as { id?: unknown }).id));
+      } catch {
+        ids.push(`?${name}`); // gone between the two reads: the next poll settles it
+      }
+    }
+    return ids.sort();
+  }
+
+  /** After the heal: until every member is back once, a live primary serves and each client's call succeeds. */
+  async recover(timeoutMs = 30000): Promise<Recovery> {
+    const healedAt = this.healedAt ?? process.hrtime.bigint();
+    const expected = this.servers.map((s) => s.id).sort();
+    let rejoinedAt: bigint | undefined;
+    let membersAfter: string[] = [];
+    let probesOk = false;
+    try {
+      await eventually('the group whole again', async () => {
+        membersAfter = await this.memberIds();
+        if (membersAfter.join() !== expected.join() || this.servers.filter((s) => s.isPrimary).length !== 1) return false;
+        rejoinedAt ??= process.hrtime.bigint();
+        return true;
+      }, timeoutMs);
+      const probes = await Promise.all(this.clients.map((c) => c.call(false)));
+      probesOk = probes.every((p) => p.outcome === 'ok');
+    } catch (error) {
+      this.log(`recovery: ${(error as Error).message}; members ${membersAfter.join(',')}`);
+    }
+    return { healedAt, rejoinedAt, expectedMembers: expected, membersAfter, probesOk };
+  }
+
+  async runs(): Promise<ServerRun[]> {
+    return (await Promise.all(this.servers.map((s) => s.runs()))).flat();
+  }
+
+  calls(): ClientCall[] {
+    return this.clients.flatMap((c) => c.calls);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.close().catch(() => undefined)));
+    await Promise.all(this.servers.map((s) => s.close().catch(() => undefined)));
+    await this.observer?.close();
+  }
+}
