@@ -207,6 +207,30 @@ describe('zk-ha command line (real ZooKeeper)', function () {
     });
   });
 
+  describe('watch (text)', () => {
+    it('prints the state and a line per change, and exits 0 on SIGTERM', async () => {
+      const child = spawnTracked(process.execPath, ['-r', 'tsx/cjs', CLI, '--connect', zk.connectString, '--root', root, 'watch', 'search'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      child.stdout!.on('data', (b: Buffer) => { stdout += b.toString(); });
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      try {
+        await eventually('watching line', () => stdout.includes(`watching ${root}/search (Ctrl-C to stop)`), 20000);
+        expect(stdout).to.match(/mode:\s+redundant/).and.match(/primary:\s+none \(redundant mode/);
+        const joiner = await register('search', 'redundant', 'search-b', { zone: 'eu-3' });
+        await eventually('joined line', () => /Z {2}joined {3}search-b ws:\/\/\S+ seq=\d+ zone=eu-3 /.test(stdout));
+        await joiner.leave();
+        await eventually('left line', () => /Z {2}left {5}search-b /.test(stdout));
+        expect(stdout).not.to.include('leader'); // redundant mode has no primary to announce
+        child.kill('SIGTERM');
+        expect(await within(10000, 'watch exits after SIGTERM', exited)).to.equal(0);
+      } finally {
+        child.kill('SIGKILL');
+      }
+    });
+  });
+
   describe('errors: one line on stderr, non-zero exit, nothing on stdout', () => {
     it('an unreachable ZooKeeper', async () => {
       const port = await freePort();
