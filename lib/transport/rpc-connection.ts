@@ -142,7 +142,8 @@ export class RpcConnection extends EventEmitter {
     this.backoff = opts.reconnect === false ? undefined : new Backoff(opts.reconnect ?? {});
     this.maxFrameBytes = integerInRange('maxFrameBytes', opts.maxFrameBytes, 64, 1024 * MiB, 4 * MiB);
     this.hardMaxFrameBytes = Math.max(4 * this.maxFrameBytes, this.maxFrameBytes + MiB);
-    this.highWaterMarkBytes = integerInRange('highWaterMarkBytes', opts.highWaterMarkBytes, 1, 1e12, MiB);
+    // At least the socket's own high-water mark (16 KiB), so that going over it means a 'drain' will come.
+    this.highWaterMarkBytes = integerInRange('highWaterMarkBytes', opts.highWaterMarkBytes, 16 * 1024, 1e12, MiB);
     this.connectTimeoutMs = positiveNumber('connectTimeoutMs', opts.connectTimeoutMs, 10_000);
     this.defaultTimeoutMs = positiveNumber('defaultTimeoutMs', opts.defaultTimeoutMs, 30_000);
     this.protocolVersion = nonEmptyString('protocolVersion', opts.protocolVersion, PROTOCOL_VERSION);
@@ -205,6 +206,9 @@ export class RpcConnection extends EventEmitter {
       deadline = opts.deadline ?? Date.now() + (opts.timeoutMs ?? this.defaultTimeoutMs);
       signal = opts.signal;
       meta = opts.meta;
+      if (meta !== undefined && (typeof meta !== 'object' || meta === null || Array.isArray(meta))) {
+        return Promise.reject(new RpcError('INVALID_ARGUMENT', 'meta must be a plain object', { notExecuted: true }));
+      }
       if (typeof deadline !== 'number' || Number.isNaN(deadline)) {
         return Promise.reject(new RpcError('INVALID_ARGUMENT', 'deadline/timeoutMs must be numbers', { notExecuted: true }));
       }

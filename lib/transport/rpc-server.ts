@@ -117,7 +117,8 @@ export class RpcServer extends EventEmitter implements SessionHost {
     }
     this.defaultDeadlineMs = positiveNumber('defaultDeadlineMs', opts.defaultDeadlineMs, 30_000);
     this.graceMs = integerInRange('graceMs', opts.graceMs, 0, 1e9, 5000);
-    this.highWaterMarkBytes = integerInRange('highWaterMarkBytes', opts.highWaterMarkBytes, 1, 1e12, 4 * MiB);
+    // At least the socket's own high-water mark (16 KiB), so that going over it means a 'drain' will come.
+    this.highWaterMarkBytes = integerInRange('highWaterMarkBytes', opts.highWaterMarkBytes, 16 * 1024, 1e12, 4 * MiB);
     this.protocolVersion = nonEmptyString('protocolVersion', opts.protocolVersion, PROTOCOL_VERSION);
     if (opts.tls !== undefined) {
       if (typeof opts.tls !== 'object' || opts.tls === null || opts.tls.key === undefined || opts.tls.cert === undefined) {
