@@ -251,10 +251,14 @@ describe('HaServer + HaClient (real ZooKeeper, servers as processes)', function 
       const load = new Load((id) => c.callWithInfo('whoami', { callId: id }).then((r) => ({ epoch: r.epoch, member: r.member })));
       await sleep(5000); // past the session timeout: sessions are lost, the view is not
       await load.stop();
+      expect(c.view.snapshot.members, 'the view during the outage').to.have.length(3);
       await zk.regainQuorum();
       expect(load.failed).to.have.length(0);
       expect(new Set(load.ok.map((r) => r.member))).to.deep.equal(new Set(['s1', 's2', 's3']));
-      expect(c.view.snapshot.members).to.have.length(3);
+      // Members rejoined on new sessions; their old nodes go when ZooKeeper expires the old sessions.
+      await eventually('the view converges on the three rejoined members', () =>
+        c.view.snapshot.members.length === 3 && new Set(c.view.snapshot.members.map((m) => m.record.id)).size === 3, 20000);
+      expect((await c.callWithInfo('whoami')).member).to.match(/^s[123]$/);
     });
   });
 });
