@@ -185,6 +185,26 @@ describe('HaServer + HaClient (real ZooKeeper, servers as processes)', function 
       expect(afterKill).to.not.include('s2');
     });
 
+    it('hedged idempotent calls: the first answer wins and the losing attempts are cancelled on the server', async () => {
+      const { root, service, ws } = await group('redundant', 3);
+      const c = await client(root, service, { balancer: 'round-robin', hedge: { delaysMs: [0, 0] } });
+      await eventually('all three connected', async () => {
+        const seen = new Set<string>();
+        for (let i = 0; i < 6; i++) seen.add((await c.callWithInfo('whoami', {})).member);
+        return seen.size === 3;
+      });
+      for (let i = 0; i < 5; i++) {
+        const r = await c.callWithInfo<{ id: string }>('slowOn', { slow: ['s1', 's2'], ms: 5000, callId: `h${i}` }, { idempotent: true, deadlineMs: 3000 });
+        expect(r.member).to.equal('s3');
+      }
+      // The slow attempts on s1 and s2 were cancelled: their handlers saw the abort long before 5 s.
+      await eventually('losers cancelled', () => [ws[0]!, ws[1]!].every((w) => w.of('run').filter((e) => e.method === 'slowOn' && e.aborted === true).length === 5));
+      // A non-idempotent call is never hedged.
+      const once = await c.callWithInfo('slowOn', { slow: [], ms: 0, callId: 'single' });
+      expect(once.attempts).to.equal(1);
+      expect(ws.flatMap((w) => w.of('run')).filter((e) => e.callId === 'single')).to.have.length(1);
+    });
+
     it('a flapping member is ejected and re-admitted by itself', async () => {
       const { root, service, ws } = await group('redundant', 3);
       const c = await client(root, service, { balancer: 'round-robin', health: { consecutiveFailures: 3, baseEjectionMs: 300 } });

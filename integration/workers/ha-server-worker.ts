@@ -24,7 +24,9 @@ function logged<P extends { callId?: string }, R>(method: string, fn: (p: P, ctx
     try {
       return await fn(p, ctx);
     } finally {
-      if (config.logRuns !== false) emit('run', { method, callId: p?.callId, epoch: ctx.epoch, t0: t0.toString(), t1: process.hrtime.bigint().toString() });
+      if (config.logRuns !== false) {
+        emit('run', { method, callId: p?.callId, epoch: ctx.epoch, t0: t0.toString(), t1: process.hrtime.bigint().toString(), aborted: ctx.signal.aborted });
+      }
     }
   };
 }
@@ -42,6 +44,12 @@ const server = new HaServer({
     whoami: logged('whoami', (_p, ctx) => ({ id: config.id, epoch: ctx.epoch })),
     incr: logged('incr', () => ({ id: config.id, value: ++counter })),
     sleep: logged('sleep', (p: { ms: number; callId?: string }, ctx) => new Promise((resolve, reject) => {
+      const t = setTimeout(() => resolve({ id: config.id }), p.ms);
+      ctx.signal.addEventListener('abort', () => { clearTimeout(t); reject(ctx.signal.reason); });
+    })),
+    // Slow on the members named in `slow`, fast elsewhere: for hedging.
+    slowOn: logged('slowOn', (p: { slow: string[]; ms: number; callId?: string }, ctx) => new Promise((resolve, reject) => {
+      if (!p.slow.includes(config.id)) return resolve({ id: config.id });
       const t = setTimeout(() => resolve({ id: config.id }), p.ms);
       ctx.signal.addEventListener('abort', () => { clearTimeout(t); reject(ctx.signal.reason); });
     })),
