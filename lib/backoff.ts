@@ -1,5 +1,5 @@
-import { InvalidOptionError } from '../errors';
-import { integerInRange, oneOf, positiveNumber } from '../options';
+import { InvalidOptionError } from './errors';
+import { integerInRange, oneOf, positiveNumber } from './options';
 
 export const JITTER_MODES = ['full', 'equal', 'decorrelated', 'none'] as const;
 export type JitterMode = (typeof JITTER_MODES)[number];

@@ -5,8 +5,6 @@ export type { RpcServerOptions, AuthenticateRequest, CallContext, PeerInfo, Hand
 export { RpcConnection } from './rpc-connection';
 export type { RpcConnectionOptions, CallOptions, RpcResponse, ConnectionState, DownEvent } from './rpc-connection';
 export type { TransportFault, TransportFaultCode } from './transport-fault';
-export { Backoff } from './backoff';
-export type { BackoffOptions } from './backoff';
 export { PROTOCOL_VERSION, PROTOCOL_HEADER } from './protocol';
 export {
   FrameType, FrameError, decodeFrame, encodeRequest, encodeResponse, encodeError, encodeCancel, peekHeader, MAX_CALL_ID,

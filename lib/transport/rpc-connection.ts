@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import { InvalidOptionError } from '../errors';
 import { booleanOption, integerInRange, nonEmptyString, positiveNumber } from '../options';
-import { Backoff, BackoffOptions } from './backoff';
+import { Backoff, BackoffOptions } from '../backoff';
 import { decodeFrame, encodeCancel, encodeRequest, FrameError, FrameType, MAX_CALL_ID, peekHeader } from './codec';
 import { DeadlineSweeper } from './deadline-sweeper';
 import { incompatibility, PROTOCOL_HEADER, PROTOCOL_VERSION, REFUSAL_CODE_HEADER, REFUSAL_MESSAGE_HEADER } from './protocol';
@@ -139,7 +139,8 @@ export class RpcConnection extends EventEmitter {
     if (opts.reconnect !== false && opts.reconnect !== undefined && (typeof opts.reconnect !== 'object' || opts.reconnect === null)) {
       throw new InvalidOptionError('reconnect', 'must be an object or false');
     }
-    this.backoff = opts.reconnect === false ? undefined : new Backoff(opts.reconnect ?? {});
+    // 'equal' jitter: never less than half the ceiling, so a flapping server is not hammered.
+    this.backoff = opts.reconnect === false ? undefined : new Backoff({ jitter: 'equal', ...opts.reconnect });
     this.maxFrameBytes = integerInRange('maxFrameBytes', opts.maxFrameBytes, 64, 1024 * MiB, 4 * MiB);
     this.hardMaxFrameBytes = Math.max(4 * this.maxFrameBytes, this.maxFrameBytes + MiB);
     // At least the socket's own high-water mark (16 KiB), so that going over it means a 'drain' will come.

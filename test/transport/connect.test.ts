@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { WebSocket } from 'ws';
-import { Backoff, PROTOCOL_HEADER, RpcConnection, RpcError, RpcServer, TransportFault } from '../../lib/transport';
+import { PROTOCOL_HEADER, RpcConnection, RpcError, RpcServer, TransportFault } from '../../lib/transport';
 import { InvalidOptionError } from '../../lib/errors';
 import { expectRejection, startPair } from './helpers';
 
@@ -141,16 +141,9 @@ describe('transport connections', () => {
     }
   });
 
-  it('backoff grows by factor up to maxMs, with bounded jitter', () => {
-    const b = new Backoff({ initialMs: 100, maxMs: 1000, factor: 2, jitter: 0.5 }, () => 0.5);
-    expect([b.next(), b.next(), b.next(), b.next(), b.next()]).to.deep.equal([100, 200, 400, 800, 1000]);
-    b.reset();
-    const low = new Backoff({ initialMs: 100, jitter: 0.5 }, () => 0);
-    const high = new Backoff({ initialMs: 100, jitter: 0.5 }, () => 0.999999);
-    expect(low.next()).to.equal(50);
-    expect(high.next()).to.equal(150);
-    expect(() => new Backoff({ factor: 0.5 })).to.throw(InvalidOptionError);
-    expect(() => new Backoff({ jitter: 2 })).to.throw(InvalidOptionError);
+  it('reconnect options are validated at construction, naming the option', () => {
+    expect(() => new RpcConnection({ url: 'ws://127.0.0.1:1', reconnect: { factor: 0.5 } })).to.throw(InvalidOptionError, /factor/);
+    expect(() => new RpcConnection({ url: 'ws://127.0.0.1:1', reconnect: { jitter: 'bogus' as 'full' } })).to.throw(InvalidOptionError, /jitter/);
   });
 
   it('listen() on a port in use fails with a typed error', async () => {
