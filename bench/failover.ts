@@ -3,10 +3,11 @@
 // ZooKeeper ensemble, with the same session timeout and the same faults.
 //   npm run bench:failover               full run: session timeouts 1000 and 4000 ms, 20 trials each
 //   npm run bench:failover -- --quick    3 trials, 1000 ms only (about 2-3 minutes)
-//   options: --trials=N  --timeouts=1000,4000  --systems=zk-ha,curator,kazoo  --faults=handover,sigkill,sigstop,zk-leader-loss
+//   options: --out=<file> (partial runs)  --trials=N  --timeouts=1000,4000  --systems=zk-ha,curator,kazoo  --faults=handover,sigkill,sigstop,zk-leader-loss
 //
 // Every candidate is its own process (spawnTracked: killed whatever happens) that prints JSON lines
 // stamped with CLOCK_MONOTONIC; the bench stamps the fault on the same clock just before it acts.
+import * as fs from 'node:fs';
 import { startZooKeeper, type ZkCluster } from '../integration/harness';
 import { updateDocSection } from './lib/docs';
 import { CandidateGroup, FAULTS, type ElectionEnv, type Fault, type TrialResult } from './lib/election-trials';
@@ -245,14 +246,21 @@ async function main(): Promise<void> {
   const checks = verdicts(sorted);
   if (checks.length) console.log(`\n${checks.join('\n')}`);
   const m = machine();
-  const file = writeResult('failover.json', {
+  // --out=<file>: a partial run (say, one fault) written elsewhere, leaving results and docs alone.
+  const out = option('out');
+  const result = {
     quick,
     measuredAt: new Date().toISOString(),
     machine: m,
     peers: peers ? { curator: peers.curatorVersion, kazoo: peers.kazooVersion, java: peers.javaVersion } : undefined,
     scenarios: sorted,
-  });
-  console.log(`\nwrote ${file}`);
+  };
+  if (out) {
+    fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+    console.log(`\nwrote ${out}`);
+    return;
+  }
+  console.log(`\nwrote ${writeResult('failover.json', result)}`);
   if (peers) console.log(`wrote ${updateDocSection('failover', docSection(sorted, checks, quick, trials, peers, cluster!))}`);
 }
 
