@@ -21,15 +21,17 @@ const server = new HaServer({
   listen: { host: process.env.HOST ?? '127.0.0.1', port: Number(process.env.PORT ?? 0) },
   advertiseUrl: process.env.ADVERTISE_URL,
   handlers: {
-    echo: (p: unknown) => ({ id, echo: p }),
-    hash: (p: { text?: string } | undefined) => {
-      // "Not executed" errors are safe for the client to retry on another member.
-      if (flaky && Math.random() < 0.8) throw new RpcError('UNAVAILABLE', `${id} is flaky`, { notExecuted: true });
-      return { id, sha256: createHash('sha256').update(String(p?.text ?? '')).digest('hex') };
-    },
+    echo: (p: unknown) => (failSometimes(), { id, echo: p }),
+    hash: (p: { text?: string } | undefined) => (failSometimes(), { id, sha256: createHash('sha256').update(String(p?.text ?? '')).digest('hex') }),
   },
 });
 
+/** "Not executed" errors are safe for the client to retry on another member. */
+function failSometimes(): void {
+  if (flaky && Math.random() < 0.8) throw new RpcError('UNAVAILABLE', `${id} is flaky`, { notExecuted: true });
+}
+
+server.on('role', (role) => console.log(`${id} role ${role}`));
 process.on('SIGUSR2', () => { flaky = !flaky; console.log(`${id} flaky ${flaky ? 'on' : 'off'}`); });
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => void server.close().then(() => { console.log(`${id} closed`); process.exit(0); }));

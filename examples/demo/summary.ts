@@ -1,0 +1,58 @@
+import type { FaultWindow, FailedCall } from './call-load';
+
+/**
+ * The demo is green when no idempotent call failed at all, and every failed non-idempotent call is
+ * "outcome unknown" (it was in flight to a process that was killed or frozen, so the client cannot
+ * know whether it ran and must not retry it), happened during such a hard fault, and there were at
+ * most as many as there are non-idempotent loops (each loop has one call in flight at a time).
+ */
+export const GREEN_RULE = 'green = no idempotent call failed; a non-idempotent call failed only as "outcome unknown" '
+  + '(in flight to a process that was SIGKILLed/SIGSTOPped), at most one per non-idempotent loop per such fault; '
+  + 'no call failed outside the faults or during graceful/ZooKeeper faults; every fault ended with calls succeeding again.';
+
+export interface Verdict {
+  readonly green: boolean;
+  readonly problems: string[];
+}
+
+const isUnknown = (f: FailedCall): boolean => !f.idempotent && !f.notExecuted;
+
+export function judge(windows: readonly FaultWindow[], steadyFailures: readonly FailedCall[], nonIdempotentLoops: number, recovered: (w: FaultWindow) => boolean): Verdict {
+  const problems: string[] = [];
+  if (steadyFailures.length > 0) problems.push(`${steadyFailures.length} call(s) failed outside the faults (first: ${describe(steadyFailures[0]!)})`);
+  for (const w of windows) {
+    const unexpected = w.failed.filter((f) => !(w.hard && isUnknown(f)));
+    if (unexpected.length > 0) problems.push(`${w.name}: ${unexpected.length} call(s) failed that must not (first: ${describe(unexpected[0]!)})`);
+    const unknown = w.failed.filter(isUnknown).length;
+    if (w.hard && unknown > nonIdempotentLoops) problems.push(`${w.name}: ${unknown} outcome-unknown failures, more than the ${nonIdempotentLoops} calls that can be in flight`);
+    if (!recovered(w)) problems.push(`${w.name}: calls did not succeed again after the fault`);
+  }
+  return { green: problems.length === 0, problems };
+}
+
+function describe(f: FailedCall): string {
+  return `${f.method} ${f.code}${f.notExecuted ? '' : ' (outcome unknown)'}: ${f.message}`;
+}
+
+const ms = (v: number | undefined): string => (v === undefined ? '-' : String(Math.round(v)));
+
+/** The summary table: one row per fault. */
+export function summaryTable(windows: readonly FaultWindow[], primaryBackup: boolean): string[] {
+  const header = primaryBackup
+    ? ['fault', 'unavailable ms', 'new primary ms', 'failover report ms', 'calls', 'failed', 'outcome unknown']
+    : ['fault', 'unavailable ms', 'calls', 'failed', 'outcome unknown'];
+  const rows = windows.map((w) => {
+    const unknown = w.failed.filter(isUnknown).length;
+    const reports = w.failoverReportsMs.length === 0 ? '-' : w.failoverReportsMs.map((v) => ms(v)).join(', ');
+    return primaryBackup
+      ? [w.name, ms(w.maxGapMs), ms(w.newPrimaryMs), reports, String(w.calls), String(w.failed.length), String(unknown)]
+      : [w.name, ms(w.maxGapMs), String(w.calls), String(w.failed.length), String(unknown)];
+  });
+  return table(header, rows);
+}
+
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+}
