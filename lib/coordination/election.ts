@@ -4,6 +4,7 @@ import { fraction } from '../options';
 import { ZkError, ZkSession } from '../zk';
 import type { Membership, OwnNode } from './membership';
 import { sortMemberNames } from './paths';
+import { SerialTask } from './serial-task';
 
 export type DemotionReason = 'session-lost' | 'lease-expired' | 'resigned' | 'node-deleted' | 'ownership' | 'closed' | 'not-lowest';
 
@@ -36,11 +37,13 @@ export class Election extends EventEmitter<ElectionEvents> {
   readonly stats: ElectionStats = { wakeups: 0, evaluations: 0 };
   private leading: { epoch: number; node: string } | undefined;
   private running = false;
-  private evaluating = false;
-  private again = false;
+  /** Evaluations one at a time; ZooKeeper errors are retried (and reported to 'error' listeners only). */
+  private readonly task = new SerialTask(() => this.evaluate(), (error) => {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    return !(error instanceof ZkError && error.code === 'CLOSED');
+  }, 200);
   private watchToken = 0;
   private leaseTimer: NodeJS.Timeout | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
 
   private readonly onRegistered = (): void => this.schedule();
   private readonly onUnregistered = (info: { reason: string }): void => {
@@ -80,6 +83,7 @@ export class Election extends EventEmitter<ElectionEvents> {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.task.start();
     this.membership.on('registered', this.onRegistered);
     this.membership.on('unregistered', this.onUnregistered);
     this.session.on('lost', this.onLost);
@@ -97,7 +101,7 @@ export class Election extends EventEmitter<ElectionEvents> {
     this.session.off('suspended', this.onSuspended);
     this.session.off('reconnected', this.onReconnected);
     if (this.leaseTimer) clearTimeout(this.leaseTimer);
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.task.stop();
     this.watchToken++;
     this.demote('closed');
   }
@@ -139,32 +143,7 @@ export class Election extends EventEmitter<ElectionEvents> {
   }
 
   private schedule(): void {
-    if (!this.running) return;
-    if (this.evaluating) {
-      this.again = true;
-      return;
-    }
-    this.evaluating = true;
-    void this.evaluateLoop();
-  }
-
-  private async evaluateLoop(): Promise<void> {
-    try {
-      do {
-        this.again = false;
-        await this.evaluate();
-      } while (this.again && this.running);
-    } catch (error) {
-      if (!this.running) return;
-      // An 'error' event without a listener would throw: ZooKeeper trouble must never crash the process.
-      if (this.listenerCount('error') > 0) this.emit('error', error);
-      if (this.running && !(error instanceof ZkError && error.code === 'CLOSED')) {
-        this.retryTimer = setTimeout(() => this.schedule(), 200);
-        this.retryTimer.unref();
-      }
-    } finally {
-      this.evaluating = false;
-    }
+    this.task.schedule();
   }
 
   private async evaluate(): Promise<void> {

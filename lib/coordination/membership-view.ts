@@ -3,6 +3,7 @@ import { ZkError, ZkSession } from '../zk';
 import type { WatchEvent } from '../zk';
 import { CoordinationError } from './coordination-error';
 import { decodeRecord, Member } from './member-record';
+import { SerialTask } from './serial-task';
 import { DEFAULT_ROOT, ServicePaths, servicePaths, sortMemberNames } from './paths';
 
 export interface MembershipSnapshot {
@@ -50,13 +51,14 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
   private names: readonly string[] = [];
   private childrenStale = true;
   private running = false;
-  private refreshing = false;
-  private queued = false;
-  private dirty = false;
+  /** Refreshes one at a time; a ZooKeeper error keeps the last snapshot and retries (reported to 'error' listeners only: an unheard 'error' event would throw). */
+  private readonly task = new SerialTask(() => this.refresh(), (error) => {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    return true;
+  }, 250);
   private readyResolvers: ((s: MembershipSnapshot) => void)[] = [];
   private readonly iteratorWakers = new Set<() => void>();
   private loaded = false;
-  private retryTimer: NodeJS.Timeout | undefined;
   private readonly onSession = (): void => {
     // Watches do not survive a new session: list and read everything again.
     this.childrenStale = true;
@@ -88,6 +90,7 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
   start(): Promise<MembershipSnapshot> {
     if (!this.running) {
       this.running = true;
+      this.task.start();
       this.session.on('session', this.onSession);
       this.session.on('reconnected', this.onReconnected);
       this.childrenStale = true;
@@ -104,7 +107,7 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
   /** Stops watching; the snapshot stays as it was and every async iterator ends. */
   stop(): void {
     this.running = false;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.task.stop();
     this.session.off('session', this.onSession);
     this.session.off('reconnected', this.onReconnected);
     for (const wake of [...this.iteratorWakers]) wake();
@@ -133,48 +136,8 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
     }
   }
 
-  /**
-   * Coalesces notifications: one ZooKeeper event can reach several watch closures at once (stale
-   * copies of the children watch, a member's data watch); a microtask gathers them into one
-   * refresh. At most one refresh runs, and one more follows if anything changed meanwhile.
-   */
   private schedule(): void {
-    if (!this.running) return;
-    if (this.refreshing) {
-      this.dirty = true;
-      return;
-    }
-    if (this.queued) return;
-    this.queued = true;
-    queueMicrotask(() => {
-      this.queued = false;
-      if (!this.running) return;
-      if (this.refreshing) {
-        this.dirty = true;
-        return;
-      }
-      this.refreshing = true;
-      void this.refreshLoop();
-    });
-  }
-
-  private async refreshLoop(): Promise<void> {
-    try {
-      do {
-        this.dirty = false;
-        await this.refresh();
-      } while (this.dirty && this.running);
-    } catch (error) {
-      // An 'error' event without a listener would throw: report only to whoever listens.
-      if (this.listenerCount('error') > 0) this.emit('error', error);
-      if (this.running) {
-        if (this.retryTimer) clearTimeout(this.retryTimer);
-        this.retryTimer = setTimeout(() => this.schedule(), 250);
-        this.retryTimer.unref();
-      }
-    } finally {
-      this.refreshing = false;
-    }
+    this.task.schedule();
   }
 
   private async listNames(): Promise<readonly string[]> {
