@@ -107,8 +107,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
       ...options.transport,
       host: options.listen?.host ?? '127.0.0.1',
       port: options.listen?.port ?? 0,
-      handlers: options.handlers as Record<string, Handler> | undefined,
-      admit: this.mode === 'primary-backup' ? () => this.admitPrimary() : () => this.admitMember(),
+      admit: this.mode === 'primary-backup' ? (call) => this.admitPrimary(call.method) : () => this.admitMember(),
       onFault: (f) => this.faults.report('rejected-input', { detail: { ...f } }),
     });
     // The record's url is filled in at start(), once the port is known.
@@ -137,6 +136,10 @@ export class HaServer extends EventEmitter<HaServerEvents> {
     this.election = this.mode === 'primary-backup'
       ? new Election(this.session, this.membership, { leaseFraction: options.leaseFraction })
       : undefined;
+    if (options.handlers !== undefined) {
+      if (typeof options.handlers !== 'object' || options.handlers === null) throw new InvalidOptionError('handlers', 'must be an object of functions');
+      for (const [method, handler] of Object.entries(options.handlers)) this.register(method, handler);
+    }
   }
 
   get id(): string {
@@ -159,7 +162,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
   }
 
   register<P, R>(method: string, handler: Handler<P, R>): void {
-    this.rpc.register(method, handler);
+    this.rpc.register(method, this.options.metrics ? measured(this.service, method, handler, this.options.metrics) : handler);
   }
 
   /** Listens, connects to ZooKeeper, registers and (primary/backup) joins the election. */
@@ -225,10 +228,11 @@ export class HaServer extends EventEmitter<HaServerEvents> {
   }
 
   /** The per-call lease guard of the primary. */
-  private admitPrimary(): RpcError | AdmitDecision {
+  private admitPrimary(method: string): RpcError | AdmitDecision {
     this.lastCallAt = monotonicMs();
     const election = this.election!;
     if (this.roleValue !== 'stopping' && election.isLeader(monotonicMs())) return { epoch: election.epoch };
+    this.options.metrics?.call(this.service, 'server', method, 'NOT_PRIMARY', 0);
     const hint = this.primaryHint;
     let error = this.notPrimaryCache.get(hint);
     if (!error) {
@@ -291,4 +295,19 @@ export class HaServer extends EventEmitter<HaServerEvents> {
     this.roleValue = role;
     this.emit('role', role);
   }
+}
+
+/** Wraps a handler to record its outcome and latency (only when metrics are configured). */
+function measured<P, R>(service: string, method: string, handler: Handler<P, R>, metrics: HaMetrics): Handler<P, R> {
+  return async (params, ctx) => {
+    const t0 = monotonicMs();
+    try {
+      const result = await handler(params, ctx);
+      metrics.call(service, 'server', method, 'OK', (monotonicMs() - t0) / 1000);
+      return result;
+    } catch (error) {
+      metrics.call(service, 'server', method, error instanceof RpcError ? error.code : 'INTERNAL', (monotonicMs() - t0) / 1000);
+      throw error;
+    }
+  };
 }
