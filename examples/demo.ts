@@ -14,7 +14,6 @@ import { ServerProcess } from './demo/server-process';
 import { GREEN_RULE, judge, summaryTable } from './demo/summary';
 import { ZkModes } from './demo/zk-modes';
 
-const TIME_LIMIT_MS = 115_000;
 const LOOPS_PER_METHOD = 3;
 
 async function main(): Promise<number> {
@@ -40,12 +39,14 @@ async function main(): Promise<number> {
     phase, zk, zkModes, servers, load, results,
     primary: pb && client ? { id: client.primary?.record.id, epoch: client.epoch } : undefined,
   }));
+  // Two minutes with the defaults; more for longer session timeouts or waits.
+  const timeLimitMs = Math.round(115_000 * Math.max(1, opts.scale) + 8 * Math.max(0, opts.sessionTimeoutMs - 2000));
   const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms * opts.scale));
   const redraw = setInterval(() => screen.tick(), 250);
   const watchdog = setTimeout(() => {
-    screen.event(`time limit of ${TIME_LIMIT_MS / 1000} s reached: stopping (the harness kills every child process)`);
+    screen.event(`time limit of ${timeLimitMs / 1000} s reached: stopping (the harness kills every child process)`);
     process.exit(1);
-  }, TIME_LIMIT_MS);
+  }, timeLimitMs);
 
   try {
     screen.event(`starting a 3-node ZooKeeper ensemble on 127.0.0.1`);
@@ -78,7 +79,7 @@ async function main(): Promise<number> {
       if (f.kind === 'rejected-input' && (f.detail.code === 'CONNECT_FAILED' || f.detail.code === 'HEARTBEAT_TIMEOUT')) return; // the endpoint-down line says it
       const duration = f.durationMs === undefined ? '' : ` after ${Math.round(f.durationMs)} ms`;
       const detail = f.kind === 'failover' ? ` epoch ${String(f.detail.fromEpoch)} -> ${String(f.detail.toEpoch)}` : '';
-      screen.event(`client fault report: ${f.kind} ${f.member ?? ''}${detail}${duration}`);
+      screen.event(`client fault report: ${f.kind}${f.member === undefined ? '' : ` ${f.member}`}${detail}${duration}`);
     });
     await client.start();
     load = new CallLoad(client, loops.flatMap((l) => Array.from({ length: LOOPS_PER_METHOD }, () => l)), 4);
@@ -128,9 +129,11 @@ async function main(): Promise<number> {
 
   const verdict = judge(windows, load?.steadyFailures ?? [], LOOPS_PER_METHOD, (w) => w.ok > 0);
   if (windows.length < steps.length) verdict.problems.push(`only ${windows.length} of ${steps.length} faults ran`);
+  if ((load?.staleAnswers ?? 0) > 0) verdict.problems.push(`${load?.staleAnswers} answers came from an older epoch than one already seen`);
   const green = verdict.problems.length === 0;
   const out = ['', `summary (${pb ? 'primary/backup' : 'redundant'}, session timeout ${opts.sessionTimeoutMs} ms, ${screen.elapsedS.toFixed(1)} s in all)`, '',
     ...summaryTable(windows, pb), '',
+    ...(pb ? [`epochs that answered, in order: ${load?.epochs.join(' -> ') ?? '-'}; answers from an older epoch: ${load?.staleAnswers ?? 0}`, ''] : []),
     'unavailable ms = longest time without a successful call, from the last success before the fault;',
     ...(pb ? ['new primary ms = fault -> first call answered by the next primary; failover report ms = the client\'s "failover" FaultReport durationMs;'] : []),
     'outcome unknown = a non-idempotent call in flight to a process that was killed or frozen: it may or may not have run, so',

@@ -61,6 +61,10 @@ export class CallLoad {
   /** Failures outside any fault window (should stay empty). */
   readonly steadyFailures: FailedCall[] = [];
   lastEpoch: number | undefined;
+  /** Epochs in the order the client first got an answer from them. */
+  readonly epochs: number[] = [];
+  /** Answers from an epoch lower than one already answered when the call was sent (the client fences these: must stay 0). */
+  staleAnswers = 0;
   window: FaultWindow | undefined;
   private lastOkAt = now();
   private readonly stopper = new AbortController();
@@ -95,13 +99,19 @@ export class CallLoad {
     for (let n = 0; !signal.aborted; n++) {
       this.calls++;
       if (this.window) this.window.calls++;
+      const sentAfterEpoch = this.lastEpoch;
       try {
         const r = await this.client.callWithInfo(spec.method, spec.params(n), { idempotent: spec.idempotent, signal });
         const at = now();
         this.ok++;
         this.okByMember.set(r.member, (this.okByMember.get(r.member) ?? 0) + 1);
         this.lastOkAt = at;
-        if (r.epoch !== undefined) this.lastEpoch = Math.max(r.epoch, this.lastEpoch ?? r.epoch);
+        if (r.epoch !== undefined) {
+          // Answers complete out of order across loops, but none may come from an epoch below one already answered before it was sent.
+          if (this.lastEpoch === undefined || r.epoch > this.lastEpoch) this.epochs.push(r.epoch);
+          if (sentAfterEpoch !== undefined && r.epoch < sentAfterEpoch) this.staleAnswers++;
+          this.lastEpoch = Math.max(r.epoch, this.lastEpoch ?? r.epoch);
+        }
         this.window?.noteOk(at, r.epoch);
       } catch (error) {
         if (signal.aborted) break; // cancelled by stop(): not a failure of the service

@@ -9,10 +9,10 @@ export interface DemoOptions {
   readonly tty: boolean;
 }
 
-function positive(name: string) {
+function atLeast(name: string, min: number) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number`);
+    if (!Number.isFinite(n) || n < min) throw new InvalidArgumentError(`${name} must be a number >= ${min}`);
     return n;
   };
 }
@@ -25,8 +25,8 @@ export function parseDemoOptions(argv: readonly string[]): DemoOptions {
     .addOption(new Option('--mode <mode>', 'service mode: pb (primary/backup) or redundant')
       .choices(['pb', 'primary-backup', 'redundant']).default('pb'))
     .option('--quick', 'shorter waits (about 30 s in all)', false)
-    .option('--duration-scale <x>', 'multiply every wait by x (default 1, --quick = 0.25)', positive('--duration-scale'))
-    .option('--session-timeout <ms>', 'ZooKeeper session timeout of the servers', positive('--session-timeout'), 2000)
+    .option('--duration-scale <x>', 'multiply every wait by x (default 1, --quick = 0.25)', atLeast('--duration-scale', 0.05))
+    .option('--session-timeout <ms>', 'ZooKeeper session timeout of the servers', atLeast('--session-timeout', 500), 2000)
     .option('--no-tty', 'print progress lines even when stdout is a terminal')
     .showHelpAfterError();
   program.parse(argv as string[], { from: 'user' });
