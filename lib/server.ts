@@ -100,7 +100,9 @@ export class HaServer extends EventEmitter<HaServerEvents> {
       this.ownsSession = false;
     } else {
       if (!options.zk || typeof options.zk !== 'object') throw new InvalidOptionError('zk', 'must be a ZkSession or ZkSession options');
-      this.session = new ZkSession(options.zk);
+      // Renew the lease at least twice per lease period, so one slow probe does not lapse it.
+      const leaseFraction = options.leaseFraction ?? 0.5;
+      this.session = new ZkSession({ probeFraction: Math.min(1 / 3, leaseFraction / 2), ...options.zk });
       this.ownsSession = true;
     }
     this.rpc = new RpcServer({

@@ -176,7 +176,7 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
     });
     this.setState('connecting');
     this.openClient();
-    const tickMs = Math.max(20, Math.min(250, Math.floor(this.options.sessionTimeoutMs / 12)));
+    const tickMs = Math.max(10, Math.min(100, Math.floor(this.options.sessionTimeoutMs / 20)));
     this.ticker = setInterval(() => this.tick(), tickMs);
     this.ticker.unref();
     return this.startPromise;
