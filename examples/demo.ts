@@ -34,9 +34,10 @@ async function main(): Promise<number> {
   const windows: FaultWindow[] = [];
   const reports: FaultReport[] = [];
   const results: string[] = [];
+  const ejected = new Set<string>();
   const screen = new Screen(opts.tty, () => ({
     title: `zk-ha demo: ${pb ? 'primary/backup' : 'redundant'} service "${service}", 3 servers, 3-node ZooKeeper, session timeout ${opts.sessionTimeoutMs} ms`,
-    phase, zk, zkModes, servers, load, results,
+    phase, zk, zkModes, servers, load, results, ejected,
     primary: pb && client ? { id: client.primary?.record.id, epoch: client.epoch } : undefined,
   }));
   // Two minutes with the defaults; more for longer session timeouts or waits.
@@ -76,6 +77,8 @@ async function main(): Promise<number> {
     });
     client.on('fault', (f) => {
       reports.push(f);
+      if (f.member !== undefined && f.kind === 'endpoint-ejected') ejected.add(f.member);
+      if (f.member !== undefined && (f.kind === 'endpoint-recovered' || f.kind === 'member-left' || f.kind === 'member-joined')) ejected.delete(f.member);
       if (f.kind === 'rejected-input' && (f.detail.code === 'CONNECT_FAILED' || f.detail.code === 'HEARTBEAT_TIMEOUT')) return; // the endpoint-down line says it
       const duration = f.durationMs === undefined ? '' : ` after ${Math.round(f.durationMs)} ms`;
       const detail = f.kind === 'failover' ? ` epoch ${String(f.detail.fromEpoch)} -> ${String(f.detail.toEpoch)}` : '';

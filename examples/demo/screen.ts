@@ -14,6 +14,8 @@ export interface ScreenSource {
   /** Primary/backup: the primary the client routes to, and the highest epoch it has seen. */
   readonly primary: { id: string | undefined; epoch: number } | undefined;
   readonly results: readonly string[];
+  /** Members the client has ejected (passive health) right now. */
+  readonly ejected: ReadonlySet<string>;
 }
 
 const CLEAR = '\x1b[H\x1b[2J';
@@ -91,7 +93,7 @@ export class Screen {
 
   private statusLine(s: ScreenSource): string {
     const r = this.rates();
-    const servers = s.servers.map((p) => `${p.id}:${p.state === 'alive' || p.state === 'starting' ? p.role : p.state}`).join(' ');
+    const servers = s.servers.map((p) => `${p.id}:${p.state === 'alive' || p.state === 'starting' ? p.role : p.state}${s.ejected.has(p.id) ? '(ejected)' : ''}`).join(' ');
     const primary = s.primary ? `primary ${s.primary.id ?? '(none)'} epoch ${s.primary.epoch} | ` : '';
     const members = s.primary || r.byMember.size === 0 ? '' : ` (${[...r.byMember].sort().map(([m, n]) => `${m} ${n}`).join(', ')})`;
     return `+${this.elapsedS.toFixed(1).padStart(5)}s  [${s.phase}] ${primary}${r.total} calls/s${members} | errors: ${this.errors(s.load)} | servers ${servers} | zk ${this.zkLine(s)}`;
@@ -103,9 +105,9 @@ export class Screen {
     if (s.primary) out.push(`primary: ${s.primary.id ?? '(none)'}   epoch: ${s.primary.epoch}`);
     const load = s.load;
     out.push(`client: ${r.total} calls/s   ok ${load?.ok ?? 0} of ${load?.calls ?? 0}   errors: ${this.errors(load)}`, '');
-    out.push(...table(['server', 'pid', 'process', 'role', 'calls/s', 'starts'], s.servers.map((p) => [
+    out.push(...table(['server', 'pid', 'process', 'role', 'client view', 'calls/s', 'starts'], s.servers.map((p) => [
       p.id, String(p.pid ?? '-'), p.state, p.state === 'paused' ? `(frozen as ${p.role})` : p.running ? `${p.role}${p.epoch === undefined ? '' : ` (epoch ${p.epoch})`}` : '-',
-      String(r.byMember.get(p.id) ?? 0), String(p.starts),
+      s.ejected.has(p.id) ? 'ejected' : '', String(r.byMember.get(p.id) ?? 0), String(p.starts),
     ])));
     out.push('');
     out.push(...table(['zookeeper', 'port', 'pid', 'mode'], (s.zk?.nodes ?? []).map((n) => [
