@@ -267,6 +267,23 @@ describe('node-zookeeper-client defects, reproduced and handled (real ZooKeeper)
       expect(s.leaseHolds(0.5)).to.equal(true);
     });
 
+    it('the lease clock: only leader-ordered answers (writes) renew it, never a read a follower could serve', async () => {
+      const shared = await sharedZooKeeper();
+      const s = await open({ connect: shared.connectString, sessionTimeoutMs: 30000 }); // no periodic probe during the test
+      await eventually('first probe answered', () => s.leaseHolds(0.5));
+      const before = s.confirmedAt;
+      for (let i = 0; i < 5; i++) await s.exists('/');
+      await s.children('/');
+      expect(s.confirmedAt, 'reads leave the lease alone').to.equal(before);
+      await s.multi([{ op: 'check', path: '/', version: -1 }]);
+      expect(s.confirmedAt, 'a write renews it').to.be.greaterThan(before);
+      const reader = await open({ connect: shared.connectString, sessionTimeoutMs: 30000, leaseProbe: 'read' });
+      await eventually('first probe answered', () => reader.leaseHolds(0.5));
+      const readerBefore = reader.confirmedAt;
+      await reader.exists('/');
+      expect(reader.confirmedAt, 'a session holding no lease counts every answer').to.be.greaterThan(readerBefore);
+    });
+
     it('requests settle on close: none hang', async () => {
       const shared = await sharedZooKeeper();
       const s = await open({ connect: shared.connectString });

@@ -86,9 +86,9 @@ interface Pending {
  * the pieces it lacks — request timeouts, a read-timeout watchdog, a local expiry timer, a new
  * session after expiry, and the lease clock.
  *
- * Lease clock: `confirmedAt` is the monotonic time at which the latest answered request was SENT.
- * ZooKeeper cannot expire the session before `confirmedAt + timeout` (the server heard from us no
- * earlier than that send), so `leaseHolds(f)` = `now - confirmedAt < timeout * f` proves the
+ * Lease clock: `confirmedAt` is the monotonic time at which the latest request the ensemble leader
+ * answered was SENT. ZooKeeper cannot expire the session before `confirmedAt + timeout` (the leader
+ * heard from us no earlier than that send), so `leaseHolds(f)` = `now - confirmedAt < timeout * f` proves the
  * session — and every ephemeral node it owns — is still alive.
  */
 export class ZkSession extends EventEmitter<ZkSessionEvents> {
@@ -379,7 +379,7 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
         issue(client, (error, result) => {
           if (pending.settled) return;
           const code = errorCode(error);
-          if (generation === this.generation && (code === undefined || !LOCAL_CODES.has(code))) this.confirm(sentAt);
+          if (generation === this.generation && (code === undefined || !LOCAL_CODES.has(code))) this.heard(sentAt, isWrite);
           if (error) {
             pending.fail(toZkError(error, op, path));
             return;
@@ -395,9 +395,16 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
     });
   }
 
-  private confirm(sentAt: number): void {
-    if (sentAt > this.confirmed) this.confirmed = sentAt;
+  /**
+   * A server answered. Any answer proves the connection alive (watchdog, local expiry timer). Only
+   * an answer the ensemble LEADER produced renews the lease: writes pass the leader's session
+   * check, while a follower keeps answering reads for a session the leader has already expired
+   * until it applies the closeSession — a resumed ex-primary must not renew its lease that way.
+   * Sessions that hold no lease ('read' probes) count every answer.
+   */
+  private heard(sentAt: number, leaderOrdered: boolean): void {
     this.lastHeardAt = monotonicMs();
+    if ((leaderOrdered || this.options.leaseProbe === 'read') && sentAt > this.confirmed) this.confirmed = sentAt;
   }
 
   private wrapWatch(client: Client, watch: WatchFn | undefined): ((event: RawEvent) => void) | undefined {
