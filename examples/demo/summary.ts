@@ -8,7 +8,8 @@ import type { FaultWindow, FailedCall } from './call-load';
  */
 export const GREEN_RULE = 'green = no idempotent call failed; a non-idempotent call failed only as "outcome unknown" '
   + '(in flight to a process that was SIGKILLed/SIGSTOPped), at most one per non-idempotent loop per such fault; '
-  + 'no call failed outside the faults or during graceful/ZooKeeper faults; every fault ended with calls succeeding again.';
+  + 'no call failed outside the faults or during graceful/ZooKeeper faults; every fault ended with calls succeeding again; '
+  + 'no answer came from an epoch older than one already answered when the call was sent.';
 
 export interface Verdict {
   readonly green: boolean;
