@@ -351,12 +351,17 @@ export class HaClient extends EventEmitter<HaClientEvents> {
   private async attempt<R>(ep: PoolEndpoint, method: string, params: unknown, opts: HaCallOptions, deadline: number): Promise<Omit<HaCallResult<R>, 'attempts'>> {
     const wallDeadline = Date.now() + Math.max(0, deadline - monotonicMs());
     const t0 = monotonicMs();
+    if (opts.idempotent && ep.left.aborted) throw memberLeft(ep);
+    // An idempotent call in flight to a member that leaves the group (a frozen primary whose session
+    // expired, say) is cancelled there and sent elsewhere instead of waiting for a heartbeat timeout.
+    const signal = opts.idempotent ? (opts.signal ? AbortSignal.any([opts.signal, ep.left]) : ep.left) : opts.signal;
     this.pool.started(ep);
     let response;
     try {
-      response = await ep.connection.call<R>(method, params, { deadline: wallDeadline, signal: opts.signal, meta: opts.meta });
+      response = await ep.connection.call<R>(method, params, { deadline: wallDeadline, signal, meta: opts.meta });
     } catch (error) {
-      const e = asRpcError(error);
+      let e = asRpcError(error);
+      if (e.code === 'CANCELLED' && ep.left.aborted && !opts.signal?.aborted) e = memberLeft(ep);
       if (judgesEndpoint(e)) this.pool.failed(ep);
       else this.pool.finished(ep);
       throw e;
@@ -438,6 +443,10 @@ function asRpcError(error: unknown): RpcError {
 /** Errors that say the member (or the way to it) is unwell, as opposed to the request or the handler. */
 function judgesEndpoint(e: RpcError): boolean {
   return e.code === 'UNAVAILABLE' || e.code === 'OVERLOADED' || e.code === 'PROTOCOL_ERROR' || (e.code === 'DEADLINE_EXCEEDED' && !e.notExecuted);
+}
+
+function memberLeft(ep: PoolEndpoint): RpcError {
+  return new RpcError('UNAVAILABLE', `member ${ep.member.record.id} left the group while the call was in flight`, { notExecuted: false, retryable: true });
 }
 
 function noPrimary(service: string): RpcError {

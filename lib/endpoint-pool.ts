@@ -12,6 +12,8 @@ export interface PoolEndpoint {
   readonly member: Member;
   readonly routed: RoutedEndpoint;
   readonly connection: RpcConnection;
+  /** Aborted when the member leaves the group: idempotent calls in flight to it are sent elsewhere. */
+  readonly left: AbortSignal;
 }
 
 export type ConnectionSettings = Omit<RpcConnectionOptions, 'url'>;
@@ -23,6 +25,7 @@ export type ConnectionSettings = Omit<RpcConnectionOptions, 'url'>;
  */
 export class EndpointPool {
   private readonly endpoints = new Map<string, PoolEndpoint>();
+  private readonly leaving = new Map<PoolEndpoint, AbortController>();
   private readonly health: HealthSet;
   private readonly balancer: Balancer;
   private picker: Picker;
@@ -110,6 +113,7 @@ export class EndpointPool {
 
   succeeded(ep: PoolEndpoint, latencyUs: number): void {
     ep.routed.outstanding--;
+    if (this.endpoints.get(ep.name) !== ep) return; // left meanwhile: no health to keep
     const now = monotonicMs();
     recordLatency(ep.routed, latencyUs, now);
     this.onHealth(this.health.onSuccess(ep.name, now), ep);
@@ -118,6 +122,7 @@ export class EndpointPool {
   /** A failure that says something about the endpoint (not the caller's fault or the handler's). */
   failed(ep: PoolEndpoint): void {
     ep.routed.outstanding--;
+    if (this.endpoints.get(ep.name) !== ep) return;
     this.onHealth(this.health.onFailure(ep.name, monotonicMs()), ep);
   }
 
@@ -147,13 +152,17 @@ export class EndpointPool {
   }
 
   private add(member: Member): void {
-    const connection = new RpcConnection({ ...this.connection, url: member.record.url });
+    // Member connections default to a 1 s heartbeat: a frozen member is noticed in 3 s.
+    const connection = new RpcConnection({ heartbeatMs: 1000, heartbeatTimeoutMs: 3000, ...this.connection, url: member.record.url });
+    const left = new AbortController();
     const ep: PoolEndpoint = {
       name: member.name,
       member,
       routed: createEndpoint(member.name, member.record.url, member.record.weight, member.record.zone),
       connection,
+      left: left.signal,
     };
+    this.leaving.set(ep, left);
     this.endpoints.set(member.name, ep);
     this.health.add(member.name);
     connection.on('up', () => {
@@ -181,6 +190,8 @@ export class EndpointPool {
   private drop(ep: PoolEndpoint): void {
     this.endpoints.delete(ep.name);
     this.health.remove(ep.name);
+    this.leaving.get(ep)?.abort();
+    this.leaving.delete(ep);
     const giveUpAt = monotonicMs() + this.drainMs;
     const closeWhenIdle = (): void => {
       if (ep.connection.outstanding === 0 || monotonicMs() >= giveUpAt || this.closed) {
