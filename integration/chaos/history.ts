@@ -49,4 +49,6 @@ export interface History {
   readonly runs: readonly ServerRun[];
   readonly calls: readonly ClientCall[];
   readonly recovery?: Recovery;
+  /** When the fault and heal actions happened (hrtime ns), to read a violation against. */
+  readonly marks?: readonly { readonly what: string; readonly at: bigint }[];
 }

@@ -33,7 +33,7 @@ export function summarize(name: string, trials: readonly TrialResult[], errors: 
   for (const t of trials) {
     for (const v of t.check.violations) {
       violations[v.kind] = (violations[v.kind] ?? 0) + 1;
-      if (examples.length < 5) examples.push(excerpt(v));
+      if (examples.length < 5) examples.push({ ...(excerpt(v) as object), marks: toJson(t.history.marks ?? []) });
     }
     for (const [k, n] of Object.entries(t.failedBy)) failedBy[k] = (failedBy[k] ?? 0) + n;
   }
@@ -59,7 +59,11 @@ function round(x: number): number {
 
 /** A violation as JSON (bigint times as strings). */
 export function excerpt(v: Violation): unknown {
-  return JSON.parse(JSON.stringify(v, (_k, value: unknown) => (typeof value === 'bigint' ? value.toString() : value)));
+  return toJson(v);
+}
+
+function toJson(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)));
 }
 
 export function table(rows: readonly ScenarioSummary[]): string {

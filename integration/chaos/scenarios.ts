@@ -24,6 +24,7 @@ export const SCENARIOS: readonly Scenario[] = [
     async inject(bed) {
       const p = await primaryOrFail(bed);
       p.worker.signal('SIGKILL');
+      bed.mark(`SIGKILL ${p.label}`);
       await bed.waitForPrimary(p);
       await sleep(300);
       bed.healed();
@@ -36,8 +37,10 @@ export const SCENARIOS: readonly Scenario[] = [
     async inject(bed) {
       const p = await primaryOrFail(bed);
       p.worker.signal('SIGSTOP');
+      bed.mark(`SIGSTOP ${p.label}`);
       await bed.waitForPrimary(p);
       await sleep(bed.sessionTimeoutMs);
+      bed.mark(`SIGCONT ${p.label}`);
       p.worker.signal('SIGCONT');
       bed.healed();
     },
@@ -49,6 +52,7 @@ export const SCENARIOS: readonly Scenario[] = [
       const b = bed.backups()[0];
       if (!b) throw new Error('no backup');
       b.worker.signal('SIGKILL');
+      bed.mark(`SIGKILL ${b.label}`);
       await sleep(bed.sessionTimeoutMs + 500);
       bed.healed();
       await b.spawn();
@@ -111,6 +115,7 @@ export const SCENARIOS: readonly Scenario[] = [
       p.worker.send({ cmd: 'credentials' });
       const cred = await p.worker.waitFor('credentials', p.worker.of('credentials').length + 1, 5000);
       if (typeof cred.sessionId !== 'string') throw new Error('the primary has no session');
+      bed.mark(`expiring the session of ${p.label}`);
       await bed.zk.expireSession(Buffer.from(cred.sessionId, 'hex'), Buffer.from(String(cred.password), 'hex'));
       bed.healed();
     },
@@ -121,6 +126,7 @@ export const SCENARIOS: readonly Scenario[] = [
     async inject(bed) {
       const p = await primaryOrFail(bed);
       for (const proxy of p.zkProxies) proxy.blackhole();
+      bed.mark(`ZooKeeper links of ${p.label} blackholed`);
       try {
         await bed.waitForPrimary(p);
         await sleep(500);
@@ -150,6 +156,7 @@ export const SCENARIOS: readonly Scenario[] = [
     async inject(bed) {
       const p = await primaryOrFail(bed);
       p.clientProxy.blackhole();
+      bed.mark(`client link of ${p.label} blackholed`);
       try {
         await sleep(2 * bed.sessionTimeoutMs);
       } finally {
@@ -165,6 +172,7 @@ export const SCENARIOS: readonly Scenario[] = [
       const p = await primaryOrFail(bed);
       const n = p.worker.of('unbusy').length + 1;
       p.worker.send({ cmd: 'busy', ms: 2.5 * bed.sessionTimeoutMs });
+      bed.mark(`busy sent to ${p.label}`);
       await p.worker.waitFor('unbusy', n, 30000);
       bed.healed();
     },

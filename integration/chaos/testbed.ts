@@ -49,7 +49,13 @@ export class ChaosServer {
   async spawn(): Promise<void> {
     this.worker = new Worker('chaos-server-worker.ts', [], this.env);
     this.incarnations.push(this.worker);
-    await this.worker.waitFor('started', 1, 30000);
+    try {
+      await this.worker.waitFor('started', 1, 30000);
+    } catch (error) {
+      // The worker reports a failed start on stdout: name it, and what it did last.
+      const last = this.worker.events.slice(-3).map((e) => JSON.stringify(e)).join(' ');
+      throw new Error(`${(error as Error).message}; worker ${this.id} last events: ${last}`);
+    }
   }
 
   get label(): string {
@@ -164,6 +170,7 @@ export class Testbed {
   readonly service = 'svc';
   private observer: ZkSession | undefined;
   healedAt: bigint | undefined;
+  readonly marks: { what: string; at: bigint }[] = [];
 
   constructor(readonly zk: ZkCluster, readonly options: TestbedOptions) {}
 
@@ -209,6 +216,12 @@ export class Testbed {
   /** The heal action is done: rejoin time counts from here. */
   healed(): void {
     this.healedAt = process.hrtime.bigint();
+    this.mark('healed');
+  }
+
+  /** Notes when a fault action happened, on the history's clock. */
+  mark(what: string): void {
+    this.marks.push({ what, at: process.hrtime.bigint() });
   }
 
   /** Member ids currently registered, one per node. */

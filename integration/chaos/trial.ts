@@ -39,7 +39,7 @@ export async function runTrial(zk: ZkCluster, scenario: Scenario, options: Testb
     const recovery = await bed.recover();
     await sleep(300); // steady load on the healed group
     await bed.stopLoad();
-    const history: History = { runs: await bed.runs(), calls: bed.calls(), recovery };
+    const history: History = { runs: await bed.runs(), calls: bed.calls(), recovery, marks: bed.marks };
     const check = checkHistory(history);
     const failed = history.calls.filter((c) => c.outcome === 'error');
     return {
