@@ -1,7 +1,7 @@
 import { EventEmitter } from 'events';
 import { monotonicMs } from './clock';
 import { MembershipView, readServiceNode } from './coordination';
-import type { Member, MembershipSnapshot, ServiceMode } from './coordination';
+import type { Member, MembershipSnapshot, ServiceMode, ServiceNodeData } from './coordination';
 import { EndpointPool, PoolEndpoint, ConnectionSettings } from './endpoint-pool';
 import { InvalidOptionError } from './errors';
 import { FaultReport, FaultReporter, FaultLogger } from './faults';
@@ -10,7 +10,7 @@ import { booleanOption, nonEmptyString, oneOf, positiveNumber } from './options'
 import { BALANCER_NAMES, canRetryElsewhere, HedgePlan, RetryBudget, backoffDelay, resolveBackoffOptions } from './routing';
 import type { BalancerName, HealthOptions, HedgeOptions, ResolvedBackoffOptions, RetryBudgetOptions } from './routing';
 import { RpcError } from './transport';
-import { ZkSession } from './zk';
+import { ZkError, ZkSession } from './zk';
 import type { ZkSessionOptions } from './zk';
 
 export interface HaClientOptions {
@@ -140,10 +140,27 @@ export class HaClient extends EventEmitter<HaClientEvents> {
   async start(): Promise<void> {
     this.wireEvents();
     await this.session.start();
-    if (!this.modeValue) this.modeValue = (await readServiceNode(this.session, this.view.paths)).mode;
+    if (!this.modeValue) this.modeValue = (await this.waitForService()).mode;
     const snapshot = await this.view.start();
     this.apply(snapshot);
     await this.pool.waitAnyUp(Math.min(2000, this.deadlineMs));
+  }
+
+  /** The service node, once it exists: a client may start before any server has. */
+  private async waitForService(): Promise<ServiceNodeData> {
+    for (;;) {
+      if (this.closed) throw new RpcError('UNAVAILABLE', 'client closed while waiting for the service', { notExecuted: true });
+      try {
+        return await readServiceNode(this.session, this.view.paths);
+      } catch (error) {
+        if (!(error instanceof ZkError && error.code === 'NO_NODE')) throw error;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 1000); // the watch is enough; this bounds a missed one
+        this.session.exists(this.view.paths.servicePath, { watch: () => { clearTimeout(timer); resolve(); } })
+          .then((stat) => { if (stat) { clearTimeout(timer); resolve(); } }, () => undefined);
+      });
+    }
   }
 
   async close(): Promise<void> {

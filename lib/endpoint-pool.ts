@@ -1,5 +1,6 @@
 import { monotonicMs } from './clock';
 import type { Member } from './coordination';
+import { transportFaultKind } from './faults';
 import type { FaultReporter } from './faults';
 import { createBalancer, createEndpoint, HealthSet, recordLatency } from './routing';
 import type { Balancer, BalancerName, HealthEvent, HealthOptions, Picker, RoutedEndpoint } from './routing';
@@ -177,7 +178,8 @@ export class EndpointPool {
       this.rebuild();
     });
     connection.on('fault', (f: { code: string; message: string }) => {
-      this.faults.report('rejected-input', { member: member.record.id, detail: { ...f } });
+      const kind = transportFaultKind(f.code, 'client');
+      if (kind) this.faults.report(kind, { member: member.record.id, detail: { ...f } });
     });
     connection.connect().catch(() => undefined); // failures retry with backoff; 'down' reports them
   }

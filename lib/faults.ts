@@ -19,6 +19,7 @@ export type FaultKind =
   | 'endpoint-ejected'    // passive health: ejected for detail.forMs
   | 'endpoint-recovered'  // a probe call re-admitted it
   | 'rejected-input'      // a bad frame, bad znode data or bad option value, refused with a typed error
+  | 'transport'           // a transport event that is not bad input: overload, a handler failure, a slow reader
   | 'stale-epoch';        // a response from a lower epoch than already seen was refused (FENCED)
 
 export interface FaultReport {
@@ -40,7 +41,22 @@ export interface FaultLogger {
 }
 
 export const JOURNALED: ReadonlySet<FaultKind> = new Set<FaultKind>(['failover', 'session-lost', 'session-rejoined', 'elected', 'demoted']);
-const WARN: ReadonlySet<FaultKind> = new Set<FaultKind>(['demoted', 'session-suspended', 'endpoint-down', 'endpoint-ejected', 'stale-epoch', 'rejected-input']);
+const WARN: ReadonlySet<FaultKind> = new Set<FaultKind>(['demoted', 'session-suspended', 'endpoint-down', 'endpoint-ejected', 'stale-epoch', 'rejected-input', 'transport']);
+
+/** Transport fault codes that mean bad input from the peer (the rest are 'transport' events). */
+const INPUT_CODES: ReadonlySet<string> = new Set([
+  'UNDECODABLE_FRAME', 'BAD_FRAME', 'TEXT_FRAME', 'UNEXPECTED_FRAME', 'DUPLICATE_CALL_ID', 'PAYLOAD_TOO_LARGE',
+  'FRAME_OVER_HARD_LIMIT', 'PROTOCOL_VERSION', 'UNAUTHENTICATED', 'NOT_ENCODABLE',
+]);
+/** Connection-level codes a client already reports as endpoint-down (and repeats on every reconnect attempt). */
+const CONNECTION_CODES: ReadonlySet<string> = new Set(['CONNECT_FAILED', 'HEARTBEAT_TIMEOUT', 'SOCKET_ERROR']);
+
+/** The fault kind of a transport fault code; undefined for connection noise a client reports otherwise. */
+export function transportFaultKind(code: string, side: 'client' | 'server'): FaultKind | undefined {
+  if (INPUT_CODES.has(code)) return 'rejected-input';
+  if (side === 'client' && CONNECTION_CODES.has(code)) return undefined;
+  return 'transport';
+}
 const ERROR: ReadonlySet<FaultKind> = new Set<FaultKind>(['session-lost']);
 
 export interface FaultJournalOptions {

@@ -3,7 +3,7 @@ import { monotonicMs } from './clock';
 import { Election, Membership, MembershipView, SERVICE_MODES } from './coordination';
 import type { DemotionReason, Member, ServiceMode } from './coordination';
 import { InvalidOptionError } from './errors';
-import { FaultReport, FaultReporter, FaultLogger } from './faults';
+import { FaultReport, FaultReporter, FaultLogger, transportFaultKind } from './faults';
 import type { HaMetrics } from './metrics';
 import { fraction, nonEmptyString, nonNegativeNumber, oneOf } from './options';
 import { RpcError, RpcServer } from './transport';
@@ -110,7 +110,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
       host: options.listen?.host ?? '127.0.0.1',
       port: options.listen?.port ?? 0,
       admit: this.mode === 'primary-backup' ? (call) => this.admitPrimary(call.method) : () => this.admitMember(),
-      onFault: (f) => this.faults.report('rejected-input', { detail: { ...f } }),
+      onFault: (f) => this.faults.report(transportFaultKind(f.code, 'server') ?? 'transport', { detail: { ...f } }),
     });
     // The record's url is filled in at start(), once the port is known.
     this.membership = new Membership(this.session, {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Registry } from 'prom-client';
-import { FaultReporter, JOURNALED } from '../lib/faults';
+import { FaultReporter, JOURNALED, transportFaultKind } from '../lib/faults';
 import type { FaultKind, FaultLogger, FaultReport } from '../lib/faults';
 import { HaMetrics } from '../lib/metrics';
 import { InvalidOptionError } from '../lib/errors';
@@ -30,8 +30,21 @@ const EXPECTED_LEVEL: Record<FaultKind, Level> = {
   'endpoint-ejected': 'warn',
   'endpoint-recovered': 'info',
   'rejected-input': 'warn',
+  'transport': 'warn',
   'stale-epoch': 'warn',
 };
+
+describe('transportFaultKind', () => {
+  it('bad input is rejected-input; connection noise is left to endpoint-down on clients; the rest is transport', () => {
+    expect(transportFaultKind('UNDECODABLE_FRAME', 'server')).to.equal('rejected-input');
+    expect(transportFaultKind('PAYLOAD_TOO_LARGE', 'client')).to.equal('rejected-input');
+    expect(transportFaultKind('CONNECT_FAILED', 'client')).to.equal(undefined);
+    expect(transportFaultKind('HEARTBEAT_TIMEOUT', 'client')).to.equal(undefined);
+    expect(transportFaultKind('HEARTBEAT_TIMEOUT', 'server')).to.equal('transport');
+    expect(transportFaultKind('OVERLOADED', 'server')).to.equal('transport');
+    expect(transportFaultKind('HANDLER_ERROR', 'server')).to.equal('transport');
+  });
+});
 
 describe('FaultReporter (event, log line, metric)', () => {
   it('emits a typed report with service, default member, wall-clock time, duration and detail', () => {

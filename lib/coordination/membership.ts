@@ -61,7 +61,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     super();
     this.paths = servicePaths(options.service, options.root ?? DEFAULT_ROOT);
     this.mode = oneOf('mode', options.mode, SERVICE_MODES);
-    this.recordValue = completeRecord({ id: options.record.id ?? randomUUID(), ...options.record });
+    this.recordValue = completeRecord({ ...options.record, id: options.record.id ?? randomUUID() });
     encodeRecord(this.recordValue); // validates now: a bad record fails at construction
   }
 
