@@ -5,7 +5,6 @@ const server = new HaServer({
   zk: { connect: process.env.ZK_CONNECT ?? '127.0.0.1:2181' },
   service: 'greeter',
   mode: 'primary-backup',
-  id: `greeter-${process.pid}`,
   handlers: { hello: (name: string, ctx) => `hello ${name}, from the primary of epoch ${ctx.epoch}` },
 });
 server.on('role', (role) => console.log('role:', role));
