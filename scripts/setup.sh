@@ -27,7 +27,8 @@ if [ -z "${ZK_CONNECT:-}" ]; then
 fi
 if [ "$want_peers" = 1 ]; then
   ls /usr/share/java/curator-recipes*.jar >/dev/null 2>&1 || apt_pkgs+=(libcurator-recipes-java libcurator-framework-java libcurator-client-java)
-  python3 -c 'import kazoo' >/dev/null 2>&1 || apt_pkgs+=(python3-kazoo)
+  # Debian's python3 (a pyenv shim first on PATH would not see python3-kazoo).
+  /usr/bin/python3 -c 'import kazoo' >/dev/null 2>&1 || apt_pkgs+=(python3-kazoo)
   command -v javac >/dev/null 2>&1 || apt_pkgs+=(default-jdk-headless)
 fi
 

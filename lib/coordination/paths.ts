@@ -27,10 +27,15 @@ export function servicePaths(service: string, root: string = DEFAULT_ROOT): Serv
 
 /** The sequence number of a member node name "m-0000000042" (42), or undefined for any other name. */
 export function memberSequence(name: string): number | undefined {
-  if (!name.startsWith(MEMBER_PREFIX)) return undefined;
-  const digits = name.slice(MEMBER_PREFIX.length);
-  if (!/^\d{10}$/.test(digits)) return undefined;
-  return Number(digits);
+  // A character loop, not a regex: every view parses every member name on every change.
+  if (name.length !== MEMBER_PREFIX.length + 10 || !name.startsWith(MEMBER_PREFIX)) return undefined;
+  let value = 0;
+  for (let i = MEMBER_PREFIX.length; i < name.length; i++) {
+    const digit = name.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return undefined;
+    value = value * 10 + digit;
+  }
+  return value;
 }
 
 /** Member node names sorted by sequence (the election order); foreign names are dropped. */
