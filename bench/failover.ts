@@ -10,6 +10,7 @@
 import * as fs from 'node:fs';
 import { startZooKeeper, type ZkCluster } from '../integration/harness';
 import { updateDocSection } from './lib/docs';
+import { ClientGroup, type ClientTrial } from './lib/client-trials';
 import { CandidateGroup, FAULTS, type ElectionEnv, type Fault, type TrialResult } from './lib/election-trials';
 import { machine, writeResult } from './lib/results';
 import { round1, summarize } from './lib/stats';
@@ -36,6 +37,9 @@ export interface ScenarioResult {
   /** Trials that produced no leader in time (excluded from the figures). */
   readonly failedTrials: number;
   readonly samplesMs: readonly number[];
+  /** measure 'client': calls made during the trials, and failed idempotent ones among failedCalls. */
+  readonly calls?: number;
+  readonly failedIdempotentCalls?: number;
 }
 
 const SYSTEMS: readonly SystemName[] = ['zk-ha', 'curator', 'kazoo'];
@@ -124,7 +128,52 @@ function summariseScenario(system: SystemName, fault: Fault, sessionTimeoutMs: n
  */
 export async function runZkHaScenario(fault: Fault, sessionTimeoutMs: number, trials: number): Promise<ScenarioResult[]> {
   const election = await runElectionScenario('zk-ha', fault, sessionTimeoutMs, trials);
-  return [election];
+  return [election, await runClientScenario(fault, sessionTimeoutMs, trials)];
+}
+
+/** zk-ha as a client sees it: HaServer processes, HaClient under load (bench/lib/client-trials.ts). */
+async function runClientScenario(fault: Fault, sessionTimeoutMs: number, trials: number): Promise<ScenarioResult> {
+  const ctx = currentContext();
+  for (const [k, g] of ctx.groups) {
+    await g.close();
+    ctx.groups.delete(k);
+  }
+  const group = new ClientGroup(ctx.env.cluster, `/bench-failover-${ctx.runId}/client-${fault}-${sessionTimeoutMs}`, sessionTimeoutMs);
+  const results: ClientTrial[] = [];
+  let failedTrials = 0;
+  try {
+    for (let i = 0; i < trials; i++) {
+      try {
+        const r = await group.trial(fault);
+        results.push(r);
+        ctx.env.log(`  zk-ha client ${fault} ${sessionTimeoutMs} ms #${i + 1}: ${r.unavailableMs.toFixed(1)} ms (new primary elected after ${r.electedMs?.toFixed(1) ?? '?'} ms), ${r.failedCalls}/${r.calls} calls failed (${r.failedIdempotent} idempotent)`);
+      } catch (error) {
+        failedTrials++;
+        ctx.env.log(`  zk-ha client ${fault} #${i + 1} FAILED: ${(error as Error).message}`);
+        await ctx.env.cluster.regainQuorum().catch(() => undefined);
+      }
+    }
+  } finally {
+    await group.close();
+  }
+  const u = summarize(results.map((r) => r.unavailableMs));
+  return {
+    system: 'zk-ha',
+    fault,
+    sessionTimeoutMs,
+    trials: results.length,
+    unavailableMs: { p50: round1(u.p50), p99: round1(u.p99), max: round1(u.max) },
+    failedCalls: results.reduce((n, r) => n + r.failedCalls, 0),
+    overlapMs: 0,
+    measure: 'client',
+    overlapP50Ms: 0,
+    beliefOverlapMaxMs: 0,
+    leaderChanged: results.filter((r) => r.primaryChanged).length,
+    failedTrials,
+    samplesMs: results.map((r) => round1(r.unavailableMs)),
+    calls: results.reduce((n, r) => n + r.calls, 0),
+    failedIdempotentCalls: results.reduce((n, r) => n + r.failedIdempotent, 0),
+  };
 }
 
 async function runPeerScenario(system: 'curator' | 'kazoo', fault: Fault, sessionTimeoutMs: number, trials: number): Promise<ScenarioResult[]> {
@@ -156,12 +205,22 @@ function verdicts(rows: readonly ScenarioResult[]): string[] {
     }
     if (z.fault === 'sigstop') out.push(`${z.overlapMs === 0 ? 'MET ' : 'MISS'} sigstop @${z.sessionTimeoutMs} ms: zk-ha acting overlap ${z.overlapMs} ms (target 0)`);
   }
+  for (const c of rows.filter((r) => r.system === 'zk-ha' && r.measure === 'client' && r.trials > 0)) {
+    if (c.fault === 'handover') {
+      const met = c.unavailableMs.p99 <= 50 && c.failedCalls === 0;
+      out.push(`${met ? 'MET ' : 'MISS'} handover @${c.sessionTimeoutMs} ms: client-observed p99 ${c.unavailableMs.p99} ms, ${c.failedCalls} failed calls (target p99 <= 50 ms, 0 failed)`);
+    }
+    if (c.fault === 'sigkill') {
+      const met = c.unavailableMs.p99 <= c.sessionTimeoutMs + 150;
+      out.push(`${met ? 'MET ' : 'MISS'} sigkill @${c.sessionTimeoutMs} ms: client-observed p99 ${c.unavailableMs.p99} ms (target <= session timeout + 150 = ${c.sessionTimeoutMs + 150} ms); ${c.failedCalls} failed calls, ${c.failedIdempotentCalls ?? 0} idempotent`);
+    }
+  }
   return out;
 }
 
-const HEADERS = ['system', 'fault', 'timeout ms', 'trials', 'p50 ms', 'p99 ms', 'max ms', 'overlap max ms', 'leader changed', 'failed'];
+const HEADERS = ['system', 'measure', 'fault', 'timeout ms', 'trials', 'p50 ms', 'p99 ms', 'max ms', 'overlap max ms', 'leader changed', 'failed calls', 'failed trials'];
 function tableRows(rows: readonly ScenarioResult[]): (string | number)[][] {
-  return rows.map((r) => [r.system, r.fault, r.sessionTimeoutMs, r.trials, r.unavailableMs.p50, r.unavailableMs.p99, r.unavailableMs.max, r.overlapMs, `${r.leaderChanged}/${r.trials}`, r.failedTrials]);
+  return rows.map((r) => [r.system, r.measure, r.fault, r.sessionTimeoutMs, r.trials, r.unavailableMs.p50, r.unavailableMs.p99, r.unavailableMs.max, r.overlapMs, `${r.leaderChanged}/${r.trials}`, r.measure === 'client' ? `${r.failedCalls}/${r.calls ?? 0}` : '-', r.failedTrials]);
 }
 
 function docSection(rows: readonly ScenarioResult[], checks: readonly string[], quick: boolean, trials: number, peers: Peers, cluster: ZkCluster): string {

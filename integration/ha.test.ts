@@ -115,10 +115,15 @@ describe('HaServer + HaClient (real ZooKeeper, servers as processes)', function 
         await load.stop();
         expect(load.failed, JSON.stringify(load.failed.slice(0, 3))).to.have.length(0);
         expect(load.ok.length).to.be.greaterThan(50);
-        const runs = ws.flatMap((w, i) => runsOf(w, `s${i + 1}`)).filter((r) => r.method === 'incr');
-        const perCall = new Map<string, number>();
-        for (const r of runs) perCall.set(r.callId!, (perCall.get(r.callId!) ?? 0) + 1);
-        for (const ok of load.ok) expect(perCall.get(ok.callId), ok.callId).to.equal(1);
+        const perCall = (): Map<string, number> => {
+          const counts = new Map<string, number>();
+          for (const r of ws.flatMap((w, i) => runsOf(w, `s${i + 1}`))) if (r.method === 'incr') counts.set(r.callId!, (counts.get(r.callId!) ?? 0) + 1);
+          return counts;
+        };
+        // A worker logs a run after answering it: give its stdout a moment to catch up.
+        await eventually('every answered call logged', () => load.ok.every((ok) => perCall().has(ok.callId)), 5000).catch(() => undefined);
+        const counts = perCall();
+        for (const ok of load.ok) expect(counts.get(ok.callId), ok.callId).to.equal(1);
       });
     }
 

@@ -245,7 +245,8 @@ export class HaClient extends EventEmitter<HaClientEvents> {
   private primaryTarget(): PoolEndpoint | undefined {
     if (this.hint) {
       const hinted = this.pool.get(this.hint);
-      if (hinted) return hinted;
+      // A hint is worth following only to a member we can reach now.
+      if (hinted && hinted.connection.state === 'up') return hinted;
       this.hint = undefined;
     }
     const leader = this.view.snapshot.leader;

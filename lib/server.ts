@@ -189,7 +189,8 @@ export class HaServer extends EventEmitter<HaServerEvents> {
    */
   async stepDown(): Promise<void> {
     if (!this.election) return;
-    await this.election.resign({ rejoin: true });
+    const until = monotonicMs() + this.graceMs;
+    await this.election.resign({ rejoin: true, beforeRelease: () => this.drain(until) });
   }
 
   /** Leaves the group first (clients stop sending), finishes in-flight calls within the grace period, then closes. */
@@ -199,7 +200,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
     try {
       const graceMs = opts.graceMs ?? this.graceMs;
       const until = monotonicMs() + graceMs;
-      if (this.election) await this.election.resign({ rejoin: false }).catch(() => undefined);
+      if (this.election) await this.election.resign({ rejoin: false, beforeRelease: () => this.drain(until) }).catch(() => undefined);
       else await this.membership.leave().catch(() => undefined);
       this.view.stop();
       await this.quietPeriod(until);
@@ -222,6 +223,11 @@ export class HaServer extends EventEmitter<HaServerEvents> {
     while (monotonicMs() < until && monotonicMs() - this.lastCallAt < quietMs) {
       await new Promise((r) => setTimeout(r, 25));
     }
+  }
+
+  /** Waits until no call is in flight (bounded): a successor must not run while the old primary still does. */
+  private async drain(until: number): Promise<void> {
+    while (this.rpc.inFlight > 0 && monotonicMs() < until) await new Promise((r) => setTimeout(r, 2));
   }
 
   private admitMember(): AdmitDecision {
@@ -282,12 +288,14 @@ export class HaServer extends EventEmitter<HaServerEvents> {
     });
   }
 
-  /** The primary's URL for NOT_PRIMARY answers; never this member's own. */
+  /**
+   * The primary's URL for NOT_PRIMARY answers. When this member is itself the lowest in its view it
+   * is about to be elected (or has just resigned and its view is a moment behind): no hint, so the
+   * client waits for its own view rather than chasing the next in line, which may be a process
+   * that died and whose node has not expired yet.
+   */
   private hintFrom(leader: Member | undefined): string | undefined {
-    if (!leader || leader.record.id === this.id) {
-      const next = this.view.snapshot.members.find((m) => m.record.id !== this.id);
-      return next?.record.url;
-    }
+    if (!leader || leader.record.id === this.id) return undefined;
     return leader.record.url;
   }
 

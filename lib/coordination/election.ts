@@ -107,11 +107,14 @@ export class Election extends EventEmitter<ElectionEvents> {
   }
 
   /**
-   * Hands leadership over: stop leading first (so no call is served after this point), then give up
-   * the node and register again at the back of the line — or leave the group when `rejoin` is false.
+   * Hands leadership over: stop leading first (so no call is admitted after this point), run
+   * `beforeRelease`, then give up the node and register again at the back of the line — or leave the
+   * group when `rejoin` is false.
    */
-  async resign(opts: { rejoin?: boolean } = {}): Promise<void> {
+  async resign(opts: { rejoin?: boolean; beforeRelease?: () => Promise<void> } = {}): Promise<void> {
     this.demote('resigned');
+    // E.g. let calls admitted while leading finish, so the successor never overlaps with them.
+    if (opts.beforeRelease) await opts.beforeRelease();
     if (opts.rejoin === false) {
       this.stop();
       await this.membership.leave();
