@@ -121,7 +121,7 @@ describe('HaServer + HaClient (real ZooKeeper, servers as processes)', function 
           return counts;
         };
         // A worker logs a run after answering it: give its stdout a moment to catch up.
-        await eventually('every answered call logged', () => load.ok.every((ok) => perCall().has(ok.callId)), 5000).catch(() => undefined);
+        await eventually('every answered call logged', () => { const c = perCall(); return load.ok.every((ok) => c.has(ok.callId)); }, 5000).catch(() => undefined);
         const counts = perCall();
         for (const ok of load.ok) expect(counts.get(ok.callId), ok.callId).to.equal(1);
       });
