@@ -266,6 +266,13 @@ candidate is killed and a fresh one joins at the back; the next trial waits for 
   again on the same session while still in the leader function → \`elected\` again; LOST → leave the function
   and re-enter the election. Curator 5's LeaderLatch itself calls \`notLeader\` on SUSPENDED and, on
   RECONNECTED, deletes its node and re-joins at the back of the line.
+- **measure 'client'** (zk-ha only — the peers are election recipes, not RPC stacks): three \`HaServer\`
+  processes (\`integration/workers/ha-server-worker.ts\`) and an \`HaClient\` in the bench process under steady
+  load (two loops of an idempotent call, two of a non-idempotent one). Unavailability = fault → the first call
+  answered by the new primary (higher epoch), as the client saw it; for zk-leader-loss, where the primary
+  stays, the longest gap between successful calls after the fault. "failed calls" counts every failed call:
+  after SIGKILL/SIGSTOP these are non-idempotent calls that were in flight to the dead/frozen primary and
+  fail as "outcome unknown" by design (never retried); idempotent calls are re-sent and do not fail.
 - Percentiles are exact nearest-rank over the trials (with 20 trials, p99 = max).
 `;
 }
