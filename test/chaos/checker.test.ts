@@ -83,6 +83,16 @@ describe('chaos checker', () => {
     expect(r.violations.filter((v) => v.kind === 'ack-mismatch').map((v) => (v.evidence[0] as ClientCall).callId)).to.deep.equal(['ghost', 'wrong']);
   });
 
+  it('a retried idempotent call may run twice under the epoch its response carried (the first answer was lost)', () => {
+    const h = clean();
+    h.runs.push(run('s2#2', 'r', 3, 5025), run('s2#2', 'r', 3, 5030));
+    h.calls.push(ok('r', 3, 5024, 5031, { idempotent: true, attempts: 5 }));
+    expect(kinds(h)).to.deep.equal([]);
+    h.calls.pop();
+    h.calls.push(ok('r', 3, 5024, 5031, { idempotent: false, attempts: 5 }));
+    expect(kinds(h)).to.have.members(['ack-mismatch', 'duplicate-execution']);
+  });
+
   it('a non-idempotent call that ran twice is a duplicate execution, even if the client saw it fail', () => {
     for (const last of [ok('n', 3, 29, 5030, { attempts: 2 }), failed('n', 29, 5030)]) {
       const h = clean();
