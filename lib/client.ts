@@ -208,6 +208,8 @@ export class HaClient extends EventEmitter<HaClientEvents> {
     for (let attempt = 0; ; attempt++) {
       const target = this.primaryTarget();
       if (!target || target.connection.state !== 'up') {
+        // A refusal for good (wrong token, incompatible protocol) will not heal by waiting.
+        if (target?.connection.refused) throw target.connection.refused;
         this.markUnavailable();
         await this.waitForChange(attempt, deadline, opts.signal, lastError ?? noPrimary(this.service));
         continue;
@@ -277,6 +279,8 @@ export class HaClient extends EventEmitter<HaClientEvents> {
     for (let attempt = 0; ; attempt++) {
       const target = this.pickAvoiding(tried, opts.key);
       if (!target) {
+        const refused = this.pool.refusedEverywhere();
+        if (refused) throw refused;
         await this.waitForChange(attempt, deadline, opts.signal, lastError ?? noEndpoint(this.service));
         tried.clear();
         continue;

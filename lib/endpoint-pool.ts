@@ -5,6 +5,7 @@ import type { FaultReporter } from './faults';
 import { createBalancer, createEndpoint, HealthSet, recordLatency } from './routing';
 import type { Balancer, BalancerName, HealthEvent, HealthOptions, Picker, RoutedEndpoint } from './routing';
 import { RpcConnection } from './transport';
+import type { RpcError } from './transport';
 import type { DownEvent, RpcConnectionOptions } from './transport';
 
 /** One member as the client routes to it: its connection and its load/latency stats. */
@@ -101,6 +102,17 @@ export class EndpointPool {
     }
     const routed = this.picker.pick(key);
     return routed ? this.endpoints.get(routed.id) : undefined;
+  }
+
+  /** The refusal every member gave, when all of them refused this client for good (e.g. a wrong token). */
+  refusedEverywhere(): RpcError | undefined {
+    let refusal: RpcError | undefined;
+    for (const ep of this.endpoints.values()) {
+      const r = ep.connection.refused;
+      if (!r) return undefined;
+      refusal ??= r;
+    }
+    return refusal;
   }
 
   /** Whether `ep` may take normal traffic (connected, not ejected). */

@@ -158,6 +158,16 @@ export class HaServer extends EventEmitter<HaServerEvents> {
   get epoch(): number | undefined {
     return this.election?.epoch;
   }
+  /**
+   * True while this member is the primary and its lease holds. A handler with side effects outside
+   * this process should check it right before acting and pass `ctx.epoch` to its storage as a
+   * fencing token: a process can be paused between any check and the act that follows it, so only
+   * the storage, refusing a lower epoch than it has seen, closes that gap for good.
+   */
+  isPrimary(): boolean {
+    return this.election !== undefined && this.roleValue !== 'stopping' && this.election.isLeader();
+  }
+
   /** Calls being handled now. */
   get inFlight(): number {
     return this.rpc.inFlight;

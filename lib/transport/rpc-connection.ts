@@ -119,6 +119,7 @@ export class RpcConnection extends EventEmitter {
   private lastSeen = 0;
   private connectWaiters: { resolve: () => void; reject: (e: RpcError) => void }[] = [];
   private closePromise: Promise<void> | undefined;
+  private refusal: RpcError | undefined;
 
   constructor(opts: RpcConnectionOptions) {
     super();
@@ -166,6 +167,14 @@ export class RpcConnection extends EventEmitter {
 
   get state(): ConnectionState {
     return this.stateValue;
+  }
+
+  /**
+   * Why the server refused this connection for good (UNAUTHENTICATED, PROTOCOL_ERROR): no reconnect
+   * is attempted, and callers should fail with this error rather than wait.
+   */
+  get refused(): RpcError | undefined {
+    return this.refusal;
   }
 
   /** Calls not yet answered (including those queued locally). */
@@ -381,6 +390,7 @@ export class RpcConnection extends EventEmitter {
         return;
       }
       this.stateValue = 'up';
+      this.refusal = undefined;
       this.backoff?.reset();
       this.lastSeen = Date.now();
       this.sawTraffic = false;
@@ -452,6 +462,7 @@ export class RpcConnection extends EventEmitter {
     else this.fault({ code: 'CONNECT_FAILED', message: error.message, peer: this.url, detail: { errorCode: error.code } });
     for (const w of this.connectWaiters.splice(0)) w.reject(error);
     const permanent = error.code === 'UNAUTHENTICATED' || error.code === 'PROTOCOL_ERROR';
+    this.refusal = permanent ? error : undefined;
     if (this.backoff !== undefined && !permanent) {
       const delay = this.backoff.next();
       this.reconnectTimer = setTimeout(() => {
