@@ -38,7 +38,8 @@ export class ServerCall implements CallContext {
     readonly method: string,
     readonly deadline: number,
     meta: Record<string, unknown> | undefined,
-    readonly epoch: number | undefined,
+    /** Set by the admit hook just before the handler runs. */
+    public epoch: number | undefined,
     readonly peer: PeerInfo,
   ) {
     this.meta = meta ?? EMPTY_META;

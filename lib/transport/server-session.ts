@@ -241,27 +241,30 @@ export class ServerSession {
       return;
     }
     const meta = frame[5];
-    let epoch: number | undefined;
+    const call = new ServerCall(id, method, deadline, meta, undefined, this.peer);
+    this.calls.set(id, call);
+    host.trackDeadline(deadline);
+    // The admit hook (a primary's lease guard) runs LAST, right before the handler: a process can be
+    // frozen between any check and the act after it, so nothing else may sit in between.
     if (host.admit !== undefined) {
       let decision: RpcError | AdmitDecision;
       try {
         decision = host.admit({ method, meta: meta ?? {}, peer: this.peer });
       } catch (err) {
+        this.calls.delete(id);
         host.release();
         host.fault({ code: 'ADMIT_ERROR', message: `admit hook threw: ${String((err as Error)?.message ?? err)}`, peer: this.peerName });
         this.sendError(id, { code: 'INTERNAL', message: 'admission check failed', retryable: false, notExecuted: true });
         return;
       }
       if (decision instanceof RpcError) {
+        this.calls.delete(id);
         host.release();
         this.sendError(id, decision);
         return;
       }
-      epoch = decision?.epoch;
+      call.epoch = decision?.epoch;
     }
-    const call = new ServerCall(id, method, deadline, meta, epoch, this.peer);
-    this.calls.set(id, call);
-    host.trackDeadline(deadline);
     let result: unknown;
     try {
       result = handler(frame[3], call);
