@@ -83,6 +83,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
   private primaryHint: string | undefined;
   private readonly notPrimaryCache = new Map<string | undefined, RpcError>();
   private lastCallAt = 0;
+  private admitted: AdmitDecision | undefined;
 
   constructor(options: HaServerOptions) {
     super();
@@ -247,9 +248,14 @@ export class HaServer extends EventEmitter<HaServerEvents> {
 
   /** The per-call lease guard of the primary. */
   private admitPrimary(method: string): RpcError | AdmitDecision {
-    this.lastCallAt = monotonicMs();
+    const now = monotonicMs();
+    this.lastCallAt = now;
     const election = this.election!;
-    if (this.roleValue !== 'stopping' && election.isLeader(monotonicMs())) return { epoch: election.epoch };
+    if (this.roleValue !== 'stopping' && election.isLeader(now)) {
+      // One frozen decision per epoch: admitting a call allocates nothing.
+      if (this.admitted?.epoch !== election.epoch) this.admitted = Object.freeze({ epoch: election.epoch });
+      return this.admitted;
+    }
     this.options.metrics?.call(this.service, 'server', method, 'NOT_PRIMARY', 0);
     const hint = this.primaryHint;
     let error = this.notPrimaryCache.get(hint);
