@@ -253,8 +253,9 @@ export class HaServer extends EventEmitter<HaServerEvents> {
     const election = this.election!;
     if (this.roleValue !== 'stopping' && election.isLeader(now)) {
       // One frozen decision per epoch: admitting a call allocates nothing.
-      if (this.admitted?.epoch !== election.epoch) this.admitted = Object.freeze({ epoch: election.epoch });
-      return this.admitted;
+      let admitted = this.admitted;
+      if (admitted?.epoch !== election.epoch) this.admitted = admitted = Object.freeze({ epoch: election.epoch });
+      return admitted;
     }
     this.options.metrics?.call(this.service, 'server', method, 'NOT_PRIMARY', 0);
     const hint = this.primaryHint;
