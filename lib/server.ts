@@ -253,8 +253,10 @@ export class HaServer extends EventEmitter<HaServerEvents> {
     const election = this.election!;
     if (this.roleValue !== 'stopping' && election.isLeader(now)) {
       // One frozen decision per epoch: admitting a call allocates nothing.
-      let admitted = this.admitted;
-      if (admitted?.epoch !== election.epoch) this.admitted = admitted = Object.freeze({ epoch: election.epoch });
+      const current = this.admitted;
+      if (current !== undefined && current.epoch === election.epoch) return current;
+      const admitted: AdmitDecision = Object.freeze({ epoch: election.epoch });
+      this.admitted = admitted;
       return admitted;
     }
     this.options.metrics?.call(this.service, 'server', method, 'NOT_PRIMARY', 0);
