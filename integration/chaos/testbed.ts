@@ -27,10 +27,10 @@ export class ChaosServer {
   readonly incarnations: Worker[] = [];
   private constructor(
     readonly id: string,
-    readonly port: number,
+    public port: number,
     readonly clientProxy: TcpProxy,
     readonly zkProxies: readonly TcpProxy[],
-    private readonly env: Record<string, string>,
+    private readonly config: Record<string, unknown>,
   ) {}
 
   static async create(id: string, zk: ZkCluster, common: { root: string; service: string; sessionTimeoutMs: number }): Promise<ChaosServer> {
@@ -42,19 +42,32 @@ export class ChaosServer {
       connect: zkProxies.map((p) => p.address).join(','),
       advertiseUrl: `ws://${clientProxy.address}`,
     };
-    return new ChaosServer(id, port, clientProxy, zkProxies, { ZKHA_CHAOS: JSON.stringify(config) });
+    return new ChaosServer(id, port, clientProxy, zkProxies, config);
   }
 
-  /** Spawns a (new) process; resolves when it has registered. */
+  /**
+   * Spawns a (new) process; resolves when it has registered. A restart keeps the port unless some
+   * other process took it while this one was down (ephemeral ports are shared with every outgoing
+   * connection on the machine): then it moves to a new port and the client-side proxy follows.
+   */
   async spawn(): Promise<void> {
-    this.worker = new Worker('chaos-server-worker.ts', [], this.env);
-    this.incarnations.push(this.worker);
-    try {
-      await this.worker.waitFor('started', 1, 30000);
-    } catch (error) {
-      // The worker reports a failed start on stdout: name it, and what it did last.
-      const last = this.worker.events.slice(-3).map((e) => JSON.stringify(e)).join(' ');
-      throw new Error(`${(error as Error).message}; worker ${this.id} last events: ${last}`);
+    for (let attempt = 1; ; attempt++) {
+      this.worker = new Worker('chaos-server-worker.ts', [], { ZKHA_CHAOS: JSON.stringify({ ...this.config, port: this.port }) });
+      this.incarnations.push(this.worker);
+      try {
+        await this.worker.waitFor('started', 1, 30000, undefined, () => this.worker.of('error').length > 0);
+        return;
+      } catch (error) {
+        const last = this.worker.events.slice(-3).map((e) => JSON.stringify(e)).join(' ');
+        if (attempt < 5 && last.includes('EADDRINUSE')) {
+          await this.worker.kill();
+          this.port = await freePort();
+          this.clientProxy.retarget(this.port);
+          continue;
+        }
+        // The worker reports a failed start on stdout: name it, and what it did last.
+        throw new Error(`${(error as Error).message}; worker ${this.id} last events: ${last}`);
+      }
     }
   }
 

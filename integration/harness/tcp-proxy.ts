@@ -26,13 +26,19 @@ interface Link {
 export class TcpProxy {
   readonly port: number;
   readonly address: string;
-  private readonly target: Target;
+  private target: Target;
   private server: net.Server | undefined;
   private readonly links = new Set<Link>();
   private held = false;
   private refusing = false;
   private relisten: Promise<void> = Promise.resolve();
   private closed = false;
+
+  /** Sends new connections to another port of the same host (e.g. a restarted server on a new port). */
+  retarget(port: number): void {
+    if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new HarnessError('START_FAILED', `TcpProxy: bad target port ${port}`);
+    this.target = { ...this.target, port };
+  }
 
   private constructor(target: Target, server: net.Server, port: number) {
     this.target = target;

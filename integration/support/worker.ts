@@ -50,9 +50,15 @@ export class Worker {
     return this.events.filter((e) => e.event === event);
   }
 
-  async waitFor(event: string, count = 1, timeoutMs = 20000, where?: (e: WorkerEvent) => boolean): Promise<WorkerEvent> {
-    await eventually(`worker ${this.pid} event "${event}" x${count}; stderr: ${this.stderr.slice(-5).join(' | ')}`,
-      () => this.of(event).filter((e) => !where || where(e)).length >= count, timeoutMs);
+  /** Waits for the `count`th `event` (matching `where`); `giveUp` ends the wait early with an error. */
+  async waitFor(event: string, count = 1, timeoutMs = 20000, where?: (e: WorkerEvent) => boolean, giveUp?: () => boolean): Promise<WorkerEvent> {
+    let gaveUp = false;
+    await eventually(`worker ${this.pid} event "${event}" x${count}; stderr: ${this.stderr.slice(-5).join(' | ')}`, () => {
+      if (this.of(event).filter((e) => !where || where(e)).length >= count) return true;
+      if (giveUp?.()) gaveUp = true;
+      return gaveUp;
+    }, timeoutMs);
+    if (gaveUp) throw new Error(`worker ${this.pid} gave up waiting for "${event}"`);
     return this.of(event).filter((e) => !where || where(e))[count - 1]!;
   }
 
