@@ -8,11 +8,12 @@
 // Every candidate is its own process (spawnTracked: killed whatever happens) that prints JSON lines
 // stamped with CLOCK_MONOTONIC; the bench stamps the fault on the same clock just before it acts.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { startZooKeeper, type ZkCluster } from '../integration/harness';
 import { updateDocSection } from './lib/docs';
 import { ClientGroup, type ClientTrial } from './lib/client-trials';
 import { CandidateGroup, FAULTS, type ElectionEnv, type Fault, type TrialResult } from './lib/election-trials';
-import { machine, writeResult } from './lib/results';
+import { machine, RESULTS_DIR, writeResult } from './lib/results';
 import { round1, summarize } from './lib/stats';
 import { preparePeers, type Peers, type SystemName } from './lib/systems';
 import { formatTable, markdownTable } from './lib/table';
@@ -223,11 +224,13 @@ function tableRows(rows: readonly ScenarioResult[]): (string | number)[][] {
   return rows.map((r) => [r.system, r.measure, r.fault, r.sessionTimeoutMs, r.trials, r.unavailableMs.p50, r.unavailableMs.p99, r.unavailableMs.max, r.overlapMs, `${r.leaderChanged}/${r.trials}`, r.measure === 'client' ? `${r.failedCalls}/${r.calls ?? 0}` : '-', r.failedTrials]);
 }
 
-function docSection(rows: readonly ScenarioResult[], checks: readonly string[], quick: boolean, trials: number, peers: Peers, cluster: ZkCluster): string {
+type PeerVersions = Pick<Peers, 'curatorVersion' | 'kazooVersion' | 'javaVersion'>;
+
+function docSection(rows: readonly ScenarioResult[], checks: readonly string[], quick: boolean, trials: number, peers: PeerVersions, cluster: Pick<ZkCluster, 'connectString'>, reruns: readonly string[] = []): string {
   const m = machine();
   return `## Failover: election after a fault (zk-ha vs Curator vs kazoo)
 
-\`npm run bench:failover${quick ? ' -- --quick' : ''}\` — ${new Date().toISOString()}, ${trials} trials per cell${quick ? ' (quick run)' : ''}.
+\`npm run bench:failover${quick ? ' -- --quick' : ''}\` — ${new Date().toISOString()}, ${trials} trials per cell${quick ? ' (quick run)' : ''}.${reruns.length ? ` Rows measured again with \`--merge\` after a fix: ${reruns.join('; ')}.` : ''}
 Machine: ${m.cpus}, ${m.cores} cores, ${m.memGiB} GiB, ${m.os}, Node ${m.node}; ZooKeeper 3.8 (Debian), 3-node ensemble on
 loopback (tickTime 100 ms, ${cluster.connectString}); Curator ${peers.curatorVersion} (${peers.javaVersion}); kazoo ${peers.kazooVersion} (Debian python3).
 
@@ -324,6 +327,24 @@ async function main(): Promise<void> {
   if (out) {
     fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
     console.log(`\nwrote ${out}`);
+    return;
+  }
+  // --merge: these rows replace the same rows of the last full run (e.g. after a fix), the rest stay.
+  if (process.argv.includes('--merge')) {
+    const file = path.join(RESULTS_DIR, 'failover.json');
+    const previous = JSON.parse(fs.readFileSync(file, 'utf8')) as { quick: boolean; peers?: { curator: string; kazoo: string; java: string }; scenarios: ScenarioResult[]; reruns?: string[] };
+    const key = (r: ScenarioResult): string => `${r.system}/${r.measure}/${r.fault}/${r.sessionTimeoutMs}`;
+    const fresh = new Map(sorted.map((r) => [key(r), r]));
+    const merged = previous.scenarios.map((r) => fresh.get(key(r)) ?? r);
+    for (const r of sorted) if (!previous.scenarios.some((p) => key(p) === key(r))) merged.push(r);
+    const reruns = [...(previous.reruns ?? []), `${[...fresh.keys()].join(', ')} at ${result.measuredAt}`];
+    const mergedChecks = verdicts(merged);
+    console.log(`\nmerged:\n${formatTable(HEADERS, tableRows(merged))}\n\n${mergedChecks.join('\n')}`);
+    console.log(`\nwrote ${writeResult('failover.json', { ...previous, scenarios: merged, reruns })}`);
+    if (previous.peers) {
+      const versions = { curatorVersion: previous.peers.curator, kazooVersion: previous.peers.kazoo, javaVersion: previous.peers.java };
+      console.log(`wrote ${updateDocSection('failover', docSection(merged, mergedChecks, previous.quick, trials, versions, cluster!, reruns))}`);
+    }
     return;
   }
   console.log(`\nwrote ${writeResult('failover.json', result)}`);

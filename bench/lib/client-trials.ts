@@ -115,9 +115,19 @@ export class ClientGroup {
     await w.waitFor('started', 1, 30000);
   }
 
+  /**
+   * Replaces a server after its trial. Gracefully (leave the group, then exit): a SIGKILLed one
+   * would leave its node — it rejoined at the back after the handover or the SIGCONT — to linger
+   * for a whole session timeout and stall a later election, which no real deployment does.
+   */
   private async retire(id: string): Promise<void> {
-    await this.servers.get(id)?.kill();
+    const w = this.servers.get(id);
     this.servers.delete(id);
+    if (w?.alive) {
+      w.send({ cmd: 'close' });
+      await Promise.race([w.exit, sleep(5000)]);
+      await w.kill();
+    }
     await this.fill();
   }
 
