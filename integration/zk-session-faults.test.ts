@@ -96,8 +96,10 @@ describe('ZkSession under faults (real 3-node ensemble)', function () {
       // Several sessions, so that some are connected to the node that dies whichever it is.
       const rs = await Promise.all(Array.from({ length: 6 }, () => session(6000)));
       const ids = rs.map((r) => r.session.sessionId);
-      const victim = role === 'leader' ? await zk.leader() : (await zk.followers())[0]!;
       const onVictim = await Promise.all(ids.map((id) => nodeOf(zk, id)));
+      // A follower that some of the sessions are connected to (they spread at random over the nodes).
+      const followers = await zk.followers();
+      const victim = role === 'leader' ? await zk.leader() : followers.find((f) => onVictim.includes(f)) ?? followers[0]!;
       await zk.kill(victim);
       await eventually('every session usable again', async () => {
         const ok = await Promise.all(rs.map((r) => r.session.exists('/').then(() => r.session.state === 'connected', () => false)));

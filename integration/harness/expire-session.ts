@@ -113,8 +113,10 @@ function closeSessionVia(server: HostPort, sessionId: bigint, password: Buffer, 
           }
           phase = 'close';
         } else {
-          // ReplyHeader: xid int32, zxid int64, err int32. Any reply to closeSession ends it.
-          finish();
+          // ReplyHeader: xid int32, zxid int64, err int32. Only OK (0) or SESSION_EXPIRED (-112) prove the
+          // session gone; SESSION_MOVED (-118) means the owner took it back first: the caller retries.
+          const err = body.length >= 16 ? body.readInt32BE(12) : 0;
+          finish(err === 0 || err === -112 ? undefined : new Error(`closeSession answered with error ${err}`));
           return;
         }
       }
