@@ -71,7 +71,8 @@ async function expectExpiryWorks(cluster: ZkCluster): Promise<void> {
   try {
     const node = `/harness-eph-${process.pid}-${Date.now()}`;
     await createEphemeral(owner, node);
-    expect(await exists(observer, node)).to.equal(true);
+    // Another client, maybe on another follower, sees the create once that follower has applied it.
+    await eventually('the observer sees the node', () => exists(observer, node));
     const states: string[] = [];
     owner.on('state', (s) => states.push(s.name));
     const expired = new Promise<void>((resolve) => owner.once('expired', resolve));
