@@ -51,21 +51,10 @@ async function wsClient(port: number): Promise<BenchClient> {
     ws.once('open', resolve);
     ws.once('error', reject);
   });
-  const pending = new Map<number, (v: unknown) => void>();
-  let nextId = 1;
-  ws.on('message', (data: Buffer) => {
-    const [id, body] = unpackr.unpack(data) as [number, unknown];
-    const r = pending.get(id);
-    pending.delete(id);
-    r?.(body);
-  });
+  const calls = correlator((id, msg) => ws.send(packr.pack([id, msg])));
+  ws.on('message', (data: Buffer) => calls.reply(data));
   return {
-    call: (msg) =>
-      new Promise((resolve) => {
-        const id = nextId++;
-        pending.set(id, resolve);
-        ws.send(packr.pack([id, msg]));
-      }),
+    call: calls.call,
     close: async () => ws.close(),
   };
 }
@@ -114,21 +103,10 @@ async function tcpClient(port: number): Promise<BenchClient> {
     sock.once('connect', resolve);
     sock.once('error', reject);
   });
-  const pending = new Map<number, (v: unknown) => void>();
-  let nextId = 1;
-  sock.on('data', frameReader((frame) => {
-    const [id, body] = unpackr.unpack(frame) as [number, unknown];
-    const r = pending.get(id);
-    pending.delete(id);
-    r?.(body);
-  }));
+  const calls = correlator((id, msg) => sock.write(lengthPrefixed([id, msg])));
+  sock.on('data', frameReader((frame) => calls.reply(frame)));
   return {
-    call: (msg) =>
-      new Promise((resolve) => {
-        const id = nextId++;
-        pending.set(id, resolve);
-        sock.write(lengthPrefixed([id, msg]));
-      }),
+    call: calls.call,
     close: async () => {
       sock.end();
     },
@@ -185,4 +163,24 @@ export function startClient(t: TransportName, port: number): Promise<BenchClient
     case 'ws-msgpackr': return wsClient(port);
     case 'tcp-msgpackr': return tcpClient(port);
   }
+}
+
+/** The raw baselines' call ids: send `[id, msg]`, resolve the call when `[id, body]` comes back. */
+function correlator(send: (id: number, msg: unknown) => void): { call: (msg: unknown) => Promise<unknown>; reply: (frame: Buffer) => void } {
+  const pending = new Map<number, (v: unknown) => void>();
+  let nextId = 1;
+  return {
+    call: (msg) =>
+      new Promise((resolve) => {
+        const id = nextId++;
+        pending.set(id, resolve);
+        send(id, msg);
+      }),
+    reply: (frame) => {
+      const [id, body] = unpackr.unpack(frame) as [number, unknown];
+      const r = pending.get(id);
+      pending.delete(id);
+      r?.(body);
+    },
+  };
 }
