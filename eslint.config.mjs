@@ -1,6 +1,39 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// The layers of lib/ (see README "Architecture"): each folder may import only the folders listed
+// for it. An upward or sideways import fails `npm test`.
+const LAYERS = {
+  base: [],
+  zk: ['base'],
+  transport: ['base'],
+  routing: ['base'],
+  ops: ['base'],
+  coordination: ['base', 'zk'],
+  ha: ['base', 'zk', 'coordination', 'transport', 'routing', 'ops'],
+};
+const ALL = Object.keys(LAYERS);
+const OUTSIDE_LIB = ['bin', 'test', 'integration', 'bench', 'examples', 'scripts', 'docker'];
+
+function layerRule(layer) {
+  const forbidden = ALL.filter((l) => l !== layer && !LAYERS[layer].includes(l));
+  return {
+    files: [`lib/${layer}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          ...(forbidden.length ? [{
+            regex: `^(\\.\\./)+(${forbidden.join('|')})(/|$)`,
+            message: `lib/${layer} may import only ${['itself', ...LAYERS[layer]].join(', ')} (layering: see README "Architecture").`,
+          }] : []),
+          { regex: `^(\\.\\./)+(${OUTSIDE_LIB.join('|')})(/|$)`, message: 'lib/ never imports bin/, tests, benches or examples.' },
+          { regex: '^(\\.\\./)+index$|^\\.\\./\\.\\.$|^\\.\\.$', message: 'import a layer, not the package entry.' },
+        ],
+      }],
+    },
+  };
+}
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'bench/java/**', 'bench/results/**'] },
   js.configs.recommended,
@@ -10,6 +43,13 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-constant-condition': ['error', { checkLoops: false }],
+    },
+  },
+  ...Object.keys(LAYERS).map(layerRule),
+  {
+    files: ['lib/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: `^(\\.\\./)+(${OUTSIDE_LIB.join('|')})(/|$)`, message: 'lib/ never imports bin/, tests, benches or examples.' }] }],
     },
   },
   {

@@ -9,9 +9,9 @@ import { freePort, spawnTracked, type ZkCluster } from './harness';
 import { sharedZooKeeper } from './support/shared-zookeeper';
 import { eventually, uniqueRoot, within } from './support/wait';
 import { acl, ZkSession } from '../lib/zk';
-import { Membership, servicePaths } from '../lib/coordination';
+import { faultJournalSink, Membership, servicePaths } from '../lib/coordination';
 import type { ServiceMode } from '../lib/coordination';
-import { FaultReporter } from '../lib/faults';
+import { FaultReporter } from '../lib/ops/fault-reporter';
 
 const CLI = path.join(__dirname, '..', 'bin', 'zk-ha.ts');
 
@@ -69,7 +69,7 @@ describe('zk-ha command line (real ZooKeeper)', function () {
     orders.push(await register('orders', 'primary-backup', 'orders-b', { zone: 'eu-2' }));
     orders.push(await register('orders', 'primary-backup', 'orders-c'));
     await register('search', 'redundant', 'search-a');
-    const reporter = new FaultReporter({ service: 'orders', member: 'orders-a', journal: { session: sessions[0]!, paths: servicePaths('orders', root) } });
+    const reporter = new FaultReporter({ service: 'orders', member: 'orders-a', journal: faultJournalSink({ session: sessions[0]!, paths: servicePaths('orders', root) }) });
     reporter.report('elected', { detail: { epoch: orders[0]!.node!.sequence } });
     reporter.report('session-lost', { member: 'orders-b', detail: { reason: 'expired' } });
     reporter.report('failover', { durationMs: 1234, detail: { epoch: 7 } });

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { execFile } from 'child_process';
 import * as path from 'path';
 import { promisify } from 'util';
-import { ZkSession } from '../lib';
+import { ZkSession } from '../lib/blocks';
 import { spawnTracked } from './harness';
 import { sharedZooKeeper } from './support/shared-zookeeper';
 import { eventually } from './support/wait';

@@ -10,8 +10,9 @@ import { uniqueRoot } from './support/wait';
 import { ZkSession } from '../lib/zk';
 import { ensureService, servicePaths } from '../lib/coordination';
 import type { ServicePaths } from '../lib/coordination';
-import { appendJournal, FaultReporter, readJournal } from '../lib/faults';
-import type { FaultLogger, FaultReport } from '../lib/faults';
+import { FaultReporter } from '../lib/ops/fault-reporter';
+import { appendJournal, faultJournalSink, readJournal } from '../lib/coordination/fault-journal';
+import type { FaultLogger, FaultReport } from '../lib/ops/fault-reporter';
 
 class FakeLogger implements FaultLogger {
   readonly lines: { level: string; obj: Record<string, unknown>; msg: string | undefined }[] = [];
@@ -40,7 +41,7 @@ describe('fault journal (real ZooKeeper)', function () {
 
   it('writes each cluster-wide fault as a JSON node f-<seq> under faults/, and only those kinds', async () => {
     const paths = await freshService();
-    const reporter = new FaultReporter({ service: 'orders', member: 'orders-a', journal: { session, paths } });
+    const reporter = new FaultReporter({ service: 'orders', member: 'orders-a', journal: faultJournalSink({ session, paths }) });
     const failover = reporter.report('failover', { durationMs: 640, detail: { epoch: 9 } });
     reporter.report('member-joined', { member: 'orders-b' });      // not journaled
     reporter.report('endpoint-ejected', { member: 'orders-b' });   // not journaled
@@ -56,7 +57,7 @@ describe('fault journal (real ZooKeeper)', function () {
 
   it('trims the oldest entries beyond maxEntries; readJournal returns the rest newest first', async () => {
     const paths = await freshService();
-    const reporter = new FaultReporter({ service: 'orders', journal: { session, paths, maxEntries: 3 } });
+    const reporter = new FaultReporter({ service: 'orders', journal: faultJournalSink({ session, paths, maxEntries: 3 }) });
     for (let n = 1; n <= 7; n++) reporter.report('failover', { detail: { n } });
     await reporter.flush();
     const { children } = await session.children(paths.faults);
@@ -100,7 +101,7 @@ describe('fault journal (real ZooKeeper)', function () {
   it('the logger receives a structured line at the right level for journaled and other kinds alike', async () => {
     const paths = await freshService();
     const logger = new FakeLogger();
-    const reporter = new FaultReporter({ service: 'orders', member: 'orders-a', logger, journal: { session, paths } });
+    const reporter = new FaultReporter({ service: 'orders', member: 'orders-a', logger, journal: faultJournalSink({ session, paths }) });
     reporter.report('session-lost', { detail: { reason: 'expired' } });
     reporter.report('demoted', { detail: { reason: 'lease-expired' } });
     reporter.report('session-rejoined', { durationMs: 1500 });
@@ -116,7 +117,7 @@ describe('fault journal (real ZooKeeper)', function () {
   it('a journal that cannot be written (no faults node, closed session) never fails or blocks the reporter', async () => {
     const missing = servicePaths('orders', uniqueRoot('faults-missing'));
     const seen: string[] = [];
-    const reporter = new FaultReporter({ service: 'orders', journal: { session, paths: missing } });
+    const reporter = new FaultReporter({ service: 'orders', journal: faultJournalSink({ session, paths: missing }) });
     reporter.on('fault', (r) => seen.push(r.kind));
     reporter.report('failover');
     await reporter.flush();
@@ -125,7 +126,7 @@ describe('fault journal (real ZooKeeper)', function () {
     await closed.start();
     await closed.close();
     const paths = await freshService();
-    const afterClose = new FaultReporter({ service: 'orders', journal: { session: closed, paths } });
+    const afterClose = new FaultReporter({ service: 'orders', journal: faultJournalSink({ session: closed, paths }) });
     afterClose.on('fault', (r) => seen.push(r.kind));
     afterClose.report('elected');
     await afterClose.flush();

@@ -3,7 +3,8 @@
  * the test process.
  */
 import { expect } from 'chai';
-import { HaClient, Membership, RpcServer, ZkSession } from '../lib';
+import { HaClient } from '../lib';
+import { Membership, RpcServer, ZkSession } from '../lib/blocks';
 import type { HaClientOptions } from '../lib';
 import { startZooKeeper, type ZkCluster } from './harness';
 import { Load, runsOf, startServer } from './support/ha-fixtures';

@@ -1,34 +1,24 @@
 /**
  * zk-ha: highly available RPC services with Apache ZooKeeper as the coordinator.
- * This file is the public API and nothing else.
+ * This entry is the HA API: servers, clients, their errors, faults, metrics and ACLs.
+ * The building blocks (sessions, election, transport, balancers) live under 'zk-ha/blocks'.
  */
-export { HaServer } from './server';
-export type { HaServerOptions, HaServerRole, HaServerEvents, HaServerTransportOptions } from './server';
-export { HaClient } from './client';
-export type { HaClientOptions, HaCallOptions, HaCallResult, HaClientEvents } from './client';
+export { HaServer } from './ha/ha-server';
+export type { HaServerOptions, HaServerRole, HaServerEvents, HaServerTransportOptions } from './ha/ha-server';
+export { HaClient } from './ha/ha-client';
+export type { HaClientOptions, HaCallOptions, HaCallResult, HaClientEvents } from './ha/ha-client';
 
-export { ZkSession, ZkError, acl, digestId } from './zk';
-export type {
-  ZkSessionOptions, ZkAuth, ZkSessionState, ZkSessionEvents, ZkErrorCode, ZnodeStat, AclEntry, Perm, CreateMode,
-  WatchEvent, MultiOp, MultiResult, LostReason,
-} from './zk';
+export { ZkHaError, InvalidOptionError } from './base/errors';
+export { RpcError, RPC_ERROR_CODES } from './transport';
+export type { RpcErrorCode, CallContext, Handler, PeerInfo } from './transport';
+export { ZkError, acl, digestId } from './zk';
+export type { ZkAuth, ZkErrorCode, AclEntry, Perm, ZkSessionOptions } from './zk';
+export { CoordinationError } from './coordination';
+export type { CoordinationErrorCode, ServiceMode, Member, MemberRecord } from './coordination';
+export type { BalancerName, HealthOptions, HedgeOptions, RetryBudgetOptions } from './routing';
 
-export { Membership, MembershipView, Election, CoordinationError, servicePaths, DEFAULT_ROOT } from './coordination';
-export type {
-  MembershipOptions, MembershipSnapshot, MembershipChange, Member, MemberRecord, ElectionOptions, DemotionReason,
-  ServiceMode, CoordinationErrorCode, ServicePaths, OwnNode,
-} from './coordination';
-
-export { RpcServer, RpcConnection, RpcError, RPC_ERROR_CODES } from './transport';
-export type {
-  RpcServerOptions, RpcConnectionOptions, RpcErrorCode, CallContext, Handler, CallOptions, RpcResponse, PeerInfo,
-} from './transport';
-
-export { createBalancer, BALANCER_NAMES, seededRandom, RetryBudget, HealthSet, EndpointHealth } from './routing';
-export type { BalancerName, Picker, RoutedEndpoint, HealthOptions, HedgeOptions, RetryBudgetOptions } from './routing';
-
-export { FaultReporter, readJournal } from './faults';
-export type { FaultReport, FaultKind, FaultLogger } from './faults';
-export { HaMetrics } from './metrics';
-export type { HaMetricsOptions } from './metrics';
-export { ZkHaError, InvalidOptionError } from './errors';
+export { FaultReporter } from './ops/fault-reporter';
+export type { FaultReport, FaultKind, FaultLogger } from './ops/fault-reporter';
+export { readJournal } from './coordination';
+export { HaMetrics } from './ops/metrics';
+export type { HaMetricsOptions } from './ops/metrics';

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { Registry } from 'prom-client';
-import { FaultReporter, JOURNALED, transportFaultKind } from '../lib/faults';
-import type { FaultKind, FaultLogger, FaultReport } from '../lib/faults';
-import { HaMetrics } from '../lib/metrics';
-import { InvalidOptionError } from '../lib/errors';
-import { servicePaths } from '../lib/coordination';
+import { FaultReporter, JOURNALED, transportFaultKind } from '../lib/ops/fault-reporter';
+import type { FaultKind, FaultLogger, FaultReport } from '../lib/ops/fault-reporter';
+import { HaMetrics } from '../lib/ops/metrics';
+import { InvalidOptionError } from '../lib/base/errors';
+import { faultJournalSink, servicePaths } from '../lib/coordination';
 import type { ZkSession } from '../lib/zk';
 
 type Level = 'info' | 'warn' | 'error';
@@ -126,7 +126,7 @@ describe('FaultReporter (event, log line, metric)', () => {
       delete: (): Promise<never> => Promise.reject(new Error('unreachable')),
     } as unknown as ZkSession;
     const logger = new FakeLogger();
-    const reporter = new FaultReporter({ service: 'orders', logger, journal: { session: failing, paths: servicePaths('orders') } });
+    const reporter = new FaultReporter({ service: 'orders', logger, journal: faultJournalSink({ session: failing, paths: servicePaths('orders') }) });
     const kinds = Object.keys(EXPECTED_LEVEL) as FaultKind[];
     for (const kind of kinds) reporter.report(kind);
     await reporter.flush();
@@ -139,7 +139,7 @@ describe('FaultReporter (event, log line, metric)', () => {
   it('rejects a bad journal.maxEntries at construction', () => {
     const session = {} as ZkSession;
     for (const maxEntries of [0, -1, 1.5, Number.NaN]) {
-      expect(() => new FaultReporter({ service: 'orders', journal: { session, paths: servicePaths('orders'), maxEntries } }), String(maxEntries))
+      expect(() => faultJournalSink({ session, paths: servicePaths('orders'), maxEntries }), String(maxEntries))
         .to.throw(InvalidOptionError).with.property('option', 'journal.maxEntries');
     }
   });

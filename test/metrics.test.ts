@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { Registry } from 'prom-client';
-import { HaMetrics } from '../lib/metrics';
-import { InvalidOptionError } from '../lib/errors';
-import type { FaultKind, FaultReport } from '../lib/faults';
+import { HaMetrics } from '../lib/ops/metrics';
+import { InvalidOptionError } from '../lib/base/errors';
+import type { FaultKind, FaultReport } from '../lib/ops/fault-reporter';
 
 function report(kind: FaultKind, member?: string, service = 'orders'): FaultReport {
   return { kind, service, member, at: Date.now(), durationMs: undefined, detail: {} };

@@ -1,4 +1,4 @@
-import { InvalidOptionError, ZkHaError } from '../../lib/errors';
+import { InvalidOptionError, ZkHaError } from '../../lib/base/errors';
 import { ZkError } from '../../lib/zk';
 
 /** Exit codes of `zk-ha` (documented in docs/operations.md). */

@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '../../lib/errors';
+import { InvalidOptionError } from '../../lib/base/errors';
 import { DEFAULT_ROOT, readServiceNode, servicePaths } from '../../lib/coordination';
 import type { ServiceNodeData, ServicePaths } from '../../lib/coordination';
 import { parseConnectString, ZkError, ZkSession } from '../../lib/zk';

@@ -1,4 +1,4 @@
-import type { FaultReport } from '../../lib/faults';
+import type { FaultReport } from '../../lib/ops/fault-reporter';
 import type { MemberRow, ServiceState } from './service-state';
 
 /** Left-aligned columns separated by two spaces; the first row is the header. */

@@ -1,4 +1,5 @@
-import { HaClient, ZkSession, servicePaths } from '../../lib';
+import { HaClient } from '../../lib';
+import { ZkSession, servicePaths } from '../../lib/blocks';
 import { TcpProxy, freePort, type ZkCluster } from '../harness';
 import { Worker } from '../support/worker';
 import { eventually, sleep, uniqueRoot } from '../support/wait';

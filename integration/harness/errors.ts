@@ -1,4 +1,4 @@
-import { ZkHaError } from '../../lib/errors';
+import { ZkHaError } from '../../lib/base/errors';
 
 /** Stable codes of the harness's own failures, so a test can tell "no ZooKeeper here" from a bug. */
 export type HarnessErrorCode =

@@ -1,5 +1,5 @@
-import { integerInRange, oneOf, positiveNumber } from '../../lib/options';
-import { InvalidOptionError } from '../../lib/errors';
+import { integerInRange, oneOf, positiveNumber } from '../../lib/base/options';
+import { InvalidOptionError } from '../../lib/base/errors';
 import { HarnessError } from './errors';
 import { ExternalCluster } from './external-cluster';
 import { LocalCluster, type LocalClusterConfig } from './local-cluster';

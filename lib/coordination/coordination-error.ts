@@ -1,4 +1,4 @@
-import { ZkHaError } from '../errors';
+import { ZkHaError } from '../base/errors';
 
 export type CoordinationErrorCode = 'MODE_MISMATCH' | 'BAD_MEMBER_RECORD' | 'BAD_SERVICE_NODE' | 'NOT_REGISTERED' | 'CLOSED';
 

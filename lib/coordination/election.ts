@@ -1,6 +1,6 @@
 import { EventEmitter } from 'events';
-import { monotonicMs } from '../clock';
-import { fraction } from '../options';
+import { monotonicMs } from '../base/clock';
+import { fraction } from '../base/options';
 import { ZkError, ZkSession } from '../zk';
 import type { Membership, OwnNode } from './membership';
 import { sortMemberNames } from './paths';

@@ -12,3 +12,5 @@ export { servicePaths, memberSequence, sortMemberNames, DEFAULT_ROOT } from './p
 export type { ServicePaths } from './paths';
 export { ensureService, readServiceNode, SERVICE_MODES } from './service-node';
 export type { ServiceMode, ServiceNodeData } from './service-node';
+export { faultJournalSink, appendJournal, readJournal } from './fault-journal';
+export type { FaultJournalOptions } from './fault-journal';

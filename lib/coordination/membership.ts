@@ -6,7 +6,7 @@ import { CoordinationError } from './coordination-error';
 import { completeRecord, decodeRecord, encodeRecord, MemberRecord } from './member-record';
 import { DEFAULT_ROOT, MEMBER_PREFIX, memberSequence, ServicePaths, servicePaths } from './paths';
 import { ensureService, ServiceMode, SERVICE_MODES } from './service-node';
-import { oneOf } from '../options';
+import { oneOf } from '../base/options';
 
 export interface MembershipOptions {
   readonly service: string;

@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '../errors';
+import { InvalidOptionError } from '../base/errors';
 
 export const DEFAULT_ROOT = '/zk-ha';
 export const MEMBER_PREFIX = 'm-';

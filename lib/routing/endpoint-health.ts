@@ -1,5 +1,5 @@
-import { InvalidOptionError } from '../errors';
-import { integerInRange, nonNegativeNumber, positiveNumber } from '../options';
+import { InvalidOptionError } from '../base/errors';
+import { integerInRange, nonNegativeNumber, positiveNumber } from '../base/options';
 import { optionalFunction } from './endpoint';
 import { WindowedCounter } from './windowed-counter';
 

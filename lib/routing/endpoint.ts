@@ -1,5 +1,5 @@
-import { InvalidOptionError } from '../errors';
-import { nonEmptyString, nonNegativeNumber } from '../options';
+import { InvalidOptionError } from '../base/errors';
+import { nonEmptyString, nonNegativeNumber } from '../base/options';
 
 /**
  * The mutable per-endpoint statistics shared by the balancers and the client. One object per

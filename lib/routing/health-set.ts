@@ -1,4 +1,4 @@
-import { nonEmptyString } from '../options';
+import { nonEmptyString } from '../base/options';
 import type { EjectionGuard, HealthOptions, HealthState, HealthTransition, ResolvedHealthOptions } from './endpoint-health';
 import { EndpointHealth, resolveHealthOptions } from './endpoint-health';
 

@@ -1,5 +1,5 @@
-import { InvalidOptionError } from '../errors';
-import { integerInRange, nonNegativeNumber } from '../options';
+import { InvalidOptionError } from '../base/errors';
+import { integerInRange, nonNegativeNumber } from '../base/options';
 
 /** Attempts per call can never exceed this (gRPC caps at 5; forking to a whole group needs more). */
 export const MAX_HEDGE_ATTEMPTS = 32;

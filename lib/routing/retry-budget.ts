@@ -1,5 +1,5 @@
-import { InvalidOptionError } from '../errors';
-import { nonNegativeNumber } from '../options';
+import { InvalidOptionError } from '../base/errors';
+import { nonNegativeNumber } from '../base/options';
 import { WindowedCounter } from './windowed-counter';
 
 export interface RetryBudgetOptions {

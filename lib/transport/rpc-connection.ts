@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
-import { InvalidOptionError } from '../errors';
-import { booleanOption, integerInRange, nonEmptyString, positiveNumber } from '../options';
-import { Backoff, BackoffOptions } from '../backoff';
+import { InvalidOptionError } from '../base/errors';
+import { booleanOption, integerInRange, nonEmptyString, positiveNumber } from '../base/options';
+import { Backoff, BackoffOptions } from '../base/backoff';
 import { decodeFrame, encodeCancel, encodeRequest, FrameError, FrameType, MAX_CALL_ID, peekHeader } from './codec';
 import { DeadlineSweeper } from './deadline-sweeper';
 import { incompatibility, PROTOCOL_HEADER, PROTOCOL_VERSION, REFUSAL_CODE_HEADER, REFUSAL_MESSAGE_HEADER } from './protocol';

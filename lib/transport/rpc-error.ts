@@ -1,4 +1,4 @@
-import { ZkHaError } from '../errors';
+import { ZkHaError } from '../base/errors';
 
 export type RpcErrorCode =
   | 'UNAVAILABLE'

@@ -1,5 +1,5 @@
-import { InvalidOptionError } from '../errors';
-import { fraction, integerInRange, oneOf, positiveNumber } from '../options';
+import { InvalidOptionError } from '../base/errors';
+import { fraction, integerInRange, oneOf, positiveNumber } from '../base/options';
 import type { AclEntry } from './acl';
 
 /** Credentials added to the session, e.g. `{ scheme: 'digest', credentials: 'user:password' }`. */

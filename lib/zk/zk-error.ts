@@ -1,4 +1,4 @@
-import { ZkHaError } from '../errors';
+import { ZkHaError } from '../base/errors';
 
 export type ZkErrorCode =
   | 'NO_NODE' | 'NODE_EXISTS' | 'BAD_VERSION' | 'NOT_EMPTY' | 'NO_AUTH' | 'INVALID_ACL' | 'AUTH_FAILED'

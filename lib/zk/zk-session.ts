@@ -1,7 +1,7 @@
 import { EventEmitter } from 'events';
 import * as nzc from 'node-zookeeper-client';
 import type { Client, Event as RawEvent } from 'node-zookeeper-client';
-import { monotonicMs } from '../clock';
+import { monotonicMs } from '../base/clock';
 import { AclEntry, fromRawAcls, toRawAcls } from './acl';
 import { abandonConnection, CM_STATES, disposeClient, internalState } from './client-internals';
 import { ResolvedSessionOptions, resolveSessionOptions, ZkSessionOptions } from './session-options';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { InvalidOptionError } from '../../lib/errors';
+import { InvalidOptionError } from '../../lib/base/errors';
 import { DEFAULT_ROOT, memberSequence, servicePaths, sortMemberNames } from '../../lib/coordination';
 
 describe('coordination paths', () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { InvalidOptionError } from '../../lib/errors';
+import { InvalidOptionError } from '../../lib/base/errors';
 import type { JitterMode } from '../../lib/routing';
 import { Backoff, backoffDelay, seededRandom } from '../../lib/routing';
 

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import type { BalancerName, RoutedEndpoint } from '../../lib/routing';
 import { BALANCER_NAMES, createBalancer, createEndpoint, recordLatency, seededRandom } from '../../lib/routing';
-import { InvalidOptionError } from '../../lib/errors';
+import { InvalidOptionError } from '../../lib/base/errors';
 import { chiSquare, countPicks, endpoints } from './helpers';
 
 // Chi-square critical values at p = 0.001 by degrees of freedom: a correct picker fails 1 in 1000

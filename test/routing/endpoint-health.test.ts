@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { InvalidOptionError } from '../../lib/errors';
+import { InvalidOptionError } from '../../lib/base/errors';
 import type { HealthOptions } from '../../lib/routing';
 import { EndpointHealth, HealthSet, seededRandom } from '../../lib/routing';
 

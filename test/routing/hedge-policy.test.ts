@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { InvalidOptionError } from '../../lib/errors';
+import { InvalidOptionError } from '../../lib/base/errors';
 import type { HedgeOptions } from '../../lib/routing';
 import { HedgePlan, MAX_HEDGE_ATTEMPTS } from '../../lib/routing';
 

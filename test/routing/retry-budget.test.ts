@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { InvalidOptionError } from '../../lib/errors';
+import { InvalidOptionError } from '../../lib/base/errors';
 import { RetryBudget, WindowedCounter } from '../../lib/routing';
 
 function withdrawAll(b: RetryBudget, nowMs: number): number {

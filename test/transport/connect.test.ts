@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { WebSocket } from 'ws';
 import { PROTOCOL_HEADER, RpcConnection, RpcError, RpcServer, TransportFault } from '../../lib/transport';
-import { InvalidOptionError } from '../../lib/errors';
+import { InvalidOptionError } from '../../lib/base/errors';
 import { expectRejection, startPair } from './helpers';
 
 describe('transport connections', () => {

@@ -1,4 +1,4 @@
-import { readJournal } from '../../../lib/faults';
+import { readJournal } from '../../../lib/coordination/fault-journal';
 import { CliContext, pathsOf, print, requireService, withSession } from '../context';
 import { faultsTable } from '../format';
 

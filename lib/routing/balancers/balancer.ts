@@ -1,6 +1,6 @@
 import type { RoutedEndpoint } from '../endpoint';
 import { DEFAULT_LATENCY_DECAY_MS, optionalFunction } from '../endpoint';
-import { integerInRange, oneOf, positiveNumber } from '../../options';
+import { integerInRange, oneOf, positiveNumber } from '../../base/options';
 import { ConsistentHashPicker, DEFAULT_HASH_REPLICAS } from './consistent-hash';
 import { LeastOutstandingPicker } from './least-outstanding';
 import { P2cPicker } from './p2c';

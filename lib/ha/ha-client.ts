@@ -1,17 +1,17 @@
 import { EventEmitter } from 'events';
-import { monotonicMs } from './clock';
-import { MembershipView, readServiceNode } from './coordination';
-import type { Member, MembershipSnapshot, ServiceMode, ServiceNodeData } from './coordination';
+import { monotonicMs } from '../base/clock';
+import { MembershipView, readServiceNode } from '../coordination';
+import type { Member, MembershipSnapshot, ServiceMode, ServiceNodeData } from '../coordination';
 import { EndpointPool, PoolEndpoint, ConnectionSettings } from './endpoint-pool';
-import { InvalidOptionError } from './errors';
-import { FaultReport, FaultReporter, FaultLogger } from './faults';
-import type { HaMetrics } from './metrics';
-import { booleanOption, nonEmptyString, oneOf, positiveNumber } from './options';
-import { BALANCER_NAMES, canRetryElsewhere, HedgePlan, RetryBudget, backoffDelay, resolveBackoffOptions } from './routing';
-import type { BalancerName, HealthOptions, HedgeOptions, ResolvedBackoffOptions, RetryBudgetOptions } from './routing';
-import { RpcError } from './transport';
-import { ZkError, ZkSession } from './zk';
-import type { ZkSessionOptions } from './zk';
+import { InvalidOptionError } from '../base/errors';
+import { FaultReport, FaultReporter, FaultLogger } from '../ops/fault-reporter';
+import type { HaMetrics } from '../ops/metrics';
+import { booleanOption, nonEmptyString, oneOf, positiveNumber } from '../base/options';
+import { BALANCER_NAMES, canRetryElsewhere, HedgePlan, RetryBudget, backoffDelay, resolveBackoffOptions } from '../routing';
+import type { BalancerName, HealthOptions, HedgeOptions, ResolvedBackoffOptions, RetryBudgetOptions } from '../routing';
+import { RpcError } from '../transport';
+import { ZkError, ZkSession } from '../zk';
+import type { ZkSessionOptions } from '../zk';
 
 export interface HaClientOptions {
   /** A ZkSession to use (the caller owns it), or options for one the client creates and closes. */

@@ -1,15 +1,15 @@
 import { EventEmitter } from 'events';
-import { monotonicMs } from './clock';
-import { Election, Membership, MembershipView, SERVICE_MODES } from './coordination';
-import type { DemotionReason, Member, ServiceMode } from './coordination';
-import { InvalidOptionError } from './errors';
-import { FaultReport, FaultReporter, FaultLogger, transportFaultKind } from './faults';
-import type { HaMetrics } from './metrics';
-import { fraction, nonEmptyString, nonNegativeNumber, oneOf } from './options';
-import { RpcError, RpcServer } from './transport';
-import type { AdmitDecision, Handler, RpcServerOptions } from './transport';
-import { ZkSession } from './zk';
-import type { AclEntry, ZkSessionOptions } from './zk';
+import { monotonicMs } from '../base/clock';
+import { Election, faultJournalSink, Membership, MembershipView, SERVICE_MODES } from '../coordination';
+import type { DemotionReason, Member, ServiceMode } from '../coordination';
+import { InvalidOptionError } from '../base/errors';
+import { FaultReport, FaultReporter, FaultLogger, transportFaultKind } from '../ops/fault-reporter';
+import type { HaMetrics } from '../ops/metrics';
+import { fraction, nonEmptyString, nonNegativeNumber, oneOf } from '../base/options';
+import { RpcError, RpcServer } from '../transport';
+import type { AdmitDecision, Handler, RpcServerOptions } from '../transport';
+import { ZkSession } from '../zk';
+import type { AclEntry, ZkSessionOptions } from '../zk';
 
 /** Transport settings of the server: limits, heartbeats, TLS, authentication. */
 export type HaServerTransportOptions = Omit<RpcServerOptions, 'handlers' | 'admit' | 'host' | 'port' | 'onFault'>;
@@ -132,7 +132,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
       member: this.membership.record.id,
       logger: options.logger,
       metrics: options.metrics,
-      journal: options.journal === false ? undefined : { session: this.session, paths: this.membership.paths },
+      journal: options.journal === false ? undefined : faultJournalSink({ session: this.session, paths: this.membership.paths }),
     });
     this.faults.on('fault', (r) => this.emit('fault', r));
     this.view = new MembershipView(this.session, this.service, { root: options.root });

@@ -1,12 +1,12 @@
-import { monotonicMs } from './clock';
-import type { Member } from './coordination';
-import { transportFaultKind } from './faults';
-import type { FaultReporter } from './faults';
-import { createBalancer, createEndpoint, HealthSet, recordLatency } from './routing';
-import type { Balancer, BalancerName, HealthEvent, HealthOptions, Picker, RoutedEndpoint } from './routing';
-import { RpcConnection } from './transport';
-import type { RpcError } from './transport';
-import type { DownEvent, RpcConnectionOptions } from './transport';
+import { monotonicMs } from '../base/clock';
+import type { Member } from '../coordination';
+import { transportFaultKind } from '../ops/fault-reporter';
+import type { FaultReporter } from '../ops/fault-reporter';
+import { createBalancer, createEndpoint, HealthSet, recordLatency } from '../routing';
+import type { Balancer, BalancerName, HealthEvent, HealthOptions, Picker, RoutedEndpoint } from '../routing';
+import { RpcConnection } from '../transport';
+import type { RpcError } from '../transport';
+import type { DownEvent, RpcConnectionOptions } from '../transport';
 
 /** One member as the client routes to it: its connection and its load/latency stats. */
 export interface PoolEndpoint {

@@ -1,6 +1,6 @@
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { FaultReport } from './faults';
-import { InvalidOptionError } from './errors';
+import type { FaultReport } from '../base/fault-report';
+import { InvalidOptionError } from '../base/errors';
 
 export interface HaMetricsOptions {
   /** A prom-client Registry; zk-ha registers its metrics there. prom-client is an optional dependency. */

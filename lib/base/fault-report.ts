@@ -1,0 +1,28 @@
+/** What happened. Cluster-wide kinds (see JOURNALED) also go to the ZooKeeper journal. */
+export type FaultKind =
+  | 'failover'            // a new primary serves; durationMs = unavailability measured by the reporter
+  | 'elected'             // this member became primary
+  | 'demoted'             // this member stopped being primary (detail.reason)
+  | 'member-joined'
+  | 'member-left'
+  | 'session-suspended'
+  | 'session-lost'        // the ZooKeeper session expired (told, or by the local timer)
+  | 'session-rejoined'    // a new session replaced a lost one; durationMs = time without a session
+  | 'endpoint-down'       // transport: connection to an endpoint died
+  | 'endpoint-ejected'    // passive health: ejected for detail.forMs
+  | 'endpoint-recovered'  // a probe call re-admitted it
+  | 'rejected-input'      // a bad frame, bad znode data or bad option value, refused with a typed error
+  | 'transport'           // a transport event that is not bad input: overload, a handler failure, a slow reader
+  | 'stale-epoch';        // a response from a lower epoch than already seen was refused (FENCED)
+
+export interface FaultReport {
+  readonly kind: FaultKind;
+  readonly service: string;
+  /** Member id concerned (the reporter's own, or the remote endpoint's). */
+  readonly member: string | undefined;
+  /** Wall-clock time (ms since the epoch) — for humans and journals. */
+  readonly at: number;
+  readonly durationMs: number | undefined;
+  readonly detail: Readonly<Record<string, unknown>>;
+}
+

@@ -1,0 +1,27 @@
+/**
+ * zk-ha/blocks: the building blocks under the HA API, for users who compose their own:
+ * the ZooKeeper session, membership and election, the RPC transport and the balancers.
+ */
+export { ZkSession, ZkError, acl, digestId } from './zk';
+export type {
+  ZkSessionOptions, ZkAuth, ZkSessionState, ZkSessionEvents, ZkErrorCode, ZnodeStat, AclEntry, Perm, CreateMode,
+  WatchEvent, MultiOp, MultiResult, LostReason,
+} from './zk';
+
+export { Membership, MembershipView, Election, CoordinationError, servicePaths, DEFAULT_ROOT } from './coordination';
+export type {
+  MembershipOptions, MembershipSnapshot, MembershipChange, Member, MemberRecord, ElectionOptions, DemotionReason,
+  ServiceMode, CoordinationErrorCode, ServicePaths, OwnNode,
+} from './coordination';
+
+export { RpcServer, RpcConnection, RpcError, RPC_ERROR_CODES } from './transport';
+export type {
+  RpcServerOptions, RpcConnectionOptions, RpcErrorCode, CallContext, Handler, CallOptions, RpcResponse, PeerInfo,
+} from './transport';
+
+export { createBalancer, BALANCER_NAMES, seededRandom, RetryBudget, HealthSet, EndpointHealth } from './routing';
+export type { BalancerName, Picker, RoutedEndpoint, HealthOptions, HedgeOptions, RetryBudgetOptions } from './routing';
+
+export { Backoff, backoffDelay } from './base/backoff';
+export type { BackoffOptions } from './base/backoff';
+export { monotonicMs } from './base/clock';

@@ -1,0 +1,93 @@
+import { EventEmitter } from 'events';
+import type { FaultKind, FaultReport } from '../base/fault-report';
+import type { HaMetrics } from './metrics';
+import { InvalidOptionError } from '../base/errors';
+
+/** The subset of a pino logger zk-ha uses; pino, bunyan-style and console-like loggers fit. */
+export interface FaultLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export type { FaultKind, FaultReport };
+export const JOURNALED: ReadonlySet<FaultKind> = new Set<FaultKind>(['failover', 'session-lost', 'session-rejoined', 'elected', 'demoted']);
+const WARN: ReadonlySet<FaultKind> = new Set<FaultKind>(['demoted', 'session-suspended', 'endpoint-down', 'endpoint-ejected', 'stale-epoch', 'rejected-input', 'transport']);
+
+/** Transport fault codes that mean bad input from the peer (the rest are 'transport' events). */
+const INPUT_CODES: ReadonlySet<string> = new Set([
+  'UNDECODABLE_FRAME', 'BAD_FRAME', 'TEXT_FRAME', 'UNEXPECTED_FRAME', 'DUPLICATE_CALL_ID', 'PAYLOAD_TOO_LARGE',
+  'FRAME_OVER_HARD_LIMIT', 'PROTOCOL_VERSION', 'UNAUTHENTICATED', 'NOT_ENCODABLE',
+]);
+/** Connection-level codes a client already reports as endpoint-down (and repeats on every reconnect attempt). */
+const CONNECTION_CODES: ReadonlySet<string> = new Set(['CONNECT_FAILED', 'HEARTBEAT_TIMEOUT', 'SOCKET_ERROR']);
+
+/** The fault kind of a transport fault code; undefined for connection noise a client reports otherwise. */
+export function transportFaultKind(code: string, side: 'client' | 'server'): FaultKind | undefined {
+  if (INPUT_CODES.has(code)) return 'rejected-input';
+  if (side === 'client' && CONNECTION_CODES.has(code)) return undefined;
+  return 'transport';
+}
+const ERROR: ReadonlySet<FaultKind> = new Set<FaultKind>(['session-lost']);
+
+/** Where cluster-wide reports go (the ZooKeeper journal, injected by the HA layer). */
+export type FaultJournalSink = (report: FaultReport) => Promise<void>;
+
+export interface FaultReporterOptions {
+  readonly service: string;
+  readonly member?: string;
+  readonly logger?: FaultLogger;
+  readonly metrics?: HaMetrics;
+  readonly journal?: FaultJournalSink;
+}
+
+export interface FaultReporterEvents {
+  fault: [report: FaultReport];
+}
+
+/**
+ * Delivers every fault four ways: an event, a structured log line (silent without a logger), a
+ * metric, and — for cluster-wide kinds — an entry in the bounded journal under
+ * /<root>/<service>/faults that `zk-ha faults <service>` prints.
+ */
+export class FaultReporter extends EventEmitter<FaultReporterEvents> {
+  private journalQueue: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: FaultReporterOptions) {
+    super();
+    if (options.journal !== undefined && typeof options.journal !== 'function') throw new InvalidOptionError('journal', 'must be a function (report) => Promise<void>');
+  }
+
+  report(kind: FaultKind, fields: { member?: string; durationMs?: number; detail?: Record<string, unknown> } = {}): FaultReport {
+    const report: FaultReport = {
+      kind,
+      service: this.options.service,
+      member: fields.member ?? this.options.member,
+      at: Date.now(),
+      durationMs: fields.durationMs,
+      detail: fields.detail ?? {},
+    };
+    this.emit('fault', report);
+    const logger = this.options.logger;
+    if (logger) {
+      const line = { zkha: 'fault', ...report };
+      if (ERROR.has(kind)) logger.error(line, kind);
+      else if (WARN.has(kind)) logger.warn(line, kind);
+      else logger.info(line, kind);
+    }
+    this.options.metrics?.fault(report);
+    if (this.options.journal && JOURNALED.has(kind)) this.journal(report, this.options.journal);
+    return report;
+  }
+
+  /** Waits for journal writes already queued (tests, graceful shutdown). */
+  flush(): Promise<void> {
+    return this.journalQueue;
+  }
+
+  private journal(report: FaultReport, journal: FaultJournalSink): void {
+    // Serialised, best effort: the journal must never block or fail the caller.
+    this.journalQueue = this.journalQueue.then(() => journal(report)).catch(() => undefined);
+  }
+}
+
