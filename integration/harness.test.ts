@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HarnessError, parseMode, processAlive, spawnTracked, startZooKeeper, type ZkCluster } from './harness';
 import type { LocalCluster } from './harness/local-cluster';
+import { eventually, within } from './support/wait';
 
 // node-zookeeper-client has no bundled types; this file needs only these few calls.
 interface NzcState {
@@ -26,25 +27,6 @@ interface NzcLike {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const zookeeper = require('node-zookeeper-client') as NzcLike;
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await sleep(50);
-  }
-}
-
-function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
 
 async function connectedClient(connectString: string): Promise<NzcClient> {
   const client = zookeeper.createClient(connectString, { sessionTimeout: 10000, spinDelay: 100 });

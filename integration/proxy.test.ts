@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import * as net from 'node:net';
 import { TcpProxy } from './harness';
+import { eventually, sleep } from './support/wait';
 
 /** An echo server on loopback, and a client that records what it reads and how it ends. */
 function startEcho(): Promise<{ server: net.Server; port: number; sockets: Set<net.Socket> }> {
@@ -38,18 +39,6 @@ function connect(port: number): Promise<Probe> {
     const closed = new Promise<{ error?: string }>((r) => socket.on('close', () => r({ error })));
     socket.once('connect', () => resolve({ socket, received: () => data, ended: () => ended, closed }));
   });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function eventually(what: string, check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await sleep(10);
-  }
 }
 
 describe('TcpProxy', () => {

@@ -5,6 +5,7 @@
 import { HaClient } from '../../lib';
 import type { ZkCluster } from '../../integration/harness';
 import { Worker } from '../../integration/support/worker';
+import { sleep } from '../../integration/support/wait';
 import type { Fault } from './election-trials';
 
 export interface ClientTrial {
@@ -20,7 +21,6 @@ export interface ClientTrial {
 interface Done { readonly at: number; readonly epoch: number | undefined; readonly ok: boolean; readonly idempotent: boolean }
 
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class ClientGroup {
   private readonly servers = new Map<string, Worker>();

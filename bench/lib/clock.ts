@@ -12,6 +12,4 @@ export function msBetween(fromNs: bigint, toNs: bigint): number {
   return Number(toNs - fromNs) / 1e6;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+export { sleep } from '../../integration/support/wait';

@@ -1,11 +1,12 @@
-/** Small waiting helpers for integration tests: no timed assertions, only bounded waits. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+/** Small waiting helpers for integration tests, benches and the chaos suite: no timed assertions, only bounded waits. */
+import { performance } from 'perf_hooks';
+import { sleep } from '../harness/cluster-base';
+
+export { sleep };
 
 /** Polls `check` until it holds; fails naming `what` after `timeoutMs`. */
-export async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+export async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15000, pollMs = 25): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
   for (;;) {
     let ok = false;
     try {
@@ -14,8 +15,8 @@ export async function eventually(what: string, check: () => boolean | Promise<bo
       ok = false;
     }
     if (ok) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await sleep(25);
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+    await sleep(pollMs);
   }
 }
 
