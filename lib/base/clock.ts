@@ -7,3 +7,12 @@ import { performance } from 'perf_hooks';
 export function monotonicMs(): number {
   return performance.now();
 }
+
+/**
+ * Wall-clock milliseconds since the epoch. Only for what humans read (report times) and for
+ * converting an absolute deadline a caller handed us into a remaining time, once, at the edge;
+ * never for a timer, a timeout or a lease.
+ */
+export function wallClockMs(): number {
+  return Date.now();
+}

@@ -1,3 +1,5 @@
+import { monotonicMs } from '../base/clock';
+
 /**
  * One timer for many deadlines. Instead of a timer per call (which costs throughput), the owner
  * reports each new deadline; the sweeper keeps a single timer armed for the earliest one it
@@ -11,7 +13,7 @@ export class DeadlineSweeper {
 
   constructor(private readonly sweep: (now: number) => number) {}
 
-  /** Called for every new deadline (absolute epoch ms). */
+  /** Called for every new deadline (monotonic ms, lib/base/clock). */
   track(deadline: number): void {
     // 1 ms slack: a timer cannot be more precise, and it saves re-arming for bursts.
     if (deadline >= this.armedFor - 1) return;
@@ -27,7 +29,7 @@ export class DeadlineSweeper {
   private arm(deadline: number): void {
     if (this.timer) clearTimeout(this.timer);
     this.armedFor = deadline;
-    const delay = Math.min(Math.max(deadline - Date.now(), 0) + 1, 0x7fffffff);
+    const delay = Math.min(Math.max(deadline - monotonicMs(), 0) + 1, 0x7fffffff);
     this.timer = setTimeout(this.fire, delay);
     this.timer.unref();
   }
@@ -35,7 +37,7 @@ export class DeadlineSweeper {
   private readonly fire = (): void => {
     this.timer = undefined;
     this.armedFor = Infinity;
-    const next = this.sweep(Date.now());
+    const next = this.sweep(monotonicMs());
     if (next !== Infinity) this.arm(next);
   };
 }

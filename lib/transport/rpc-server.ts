@@ -6,7 +6,9 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { InvalidOptionError } from '../base/errors';
 import { integerInRange, nonEmptyString, positiveNumber } from '../base/options';
+import { monotonicMs } from '../base/clock';
 import { DeadlineSweeper } from './deadline-sweeper';
+import { defaultHardMaxFrameBytes, highWaterMarkOption, livenessLimits, LivenessOptions, livenessTickMs, maxFrameBytesOption, MiB } from './limits';
 import { headerSafe, incompatibility, PROTOCOL_HEADER, PROTOCOL_VERSION, REFUSAL_CODE_HEADER, REFUSAL_MESSAGE_HEADER } from './protocol';
 import { RpcError, RpcErrorCode } from './rpc-error';
 import type { CallContext, PeerInfo } from './server-call';
@@ -23,7 +25,7 @@ export interface AuthenticateRequest {
   address: string;
 }
 
-export interface RpcServerOptions {
+export interface RpcServerOptions extends LivenessOptions {
   host?: string;
   /** 0 = ephemeral. */
   port?: number;
@@ -38,10 +40,6 @@ export interface RpcServerOptions {
   maxInFlight?: number;
   /** Default 10 000. */
   maxConnections?: number;
-  /** Ping an idle peer this often. Default 5000. */
-  heartbeatMs?: number;
-  /** Drop a peer silent for this long. Default 3 x heartbeatMs. */
-  heartbeatTimeoutMs?: number;
   /** For requests that carry no deadline. Default 30 000. */
   defaultDeadlineMs?: number;
   /** Default grace period of close(). Default 5000. */
@@ -61,13 +59,17 @@ export interface RpcServerOptions {
   protocolVersion?: string;
 }
 
-const MiB = 1024 * 1024;
-
 /**
  * The ws RPC server: a method registry, limits, heartbeats, authentication and graceful close.
  * Events: 'fault' (TransportFault), 'connection' (PeerInfo), 'disconnection' (PeerInfo).
  */
-export class RpcServer extends EventEmitter implements SessionHost {
+export interface RpcServerEvents {
+  fault: [fault: TransportFault];
+  connection: [peer: PeerInfo];
+  disconnection: [peer: PeerInfo];
+}
+
+export class RpcServer extends EventEmitter<RpcServerEvents> implements SessionHost {
   readonly host: string;
   readonly port: number;
   readonly maxFrameBytes: number;
@@ -102,23 +104,17 @@ export class RpcServer extends EventEmitter implements SessionHost {
     if (typeof opts !== 'object' || opts === null) throw new InvalidOptionError('options', 'must be an object');
     this.host = nonEmptyString('host', opts.host, '127.0.0.1');
     this.port = integerInRange('port', opts.port, 0, 65535, 0);
-    this.maxFrameBytes = integerInRange('maxFrameBytes', opts.maxFrameBytes, 64, 1024 * MiB, 4 * MiB);
+    this.maxFrameBytes = maxFrameBytesOption(opts.maxFrameBytes);
     this.hardMaxFrameBytes = integerInRange(
-      'hardMaxFrameBytes', opts.hardMaxFrameBytes, this.maxFrameBytes, 2048 * MiB,
-      Math.max(4 * this.maxFrameBytes, this.maxFrameBytes + MiB),
+      'hardMaxFrameBytes', opts.hardMaxFrameBytes, this.maxFrameBytes, 2048 * MiB, defaultHardMaxFrameBytes(this.maxFrameBytes),
     );
     this.maxInFlightPerConnection = integerInRange('maxInFlightPerConnection', opts.maxInFlightPerConnection, 1, 1e9, 1000);
     this.maxInFlight = integerInRange('maxInFlight', opts.maxInFlight, 1, 1e9, 10_000);
     this.maxConnections = integerInRange('maxConnections', opts.maxConnections, 1, 1e9, 10_000);
-    this.heartbeatMs = positiveNumber('heartbeatMs', opts.heartbeatMs, 5000);
-    this.heartbeatTimeoutMs = positiveNumber('heartbeatTimeoutMs', opts.heartbeatTimeoutMs, 3 * this.heartbeatMs);
-    if (this.heartbeatTimeoutMs <= this.heartbeatMs) {
-      throw new InvalidOptionError('heartbeatTimeoutMs', `must be greater than heartbeatMs (${this.heartbeatMs})`);
-    }
+    ({ heartbeatMs: this.heartbeatMs, heartbeatTimeoutMs: this.heartbeatTimeoutMs } = livenessLimits(opts));
     this.defaultDeadlineMs = positiveNumber('defaultDeadlineMs', opts.defaultDeadlineMs, 30_000);
     this.graceMs = integerInRange('graceMs', opts.graceMs, 0, 1e9, 5000);
-    // At least the socket's own high-water mark (16 KiB), so that going over it means a 'drain' will come.
-    this.highWaterMarkBytes = integerInRange('highWaterMarkBytes', opts.highWaterMarkBytes, 16 * 1024, 1e12, 4 * MiB);
+    this.highWaterMarkBytes = highWaterMarkOption(opts.highWaterMarkBytes, 4 * MiB);
     this.protocolVersion = nonEmptyString('protocolVersion', opts.protocolVersion, PROTOCOL_VERSION);
     if (opts.tls !== undefined) {
       if (typeof opts.tls !== 'object' || opts.tls === null || opts.tls.key === undefined || opts.tls.cert === undefined) {
@@ -155,7 +151,7 @@ export class RpcServer extends EventEmitter implements SessionHost {
   /** Bytes of responses written but not yet flushed to peers (what slow readers cost us). */
   get bufferedBytes(): number {
     let n = 0;
-    for (const s of this.sessions) n += s.ws.bufferedAmount;
+    for (const s of this.sessions) n += s.core.bufferedAmount;
     return n;
   }
 
@@ -198,11 +194,10 @@ export class RpcServer extends EventEmitter implements SessionHost {
       throw new RpcError('UNAVAILABLE', `cannot listen on ${this.host}:${this.port}: ${(err as Error).message}`, { cause: err });
     }
     server.on('error', (err: Error) => this.fault({ code: 'SOCKET_ERROR', message: err.message }));
-    const tick = Math.max(10, Math.min(this.heartbeatMs, this.heartbeatTimeoutMs / 3));
     this.heartbeatTimer = setInterval(() => {
-      const now = Date.now();
-      for (const s of this.sessions) s.heartbeat(now, this.heartbeatMs, this.heartbeatTimeoutMs);
-    }, tick);
+      const now = monotonicMs();
+      for (const s of this.sessions) s.core.heartbeat(now);
+    }, livenessTickMs(this));
     this.heartbeatTimer.unref();
     const port = (server.address() as AddressInfo).port;
     const hostPart = this.host.includes(':') ? `[${this.host}]` : this.host;

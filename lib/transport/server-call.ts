@@ -1,3 +1,4 @@
+import { monotonicMs, wallClockMs } from '../base/clock';
 import type { RpcError } from './rpc-error';
 
 export interface PeerInfo {
@@ -10,8 +11,10 @@ export interface PeerInfo {
 export interface CallContext<M = Record<string, unknown>> {
   /** Aborted on cancel, deadline or disconnect; its `reason` is an RpcError saying which. */
   readonly signal: AbortSignal;
-  /** Absolute deadline, epoch ms. */
+  /** Absolute deadline, wall-clock epoch ms (derived from the remaining time, for passing on). */
   readonly deadline: number;
+  /** Milliseconds left before the deadline, on the monotonic clock. */
+  remainingMs(): number;
   /** The epoch stamped by the server's `admit` hook, if any. */
   readonly epoch: number | undefined;
   readonly peer: PeerInfo;
@@ -36,13 +39,22 @@ export class ServerCall implements CallContext {
   constructor(
     readonly callId: number,
     readonly method: string,
-    readonly deadline: number,
+    /** Monotonic ms (lib/base/clock). */
+    readonly deadlineAt: number,
     meta: Record<string, unknown> | undefined,
     /** Set by the admit hook just before the handler runs. */
     public epoch: number | undefined,
     readonly peer: PeerInfo,
   ) {
     this.meta = meta ?? EMPTY_META;
+  }
+
+  get deadline(): number {
+    return wallClockMs() + this.remainingMs();
+  }
+
+  remainingMs(): number {
+    return this.deadlineAt - monotonicMs();
   }
 
   get signal(): AbortSignal {

@@ -1,6 +1,8 @@
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
-import { decodeFrame, encodeError, encodeResponse, ErrorFields, FrameError, FrameType, peekHeader, RequestFrame } from './codec';
+import { monotonicMs, wallClockMs } from '../base/clock';
+import { encodeError, encodeResponse, ErrorFields, Frame, FrameError, FrameType, RequestFrame } from './codec';
+import { ConnectionCore, CoreLimits, CoreOwner } from './connection-core';
 import { RpcError } from './rpc-error';
 import { CallContext, PeerInfo, ServerCall } from './server-call';
 import type { TransportFault } from './transport-fault';
@@ -21,11 +23,9 @@ export interface AdmitDecision {
 export type AdmitHook = (call: { method: string; meta: Record<string, unknown>; peer: PeerInfo }) => RpcError | AdmitDecision;
 
 /** What a session needs from its server: shared limits, handlers and bookkeeping. */
-export interface SessionHost {
-  readonly maxFrameBytes: number;
+export interface SessionHost extends CoreLimits {
   readonly maxInFlightPerConnection: number;
   readonly defaultDeadlineMs: number;
-  readonly highWaterMarkBytes: number;
   readonly closing: boolean;
   readonly admit: AdmitHook | undefined;
   handlerFor(method: string): Handler | undefined;
@@ -37,127 +37,45 @@ export interface SessionHost {
   sessionClosed(session: ServerSession): void;
 }
 
-const EMPTY = Buffer.alloc(0);
-
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
 }
 
-/** The server side of one ws connection: decodes frames, runs calls, enforces per-connection limits. */
-export class ServerSession {
+/** The server side of one ws connection: runs calls and enforces per-connection limits over a ConnectionCore. */
+export class ServerSession implements CoreOwner {
   readonly calls = new Map<number, ServerCall>();
   readonly peerName: string;
-  /** Set on any inbound traffic; the heartbeat turns it into `lastSeen`. */
-  private sawTraffic = true;
-  private lastSeen = Date.now();
-  private paused = false;
-  /** Frames read while paused, to run once the peer reads again. */
-  private backlog: Buffer[] = [];
-  private backlogHead = 0;
+  readonly core: ConnectionCore;
   private closedFlag = false;
   readonly closed: Promise<void>;
-
-  private corked = false;
-  private sentThisTick = false;
 
   constructor(
     private readonly host: SessionHost,
     readonly ws: WebSocket,
-    private readonly socket: Duplex,
+    socket: Duplex,
     readonly peer: PeerInfo,
   ) {
     this.peerName = `${peer.address}:${peer.port}`;
+    this.core = new ConnectionCore(ws, socket, this, host, this.peerName, (f) => host.fault(f));
     let markClosed!: () => void;
     this.closed = new Promise<void>((resolve) => (markClosed = resolve));
-    ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
-    ws.on('ping', this.onTraffic);
-    ws.on('pong', this.onTraffic);
     ws.on('error', (err: Error & { code?: string }) => {
       const hard = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
-      this.host.fault({
-        code: hard ? 'FRAME_OVER_HARD_LIMIT' : 'SOCKET_ERROR',
-        message: err.message,
-        peer: this.peerName,
-        detail: { errorCode: err.code },
-      });
+      this.core.fault({ code: hard ? 'FRAME_OVER_HARD_LIMIT' : 'SOCKET_ERROR', message: err.message, detail: { errorCode: err.code } });
     });
     ws.on('close', () => {
       this.onClose();
       markClosed();
     });
-    // A slow reader: we paused reading from it; resume once its backlog is written out.
-    socket.on('drain', () => {
-      if (this.paused && this.ws.bufferedAmount < this.host.highWaterMarkBytes) {
-        this.paused = false;
-        this.drainBacklog();
-        if (!this.paused) this.ws.resume();
-      }
-    });
   }
 
   get isPaused(): boolean {
-    return this.paused;
+    return this.core.isReadingPaused;
   }
 
-  private readonly onTraffic = (): void => {
-    this.sawTraffic = true;
-  };
+  // CoreOwner
 
-  /** Called by the server's heartbeat timer. */
-  heartbeat(now: number, heartbeatMs: number, timeoutMs: number): void {
-    if (this.sawTraffic) {
-      this.sawTraffic = false;
-      this.lastSeen = now;
-      return;
-    }
-    const idle = now - this.lastSeen;
-    if (idle > timeoutMs) {
-      this.host.fault({ code: 'HEARTBEAT_TIMEOUT', message: `no traffic from peer for ${idle} ms`, peer: this.peerName });
-      this.ws.terminate();
-    } else if (idle >= heartbeatMs && this.ws.readyState === WebSocket.OPEN) {
-      this.ws.ping();
-    }
-  }
-
-  onMessage(data: Buffer, isBinary: boolean): void {
-    this.sawTraffic = true;
-    // Pausing the socket stops further reads, but frames already read keep arriving: park them
-    // (at most about one socket read's worth) instead of running them.
-    if (this.paused || this.backlogHead < this.backlog.length) {
-      if (isBinary) this.backlog.push(data);
-      return;
-    }
-    this.handleFrame(data, isBinary);
-  }
-
-  private drainBacklog(): void {
-    while (!this.paused && this.backlogHead < this.backlog.length) {
-      const data = this.backlog[this.backlogHead]!;
-      this.backlog[this.backlogHead++] = EMPTY;
-      this.handleFrame(data, true);
-    }
-    if (this.backlogHead >= this.backlog.length) {
-      this.backlog = [];
-      this.backlogHead = 0;
-    }
-  }
-
-  private handleFrame(data: Buffer, isBinary: boolean): void {
-    if (!isBinary) {
-      this.host.fault({ code: 'TEXT_FRAME', message: 'text message ignored; frames are binary', peer: this.peerName });
-      return;
-    }
-    if (data.length > this.host.maxFrameBytes) {
-      this.onOversized(data);
-      return;
-    }
-    let frame;
-    try {
-      frame = decodeFrame(data);
-    } catch (err) {
-      this.onBadFrame(err as FrameError);
-      return;
-    }
+  onFrame(frame: Frame): void {
     switch (frame[0]) {
       case FrameType.REQUEST:
         this.onRequest(frame);
@@ -166,46 +84,48 @@ export class ServerSession {
         this.onCancel(frame[1]);
         return;
       default:
-        this.host.fault({
-          code: 'UNEXPECTED_FRAME',
-          message: `frame type ${frame[0]} is not accepted by a server`,
-          peer: this.peerName,
-          detail: { id: frame[1], type: frame[0] },
-        });
+        this.core.fault({ code: 'UNEXPECTED_FRAME', message: `frame type ${frame[0]} is not accepted by a server`, detail: { id: frame[1], type: frame[0] } });
     }
   }
 
-  private onOversized(data: Buffer): void {
-    const header = peekHeader(data);
-    this.host.fault({
-      code: 'PAYLOAD_TOO_LARGE',
-      message: `frame of ${data.length} bytes exceeds maxFrameBytes ${this.host.maxFrameBytes}`,
-      peer: this.peerName,
-      detail: { bytes: data.length, id: header?.id, type: header?.type },
-    });
+  onOversized(bytes: number, header: { type: number; id: number } | undefined): void {
     if (header !== undefined && header.type === FrameType.REQUEST && !this.calls.has(header.id)) {
       this.sendError(header.id, {
         code: 'PAYLOAD_TOO_LARGE',
-        message: `request of ${data.length} bytes exceeds the server's maxFrameBytes ${this.host.maxFrameBytes}`,
+        message: `request of ${bytes} bytes exceeds the server's maxFrameBytes ${this.host.maxFrameBytes}`,
         retryable: false,
         notExecuted: true,
       });
     }
   }
 
-  private onBadFrame(err: FrameError): void {
-    const undecodable = err.reason === 'UNDECODABLE';
-    this.host.fault({
-      code: undecodable ? 'UNDECODABLE_FRAME' : 'BAD_FRAME',
-      message: err.message,
-      peer: this.peerName,
-      detail: { id: err.id, type: err.type },
-    });
+  onBadFrame(err: FrameError): void {
     // Answer the call when we can tell which one it was, unless that id is a live call (a
     // garbage frame must not decide the outcome of a good one).
     if (err.id !== undefined && err.type === FrameType.REQUEST && !this.calls.has(err.id)) {
       this.sendError(err.id, { code: 'PROTOCOL_ERROR', message: err.message, retryable: false, notExecuted: true });
     }
+  }
+
+  /**
+   * A peer that does not read cannot grow our memory: stop reading its requests until its
+   * backlog drains. What is still in flight is bounded by maxInFlightPerConnection.
+   */
+  onBackpressure(bufferedBytes: number): void {
+    this.core.pauseReading();
+    this.core.fault({
+      code: 'SLOW_READER',
+      message: `peer is not reading (${bufferedBytes} bytes buffered); reading paused`,
+      detail: { bufferedAmount: bufferedBytes },
+    });
+  }
+
+  onWritable(): void {
+    this.core.resumeReading();
+  }
+
+  onDead(): void {
+    // The core reported it and terminates the socket; 'close' cleans up.
   }
 
   private onRequest(frame: RequestFrame): void {
@@ -233,8 +153,8 @@ export class ServerSession {
       this.refuseOverloaded(id, 'server is at maxInFlight');
       return;
     }
-    const now = Date.now();
-    const deadline = frame[4] > 0 ? frame[4] : now + host.defaultDeadlineMs;
+    const now = monotonicMs();
+    const deadline = frame[4] > 0 ? now + (frame[4] - wallClockMs()) : now + host.defaultDeadlineMs;
     if (deadline <= now) {
       host.release();
       this.sendError(id, { code: 'DEADLINE_EXCEEDED', message: 'deadline passed before the call started', retryable: false, notExecuted: true });
@@ -351,12 +271,12 @@ export class ServerSession {
   sweep(now: number): number {
     let next = Infinity;
     for (const call of this.calls.values()) {
-      if (call.deadline <= now) {
+      if (call.deadlineAt <= now) {
         call.abort(new RpcError('DEADLINE_EXCEEDED', 'deadline exceeded', { notExecuted: false }));
         this.finish(call);
         this.sendError(call.callId, { code: 'DEADLINE_EXCEEDED', message: 'deadline exceeded', retryable: false, notExecuted: false });
-      } else if (call.deadline < next) {
-        next = call.deadline;
+      } else if (call.deadlineAt < next) {
+        next = call.deadlineAt;
       }
     }
     return next;
@@ -375,43 +295,8 @@ export class ServerSession {
     this.send(frame);
   }
 
-  /**
-   * Answers written in the same tick leave together: the first goes out at once (no added
-   * latency for a lone call), later ones in the same tick are corked into one writev, flushed
-   * once the current batch of work (frames from the same TCP read, promise continuations) has
-   * run. Measured: far fewer syscalls and higher throughput under concurrency.
-   */
-  private readonly endTick = (): void => {
-    this.sentThisTick = false;
-    if (this.corked) {
-      this.corked = false;
-      this.socket.uncork();
-    }
-  };
-
   private send(frame: Buffer): void {
-    const ws = this.ws;
-    if (ws.readyState !== WebSocket.OPEN) return;
-    if (!this.sentThisTick) {
-      this.sentThisTick = true;
-      process.nextTick(this.endTick);
-    } else if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-    }
-    ws.send(frame);
-    // A peer that does not read cannot grow our memory: stop reading its requests until its
-    // backlog drains. What is still in flight is bounded by maxInFlightPerConnection.
-    if (!this.paused && ws.bufferedAmount > this.host.highWaterMarkBytes) {
-      this.paused = true;
-      ws.pause();
-      this.host.fault({
-        code: 'SLOW_READER',
-        message: `peer is not reading (${ws.bufferedAmount} bytes buffered); reading paused`,
-        peer: this.peerName,
-        detail: { bufferedAmount: ws.bufferedAmount },
-      });
-    }
+    this.core.send(frame);
   }
 
   /** Graceful close: abort what is left and say goodbye. */

@@ -1,0 +1,209 @@
+import type { Duplex } from 'node:stream';
+import { WebSocket } from 'ws';
+import { monotonicMs } from '../base/clock';
+import { decodeFrame, Frame, FrameError, peekHeader } from './codec';
+import type { TransportFault } from './transport-fault';
+
+/** What one end (client connection or server session) does with what the core receives. */
+export interface CoreOwner {
+  /** A decoded frame of a valid shape (which types make sense is the owner's call). */
+  onFrame(frame: Frame): void;
+  /** A frame over maxFrameBytes, already reported; `header` when its type and id were readable. */
+  onOversized(bytes: number, header: { type: number; id: number } | undefined): void;
+  /** A frame that did not decode or had the wrong shape, already reported. */
+  onBadFrame(err: FrameError): void;
+  /** The outbound buffer went over highWaterMarkBytes. */
+  onBackpressure(bufferedBytes: number): void;
+  /** The socket drained and the outbound buffer is under highWaterMarkBytes again. */
+  onWritable(): void;
+  /** The peer was silent past heartbeatTimeoutMs; the socket is being terminated. */
+  onDead(reason: string): void;
+}
+
+export interface CoreLimits {
+  readonly maxFrameBytes: number;
+  readonly highWaterMarkBytes: number;
+  readonly heartbeatMs: number;
+  readonly heartbeatTimeoutMs: number;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * The machinery both ends of a connection share (like ws's one socket class): liveness on the
+ * monotonic clock, per-tick corked writes, outbound backpressure, parking of inbound frames
+ * while reading is paused, and the inbound gate (binary only, size limit, decode). What a frame
+ * means is left to the owner.
+ */
+export class ConnectionCore {
+  /** Set on any inbound traffic; the heartbeat turns it into `lastSeen`. */
+  private sawTraffic = true;
+  private lastSeen = monotonicMs();
+  private corked = false;
+  private sentThisTick = false;
+  private overHighWater = false;
+  private readingPaused = false;
+  /** Frames read while paused, to run once reading resumes. */
+  private backlog: Buffer[] = [];
+  private backlogHead = 0;
+  private detached = false;
+
+  constructor(
+    readonly ws: WebSocket,
+    private readonly socket: Duplex,
+    private readonly owner: CoreOwner,
+    private readonly limits: CoreLimits,
+    readonly peerName: string,
+    private readonly report: (f: TransportFault) => void,
+  ) {
+    ws.on('message', this.onMessage);
+    ws.on('ping', this.onTraffic);
+    ws.on('pong', this.onTraffic);
+    socket.on('drain', this.onDrain);
+  }
+
+  /** Bytes written but not yet flushed to the peer. */
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  get isOpen(): boolean {
+    return this.ws.readyState === WebSocket.OPEN;
+  }
+
+  get isReadingPaused(): boolean {
+    return this.readingPaused;
+  }
+
+  /** Stops delivering anything to the owner (the owner moved on to another socket or closed). */
+  detach(): void {
+    this.detached = true;
+    this.backlog = [];
+    this.backlogHead = 0;
+  }
+
+  fault(f: Omit<TransportFault, 'peer'>): void {
+    this.report({ ...f, peer: this.peerName });
+  }
+
+  /**
+   * Frames written in the same tick leave together: the first goes out at once (no added
+   * latency for a lone frame), later ones are corked into one writev flushed after the current
+   * batch of work (frames from the same read, promise continuations). Measured: far fewer
+   * syscalls and more calls/s under concurrency.
+   */
+  send(frame: Buffer): void {
+    const ws = this.ws;
+    if (ws.readyState !== WebSocket.OPEN) return;
+    if (!this.sentThisTick) {
+      this.sentThisTick = true;
+      process.nextTick(this.endTick);
+    } else if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+    }
+    ws.send(frame);
+    if (!this.overHighWater && ws.bufferedAmount > this.limits.highWaterMarkBytes) {
+      this.overHighWater = true;
+      this.owner.onBackpressure(ws.bufferedAmount);
+    }
+  }
+
+  private readonly endTick = (): void => {
+    this.sentThisTick = false;
+    if (this.corked) {
+      this.corked = false;
+      this.socket.uncork();
+    }
+  };
+
+  private readonly onDrain = (): void => {
+    if (this.detached || this.ws.bufferedAmount >= this.limits.highWaterMarkBytes) return;
+    this.overHighWater = false;
+    this.owner.onWritable();
+  };
+
+  /**
+   * Stops reading from the peer. Frames already read keep arriving (at most about one socket
+   * read's worth): they are parked, not run, until `resumeReading`.
+   */
+  pauseReading(): void {
+    if (this.readingPaused) return;
+    this.readingPaused = true;
+    this.ws.pause();
+  }
+
+  resumeReading(): void {
+    if (!this.readingPaused) return;
+    this.readingPaused = false;
+    while (!this.readingPaused && !this.detached && this.backlogHead < this.backlog.length) {
+      const data = this.backlog[this.backlogHead]!;
+      this.backlog[this.backlogHead++] = EMPTY;
+      this.gate(data);
+    }
+    if (this.backlogHead >= this.backlog.length) {
+      this.backlog = [];
+      this.backlogHead = 0;
+    }
+    if (!this.readingPaused) this.ws.resume();
+  }
+
+  /** One liveness check; the owner's timer calls it every livenessTickMs. */
+  heartbeat(now: number): void {
+    if (this.sawTraffic) {
+      this.sawTraffic = false;
+      this.lastSeen = now;
+      return;
+    }
+    const idle = Math.round(now - this.lastSeen);
+    if (idle > this.limits.heartbeatTimeoutMs) {
+      this.fault({ code: 'HEARTBEAT_TIMEOUT', message: `no traffic from ${this.peerName} for ${idle} ms; connection declared dead` });
+      this.owner.onDead(`heartbeat timeout (${idle} ms without traffic)`);
+      this.ws.terminate();
+    } else if (idle >= this.limits.heartbeatMs && this.ws.readyState === WebSocket.OPEN) {
+      this.ws.ping();
+    }
+  }
+
+  private readonly onTraffic = (): void => {
+    this.sawTraffic = true;
+  };
+
+  private readonly onMessage = (data: Buffer, isBinary: boolean): void => {
+    this.sawTraffic = true;
+    if (this.detached) return;
+    if (!isBinary) {
+      this.fault({ code: 'TEXT_FRAME', message: 'text message ignored; frames are binary' });
+      return;
+    }
+    if (this.readingPaused || this.backlogHead < this.backlog.length) {
+      this.backlog.push(data);
+      return;
+    }
+    this.gate(data);
+  };
+
+  /** The inbound gate: size, then decode; only a valid frame reaches the owner's onFrame. */
+  private gate(data: Buffer): void {
+    if (data.length > this.limits.maxFrameBytes) {
+      const header = peekHeader(data);
+      this.fault({
+        code: 'PAYLOAD_TOO_LARGE',
+        message: `frame of ${data.length} bytes exceeds maxFrameBytes ${this.limits.maxFrameBytes}`,
+        detail: { bytes: data.length, id: header?.id, type: header?.type },
+      });
+      this.owner.onOversized(data.length, header);
+      return;
+    }
+    let frame: Frame;
+    try {
+      frame = decodeFrame(data);
+    } catch (err) {
+      const e = err as FrameError;
+      this.fault({ code: e.reason === 'UNDECODABLE' ? 'UNDECODABLE_FRAME' : 'BAD_FRAME', message: e.message, detail: { id: e.id, type: e.type } });
+      this.owner.onBadFrame(e);
+      return;
+    }
+    this.owner.onFrame(frame);
+  }
+}
