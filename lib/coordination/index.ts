@@ -7,10 +7,10 @@ export type { ElectionOptions, ElectionEvents, ElectionStats, DemotionReason } f
 export { CoordinationError } from './coordination-error';
 export type { CoordinationErrorCode } from './coordination-error';
 export type { MemberRecord, Member } from './member-record';
-export { decodeRecord } from './member-record';
-export { servicePaths, memberSequence, sortMemberNames, DEFAULT_ROOT } from './paths';
+export { decodeRecord, encodeRecord, memberUrlProblem, MAX_RECORD_BYTES } from './member-record';
+export { servicePaths, memberSequence, sortMemberNames, leaseNodeName, DEFAULT_ROOT } from './paths';
 export type { ServicePaths } from './paths';
-export { ensureService, readServiceNode, SERVICE_MODES } from './service-node';
+export { ensureService, readServiceNode, generationOf, SERVICE_MODES } from './service-node';
 export type { ServiceMode, ServiceNodeData } from './service-node';
 export { faultJournalSink, appendJournal, readJournal } from './fault-journal';
 export type { FaultJournalOptions } from './fault-journal';

@@ -25,7 +25,8 @@ export interface Member {
 }
 
 export const LIBRARY_VERSION = '0.1.0';
-const MAX_RECORD_BYTES = 64 * 1024;
+/** Records above this size are not candidates anywhere (servers' election and clients' views alike). */
+export const MAX_RECORD_BYTES = 64 * 1024;
 
 export function completeRecord(partial: Pick<MemberRecord, 'id' | 'url'> & Partial<MemberRecord>): MemberRecord {
   return {
@@ -38,9 +39,40 @@ export function completeRecord(partial: Pick<MemberRecord, 'id' | 'url'> & Parti
   };
 }
 
+/** Encodes and validates a record as every reader will: a record no view would accept fails here, at the writer. */
 export function encodeRecord(record: MemberRecord): Buffer {
   validateRecord(record, 'record');
-  return Buffer.from(JSON.stringify(record));
+  const data = Buffer.from(JSON.stringify(record));
+  if (data.length > MAX_RECORD_BYTES) {
+    throw new CoordinationError('BAD_MEMBER_RECORD', `record: ${data.length} bytes exceeds ${MAX_RECORD_BYTES} (a smaller "meta"?)`, { path: 'record' });
+  }
+  return data;
+}
+
+/**
+ * A member URL clients can dial: ws or wss, a host, an explicit port, nothing else surprising.
+ * Returns why not, or undefined when it is fine.
+ */
+export function memberUrlProblem(url: unknown): string | undefined {
+  if (typeof url !== 'string' || url.length === 0 || url.length > 2048) return 'must be a string of 1..2048 characters';
+  // eslint-disable-next-line no-control-regex
+  if (/[\s\x00-\x1f\x7f]/.test(url)) return 'must not contain whitespace or control characters';
+  const m = /^(wss?):\/\/([^/?#]+)(.*)$/.exec(url);
+  if (!m) return 'must be a ws:// or wss:// URL';
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return 'does not parse as a URL';
+  }
+  if (parsed.username || parsed.password) return 'must not carry credentials';
+  if (!parsed.hostname) return 'must name a host';
+  // URL drops a default port (80/443): read it from the authority as written.
+  const port = /:(\d{1,5})$/.exec(m[2]!)?.[1];
+  if (port === undefined) return 'must name a port (ws://host:port)';
+  const n = Number(port);
+  if (n < 1 || n > 65535) return 'port must be 1..65535';
+  return undefined;
 }
 
 /** Parses a member node's data; throws BAD_MEMBER_RECORD naming what is wrong. */
@@ -65,7 +97,8 @@ function validateRecord(value: unknown, where: string): asserts value is MemberR
   if (!value || typeof value !== 'object' || Array.isArray(value)) fail('not a JSON object');
   const r = value as Record<string, unknown>;
   if (typeof r.id !== 'string' || r.id.length === 0 || r.id.length > 256) fail('"id" must be a string of 1..256 characters');
-  if (typeof r.url !== 'string' || !/^wss?:\/\/.+/.test(r.url)) fail('"url" must be a ws:// or wss:// URL');
+  const urlProblem = memberUrlProblem(r.url);
+  if (urlProblem) fail(`"url" ${urlProblem}`);
   if (typeof r.weight !== 'number' || !Number.isFinite(r.weight) || r.weight < 0) fail('"weight" must be a number >= 0');
   if (r.zone !== undefined && typeof r.zone !== 'string') fail('"zone" must be a string');
   if (r.meta !== undefined && (r.meta === null || typeof r.meta !== 'object' || Array.isArray(r.meta))) fail('"meta" must be an object');

@@ -4,13 +4,25 @@ import type { WatchEvent } from '../zk';
 import { CoordinationError } from './coordination-error';
 import { decodeRecord, Member } from './member-record';
 import { SerialTask } from './serial-task';
-import { DEFAULT_ROOT, ServicePaths, servicePaths, sortMemberNames } from './paths';
+import { DEFAULT_ROOT, leaseNodeName, ServicePaths, servicePaths, sortMemberNames } from './paths';
+import { generationOf } from './service-node';
 
 export interface MembershipSnapshot {
   /** Members in election order (lowest sequence first). */
   readonly members: readonly Member[];
-  /** The member with the lowest sequence: the primary in primary/backup mode. */
+  /** The valid member with the lowest sequence: the head of the line (it may not serve yet). */
   readonly leader: Member | undefined;
+  /**
+   * The acknowledged primary (primary/backup mode): the head of the line once it has published its
+   * lease node, i.e. once it serves. Undefined during a handover. Its `sequence` is the epoch.
+   */
+  readonly primary: Member | undefined;
+  /**
+   * The service's generation: its node's czxid (hex). A service node created again (deleted, or
+   * ZooKeeper lost its data) has a new generation; epochs compare only within one generation.
+   * "" until the service node has been seen.
+   */
+  readonly generation: string;
   /** Counts the changes this view has seen. */
   readonly version: number;
 }
@@ -25,13 +37,17 @@ export interface MembershipChange {
 export interface MembershipViewEvents {
   change: [change: MembershipChange];
   leader: [info: { member: Member | undefined; epoch: number | undefined }];
+  /** The acknowledged primary changed (see MembershipSnapshot.primary). */
+  primary: [info: { member: Member | undefined; epoch: number | undefined; generation: string }];
+  /** The service node was created again: a new generation (the previous one, "" when none was known). */
+  generation: [info: { generation: string; previous: string }];
   /** A member node whose data does not parse: skipped, never fatal. */
   invalid: [info: { path: string; error: CoordinationError }];
   /** A ZooKeeper error while refreshing; the view keeps its last snapshot and tries again. */
   error: [error: unknown];
 }
 
-const EMPTY: MembershipSnapshot = { members: [], leader: undefined, version: 0 };
+const EMPTY: MembershipSnapshot = { members: [], leader: undefined, primary: undefined, generation: '', version: 0 };
 
 /**
  * A live, ordered view of a service's members. A join costs one getChildren plus one getData of the
@@ -50,6 +66,12 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
   /** The member names of the latest getChildren; valid while the children watch has not fired. */
   private names: readonly string[] = [];
   private childrenStale = true;
+  /** Lease node names (leases/ children): only their presence matters, never their data, so renewals wake no view. */
+  private leaseNames: ReadonlySet<string> = new Set();
+  private leasesStale = true;
+  /** czxid of the members node last listed: when it changes the service node was recreated. */
+  private membersCzxid: bigint | undefined;
+  private generationValue = '';
   private running = false;
   /** Refreshes one at a time; a ZooKeeper error keeps the last snapshot and retries (reported to 'error' listeners only: an unheard 'error' event would throw). */
   private readonly task = new SerialTask(() => this.refresh(), (error) => {
@@ -62,6 +84,7 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
   private readonly onSession = (): void => {
     // Watches do not survive a new session: list and read everything again.
     this.childrenStale = true;
+    this.leasesStale = true;
     this.staleData.clear();
     for (const name of this.byName.keys()) this.staleData.add(name);
     for (const name of this.invalidVersions.keys()) this.staleData.add(name);
@@ -69,6 +92,11 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
   };
   private readonly onReconnected = (): void => {
     this.childrenStale = true;
+    this.leasesStale = true;
+    this.schedule();
+  };
+  private readonly onLeases = (): void => {
+    this.leasesStale = true;
     this.schedule();
   };
   /** One closure for every children/exists watch: a notification delivered to stale copies too costs one refresh. */
@@ -94,6 +122,7 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
       this.session.on('session', this.onSession);
       this.session.on('reconnected', this.onReconnected);
       this.childrenStale = true;
+      this.leasesStale = true;
       this.schedule();
     }
     return this.ready();
@@ -145,7 +174,12 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
     this.childrenStale = false;
     try {
       try {
-        this.names = (await this.session.children(this.paths.members, { watch: this.onChildren })).children;
+        const listed = await this.session.children(this.paths.members, { watch: this.onChildren });
+        this.names = listed.children;
+        if (listed.stat.czxid !== this.membersCzxid) {
+          this.membersCzxid = listed.stat.czxid;
+          await this.readGeneration();
+        }
       } catch (error) {
         if (!(error instanceof ZkError && error.code === 'NO_NODE')) throw error;
         // No service yet (or it was removed): wait for its members node to appear.
@@ -155,6 +189,7 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
           return this.listNames();
         }
         this.names = [];
+        this.membersCzxid = undefined;
       }
       return this.names;
     } catch (error) {
@@ -163,8 +198,40 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
     }
   }
 
+  /** The service node's czxid, read once per members node (i.e. once per generation). */
+  private async readGeneration(): Promise<void> {
+    const stat = await this.session.exists(this.paths.servicePath);
+    const next = stat ? generationOf(stat.czxid) : '';
+    if (next === this.generationValue) return;
+    const previous = this.generationValue;
+    this.generationValue = next;
+    if (next !== '' && this.loaded) this.emit('generation', { generation: next, previous });
+  }
+
+  private async listLeases(): Promise<void> {
+    if (!this.leasesStale) return;
+    this.leasesStale = false;
+    try {
+      try {
+        this.leaseNames = new Set((await this.session.children(this.paths.leases, { watch: this.onLeases })).children);
+      } catch (error) {
+        if (!(error instanceof ZkError && error.code === 'NO_NODE')) throw error;
+        const stat = await this.session.exists(this.paths.leases, { watch: this.onLeases });
+        if (stat) {
+          this.leasesStale = true;
+          return this.listLeases();
+        }
+        this.leaseNames = new Set();
+      }
+    } catch (error) {
+      this.leasesStale = true;
+      throw error;
+    }
+  }
+
   private async refresh(): Promise<void> {
-    const ordered = sortMemberNames(await this.listNames());
+    const [names] = await Promise.all([this.listNames(), this.listLeases()]);
+    const ordered = sortMemberNames(names);
     const present = new Set(ordered.map((o) => o.name));
     const toRead = ordered.filter((o) => (!this.byName.has(o.name) && !this.invalidVersions.has(o.name)) || this.staleData.has(o.name));
     for (const o of toRead) this.staleData.delete(o.name);
@@ -234,14 +301,22 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
   }
 
   private publish(joined: Member[], left: Member[], updated: Member[]): void {
-    const changed = joined.length + left.length + updated.length > 0;
+    const members = joined.length + left.length > 0
+      ? [...this.byName.values()].sort((a, b) => a.sequence - b.sequence)
+      : this.current.members.map((m) => this.byName.get(m.name) ?? m);
+    const head = members[0];
+    const primary = head && this.leaseNames.has(leaseNodeName(head.name, head.owner)) ? head : undefined;
+    const previous = this.current;
+    const changed = joined.length + left.length + updated.length > 0
+      || primary?.name !== previous.primary?.name || this.generationValue !== previous.generation;
     if (changed || !this.loaded) {
-      const members = [...this.byName.values()].sort((a, b) => a.sequence - b.sequence);
-      const previousLeader = this.current.leader;
-      this.current = { members, leader: members[0], version: this.current.version + (changed ? 1 : 0) };
+      this.current = { members, leader: head, primary, generation: this.generationValue, version: previous.version + (changed ? 1 : 0) };
       if (changed) this.emit('change', { snapshot: this.current, joined, left, updated });
       const leader = this.current.leader;
-      if (previousLeader?.name !== leader?.name) this.emit('leader', { member: leader, epoch: leader?.sequence });
+      if (previous.leader?.name !== leader?.name) this.emit('leader', { member: leader, epoch: leader?.sequence });
+      if (previous.primary?.name !== primary?.name || (primary && previous.generation !== this.generationValue)) {
+        this.emit('primary', { member: primary, epoch: primary?.sequence, generation: this.generationValue });
+      }
     }
     if (!this.loaded) {
       this.loaded = true;

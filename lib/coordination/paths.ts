@@ -9,6 +9,8 @@ export interface ServicePaths {
   readonly service: string;
   readonly servicePath: string;
   readonly members: string;
+  /** Lease nodes of serving primaries: `<member node name>.<owner session>` (see leaseNodeName). */
+  readonly leases: string;
   readonly faults: string;
 }
 
@@ -22,7 +24,7 @@ export function servicePaths(service: string, root: string = DEFAULT_ROOT): Serv
     throw new InvalidOptionError('root', `must be an absolute znode path like "/zk-ha", got ${JSON.stringify(root)}`);
   }
   const servicePath = root === '/' ? `/${service}` : `${root}/${service}`;
-  return { root, service, servicePath, members: `${servicePath}/members`, faults: `${servicePath}/faults` };
+  return { root, service, servicePath, members: `${servicePath}/members`, leases: `${servicePath}/leases`, faults: `${servicePath}/faults` };
 }
 
 /** The sequence number of a member node name "m-0000000042" (42), or undefined for any other name. */
@@ -46,4 +48,13 @@ export function sortMemberNames(names: readonly string[]): { name: string; seque
     if (sequence !== undefined) out.push({ name, sequence });
   }
   return out.sort((a, b) => a.sequence - b.sequence);
+}
+
+/**
+ * The lease node of a member: its node name plus the session that owns it. The session in the name
+ * makes a lease node unique even when a recreated service node hands the same member name out again,
+ * so a renewal can never land on another member's lease.
+ */
+export function leaseNodeName(memberName: string, ownerSession: string): string {
+  return `${memberName}.${ownerSession}`;
 }

@@ -31,8 +31,14 @@ export async function ensureService(
     );
   }
   await session.retry(() => createIfAbsent(session, paths.members, undefined, acl));
+  await session.retry(() => createIfAbsent(session, paths.leases, undefined, acl));
   await session.retry(() => createIfAbsent(session, paths.faults, undefined, acl));
   return existing;
+}
+
+/** The service's generation: its node's czxid (hex), new whenever the node is created again. */
+export function generationOf(czxid: bigint): string {
+  return czxid.toString(16);
 }
 
 export async function readServiceNode(session: ZkSession, paths: ServicePaths): Promise<ServiceNodeData> {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'events';
 import { monotonicMs } from '../base/clock';
-import { Election, faultJournalSink, Membership, MembershipView, SERVICE_MODES } from '../coordination';
+import { CoordinationError, Election, faultJournalSink, Membership, MembershipView, memberUrlProblem, SERVICE_MODES } from '../coordination';
 import type { DemotionReason, Member, ServiceMode } from '../coordination';
 import { InvalidOptionError } from '../base/errors';
 import { FaultReport, FaultReporter, FaultLogger, transportFaultKind } from '../ops/fault-reporter';
@@ -93,8 +93,9 @@ export class HaServer extends EventEmitter<HaServerEvents> {
     this.mode = oneOf('mode', options.mode, SERVICE_MODES);
     fraction('leaseFraction', options.leaseFraction, 0.5);
     this.graceMs = nonNegativeNumber('graceMs', options.graceMs, 5000);
-    if (options.advertiseUrl !== undefined && !/^wss?:\/\/.+/.test(String(options.advertiseUrl))) {
-      throw new InvalidOptionError('advertiseUrl', 'must be a ws:// or wss:// URL');
+    if (options.advertiseUrl !== undefined) {
+      const problem = memberUrlProblem(options.advertiseUrl);
+      if (problem) throw new InvalidOptionError('advertiseUrl', problem);
     }
     if (options.zk instanceof ZkSession) {
       this.session = options.zk;
@@ -113,15 +114,16 @@ export class HaServer extends EventEmitter<HaServerEvents> {
       admit: this.mode === 'primary-backup' ? (call) => this.admitPrimary(call.method) : () => this.admitMember(),
       onFault: (f) => this.faults.report(transportFaultKind(f.code, 'server') ?? 'transport', { detail: { ...f } }),
     });
-    // The record's url is filled in at start(), once the port is known.
-    this.membership = new Membership(this.session, {
+    // The record's url is filled in at start(), once the port is known. The record is validated
+    // here exactly as every view validates it: a record no client would route to fails now.
+    this.membership = newMembership(this.session, {
       service: this.service,
       mode: this.mode,
       root: options.root,
       acl: options.acl,
       record: {
         id: options.id,
-        url: options.advertiseUrl ?? 'ws://unbound.invalid',
+        url: options.advertiseUrl ?? 'ws://unbound.invalid:1',
         weight: options.weight ?? 1,
         zone: options.zone,
         meta: options.meta,
@@ -182,7 +184,8 @@ export class HaServer extends EventEmitter<HaServerEvents> {
   async start(): Promise<{ url: string }> {
     const { port } = await this.rpc.listen();
     const scheme = this.options.transport?.tls ? 'wss' : 'ws';
-    this.urlValue = this.options.advertiseUrl ?? `${scheme}://${this.options.listen?.host ?? '127.0.0.1'}:${port}`;
+    const host = this.options.listen?.host ?? '127.0.0.1';
+    this.urlValue = this.options.advertiseUrl ?? `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
     await this.membership.update({ url: this.urlValue });
     this.wireEvents();
     await this.session.start();
@@ -285,9 +288,9 @@ export class HaServer extends EventEmitter<HaServerEvents> {
       this.lostAt = undefined;
       this.faults.report('session-rejoined', { durationMs: since === undefined ? undefined : monotonicMs() - since, detail: { ...i } });
     });
-    this.view.on('leader', ({ member }) => { this.primaryHint = this.hintFrom(member); });
+    this.view.on('primary', ({ member }) => { this.primaryHint = this.hintFrom(member); });
     this.view.on('change', ({ snapshot }) => {
-      this.primaryHint = this.hintFrom(snapshot.leader);
+      this.primaryHint = this.hintFrom(snapshot.primary);
       this.options.metrics?.setMembers(this.service, snapshot.members.length);
     });
     this.view.on('invalid', ({ path, error }) => this.faults.report('rejected-input', { detail: { path, code: error.code, message: error.message } }));
@@ -323,6 +326,18 @@ export class HaServer extends EventEmitter<HaServerEvents> {
     if ((this.roleValue === 'stopping' || this.roleValue === 'stopped') && role !== 'stopped') return;
     this.roleValue = role;
     this.emit('role', role);
+  }
+}
+
+function newMembership(session: ZkSession, options: ConstructorParameters<typeof Membership>[1]): Membership {
+  try {
+    return new Membership(session, options);
+  } catch (error) {
+    if (error instanceof CoordinationError && error.code === 'BAD_MEMBER_RECORD') {
+      const option = /bytes exceeds/.test(error.message) ? 'meta' : /"(\w+)"/.exec(error.message)?.[1] ?? 'record';
+      throw new InvalidOptionError(option === 'url' ? 'advertiseUrl' : option, error.message);
+    }
+    throw error;
   }
 }
 

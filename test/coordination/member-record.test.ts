@@ -36,6 +36,19 @@ describe('coordination member records', () => {
     expect(code(() => decodeRecord(bytes(good), '/m'))).to.equal(undefined);
   });
 
+  it('accepts only a strict member URL: ws/wss, a host, a port, no whitespace or control characters', () => {
+    for (const url of ['ws://h:1', 'wss://h.example:65535/p?q=1', 'ws://[::1]:80', 'ws://127.0.0.1:9/x']) {
+      expect(code(() => decodeRecord(bytes({ ...good, url }), '/m')), url).to.equal(undefined);
+    }
+    const bad = ['ws://h', 'ws://h:0', 'ws://h:70000', 'ws:// h:1', 'ws://h:1/a b', 'ws://h:1\n', 'ws://h:1\u0000', 'http://h:1',
+      'ws://u:p@h:1', 'ws://:1', 'ws://', '', 'x'.repeat(3000)];
+    for (const url of bad) expect(code(() => decodeRecord(bytes({ ...good, url }), '/m')), JSON.stringify(url)).to.equal('BAD_MEMBER_RECORD');
+  });
+
+  it('encodeRecord refuses a record no reader would accept (too large) with BAD_MEMBER_RECORD', () => {
+    expect(code(() => encodeRecord({ ...good, meta: { blob: 'x'.repeat(70 * 1024) } }))).to.equal('BAD_MEMBER_RECORD');
+  });
+
   it('encodeRecord validates too: a bad record fails before it reaches ZooKeeper', () => {
     expect(code(() => encodeRecord({ ...good, url: 'tcp://x' }))).to.equal('BAD_MEMBER_RECORD');
   });

@@ -1,13 +1,14 @@
 import { expect } from 'chai';
 import { InvalidOptionError } from '../../lib/base/errors';
-import { DEFAULT_ROOT, memberSequence, servicePaths, sortMemberNames } from '../../lib/coordination';
+import { DEFAULT_ROOT, leaseNodeName, memberSequence, servicePaths, sortMemberNames } from '../../lib/coordination';
 
 describe('coordination paths', () => {
   it('lays out a service under the root (DESIGN.md "ZooKeeper layout")', () => {
     expect(servicePaths('orders')).to.deep.equal({
       root: DEFAULT_ROOT, service: 'orders', servicePath: '/zk-ha/orders',
-      members: '/zk-ha/orders/members', faults: '/zk-ha/orders/faults',
+      members: '/zk-ha/orders/members', leases: '/zk-ha/orders/leases', faults: '/zk-ha/orders/faults',
     });
+    expect(leaseNodeName('m-0000000003', '0100000000000abc')).to.equal('m-0000000003.0100000000000abc');
     expect(servicePaths('a.b-c_1', '/').members).to.equal('/a.b-c_1/members');
     expect(servicePaths('s', '/x/y').servicePath).to.equal('/x/y/s');
   });
