@@ -3,12 +3,13 @@
  * ZooKeeper, then shown handled by ZkSession. If a new release fixes a defect, its "bare client"
  * test fails and tells us the workaround can go.
  */
+import { spawnSync } from 'child_process';
 import { expect } from 'chai';
 import * as nzc from 'node-zookeeper-client';
 import { startZooKeeper, TcpProxy, type ZkCluster } from './harness';
 import { sharedZooKeeper } from './support/shared-zookeeper';
 import { eventually, sleep, uniqueRoot, within } from './support/wait';
-import { ZkError, ZkSession } from '../lib/zk';
+import { applyClientFixes, ZkError, ZkSession } from '../lib/zk';
 
 function bareClient(connect: string, sessionTimeout: number): Promise<nzc.Client> {
   const client = nzc.createClient(connect, { sessionTimeout, spinDelay: 100 });
@@ -232,11 +233,23 @@ describe('node-zookeeper-client defects, reproduced and handled (real ZooKeeper)
   });
 
   describe('unknown server error codes throw from the socket handler', () => {
-    it('bare client (unpatched logic): Exception.create of an unknown code no longer throws — patched by patch-package', () => {
-      // The defect itself (a throw inside onSocketData that kills the process) is reproduced end to
-      // end in zk-quota.test.ts against a ZooKeeper enforcing quotas; here, that the patch is applied.
-      const e = nzc.Exception.create(-125);
-      expect(e.code).to.equal(-125);
+    it('bare library in a fresh process: Exception.create of a code it does not know throws', () => {
+      // The defect itself (that throw inside onSocketData kills the process) is reproduced end to end
+      // in zk-quota.test.ts against a ZooKeeper enforcing quotas.
+      const r = spawnSync(process.execPath, ['-e', "require('node-zookeeper-client').Exception.create(-125)"], { encoding: 'utf8' });
+      expect(r.status).to.not.equal(0);
+      expect(r.stderr).to.contain('Unknown code: -125');
+    });
+
+    it('lib/zk applied its runtime fix: an unknown code is an ordinary Exception, known codes unchanged', () => {
+      expect(applyClientFixes()).to.include('unknown-error-codes');
+      const quota = nzc.Exception.create(-125, '/q');
+      expect(quota).to.be.instanceOf(nzc.Exception);
+      expect(quota).to.include({ code: -125, name: 'QUOTA_EXCEEDED', path: '/q' });
+      expect(quota.getCode()).to.equal(-125);
+      expect(nzc.Exception.create(-999).name).to.equal('UNKNOWN_SERVER_ERROR');
+      expect(nzc.Exception.create(-101).name).to.equal('NO_NODE');
+      expect(ZkError.fromServerCode(quota.code, 'create', '/q').code).to.equal('QUOTA_EXCEEDED');
     });
   });
 

@@ -32,6 +32,8 @@ const EXPECTED_LEVEL: Record<FaultKind, Level> = {
   'rejected-input': 'warn',
   'transport': 'warn',
   'stale-epoch': 'warn',
+  'start-failed': 'error',
+  'zookeeper-error': 'error',
 };
 
 describe('transportFaultKind', () => {

@@ -173,6 +173,10 @@ export class Membership extends EventEmitter<MembershipEvents> {
       } catch (error) {
         if (error instanceof CoordinationError && (error.code === 'MODE_MISMATCH' || error.code === 'CLOSED')) throw error;
         if (reason === 'start' && attempt === 0 && !(error instanceof ZkError)) throw error;
+        // At start, an error that waiting cannot cure (QUOTA_EXCEEDED, NO_AUTH, an unknown server
+        // code...) fails register() at once instead of looping silently; later, the loop keeps trying
+        // and says why with each "retrying".
+        if (reason === 'start' && error instanceof ZkError && !transientAtRegistration(error)) throw error;
         this.emit('retrying', error);
         await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 2000)));
         if (this.session.state === 'closed') throw error;
@@ -246,4 +250,9 @@ function toOwnNode(path: string, sessionId: string): OwnNode {
   const sequence = memberSequence(name);
   if (sequence === undefined) throw new CoordinationError('NOT_REGISTERED', `unexpected member node name ${path}`);
   return { path, name, sequence, sessionId };
+}
+
+/** Errors after which registering again can succeed without anyone changing anything. */
+function transientAtRegistration(error: ZkError): boolean {
+  return error.retryable || error.code === 'SESSION_EXPIRED' || error.code === 'NO_NODE' || error.code === 'CLOSED';
 }

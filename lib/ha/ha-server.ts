@@ -2,13 +2,13 @@ import { EventEmitter } from 'events';
 import { monotonicMs } from '../base/clock';
 import { CoordinationError, Election, faultJournalSink, Membership, MembershipView, memberUrlProblem, SERVICE_MODES } from '../coordination';
 import type { DemotionReason, Member, ServiceMode } from '../coordination';
-import { InvalidOptionError } from '../base/errors';
+import { InvalidOptionError, ZkHaError } from '../base/errors';
 import { FaultReport, FaultReporter, FaultLogger, transportFaultKind } from '../ops/fault-reporter';
 import type { HaMetrics } from '../ops/metrics';
 import { fraction, nonEmptyString, nonNegativeNumber, oneOf } from '../base/options';
 import { RpcError, RpcServer } from '../transport';
 import type { AdmitDecision, Handler, RpcServerOptions } from '../transport';
-import { ZkSession } from '../zk';
+import { ZkError, ZkSession } from '../zk';
 import type { AclEntry, ZkSessionOptions } from '../zk';
 
 /** Transport settings of the server: limits, heartbeats, TLS, authentication. */
@@ -84,6 +84,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
   private readonly notPrimaryCache = new Map<string | undefined, RpcError>();
   private lastCallAt = 0;
   private admitted: AdmitDecision | undefined;
+  private starting = false;
 
   constructor(options: HaServerOptions) {
     super();
@@ -180,21 +181,46 @@ export class HaServer extends EventEmitter<HaServerEvents> {
     this.rpc.register(method, this.options.metrics ? measured(this.service, method, handler, this.options.metrics) : handler);
   }
 
-  /** Listens, connects to ZooKeeper, registers and (primary/backup) joins the election. */
+  /**
+   * Listens, connects to ZooKeeper, registers and (primary/backup) joins the election. If any step
+   * fails (ZooKeeper unreachable within the session's startTimeoutMs, QUOTA_EXCEEDED, NO_AUTH...) it
+   * reports a "start-failed" fault, releases everything it opened (listener, session, watches,
+   * timers) so the process can exit, and rejects with the typed error (ZkError, CoordinationError...).
+   */
   async start(): Promise<{ url: string }> {
-    const { port } = await this.rpc.listen();
-    const scheme = this.options.transport?.tls ? 'wss' : 'ws';
-    const host = this.options.listen?.host ?? '127.0.0.1';
-    this.urlValue = this.options.advertiseUrl ?? `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
-    await this.membership.update({ url: this.urlValue });
-    this.wireEvents();
-    await this.session.start();
-    await this.view.start();
-    this.election?.start();
-    await this.membership.register();
+    if (this.roleValue !== 'starting' || this.starting) throw new ZkHaError('ALREADY_STARTED', `member ${this.id}: start() may be called once`);
+    this.starting = true;
+    try {
+      const { port } = await this.rpc.listen();
+      const scheme = this.options.transport?.tls ? 'wss' : 'ws';
+      const host = this.options.listen?.host ?? '127.0.0.1';
+      this.urlValue = this.options.advertiseUrl ?? `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+      await this.membership.update({ url: this.urlValue });
+      this.wireEvents();
+      await this.session.start();
+      await this.view.start();
+      this.election?.start();
+      await this.membership.register();
+    } catch (error) {
+      await this.abortStart(error);
+      throw error;
+    }
     if (!this.election) this.setRole('member');
     else if (this.election.epoch === undefined) this.setRole('backup');
     return { url: this.urlValue };
+  }
+
+  /** Undoes a failed start(): nothing may keep the process alive or hold the port. */
+  private async abortStart(error: unknown): Promise<void> {
+    const code = error instanceof ZkHaError ? error.code : 'INTERNAL';
+    this.faults.report('start-failed', { detail: { code, message: error instanceof Error ? error.message : String(error) } });
+    this.setRole('stopping');
+    this.election?.stop();
+    await this.membership.leave().catch(() => undefined);
+    this.view.stop();
+    await this.rpc.close({ graceMs: 0 }).catch(() => undefined);
+    if (this.ownsSession) await this.session.close().catch(() => undefined);
+    this.setRole('stopped');
   }
 
   /**
@@ -294,6 +320,13 @@ export class HaServer extends EventEmitter<HaServerEvents> {
       this.options.metrics?.setMembers(this.service, snapshot.members.length);
     });
     this.view.on('invalid', ({ path, error }) => this.faults.report('rejected-input', { detail: { path, code: error.code, message: error.message } }));
+    this.membership.on('retrying', (error) => {
+      // Connection trouble is reported by the session; anything else (QUOTA_EXCEEDED, NO_AUTH...) is
+      // an operator's problem and would otherwise only show as a member that never registers.
+      if (error instanceof ZkError && (error.retryable || error.code === 'SESSION_EXPIRED' || error.code === 'CLOSED')) return;
+      const code = error instanceof ZkHaError ? error.code : 'INTERNAL';
+      this.faults.report('zookeeper-error', { detail: { op: 'register', code, message: error instanceof Error ? error.message : String(error) } });
+    });
     this.membership.on('registered', () => {
       if (!this.election) this.setRole('member');
     });

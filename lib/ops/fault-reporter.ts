@@ -28,7 +28,7 @@ export function transportFaultKind(code: string, side: 'client' | 'server'): Fau
   if (side === 'client' && CONNECTION_CODES.has(code)) return undefined;
   return 'transport';
 }
-const ERROR: ReadonlySet<FaultKind> = new Set<FaultKind>(['session-lost']);
+const ERROR: ReadonlySet<FaultKind> = new Set<FaultKind>(['session-lost', 'start-failed', 'zookeeper-error']);
 
 /** Where cluster-wide reports go (the ZooKeeper journal, injected by the HA layer). */
 export type FaultJournalSink = (report: FaultReport) => Promise<void>;

@@ -1,6 +1,15 @@
 import { createHash } from 'crypto';
 import { ACL, Id, Permission } from 'node-zookeeper-client';
 
+/**
+ * node-zookeeper-client's ACL as far as lib/zk reads it, declared locally so that the published
+ * .d.ts files never import node-zookeeper-client (which ships no types). Values are real ACL objects.
+ */
+export interface RawAcl {
+  readonly permission: number;
+  readonly id: { readonly scheme: string; readonly id: string };
+}
+
 export type Perm = 'read' | 'write' | 'create' | 'delete' | 'admin' | 'all';
 
 /** A ZooKeeper ACL entry in plain data: scheme, id and permissions. */
@@ -31,11 +40,11 @@ export const acl = {
   },
 };
 
-export function toRawAcls(entries: readonly AclEntry[]): ACL[] {
+export function toRawAcls(entries: readonly AclEntry[]): RawAcl[] {
   return entries.map((e) => new ACL(e.perms.reduce((bits, p) => bits | PERM_BITS[p], 0), new Id(e.scheme, e.id)));
 }
 
-export function fromRawAcls(raw: readonly ACL[]): AclEntry[] {
+export function fromRawAcls(raw: readonly RawAcl[]): AclEntry[] {
   return raw.map((a) => ({
     scheme: a.id.scheme,
     id: a.id.id,

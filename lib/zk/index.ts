@@ -9,3 +9,4 @@ export type { ZkErrorCode } from './zk-error';
 export type { ZnodeStat } from './stat';
 export { acl, digestId } from './acl';
 export type { AclEntry, Perm } from './acl';
+export { applyClientFixes, appliedClientFixes } from './client-fixes';

@@ -1,4 +1,12 @@
-import type { Stat as RawStat } from 'node-zookeeper-client';
+/**
+ * The fields of node-zookeeper-client's Stat read here, declared locally so that the published
+ * .d.ts files never import node-zookeeper-client (which ships no types).
+ */
+export interface RawStat {
+  readonly czxid: Buffer; readonly mzxid: Buffer; readonly pzxid: Buffer; readonly ctime: Buffer; readonly mtime: Buffer;
+  readonly version: number; readonly cversion: number; readonly aversion: number;
+  readonly ephemeralOwner: Buffer; readonly dataLength: number; readonly numChildren: number;
+}
 
 /** A znode's metadata with ZooKeeper's 64-bit fields made usable: ids as hex, zxids as bigint. */
 export interface ZnodeStat {

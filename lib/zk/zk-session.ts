@@ -4,9 +4,13 @@ import type { Client, Event as RawEvent } from 'node-zookeeper-client';
 import { monotonicMs } from '../base/clock';
 import { AclEntry, fromRawAcls, toRawAcls } from './acl';
 import { abandonConnection, CM_STATES, disposeClient, internalState } from './client-internals';
+import { applyClientFixes } from './client-fixes';
 import { ResolvedSessionOptions, resolveSessionOptions, ZkSessionOptions } from './session-options';
 import { toZnodeStat, ZnodeStat } from './stat';
 import { toZkError, ZkError } from './zk-error';
+
+// Every user of lib/zk gets node-zookeeper-client's runtime fixes before the first client exists.
+applyClientFixes();
 
 export type ZkSessionState = 'idle' | 'connecting' | 'connected' | 'suspended' | 'lost' | 'closed';
 export type CreateMode = 'persistent' | 'persistent-sequential' | 'ephemeral' | 'ephemeral-sequential';

@@ -1,0 +1,56 @@
+/**
+ * A start() that cannot complete settles with a typed error and a "start-failed" report, and
+ * releases everything it opened: the process that ran it ends by itself. The same script runs
+ * from the packed tarball in package.test.ts.
+ */
+import { expect } from 'chai';
+import * as path from 'path';
+import { freePort, spawnTracked, startZooKeeper, type ZkCluster } from './harness';
+import { quotaRoot } from './support/quota';
+import { uniqueRoot, within } from './support/wait';
+
+interface Outcome { code: number | null; events: Record<string, unknown>[]; stderr: string }
+
+/** Runs integration/package-consumer/start-failure.cjs against the sources (tsx). */
+export function runStartFailure(args: string[], env: Record<string, string> = {}, cwd?: string, script = path.join(__dirname, 'package-consumer', 'start-failure.cjs')): Promise<Outcome> {
+  const child = spawnTracked(process.execPath, [script, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  return new Promise((resolve) => child.once('exit', (code) => {
+    const events = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    resolve({ code, events, stderr });
+  }));
+}
+
+const fromSources = { ZK_HA_MODULE: path.join(__dirname, '..', 'lib', 'index.ts'), NODE_OPTIONS: '-r tsx/cjs' };
+
+describe('HaServer.start() that fails (real ZooKeeper, real processes)', function () {
+  this.timeout(60000);
+  let zk: ZkCluster;
+  before(async () => { zk = await startZooKeeper({ nodes: 1, systemProperties: { 'zookeeper.enforceQuota': 'true' } }); });
+  after(async () => { await zk?.close(); });
+
+  it('ZooKeeper enforcing a quota: the members that do not fit reject with QUOTA_EXCEEDED, report it, and the process exits', async () => {
+    const root = await quotaRoot(zk.connectString, 'start-quota', 4);
+    const r = await within(45000, 'the process ends by itself', runStartFailure(['quota', zk.connectString, root], fromSources));
+    expect(r.code, r.stderr).to.equal(0);
+    const started = r.events.find((e) => e.event === 'started') as { results: string[]; faults: { code: string }[] } | undefined;
+    expect(started, JSON.stringify(r.events)).to.not.equal(undefined);
+    expect(started!.results).to.include('QUOTA_EXCEEDED');
+    for (const res of started!.results) expect(res).to.be.oneOf(['ok', 'QUOTA_EXCEEDED']);
+    expect(started!.faults.map((f) => f.code)).to.deep.equal(started!.results.filter((c) => c !== 'ok'));
+    expect(r.events.map((e) => e.event)).to.include('closed');
+  });
+
+  it('ZooKeeper unreachable: every start() rejects with TIMEOUT after startTimeoutMs, and the process exits', async () => {
+    const port = await freePort();
+    const r = await within(45000, 'the process ends by itself', runStartFailure(['unreachable', `127.0.0.1:${port}`, uniqueRoot('start-none')], fromSources));
+    expect(r.code, r.stderr).to.equal(0);
+    const started = r.events.find((e) => e.event === 'started') as { results: string[]; roles: string[]; faults: unknown[] } | undefined;
+    expect(started?.results).to.deep.equal(['TIMEOUT', 'TIMEOUT', 'TIMEOUT']);
+    expect(started?.roles).to.deep.equal(['stopped', 'stopped', 'stopped']);
+    expect(started?.faults).to.have.length(3);
+  });
+});

@@ -1,0 +1,32 @@
+import type { ClientFix } from './client-fix';
+import { unknownErrorCodes } from './unknown-error-codes';
+
+export type { ClientFix } from './client-fix';
+
+/**
+ * Runtime fixes of node-zookeeper-client, applied when lib/zk loads so that every user of the
+ * package gets them (no install script, no patch of node_modules). Each fix is one file here that
+ * exports a ClientFix; add it to FIXES. integration/zk-defects.test.ts shows each defect on the
+ * bare library and that the fix removes it.
+ */
+const FIXES: readonly ClientFix[] = [
+  unknownErrorCodes,
+];
+
+const applied: string[] = [];
+let done = false;
+
+/** Applies every fix once per process; later calls do nothing. Returns the names applied. */
+export function applyClientFixes(): readonly string[] {
+  if (done) return applied;
+  done = true;
+  for (const fix of FIXES) {
+    fix.apply();
+    applied.push(fix.name);
+  }
+  return applied;
+}
+
+export function appliedClientFixes(): readonly string[] {
+  return applied;
+}
