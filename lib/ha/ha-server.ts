@@ -9,6 +9,7 @@ import { fraction, nonEmptyString, nonNegativeNumber, oneOf } from '../base/opti
 import { RpcError, RpcServer } from '../transport';
 import type { AdmitDecision, Handler, RpcServerOptions } from '../transport';
 import { ZkSession } from '../zk';
+import { viewPrimary } from './view-primary';
 import type { AclEntry, ZkSessionOptions } from '../zk';
 
 /** Transport settings of the server: limits, heartbeats, TLS, authentication. */
@@ -285,9 +286,10 @@ export class HaServer extends EventEmitter<HaServerEvents> {
       this.lostAt = undefined;
       this.faults.report('session-rejoined', { durationMs: since === undefined ? undefined : monotonicMs() - since, detail: { ...i } });
     });
-    this.view.on('leader', ({ member }) => { this.primaryHint = this.hintFrom(member); });
+    // Hints name the primary as the view acknowledges it: clients follow them straight away.
+    this.view.on('leader', () => { this.primaryHint = this.hintFrom(viewPrimary(this.view.snapshot)); });
     this.view.on('change', ({ snapshot }) => {
-      this.primaryHint = this.hintFrom(snapshot.leader);
+      this.primaryHint = this.hintFrom(viewPrimary(snapshot));
       this.options.metrics?.setMembers(this.service, snapshot.members.length);
     });
     this.view.on('invalid', ({ path, error }) => this.faults.report('rejected-input', { detail: { path, code: error.code, message: error.message } }));
