@@ -4,6 +4,7 @@ import { MembershipView, readServiceNode } from '../coordination';
 import type { Member, MembershipSnapshot, ServiceMode, ServiceNodeData } from '../coordination';
 import { EndpointPool, PoolEndpoint, ConnectionSettings } from './endpoint-pool';
 import { InvalidOptionError } from '../base/errors';
+import { judgesEndpoint } from '../base/error-codes';
 import { FaultReport, FaultReporter, FaultLogger } from '../ops/fault-reporter';
 import type { HaMetrics } from '../ops/metrics';
 import { booleanOption, nonEmptyString, oneOf, positiveNumber } from '../base/options';
@@ -384,7 +385,7 @@ export class HaClient extends EventEmitter<HaClientEvents> {
     } catch (error) {
       let e = asRpcError(error);
       if (e.code === 'CANCELLED' && ep.left.aborted && !opts.signal?.aborted) e = memberLeft(ep);
-      if (judgesEndpoint(e)) this.pool.failed(ep);
+      if (judgesEndpoint(e.code, e.notExecuted)) this.pool.failed(ep);
       else this.pool.finished(ep);
       throw e;
     }
@@ -460,11 +461,6 @@ export class HaClient extends EventEmitter<HaClientEvents> {
 function asRpcError(error: unknown): RpcError {
   if (error instanceof RpcError) return error;
   return new RpcError('INTERNAL', error instanceof Error ? error.message : String(error), { notExecuted: false, cause: error });
-}
-
-/** Errors that say the member (or the way to it) is unwell, as opposed to the request or the handler. */
-function judgesEndpoint(e: RpcError): boolean {
-  return e.code === 'UNAVAILABLE' || e.code === 'OVERLOADED' || e.code === 'PROTOCOL_ERROR' || (e.code === 'DEADLINE_EXCEEDED' && !e.notExecuted);
 }
 
 function memberLeft(ep: PoolEndpoint): RpcError {

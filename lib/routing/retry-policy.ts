@@ -1,23 +1,10 @@
-/**
- * The call error codes of the wire protocol (DESIGN.md "Calls"), plus PROTOCOL_ERROR for a peer
- * that sent a frame we cannot read.
- */
-export const CALL_ERROR_CODES = [
-  'UNAVAILABLE',
-  'NOT_PRIMARY',
-  'DEADLINE_EXCEEDED',
-  'CANCELLED',
-  'METHOD_NOT_FOUND',
-  'INVALID_ARGUMENT',
-  'OVERLOADED',
-  'PAYLOAD_TOO_LARGE',
-  'UNAUTHENTICATED',
-  'INTERNAL',
-  'FENCED',
-  'PROTOCOL_ERROR',
-] as const;
+import { ERROR_CODE_TABLE, ERROR_CODES, isErrorCode } from '../base/error-codes';
+import type { ErrorCode } from '../base/error-codes';
 
-export type CallErrorCode = (typeof CALL_ERROR_CODES)[number];
+/** The call error codes (the table in base/error-codes.ts). */
+export const CALL_ERROR_CODES: readonly ErrorCode[] = ERROR_CODES;
+
+export type CallErrorCode = ErrorCode;
 
 export interface RetryableError {
   code: string;
@@ -25,57 +12,22 @@ export interface RetryableError {
   notExecuted: boolean;
 }
 
+export const isCallErrorCode: (code: unknown) => code is CallErrorCode = isErrorCode;
+
 /**
- * How each code is treated when deciding whether a failed attempt may go to another member:
+ * Whether a failed attempt may go to another member, by the code's retry class (base/error-codes.ts):
  *
- * | code              | class     | not executed | executed or unknown, idempotent | … not idempotent |
- * |-------------------|-----------|--------------|---------------------------------|------------------|
- * | NOT_PRIMARY       | rejected  | retry        | retry                           | retry            |
- * | OVERLOADED        | rejected  | retry        | retry                           | retry            |
- * | UNAVAILABLE       | member    | retry        | retry                           | no               |
- * | FENCED            | member    | retry        | retry                           | no               |
- * | PROTOCOL_ERROR    | member    | retry        | retry                           | no               |
- * | DEADLINE_EXCEEDED | terminal  | no           | no                              | no               |
- * | CANCELLED         | terminal  | no           | no                              | no               |
- * | METHOD_NOT_FOUND  | terminal  | no           | no                              | no               |
- * | INVALID_ARGUMENT  | terminal  | no           | no                              | no               |
- * | PAYLOAD_TOO_LARGE | terminal  | no           | no                              | no               |
- * | UNAUTHENTICATED   | terminal  | no           | no                              | no               |
- * | INTERNAL          | terminal  | no           | no                              | no               |
- * | any other code    | terminal  | no           | no                              | no               |
+ * | class    | not executed | executed or unknown, idempotent | … not idempotent |
+ * |----------|--------------|---------------------------------|------------------|
+ * | rejected | retry        | retry                           | retry            |
+ * | member   | retry        | retry                           | no               |
+ * | terminal | no           | no                              | no               |
  *
- * - rejected: the server refuses these before running the handler, so the call did not execute.
- * - member: a fault of that member or its connection (gone, stale primary, unreadable frame);
- *   another member may succeed, but the call may have run, so only when known not executed or
- *   idempotent.
- * - terminal: another member would answer the same (the request or the caller is at fault, or
- *   the handler failed), or there is nothing left to retry for: the deadline is the call's
- *   overall deadline and CANCELLED is the caller's own abort. INTERNAL is a handler failure and
- *   is not retried (it would likely fail again, and it did run). Unknown codes are terminal.
+ * Unknown codes are terminal.
  */
-const CLASS_OF: Readonly<Record<CallErrorCode, 'rejected' | 'member' | 'terminal'>> = Object.freeze({
-  NOT_PRIMARY: 'rejected',
-  OVERLOADED: 'rejected',
-  UNAVAILABLE: 'member',
-  FENCED: 'member',
-  PROTOCOL_ERROR: 'member',
-  DEADLINE_EXCEEDED: 'terminal',
-  CANCELLED: 'terminal',
-  METHOD_NOT_FOUND: 'terminal',
-  INVALID_ARGUMENT: 'terminal',
-  PAYLOAD_TOO_LARGE: 'terminal',
-  UNAUTHENTICATED: 'terminal',
-  INTERNAL: 'terminal',
-});
-
-export function isCallErrorCode(code: unknown): code is CallErrorCode {
-  return typeof code === 'string' && Object.prototype.hasOwnProperty.call(CLASS_OF, code);
-}
-
-/** Whether a failed attempt may be sent again to another member (see the table above). */
 export function canRetryElsewhere(err: RetryableError, idempotent: boolean): boolean {
   if (err === null || typeof err !== 'object' || !isCallErrorCode(err.code)) return false;
-  switch (CLASS_OF[err.code]) {
+  switch (ERROR_CODE_TABLE[err.code].retryClass) {
     case 'rejected':
       return true;
     case 'member':

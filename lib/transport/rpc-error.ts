@@ -1,36 +1,13 @@
 import { ZkHaError } from '../base/errors';
+import { ERROR_CODE_TABLE, ERROR_CODES, isErrorCode } from '../base/error-codes';
+import type { ErrorCode } from '../base/error-codes';
 
-export type RpcErrorCode =
-  | 'UNAVAILABLE'
-  | 'NOT_PRIMARY'
-  | 'DEADLINE_EXCEEDED'
-  | 'CANCELLED'
-  | 'METHOD_NOT_FOUND'
-  | 'INVALID_ARGUMENT'
-  | 'OVERLOADED'
-  | 'PAYLOAD_TOO_LARGE'
-  | 'UNAUTHENTICATED'
-  | 'INTERNAL'
-  | 'FENCED'
-  | 'PROTOCOL_ERROR';
+/** The call error codes; their defaults and classes live in one table (base/error-codes.ts). */
+export type RpcErrorCode = ErrorCode;
 
-export const RPC_ERROR_CODES: readonly RpcErrorCode[] = [
-  'UNAVAILABLE', 'NOT_PRIMARY', 'DEADLINE_EXCEEDED', 'CANCELLED', 'METHOD_NOT_FOUND', 'INVALID_ARGUMENT',
-  'OVERLOADED', 'PAYLOAD_TOO_LARGE', 'UNAUTHENTICATED', 'INTERNAL', 'FENCED', 'PROTOCOL_ERROR',
-];
+export const RPC_ERROR_CODES: readonly RpcErrorCode[] = ERROR_CODES;
 
-const CODE_SET: ReadonlySet<string> = new Set(RPC_ERROR_CODES);
-
-export function isRpcErrorCode(value: unknown): value is RpcErrorCode {
-  return typeof value === 'string' && CODE_SET.has(value);
-}
-
-/** Codes whose failure says "try again (elsewhere)" unless the sender says otherwise. */
-const RETRYABLE_BY_DEFAULT: ReadonlySet<RpcErrorCode> = new Set<RpcErrorCode>(['UNAVAILABLE', 'NOT_PRIMARY', 'OVERLOADED']);
-/** Codes that by their nature are raised before any handler runs. */
-const NOT_EXECUTED_BY_DEFAULT: ReadonlySet<RpcErrorCode> = new Set<RpcErrorCode>([
-  'NOT_PRIMARY', 'OVERLOADED', 'UNAUTHENTICATED', 'METHOD_NOT_FOUND', 'PROTOCOL_ERROR',
-]);
+export const isRpcErrorCode: (value: unknown) => value is RpcErrorCode = isErrorCode;
 
 export interface RpcErrorOptions {
   retryable?: boolean;
@@ -51,8 +28,10 @@ export class RpcError extends ZkHaError<RpcErrorCode> {
   readonly data?: unknown;
 
   constructor(code: RpcErrorCode, message: string, opts: RpcErrorOptions = {}) {
-    const retryable = opts.retryable ?? RETRYABLE_BY_DEFAULT.has(code);
-    const notExecuted = opts.notExecuted ?? NOT_EXECUTED_BY_DEFAULT.has(code);
+    // Defaults from the code table; an unknown code (a caller's cast) is neither.
+    const traits = ERROR_CODE_TABLE[code] as (typeof ERROR_CODE_TABLE)[RpcErrorCode] | undefined;
+    const retryable = opts.retryable ?? traits?.retryable ?? false;
+    const notExecuted = opts.notExecuted ?? traits?.notExecuted ?? false;
     const details: Record<string, unknown> = { retryable, notExecuted };
     if (opts.leaderHint !== undefined) details.leaderHint = opts.leaderHint;
     super(code, message, details, opts.cause === undefined ? undefined : { cause: opts.cause });
