@@ -16,7 +16,7 @@ const WARN: ReadonlySet<FaultKind> = new Set<FaultKind>(['demoted', 'session-sus
 
 /** Transport fault codes that mean bad input from the peer (the rest are 'transport' events). */
 const INPUT_CODES: ReadonlySet<string> = new Set([
-  'UNDECODABLE_FRAME', 'BAD_FRAME', 'TEXT_FRAME', 'UNEXPECTED_FRAME', 'DUPLICATE_CALL_ID', 'PAYLOAD_TOO_LARGE',
+  'UNDECODABLE_FRAME', 'BAD_FRAME', 'FRAME_TOO_COMPLEX', 'TEXT_FRAME', 'UNEXPECTED_FRAME', 'DUPLICATE_CALL_ID', 'PAYLOAD_TOO_LARGE',
   'FRAME_OVER_HARD_LIMIT', 'PROTOCOL_VERSION', 'UNAUTHENTICATED', 'NOT_ENCODABLE',
 ]);
 /** Connection-level codes a client already reports as endpoint-down (and repeats on every reconnect attempt). */

@@ -1,10 +1,11 @@
 import { InvalidOptionError } from '../base/errors';
 import { booleanOption, nonEmptyString, positiveNumber } from '../base/options';
 import { Backoff, BackoffOptions } from '../base/backoff';
-import { defaultHardMaxFrameBytes, highWaterMarkOption, livenessLimits, LivenessOptions, maxFrameBytesOption, MiB } from './limits';
+import { DecodeLimitOptions, decodeLimits, defaultHardMaxFrameBytes, highWaterMarkOption, livenessLimits, LivenessOptions, maxFrameBytesOption, MiB } from './limits';
 import { PROTOCOL_HEADER, PROTOCOL_VERSION } from './protocol';
+import type { DecodeLimits } from './frame-scan';
 
-export interface RpcConnectionOptions extends LivenessOptions {
+export interface RpcConnectionOptions extends LivenessOptions, DecodeLimitOptions {
   /** ws://host:port or wss://host:port */
   url: string;
   /** Reconnect with exponential backoff and jitter (default on); false = stay down. */
@@ -46,6 +47,7 @@ export interface ClientSettings {
   readonly upgradeHeaders: Record<string, string>;
   readonly tls: RpcConnectionOptions['tls'];
   readonly zeroMask: boolean;
+  readonly decodeLimits: DecodeLimits;
 }
 
 export function clientSettings(opts: RpcConnectionOptions): ClientSettings {
@@ -89,5 +91,6 @@ export function clientSettings(opts: RpcConnectionOptions): ClientSettings {
     upgradeHeaders: headers,
     tls: opts.tls,
     zeroMask: booleanOption('zeroMask', opts.zeroMask, true),
+    decodeLimits: decodeLimits(opts),
   };
 }

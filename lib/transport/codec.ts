@@ -1,4 +1,8 @@
 import { Packr, Unpackr } from 'msgpackr';
+import { describeUntrusted, truncateText } from '../base/untrusted';
+import { DecodeLimits, scanFrame } from './frame-scan';
+
+export type { DecodeLimits } from './frame-scan';
 
 /**
  * Wire frames. One frame per ws binary message; each frame is a MessagePack array whose first
@@ -26,11 +30,16 @@ export type Frame = RequestFrame | ResponseFrame | ErrorFrame | CancelFrame;
 // One encoder per process; msgpackr hands out slices of a growing shared buffer that it never
 // rewrites, so returned buffers stay valid after later packs.
 const packr = new Packr({ useRecords: false, moreTypes: false });
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+// The decoder gets only frames scanFrame has passed; structuredClone: false is a second lock on
+// msgpackr's reference extensions (its default accepts them).
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, structuredClone: false, moreTypes: false });
+
+/** Defaults of both ends: far above any sane call, far below what hurts a server. */
+export const DEFAULT_DECODE_LIMITS: DecodeLimits = Object.freeze({ maxElements: 100_000, maxDepth: 64 });
 
 /** A frame that cannot be decoded or has the wrong shape; `id` is set when the call id was readable. */
 export class FrameError extends Error {
-  constructor(readonly reason: 'UNDECODABLE' | 'BAD_SHAPE', message: string, readonly id?: number, readonly type?: number) {
+  constructor(readonly reason: 'UNDECODABLE' | 'BAD_SHAPE' | 'TOO_COMPLEX', message: string, readonly id?: number, readonly type?: number) {
     super(message);
     this.name = 'FrameError';
   }
@@ -73,14 +82,25 @@ function isPlainRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
 }
 
-/** Decodes and validates one frame; throws FrameError (never anything else). */
-export function decodeFrame(data: Uint8Array): Frame {
+/**
+ * Decodes and validates one frame; throws FrameError (never anything else). The bytes are
+ * scanned first (limits, allowed types), so nothing is built from a frame that breaks them.
+ */
+export function decodeFrame(data: Uint8Array, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): Frame {
+  const problem = scanFrame(data, limits);
+  if (problem !== undefined) {
+    const header = peekHeader(data);
+    const reason = problem.kind === 'too-complex' ? 'TOO_COMPLEX' : 'UNDECODABLE';
+    throw new FrameError(reason, `${problem.kind === 'too-complex' ? 'frame too complex' : 'undecodable frame'}: ${problem.message}`, header?.id, header?.type);
+  }
   let f: unknown;
   try {
     f = unpackr.unpack(data);
   } catch (err) {
     const header = peekHeader(data);
-    throw new FrameError('UNDECODABLE', `undecodable frame: ${(err as Error)?.message ?? String(err)}`, header?.id, header?.type);
+    // msgpackr's own messages may quote what it read: keep them short and printable.
+    const why = truncateText(String((err as Error)?.message ?? err), 120);
+    throw new FrameError('UNDECODABLE', `undecodable frame: ${why}`, header?.id, header?.type);
   }
   if (!Array.isArray(f) || f.length < 2) throw new FrameError('BAD_SHAPE', 'frame is not an array [type, id, ...]');
   const type: unknown = f[0];
@@ -117,7 +137,7 @@ export function decodeFrame(data: Uint8Array): Frame {
       if (f.length !== 2) throw new FrameError('BAD_SHAPE', 'cancel frame must have 2 elements', id, 3);
       return f as CancelFrame;
     default:
-      throw new FrameError('BAD_SHAPE', `unknown frame type ${JSON.stringify(type)}`, id, typeof type === 'number' ? type : undefined);
+      throw new FrameError('BAD_SHAPE', `unknown frame type ${describeUntrusted(type)}`, id, typeof type === 'number' ? type : undefined);
   }
 }
 

@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import { monotonicMs } from '../base/clock';
 import { decodeFrame, Frame, FrameError, peekHeader } from './codec';
+import type { DecodeLimits } from './frame-scan';
 import type { TransportFault } from './transport-fault';
 
 /** What one end (client connection or server session) does with what the core receives. */
@@ -25,6 +26,7 @@ export interface CoreLimits {
   readonly highWaterMarkBytes: number;
   readonly heartbeatMs: number;
   readonly heartbeatTimeoutMs: number;
+  readonly decodeLimits: DecodeLimits;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -197,10 +199,11 @@ export class ConnectionCore {
     }
     let frame: Frame;
     try {
-      frame = decodeFrame(data);
+      frame = decodeFrame(data, this.limits.decodeLimits);
     } catch (err) {
       const e = err as FrameError;
-      this.fault({ code: e.reason === 'UNDECODABLE' ? 'UNDECODABLE_FRAME' : 'BAD_FRAME', message: e.message, detail: { id: e.id, type: e.type } });
+      const code = e.reason === 'UNDECODABLE' ? 'UNDECODABLE_FRAME' : e.reason === 'TOO_COMPLEX' ? 'FRAME_TOO_COMPLEX' : 'BAD_FRAME';
+      this.fault({ code, message: e.message, detail: { id: e.id, type: e.type, bytes: data.length } });
       this.owner.onBadFrame(e);
       return;
     }

@@ -1,5 +1,6 @@
 import { InvalidOptionError } from '../base/errors';
 import { integerInRange, positiveNumber } from '../base/options';
+import type { DecodeLimits } from './frame-scan';
 
 /**
  * The options both ends of a connection share, validated in one place so that the client and
@@ -49,4 +50,18 @@ export function defaultHardMaxFrameBytes(maxFrameBytes: number): number {
  */
 export function highWaterMarkOption(value: unknown, fallback: number): number {
   return integerInRange('highWaterMarkBytes', value, 16 * 1024, 1e12, fallback);
+}
+
+export interface DecodeLimitOptions {
+  /** Values (array items, map keys and values; an array or map counts 8) one frame may hold; checked before decoding. Default 100 000. */
+  maxFrameElements?: number;
+  /** Levels of nested arrays/maps one frame may hold; checked before decoding. Default 64. */
+  maxFrameDepth?: number;
+}
+
+export function decodeLimits(opts: DecodeLimitOptions): DecodeLimits {
+  return Object.freeze({
+    maxElements: integerInRange('maxFrameElements', opts.maxFrameElements, 16, 1e8, 100_000),
+    maxDepth: integerInRange('maxFrameDepth', opts.maxFrameDepth, 4, 1000, 64),
+  });
 }

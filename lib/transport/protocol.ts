@@ -1,3 +1,5 @@
+import { describeUntrusted } from '../base/untrusted';
+
 /**
  * Protocol version negotiation. The client sends its version in an upgrade request header and
  * the server answers with its own in the upgrade response; either side refuses a peer with
@@ -21,9 +23,9 @@ export function incompatibility(ours: string, theirs: unknown): string | undefin
   const a = majorOf(ours);
   const b = majorOf(theirs);
   if (b === undefined) {
-    return `peer sent no valid zk-ha protocol version (header ${PROTOCOL_HEADER}: ${JSON.stringify(theirs ?? null)}); this side speaks ${ours}`;
+    return `peer sent no valid zk-ha protocol version (header ${PROTOCOL_HEADER}: ${describeUntrusted(Array.isArray(theirs) ? theirs[0] : theirs ?? null)}); this side speaks ${ours}`;
   }
-  if (a !== b) return `protocol major version mismatch: this side speaks ${ours}, peer speaks ${String(theirs)}`;
+  if (a !== b) return `protocol major version mismatch: this side speaks ${ours}, peer speaks ${describeUntrusted(theirs)}`;
   return undefined;
 }
 

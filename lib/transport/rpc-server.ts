@@ -8,12 +8,13 @@ import { InvalidOptionError } from '../base/errors';
 import { integerInRange, nonEmptyString, positiveNumber } from '../base/options';
 import { monotonicMs } from '../base/clock';
 import { DeadlineSweeper } from './deadline-sweeper';
-import { defaultHardMaxFrameBytes, highWaterMarkOption, livenessLimits, LivenessOptions, livenessTickMs, maxFrameBytesOption, MiB } from './limits';
+import { DecodeLimitOptions, decodeLimits, defaultHardMaxFrameBytes, highWaterMarkOption, livenessLimits, LivenessOptions, livenessTickMs, maxFrameBytesOption, MiB } from './limits';
 import { headerSafe, incompatibility, PROTOCOL_HEADER, PROTOCOL_VERSION, REFUSAL_CODE_HEADER, REFUSAL_MESSAGE_HEADER } from './protocol';
 import { RpcError, RpcErrorCode } from './rpc-error';
 import type { CallContext, PeerInfo } from './server-call';
 import { AdmitDecision, AdmitHook, Handler, ServerSession, SessionHost } from './server-session';
 import type { TransportFault } from './transport-fault';
+import type { DecodeLimits } from './frame-scan';
 
 export type { CallContext, PeerInfo } from './server-call';
 export type { AdmitDecision, AdmitHook, Handler } from './server-session';
@@ -25,7 +26,7 @@ export interface AuthenticateRequest {
   address: string;
 }
 
-export interface RpcServerOptions extends LivenessOptions {
+export interface RpcServerOptions extends LivenessOptions, DecodeLimitOptions {
   host?: string;
   /** 0 = ephemeral. */
   port?: number;
@@ -82,6 +83,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> implements SessionH
   readonly defaultDeadlineMs: number;
   readonly graceMs: number;
   readonly highWaterMarkBytes: number;
+  readonly decodeLimits: DecodeLimits;
   readonly admit: AdmitHook | undefined;
   private readonly protocolVersion: string;
   private readonly tls: RpcServerOptions['tls'];
@@ -115,6 +117,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> implements SessionH
     this.defaultDeadlineMs = positiveNumber('defaultDeadlineMs', opts.defaultDeadlineMs, 30_000);
     this.graceMs = integerInRange('graceMs', opts.graceMs, 0, 1e9, 5000);
     this.highWaterMarkBytes = highWaterMarkOption(opts.highWaterMarkBytes, 4 * MiB);
+    this.decodeLimits = decodeLimits(opts);
     this.protocolVersion = nonEmptyString('protocolVersion', opts.protocolVersion, PROTOCOL_VERSION);
     if (opts.tls !== undefined) {
       if (typeof opts.tls !== 'object' || opts.tls === null || opts.tls.key === undefined || opts.tls.cert === undefined) {

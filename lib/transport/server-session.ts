@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import { monotonicMs, wallClockMs } from '../base/clock';
+import { describeUntrusted } from '../base/untrusted';
 import { encodeError, encodeResponse, ErrorFields, Frame, FrameError, FrameType, RequestFrame } from './codec';
 import { ConnectionCore, CoreLimits, CoreOwner } from './connection-core';
 import { RpcError } from './rpc-error';
@@ -103,7 +104,8 @@ export class ServerSession implements CoreOwner {
     // Answer the call when we can tell which one it was, unless that id is a live call (a
     // garbage frame must not decide the outcome of a good one).
     if (err.id !== undefined && err.type === FrameType.REQUEST && !this.calls.has(err.id)) {
-      this.sendError(err.id, { code: 'PROTOCOL_ERROR', message: err.message, retryable: false, notExecuted: true });
+      const code = err.reason === 'TOO_COMPLEX' ? 'PAYLOAD_TOO_LARGE' : 'PROTOCOL_ERROR';
+      this.sendError(err.id, { code, message: err.message, retryable: false, notExecuted: true });
     }
   }
 
@@ -142,7 +144,7 @@ export class ServerSession implements CoreOwner {
     }
     const handler = host.handlerFor(method);
     if (handler === undefined) {
-      this.sendError(id, { code: 'METHOD_NOT_FOUND', message: `no method ${JSON.stringify(method)}`, retryable: false, notExecuted: true });
+      this.sendError(id, { code: 'METHOD_NOT_FOUND', message: `no method ${describeUntrusted(method)}`, retryable: false, notExecuted: true });
       return;
     }
     if (this.calls.size >= host.maxInFlightPerConnection) {

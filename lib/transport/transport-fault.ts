@@ -2,6 +2,7 @@
 export type TransportFaultCode =
   | 'UNDECODABLE_FRAME'     // not MessagePack, truncated, or trailing bytes
   | 'BAD_FRAME'             // decodable but not a valid frame (wrong shape or types)
+  | 'FRAME_TOO_COMPLEX'     // more values or deeper nesting than maxFrameElements / maxFrameDepth
   | 'TEXT_FRAME'            // a ws text message where binary frames are expected
   | 'UNEXPECTED_FRAME'      // a valid frame that makes no sense here (response sent to a server, ...)
   | 'DUPLICATE_CALL_ID'     // a request reused the id of a call still in flight
