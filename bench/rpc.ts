@@ -75,17 +75,18 @@ interface Pair {
   client: ChildProcess;
 }
 
-function spawnChild(file: string, argv: string[], tag: string): ChildProcess {
-  const execArgv = cpuProfDir ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${tag}-${Date.now()}.cpuprofile`] : process.execArgv;
+function spawnChild(file: string, argv: string[]): ChildProcess {
+  const execArgv = cpuProfDir ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : process.execArgv;
   return fork(path.join(__dirname, 'rpc', file), argv, { stdio: 'inherit', execArgv });
 }
 
 async function startPair(t: TransportName): Promise<Pair> {
-  const server = spawnChild('server.ts', [t], `${t}-server`);
+  const server = spawnChild('server.ts', [t]);
   const port = await nextMessage<number>(server, 'port', 30_000);
-  const client = spawnChild('client.ts', [t, String(port)], `${t}-client`);
+  const client = spawnChild('client.ts', [t, String(port)]);
   await nextMessage<boolean>(client, 'ready', 30_000);
   pinned = pinTo(server.pid, SERVER_CPU) && pinTo(client.pid, CLIENT_CPU) && pinned;
+  if (cpuProfDir) console.log(`${t}: server pid ${server.pid}, client pid ${client.pid} (profiles CPU.*.<pid>.*.cpuprofile in ${cpuProfDir})`);
   return { server, client };
 }
 
@@ -125,7 +126,7 @@ async function runPoint(pair: Pair, req: PointRequest): Promise<Measured> {
   await sleep(Math.max(0, req.measureMs - 100));
   const b = await serverCpu(pair.server);
   const used = (b.usage.user - a.usage.user + b.usage.system - a.usage.system) / 1000;
-  return { ...(await result), serverCpuPct: Math.round((used / (b.at - a.at)) * 100) };
+  return { ...(await result), serverCpuPct: Math.round((used / (b.at - a.at)) * 1000) / 10 };
 }
 
 void (async () => {
@@ -158,7 +159,9 @@ void (async () => {
   const get = (t: TransportName, p: string, c: number): Measured | undefined => best.get(`${t}/${p}/${c}`);
   const pct = (a: number | undefined, b: number | undefined): string => (a && b ? `${Math.round((a / b) * 100)}%` : '—');
 
-  const headers = ['payload', 'c', 'transport', 'calls/s', 'p50 µs', 'p99 µs', 'vs ws-corked', 'vs tcp-corked', 'client CPU', 'server CPU'];
+  const headers = ['payload', 'c', 'transport', 'calls/s', 'p50 µs', 'p99 µs', 'vs ws-corked', 'vs tcp-corked', 'client CPU', 'server CPU', 'client µs/call', 'server µs/call'];
+  // CPU time per call: what each side spends on one call, steadier than calls/s on a busy machine.
+  const perCall = (cpuPctValue: number, callsPerSec: number): number => (callsPerSec > 0 ? Math.round((cpuPctValue / 100) * 1e6 / callsPerSec * 10) / 10 : Number.NaN);
   const rows: Cell[][] = [];
   for (const p of payloads) {
     for (const c of concurrencies) {
@@ -167,7 +170,8 @@ void (async () => {
         if (!r) continue;
         const ws = get('ws-corked', p, c);
         const tcp = get('tcp-corked', p, c);
-        rows.push([p, c, t, r.callsPerSec, r.p50us, r.p99us, pct(r.callsPerSec, ws?.callsPerSec), pct(r.callsPerSec, tcp?.callsPerSec), `${r.clientCpuPct}%`, `${r.serverCpuPct}%`]);
+        rows.push([p, c, t, r.callsPerSec, r.p50us, r.p99us, pct(r.callsPerSec, ws?.callsPerSec), pct(r.callsPerSec, tcp?.callsPerSec), `${r.clientCpuPct}%`, `${r.serverCpuPct}%`,
+          perCall(r.clientCpuPct, r.callsPerSec), perCall(r.serverCpuPct, r.callsPerSec)]);
       }
     }
   }
@@ -213,7 +217,8 @@ void (async () => {
     `Measured ${started.toISOString()} by \`npm run bench:rpc${quick ? ' -- --quick' : ''}\` on ${conditions.machine.cores} × ${conditions.machine.cpus}, Node ${conditions.machine.node};`,
     `${conditions.pinned}; each server and client in its own process over loopback; ${rounds} interleaved round(s) of ${warmMs} ms warm-up + ${measureMs} ms`,
     `per point, best round kept; load average ${conditions.loadavg.before.join(' / ')} before, ${conditions.loadavg.after.join(' / ')} after.`,
-    '"vs ws-corked"/"vs tcp-corked": calls/s as a share of the corked raw baseline at the same point, same run. CPU: % of one core over the measured window.',
+    '"vs ws-corked"/"vs tcp-corked": calls/s as a share of the corked raw baseline at the same point, same run. CPU: % of one core over the measured window;',
+    'µs/call: CPU time per call on each side (steadier than calls/s when other processes share the cores).',
     '',
     markdownTable(headers, rows),
     '',

@@ -27,7 +27,7 @@ export interface PointRequest {
 /** CPU % of one core used by this process since `from` (process.cpuUsage) over `wallMs`. */
 export function cpuPct(from: NodeJS.CpuUsage, wallMs: number): number {
   const d = process.cpuUsage(from);
-  return Math.round(((d.user + d.system) / 1000 / wallMs) * 100);
+  return Math.round(((d.user + d.system) / 1000 / wallMs) * 1000) / 10;
 }
 
 async function runPoint(transport: TransportName, port: number, req: PointRequest): Promise<PointResult> {
