@@ -1,24 +1,42 @@
-// RPC transport benchmark: zk-ha vs grpc-js vs raw ws + msgpackr vs raw TCP + msgpackr.
-// Every server and every client runs in its own process on loopback. For each point the
-// transports take turns (interleaved rounds, best round kept), so that the noise of a shared
-// machine hits them alike.
-//   npm run bench:rpc              full run (about 3 minutes)
-//   npm run bench:rpc -- --quick   short run (under a minute)
-//   options: --only=zk-ha,ws-msgpackr   --rounds=N
-import { fork, ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
+// RPC transport benchmark: zk-ha vs raw ws/TCP + msgpackr (corked per tick: the ceiling; and
+// uncorked) vs grpc-js, on three payloads (small ~100 B, structured ~11 KB of 200 objects, a
+// 16 KiB buffer) at concurrency 1/16/128. Every server and every client runs in its own process
+// on loopback, server and client pinned to different cores (taskset). For each point the
+// transports take turns (interleaved rounds, best round kept) so that the noise of a shared
+// machine hits them alike: read the ratios against the baselines of the same run.
+//   npm run bench:rpc              full run (about 6 minutes)
+//   npm run bench:rpc -- --quick   short run (about a minute)
+//   options: --only=zk-ha,ws-corked  --payloads=small,structured  --conc=16,128  --rounds=N
+//            --warm-ms=N --measure-ms=N  --no-pin  --cpu-prof=DIR (profiles of every child)
+//            --no-write (console only: no JSON, no docs)
+import { execFileSync, fork, ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import type { PointRequest, PointResult } from './rpc/client';
-import type { PayloadName } from './rpc/payloads';
+import { PAYLOADS, PayloadName } from './rpc/payloads';
 import { TRANSPORTS, TransportName } from './rpc/transports';
+import { updateDocSection } from './lib/docs';
+import { machine, writeResult } from './lib/results';
+import { Cell, formatTable, markdownTable } from './lib/table';
 
 const args = process.argv.slice(2);
+const opt = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const quick = args.includes('--quick');
-const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',') as TransportName[] | undefined;
-const rounds = Number(args.find((a) => a.startsWith('--rounds='))?.slice(9) ?? (quick ? 1 : 3));
-const warmMs = quick ? 200 : 500;
-const measureMs = quick ? 700 : 1500;
+const only = opt('only')?.split(',') as TransportName[] | undefined;
+const payloads = (opt('payloads')?.split(',') as PayloadName[] | undefined) ?? [...PAYLOADS];
+const concurrencies = opt('conc')?.split(',').map(Number) ?? [1, 16, 128];
+const rounds = Number(opt('rounds') ?? (quick ? 1 : 3));
+const warmMs = Number(opt('warm-ms') ?? (quick ? 300 : 500));
+const measureMs = Number(opt('measure-ms') ?? (quick ? 700 : 1500));
+const pin = !args.includes('--no-pin');
+const cpuProfDir = opt('cpu-prof');
+const write = !args.includes('--no-write');
 const transports = only ?? [...TRANSPORTS];
+for (const t of transports) if (!TRANSPORTS.includes(t)) throw new Error(`unknown transport ${t}; known: ${TRANSPORTS.join(', ')}`);
+for (const p of payloads) if (!PAYLOADS.includes(p)) throw new Error(`unknown payload ${p}; known: ${PAYLOADS.join(', ')}`);
+
+const SERVER_CPU = 0;
+const CLIENT_CPU = 1;
 
 function nextMessage<T>(child: ChildProcess, key: string, timeoutMs: number): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -39,76 +57,173 @@ function nextMessage<T>(child: ChildProcess, key: string, timeoutMs: number): Pr
   });
 }
 
+/** Pins every thread of `pid` to one core; false when the machine cannot (one core, no taskset). */
+function pinTo(pid: number | undefined, cpu: number): boolean {
+  if (!pin || pid === undefined || os.cpus().length < 2) return false;
+  try {
+    execFileSync('taskset', ['-a', '-pc', String(cpu), String(pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let pinned = true;
+
 interface Pair {
   server: ChildProcess;
   client: ChildProcess;
 }
 
+function spawnChild(file: string, argv: string[]): ChildProcess {
+  const execArgv = cpuProfDir ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : process.execArgv;
+  return fork(path.join(__dirname, 'rpc', file), argv, { stdio: 'inherit', execArgv });
+}
+
 async function startPair(t: TransportName): Promise<Pair> {
-  const server = fork(path.join(__dirname, 'rpc', 'server.ts'), [t], { stdio: 'inherit' });
+  const server = spawnChild('server.ts', [t]);
   const port = await nextMessage<number>(server, 'port', 30_000);
-  const client = fork(path.join(__dirname, 'rpc', 'client.ts'), [t, String(port)], { stdio: 'inherit' });
+  const client = spawnChild('client.ts', [t, String(port)]);
   await nextMessage<boolean>(client, 'ready', 30_000);
+  pinned = pinTo(server.pid, SERVER_CPU) && pinTo(client.pid, CLIENT_CPU) && pinned;
+  if (cpuProfDir) console.log(`${t}: server pid ${server.pid}, client pid ${client.pid} (profiles CPU.*.<pid>.*.cpuprofile in ${cpuProfDir})`);
   return { server, client };
 }
 
-async function runPoint(pair: Pair, req: PointRequest): Promise<PointResult> {
-  const result = nextMessage<PointResult>(pair.client, 'result', 60_000);
+async function stopPair({ server, client }: Pair): Promise<void> {
+  // A disconnect lets the children exit normally, which is when --cpu-prof writes its profile.
+  const exited = (c: ChildProcess): Promise<void> => new Promise((resolve) => {
+    if (c.exitCode !== null || c.signalCode !== null) return resolve();
+    const timer = setTimeout(() => c.kill(), 10_000);
+    c.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  const done = Promise.all([exited(client), exited(server)]);
+  for (const c of [client, server]) if (c.connected) c.disconnect();
+  await done;
+}
+
+interface Measured extends PointResult {
+  serverCpuPct: number;
+}
+
+async function serverCpu(server: ChildProcess): Promise<{ usage: NodeJS.CpuUsage; at: number }> {
+  const reply = nextMessage<NodeJS.CpuUsage>(server, 'cpu', 10_000);
+  server.send({ cpu: true });
+  return { usage: await reply, at: performance.now() };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function runPoint(pair: Pair, req: PointRequest): Promise<Measured> {
+  const result = nextMessage<PointResult>(pair.client, 'result', 120_000);
   pair.client.send(req);
-  return result;
+  // The server's CPU over (about) the client's measured window, sampled from here.
+  await sleep(req.warmMs + 50);
+  const a = await serverCpu(pair.server);
+  await sleep(Math.max(0, req.measureMs - 100));
+  const b = await serverCpu(pair.server);
+  const used = (b.usage.user - a.usage.user + b.usage.system - a.usage.system) / 1000;
+  return { ...(await result), serverCpuPct: Math.round((used / (b.at - a.at)) * 1000) / 10 };
 }
 
 void (async () => {
   const pairs = new Map<TransportName, Pair>();
-  const best = new Map<string, PointResult>();
+  const best = new Map<string, Measured>();
+  const all: Measured[] = [];
+  const started = new Date();
+  const load0 = os.loadavg();
   try {
     for (const t of transports) pairs.set(t, await startPair(t));
-    for (const p of ['small', 'large'] as PayloadName[]) {
-      for (const c of [1, 16, 128]) {
+    for (const p of payloads) {
+      for (const c of concurrencies) {
         for (let round = 0; round < rounds; round++) {
           for (const t of transports) {
             const r = await runPoint(pairs.get(t)!, { payload: p, concurrency: c, warmMs, measureMs });
+            all.push(r);
             const k = `${t}/${p}/${c}`;
             const prev = best.get(k);
             if (!prev || r.callsPerSec > prev.callsPerSec) best.set(k, r);
           }
+          process.stderr.write('.');
         }
       }
     }
   } finally {
-    for (const { server, client } of pairs.values()) {
-      client.kill();
-      server.kill();
+    await Promise.all([...pairs.values()].map(stopPair));
+  }
+  process.stderr.write('\n');
+  const load1 = os.loadavg();
+  const get = (t: TransportName, p: string, c: number): Measured | undefined => best.get(`${t}/${p}/${c}`);
+  const pct = (a: number | undefined, b: number | undefined): string => (a && b ? `${Math.round((a / b) * 100)}%` : '—');
+
+  const headers = ['payload', 'c', 'transport', 'calls/s', 'p50 µs', 'p99 µs', 'vs ws-corked', 'vs tcp-corked', 'client CPU', 'server CPU', 'client µs/call', 'server µs/call'];
+  // CPU time per call: what each side spends on one call, steadier than calls/s on a busy machine.
+  const perCall = (cpuPctValue: number, callsPerSec: number): number => (callsPerSec > 0 ? Math.round((cpuPctValue / 100) * 1e6 / callsPerSec * 10) / 10 : Number.NaN);
+  const rows: Cell[][] = [];
+  for (const p of payloads) {
+    for (const c of concurrencies) {
+      for (const t of transports) {
+        const r = get(t, p, c);
+        if (!r) continue;
+        const ws = get('ws-corked', p, c);
+        const tcp = get('tcp-corked', p, c);
+        rows.push([p, c, t, r.callsPerSec, r.p50us, r.p99us, pct(r.callsPerSec, ws?.callsPerSec), pct(r.callsPerSec, tcp?.callsPerSec), `${r.clientCpuPct}%`, `${r.serverCpuPct}%`,
+          perCall(r.clientCpuPct, r.callsPerSec), perCall(r.serverCpuPct, r.callsPerSec)]);
+      }
     }
   }
-  const runs = transports.flatMap((t) => [...best.values()].filter((r) => r.transport === t));
-  console.log('\ntransport      payload  conc   calls/s    p50 us    p99 us');
-  for (const r of runs) {
-    console.log(
-      `${r.transport.padEnd(14)} ${r.payload.padEnd(7)} ${String(r.concurrency).padStart(5)} ${String(r.callsPerSec).padStart(9)} ${String(r.p50us).padStart(9)} ${String(r.p99us).padStart(9)}`,
-    );
-  }
-  const get = (t: TransportName, p: string, c: number): PointResult | undefined => best.get(`${t}/${p}/${c}`);
+
   const checks: string[] = [];
-  const zk128 = get('zk-ha', 'small', 128);
-  const grpc128 = get('grpc-js', 'small', 128);
-  if (zk128 && grpc128) {
-    const x = zk128.callsPerSec / grpc128.callsPerSec;
-    checks.push(`${x >= 10 ? 'MET ' : 'MISS'} zk-ha vs grpc-js calls/s at c=128 small: ${x.toFixed(1)}x (target >= 10x)`);
+  const check = (ok: boolean, text: string): void => {
+    checks.push(`${ok ? 'MET ' : 'MISS'} ${text}`);
+  };
+  const zkSmall128 = get('zk-ha', 'small', 128);
+  const grpcSmall128 = get('grpc-js', 'small', 128);
+  if (zkSmall128 && grpcSmall128) {
+    const x = zkSmall128.callsPerSec / grpcSmall128.callsPerSec;
+    check(x >= 15, `zk-ha vs grpc-js calls/s, small c=128: ${x.toFixed(1)}x (target >= 15x)`);
   }
-  for (const r of runs.filter((x) => x.transport === 'zk-ha')) {
-    const ws = get('ws-msgpackr', r.payload, r.concurrency);
-    if (!ws) continue;
-    const share = r.callsPerSec / ws.callsPerSec;
-    checks.push(`${share >= 0.85 ? 'MET ' : 'MISS'} zk-ha vs ws-msgpackr calls/s ${r.payload} c=${r.concurrency}: ${(share * 100).toFixed(0)}% (target >= 85%)`);
-    if (r.concurrency === 1) {
-      const ratio = r.p50us / ws.p50us;
-      checks.push(`${ratio <= 1.2 ? 'MET ' : 'MISS'} zk-ha p50 vs ws-msgpackr ${r.payload} c=1: ${ratio.toFixed(2)}x (target <= 1.2x)`);
+  for (const p of payloads.filter((x) => x !== 'buffer')) {
+    for (const c of concurrencies) {
+      const zk = get('zk-ha', p, c);
+      const ws = get('ws-corked', p, c);
+      const tcp = get('tcp-corked', p, c);
+      if (!zk) continue;
+      if (ws) check(zk.callsPerSec >= ws.callsPerSec, `zk-ha vs ws-corked calls/s, ${p} c=${c}: ${pct(zk.callsPerSec, ws.callsPerSec)} (target >= 100%)`);
+      if (tcp) check(zk.callsPerSec >= 0.8 * tcp.callsPerSec, `zk-ha vs tcp-corked calls/s, ${p} c=${c}: ${pct(zk.callsPerSec, tcp.callsPerSec)} (target >= 80%)`);
+      if (ws && c === 128) {
+        const x = zk.p99us / ws.p99us;
+        check(x <= 1.5, `zk-ha p99 vs ws-corked, ${p} c=${c}: ${x.toFixed(2)}x (target <= 1.5x)`);
+      }
     }
   }
+
+  const conditions = {
+    machine: machine(),
+    pinned: pinned ? `server on CPU ${SERVER_CPU}, client on CPU ${CLIENT_CPU} (taskset)` : 'not pinned',
+    loadavg: { before: load0.map((x) => Math.round(x * 10) / 10), after: load1.map((x) => Math.round(x * 10) / 10) },
+    quick, rounds, warmMs, measureMs,
+  };
+  console.log(`\n${formatTable(headers, rows)}`);
   if (checks.length) console.log(`\n${checks.join('\n')}`);
-  const out = path.join(__dirname, 'results', 'rpc.json');
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, `${JSON.stringify({ quick, rounds, warmMs, measureMs, measuredAt: new Date().toISOString(), runs }, null, 2)}\n`);
-  console.log(`\nwrote ${path.relative(process.cwd(), out)}`);
+  console.log(`\n${conditions.pinned}; load average before ${conditions.loadavg.before.join(' ')}, after ${conditions.loadavg.after.join(' ')}`);
+  if (!write) return;
+  const runs = transports.flatMap((t) => [...best.values()].filter((r) => r.transport === t));
+  console.log(`wrote ${path.relative(process.cwd(), writeResult('rpc.json', { measuredAt: started.toISOString(), conditions, checks, runs, allRounds: all }))}`);
+  const doc = [
+    `Measured ${started.toISOString()} by \`npm run bench:rpc${quick ? ' -- --quick' : ''}\` on ${conditions.machine.cores} × ${conditions.machine.cpus}, Node ${conditions.machine.node};`,
+    `${conditions.pinned}; each server and client in its own process over loopback; ${rounds} interleaved round(s) of ${warmMs} ms warm-up + ${measureMs} ms`,
+    `per point, best round kept; load average ${conditions.loadavg.before.join(' / ')} before, ${conditions.loadavg.after.join(' / ')} after.`,
+    '"vs ws-corked"/"vs tcp-corked": calls/s as a share of the corked raw baseline at the same point, same run. CPU: % of one core over the measured window;',
+    'µs/call: CPU time per call on each side (steadier than calls/s when other processes share the cores).',
+    '',
+    markdownTable(headers, rows),
+    '',
+    ...checks.map((c) => `- ${c}`),
+  ].join('\n');
+  const file = path.join(__dirname, '..', 'docs', 'performance-rpc.md');
+  console.log(`wrote ${path.relative(process.cwd(), updateDocSection('rpc', doc, file, '# RPC transport performance\n'))}`);
 })();

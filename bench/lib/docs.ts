@@ -11,17 +11,17 @@ Numbers come from one machine and one run: read them as orders of magnitude and 
 between systems measured side by side, not as guarantees.
 `;
 
-/** Replaces (or appends) the section `name` of docs/performance.md, leaving the other sections alone. */
-export function updateDocSection(name: string, markdown: string): string {
+/** Replaces (or appends) the section `name` of docs/performance.md (or `file`), leaving the other sections alone. */
+export function updateDocSection(name: string, markdown: string, file = PERFORMANCE_DOC, header = HEADER): string {
   const start = `<!-- ${name}:start -->`;
   const end = `<!-- ${name}:end -->`;
   const block = `${start}\n${markdown.trim()}\n${end}`;
-  let doc = fs.existsSync(PERFORMANCE_DOC) ? fs.readFileSync(PERFORMANCE_DOC, 'utf8') : HEADER;
+  let doc = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : header;
   const i = doc.indexOf(start);
   const j = doc.indexOf(end);
   if (i !== -1 && j > i) doc = `${doc.slice(0, i)}${block}${doc.slice(j + end.length)}`;
   else doc = `${doc.trimEnd()}\n\n${block}\n`;
-  fs.mkdirSync(path.dirname(PERFORMANCE_DOC), { recursive: true });
-  fs.writeFileSync(PERFORMANCE_DOC, doc);
-  return PERFORMANCE_DOC;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, doc);
+  return file;
 }

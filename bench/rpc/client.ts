@@ -13,6 +13,8 @@ export interface PointResult {
   callsPerSec: number;
   p50us: number;
   p99us: number;
+  /** CPU time of this client process over the measured window, in % of one core. */
+  clientCpuPct: number;
 }
 
 export interface PointRequest {
@@ -20,6 +22,12 @@ export interface PointRequest {
   concurrency: number;
   warmMs: number;
   measureMs: number;
+}
+
+/** CPU % of one core used by this process since `from` (process.cpuUsage) over `wallMs`. */
+export function cpuPct(from: NodeJS.CpuUsage, wallMs: number): number {
+  const d = process.cpuUsage(from);
+  return Math.round(((d.user + d.system) / 1000 / wallMs) * 1000) / 10;
 }
 
 async function runPoint(transport: TransportName, port: number, req: PointRequest): Promise<PointResult> {
@@ -43,9 +51,11 @@ async function runPoint(transport: TransportName, port: number, req: PointReques
   await new Promise((r) => setTimeout(r, req.warmMs));
   recording = true;
   const start = performance.now();
+  const cpu0 = process.cpuUsage();
   await new Promise((r) => setTimeout(r, req.measureMs));
   recording = false;
-  const secs = (performance.now() - start) / 1000;
+  const wallMs = performance.now() - start;
+  const clientCpuPct = cpuPct(cpu0, wallMs);
   stop = true;
   await Promise.all(workers);
   await client.close();
@@ -53,9 +63,10 @@ async function runPoint(transport: TransportName, port: number, req: PointReques
     transport,
     payload: req.payload,
     concurrency: req.concurrency,
-    callsPerSec: Math.round(calls / secs),
+    callsPerSec: Math.round(calls / (wallMs / 1000)),
     p50us: hist.getValueAtPercentile(50),
     p99us: hist.getValueAtPercentile(99),
+    clientCpuPct,
   };
 }
 

@@ -1,0 +1,148 @@
+// The raw baselines: ws + msgpackr and TCP + length-prefixed msgpackr, each `[id, payload]` with
+// call-id correlation, in two flavours: writes corked per tick (every frame written in one tick
+// leaves in one writev: what a careful hand-written transport does, the ceiling to compare
+// with) and uncorked (one write per frame, kept as extra rows).
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { Packr, Unpackr } from 'msgpackr';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { BenchMsg } from './payloads';
+
+export interface BenchClient {
+  call(msg: BenchMsg): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+const packr = new Packr({ useRecords: false });
+const unpackr = new Unpackr({ useRecords: false });
+
+/** Corks `sock` at the first write of a tick and uncorks it once the tick's work is done. */
+function tickCorker(sock: Duplex): () => void {
+  let corked = false;
+  const uncork = (): void => {
+    corked = false;
+    sock.uncork();
+  };
+  return () => {
+    if (corked) return;
+    corked = true;
+    sock.cork();
+    process.nextTick(uncork);
+  };
+}
+
+const noCork = (): void => undefined;
+
+/** The raw baselines' call ids: send `[id, msg]`, resolve the call when `[id, body]` comes back. */
+function correlator(send: (frame: [number, unknown]) => void): { call: (msg: unknown) => Promise<unknown>; reply: (frame: Uint8Array) => void } {
+  const pending = new Map<number, (v: unknown) => void>();
+  let nextId = 1;
+  return {
+    call: (msg) =>
+      new Promise((resolve) => {
+        const id = nextId++;
+        pending.set(id, resolve);
+        send([id, msg]);
+      }),
+    reply: (frame) => {
+      const [id, body] = unpackr.unpack(frame) as [number, unknown];
+      const r = pending.get(id);
+      pending.delete(id);
+      r?.(body);
+    },
+  };
+}
+
+// ---------------------------------------------------------------- ws + msgpackr
+
+export async function wsServer(corked: boolean): Promise<number> {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false, skipUTF8Validation: true });
+  wss.on('connection', (ws, req) => {
+    const cork = corked ? tickCorker(req.socket) : noCork;
+    ws.on('message', (data: Buffer) => {
+      const [id, body] = unpackr.unpack(data) as [number, unknown];
+      cork();
+      ws.send(packr.pack([id, body]));
+    });
+  });
+  await new Promise((r) => wss.once('listening', r));
+  return (wss.address() as net.AddressInfo).port;
+}
+
+export async function wsClient(port: number, corked: boolean): Promise<BenchClient> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false, skipUTF8Validation: true });
+  let socket: Duplex | undefined;
+  ws.once('upgrade', (res) => (socket = res.socket));
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  const cork = corked ? tickCorker(socket!) : noCork;
+  const calls = correlator((frame) => {
+    cork();
+    ws.send(packr.pack(frame));
+  });
+  ws.on('message', (data: Buffer) => calls.reply(data));
+  return { call: calls.call, close: async () => ws.close() };
+}
+
+// ---------------------------------------------------------------- TCP + length-prefixed msgpackr
+
+/** Splits a byte stream into 4-byte-length-prefixed frames; copies only frames split across reads. */
+function frameReader(onFrame: (frame: Buffer) => void): (chunk: Buffer) => void {
+  let buf: Buffer = Buffer.alloc(0);
+  return (chunk) => {
+    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+    let pos = 0;
+    while (buf.length - pos >= 4) {
+      const len = buf.readUInt32BE(pos);
+      if (buf.length - pos - 4 < len) break;
+      onFrame(buf.subarray(pos + 4, pos + 4 + len));
+      pos += 4 + len;
+    }
+    buf = pos === buf.length ? Buffer.alloc(0) : buf.subarray(pos);
+  };
+}
+
+function lengthPrefixed(value: unknown): Buffer {
+  const body = packr.pack(value);
+  const out = Buffer.allocUnsafe(4 + body.length);
+  out.writeUInt32BE(body.length, 0);
+  out.set(body, 4);
+  return out;
+}
+
+export async function tcpServer(corked: boolean): Promise<number> {
+  const server = net.createServer((sock) => {
+    sock.setNoDelay(true);
+    const cork = corked ? tickCorker(sock) : noCork;
+    sock.on('data', frameReader((frame) => {
+      const [id, body] = unpackr.unpack(frame) as [number, unknown];
+      cork();
+      sock.write(lengthPrefixed([id, body]));
+    }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return (server.address() as net.AddressInfo).port;
+}
+
+export async function tcpClient(port: number, corked: boolean): Promise<BenchClient> {
+  const sock = net.connect(port, '127.0.0.1');
+  sock.setNoDelay(true);
+  await new Promise((resolve, reject) => {
+    sock.once('connect', resolve);
+    sock.once('error', reject);
+  });
+  const cork = corked ? tickCorker(sock) : noCork;
+  const calls = correlator((frame) => {
+    cork();
+    sock.write(lengthPrefixed(frame));
+  });
+  sock.on('data', frameReader((frame) => calls.reply(frame)));
+  return {
+    call: calls.call,
+    close: async () => {
+      sock.end();
+    },
+  };
+}
