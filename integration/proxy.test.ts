@@ -96,6 +96,22 @@ describe('TcpProxy', () => {
     await eventually('the late connection flows', () => late.received() === 'x');
   });
 
+  it('delay(ms) holds every byte before passing it on, in order, on the same connection; delay(0) restores', async () => {
+    const c = await open();
+    c.socket.write('a');
+    await eventually('first echo', () => c.received() === 'a');
+    proxy.delay(400);
+    c.socket.write('b');
+    c.socket.write('c');
+    await sleep(150);
+    expect(c.received(), 'nothing yet: held both ways').to.equal('a');
+    await eventually('held bytes arrive in order', () => c.received() === 'abc', 5000);
+    expect(c.socket.destroyed).to.equal(false);
+    proxy.delay(0);
+    c.socket.write('d');
+    await eventually('direct again', () => c.received() === 'abcd');
+  });
+
   it('blackhole() hides a close from the other side until heal()', async () => {
     const c = await open();
     c.socket.write('a');

@@ -13,6 +13,8 @@ interface Link {
   upstream: net.Socket | undefined;
   /** A side closed while the link was blackholed; the other side learns of it on heal(). */
   closedWhileHeld: boolean;
+  /** Forwarders of delay mode, to detach when the mode changes. */
+  delayed?: { readonly up: (b: Buffer) => void; readonly down: (b: Buffer) => void };
 }
 
 /**
@@ -21,7 +23,9 @@ interface Link {
  * blackhole() models a partition: no byte crosses, no FIN, no RST, sockets stay open. As with
  * TCP retransmission in a real partition, bytes sent meanwhile are held (not read) and arrive
  * after heal() unless an end gave up and closed first. reset() destroys every connection with
- * RST; refuse(true) closes the listening socket so that connects get ECONNREFUSED.
+ * RST; refuse(true) closes the listening socket so that connects get ECONNREFUSED. delay(ms)
+ * models a slow link: every byte is held `ms` before it is passed on, in order, both ways; the
+ * connection stays up (delay(0) restores direct forwarding).
  */
 export class TcpProxy {
   readonly port: number;
@@ -30,6 +34,7 @@ export class TcpProxy {
   private server: net.Server | undefined;
   private readonly links = new Set<Link>();
   private held = false;
+  private delayMs = 0;
   private refusing = false;
   private relisten: Promise<void> = Promise.resolve();
   private closed = false;
@@ -63,6 +68,17 @@ export class TcpProxy {
   /** Connections currently open through the proxy. */
   get connections(): number {
     return this.links.size;
+  }
+
+  /** Holds every byte `ms` milliseconds before passing it on (0: no delay). */
+  delay(ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0) throw new HarnessError('START_FAILED', `TcpProxy: bad delay ${ms}`);
+    this.delayMs = ms;
+    if (this.held) return;
+    for (const link of [...this.links]) {
+      hold(link);
+      this.flow(link);
+    }
   }
 
   blackhole(): void {
@@ -143,8 +159,34 @@ export class TcpProxy {
       upstream.on('error', () => undefined);
       upstream.on('close', () => this.onSideClosed(link));
     }
+    if (this.delayMs > 0) {
+      this.flowDelayed(link, link.upstream);
+      return;
+    }
     link.client.pipe(link.upstream);
     link.upstream.pipe(link.client);
+    link.client.resume();
+    link.upstream.resume();
+  }
+
+  /** Delay mode: each chunk leaves `delayMs` after it arrived, never before an earlier one. */
+  private flowDelayed(link: Link, upstream: net.Socket): void {
+    const ms = this.delayMs;
+    const forwarder = (to: net.Socket): ((b: Buffer) => void) => {
+      let lastAt = 0;
+      return (chunk: Buffer) => {
+        const at = Math.max(lastAt, Date.now() + ms);
+        lastAt = at;
+        setTimeout(() => {
+          if (!to.destroyed && to.writable) to.write(chunk);
+        }, at - Date.now());
+      };
+    };
+    link.delayed = { up: forwarder(upstream), down: forwarder(link.client) };
+    link.client.on('data', link.delayed.up);
+    upstream.on('data', link.delayed.down);
+    link.client.resume();
+    upstream.resume();
   }
 
   private onSideClosed(link: Link): void {
@@ -171,6 +213,11 @@ export class TcpProxy {
 }
 
 function hold(link: Link): void {
+  if (link.delayed) {
+    link.client.off('data', link.delayed.up);
+    link.upstream?.off('data', link.delayed.down);
+    link.delayed = undefined;
+  }
   link.client.unpipe();
   link.client.pause();
   link.upstream?.unpipe();

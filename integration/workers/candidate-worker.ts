@@ -14,6 +14,7 @@ const [connect, root, service, timeout, id] = process.argv.slice(2) as [string, 
 const session = new ZkSession({ connect, sessionTimeoutMs: Number(timeout) });
 const membership = new Membership(session, { service, mode: 'primary-backup', root, record: { id, url: `ws://127.0.0.1:1/${id}` } });
 const election = new Election(session, membership, { leaseFraction: 0.5 });
+election.on('takeover', (e) => emit('takeover', e));
 
 membership.on('registered', (n) => emit('registered', { path: n.path, sequence: n.sequence, reason: n.reason }));
 election.on('elected', (e) => emit('elected', e));

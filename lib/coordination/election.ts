@@ -1,70 +1,124 @@
 import { EventEmitter } from 'events';
 import { monotonicMs } from '../base/clock';
-import { fraction } from '../base/options';
+import { InvalidOptionError } from '../base/errors';
+import { fraction, integerInRange } from '../base/options';
 import { ZkError, ZkSession } from '../zk';
+import type { CoordinationError } from './coordination-error';
+import { HeadObserver } from './head-observer';
+import { LeaseHolder } from './lease-holder';
 import type { Membership, OwnNode } from './membership';
-import { sortMemberNames } from './paths';
+import { leaseNodeName, sortMemberNames } from './paths';
 import { SerialTask } from './serial-task';
 
-export type DemotionReason = 'session-lost' | 'lease-expired' | 'resigned' | 'node-deleted' | 'ownership' | 'closed' | 'not-lowest';
+export type DemotionReason =
+  | 'session-lost' | 'lease-lost' | 'resigned' | 'node-deleted' | 'ownership' | 'closed' | 'not-lowest' | 'not-eligible';
 
 export interface ElectionEvents {
   elected: [info: { epoch: number; node: string }];
   demoted: [info: { epoch: number; reason: DemotionReason }];
+  /** This member removed a head that stopped renewing (or never served). */
+  takeover: [info: { node: string; reason: 'lease-expired' | 'never-served' | 'invalid-record' }];
+  /** The head's member record does not parse: not a candidate (it is removed when it blocks the line). */
+  invalid: [info: { path: string; error: CoordinationError }];
   /** A ZooKeeper error during an evaluation; it is tried again. */
   error: [error: unknown];
 }
 
 export interface ElectionOptions {
-  /** Leadership holds only while `now - confirmedAt < sessionTimeout * leaseFraction`. Default 0.5. */
+  /** The primary's lease (ms): it renews every lease/3 and serves until sendTime(last renewal) + lease. Default 500. */
+  readonly leaseMs?: number;
+  /**
+   * Clock-rate allowance: a successor waits lease × (1 + driftMargin) on its own clock without a
+   * renewal before it takes over. Must exceed the worst relative rate error of two hosts' monotonic
+   * clocks (twice it, to be exact). Default 0.15.
+   */
+  readonly driftMargin?: number;
+  /**
+   * Extra guard kept from the session lease: also serve only while `now - confirmedAt <
+   * sessionTimeout × leaseFraction`. Default 0.5.
+   */
   readonly leaseFraction?: number;
+  /**
+   * Asked before this member takes the lease (e.g. "am I in the in-sync set?"): while it answers
+   * false this member, though first in line, does not serve; it asks again every lease/3 and its
+   * successor removes it once the no-lease grace has passed. An exception counts as false.
+   */
+  readonly isEligible?: () => Promise<boolean> | boolean;
 }
 
 export interface ElectionStats {
-  /** Predecessor-watch notifications received: one per departure ahead of us, never N. */
+  /** Predecessor-watch notifications received: one per departure (or new primary) ahead of us, never N. */
   wakeups: number;
+  /** Notifications about the head's member and lease node (renewals), received by the second in line only. */
+  headEvents: number;
   evaluations: number;
+  takeovers: number;
+}
+
+/** Defaults (DESIGN.md): fail over in about one lease, ride out GC pauses shorter than it. */
+export const DEFAULT_LEASE_MS = 500;
+export const DEFAULT_DRIFT_MARGIN = 0.15;
+
+interface Leading {
+  readonly epoch: number;
+  readonly node: string;
+  readonly holder: LeaseHolder;
 }
 
 /**
- * Leader election over a Membership: the lowest sequence leads, each member watches only its
- * predecessor (no herd effect), and epoch = the leader's sequence number (a fencing token that only
- * grows). A member leads only while its node's ephemeralOwner is its current session and its
- * lease holds.
+ * Leader election over a Membership with a lease on the primary's own znode (DESIGN.md,
+ * "Leadership"). Members line up by sequence; each watches its predecessor, and the second in line
+ * watches the head's lease node and takes over when no renewal shows for lease × (1 + margin). The
+ * head acts as primary only from max(now, lastPossibleRenewal + lease × (1 + margin)), then creates
+ * its lease node and renews it; it serves while the lease holds. The epoch is its sequence.
  */
 export class Election extends EventEmitter<ElectionEvents> {
+  readonly leaseMs: number;
+  readonly driftMargin: number;
   readonly leaseFraction: number;
-  readonly stats: ElectionStats = { wakeups: 0, evaluations: 0 };
-  private leading: { epoch: number; node: string } | undefined;
+  readonly stats: ElectionStats = { wakeups: 0, headEvents: 0, evaluations: 0, takeovers: 0 };
+  private leading: Leading | undefined;
   private running = false;
-  /** Evaluations one at a time; ZooKeeper errors are retried (and reported to 'error' listeners only). */
   private readonly task = new SerialTask(() => this.evaluate(), (error) => {
     if (this.listenerCount('error') > 0) this.emit('error', error);
     return !(error instanceof ZkError && error.code === 'CLOSED');
-  }, 200);
+  }, 100);
   private watchToken = 0;
-  private leaseTimer: NodeJS.Timeout | undefined;
+  private observer: HeadObserver | undefined;
+  /** When this member, first in line, may act as primary (monotonic); per own node. */
+  private actAt: { node: string; at: number } | undefined;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeAt = Number.POSITIVE_INFINITY;
 
   private readonly onRegistered = (): void => this.schedule();
   private readonly onUnregistered = (info: { reason: string }): void => {
     const reason: DemotionReason =
       info.reason === 'session-lost' ? 'session-lost' : info.reason === 'deleted' ? 'node-deleted' : info.reason === 'resign' ? 'resigned' : 'closed';
     this.demote(reason);
-  };
-  private readonly onLost = (): void => this.demote('session-lost');
-  private readonly onSuspended = (): void => this.armLeaseTimer();
-  private readonly onReconnected = (): void => {
-    if (this.leaseTimer) clearTimeout(this.leaseTimer);
     this.schedule();
   };
+  private readonly onLost = (): void => {
+    this.demote('session-lost');
+    this.resetObservation();
+  };
+  private readonly onNewSession = (): void => {
+    this.resetObservation();
+    this.schedule();
+  };
+  private readonly onReconnected = (): void => this.schedule();
 
   constructor(
     private readonly session: ZkSession,
     private readonly membership: Membership,
-    options: ElectionOptions = {},
+    private readonly options: ElectionOptions = {},
   ) {
     super();
+    this.leaseMs = integerInRange('leaseMs', options.leaseMs, 20, 600_000, DEFAULT_LEASE_MS);
+    this.driftMargin = fraction('driftMargin', options.driftMargin, DEFAULT_DRIFT_MARGIN);
     this.leaseFraction = fraction('leaseFraction', options.leaseFraction, 0.5);
+    if (options.isEligible !== undefined && typeof options.isEligible !== 'function') {
+      throw new InvalidOptionError('isEligible', 'must be a function');
+    }
   }
 
   /** The epoch while leading, else undefined. */
@@ -72,12 +126,18 @@ export class Election extends EventEmitter<ElectionEvents> {
     return this.leading?.epoch;
   }
 
+  /** Lease milliseconds left (0 when not leading). */
+  leaseRemainingMs(now = monotonicMs()): number {
+    return this.leading ? this.leading.holder.remainingMs(now) : 0;
+  }
+
   /**
-   * The check a primary makes before serving each call: elected, and the lease holds now. A leader
-   * paused (GC, SIGSTOP) or cut off from ZooKeeper fails this before its session can expire.
+   * The check a primary makes before serving each call: elected, and its lease holds now. A
+   * primary paused (GC, SIGSTOP) or cut off from ZooKeeper fails it within one lease.
    */
   isLeader(now = monotonicMs()): boolean {
-    return this.leading !== undefined && this.session.leaseHolds(this.leaseFraction, now);
+    const leading = this.leading;
+    return leading !== undefined && leading.holder.holds(now) && this.session.leaseHolds(this.leaseFraction, now);
   }
 
   start(): void {
@@ -87,7 +147,7 @@ export class Election extends EventEmitter<ElectionEvents> {
     this.membership.on('registered', this.onRegistered);
     this.membership.on('unregistered', this.onUnregistered);
     this.session.on('lost', this.onLost);
-    this.session.on('suspended', this.onSuspended);
+    this.session.on('session', this.onNewSession);
     this.session.on('reconnected', this.onReconnected);
     this.schedule();
   }
@@ -98,55 +158,76 @@ export class Election extends EventEmitter<ElectionEvents> {
     this.membership.off('registered', this.onRegistered);
     this.membership.off('unregistered', this.onUnregistered);
     this.session.off('lost', this.onLost);
-    this.session.off('suspended', this.onSuspended);
+    this.session.off('session', this.onNewSession);
     this.session.off('reconnected', this.onReconnected);
-    if (this.leaseTimer) clearTimeout(this.leaseTimer);
+    this.clearWake();
     this.task.stop();
-    this.watchToken++;
+    this.resetObservation();
     this.demote('closed');
   }
 
   /**
    * Hands leadership over: stop leading first (so no call is admitted after this point), run
-   * `beforeRelease`, then give up the node and register again at the back of the line — or leave the
-   * group when `rejoin` is false.
+   * `beforeRelease`, mark the lease released (the successor may then act at once), then give up the
+   * node and register again at the back of the line — or leave the group when `rejoin` is false.
    */
   async resign(opts: { rejoin?: boolean; beforeRelease?: () => Promise<void> } = {}): Promise<void> {
-    this.demote('resigned');
+    const holder = this.leading?.holder;
+    this.demote('resigned', false);
     // E.g. let calls admitted while leading finish, so the successor never overlaps with them.
     if (opts.beforeRelease) await opts.beforeRelease();
+    if (holder) await holder.release();
     if (opts.rejoin === false) {
       this.stop();
       await this.membership.leave();
-      return;
+    } else {
+      await this.membership.requeue();
     }
-    await this.membership.requeue();
+    // The successor has read RELEASED by now or counts from our departure; the node goes.
+    if (holder) setTimeout(() => void holder.remove(), this.leaseMs).unref();
   }
 
-  private demote(reason: DemotionReason): void {
+  private demote(reason: DemotionReason, removeLease = true): void {
     const was = this.leading;
     if (!was) return;
     this.leading = undefined;
-    if (this.leaseTimer) clearTimeout(this.leaseTimer);
+    was.holder.removeAllListeners('ended');
+    was.holder.stop();
+    if (removeLease) void was.holder.remove();
     this.emit('demoted', { epoch: was.epoch, reason });
   }
 
-  /** While suspended, leadership ends when the lease runs out unless the connection comes back first. */
-  private armLeaseTimer(): void {
-    if (!this.leading) return;
-    if (this.leaseTimer) clearTimeout(this.leaseTimer);
-    const check = (): void => {
-      if (!this.leading) return;
-      const remaining = this.session.leaseRemainingMs(this.leaseFraction);
-      if (this.session.state === 'connected' && remaining > 0) return;
-      if (remaining <= 0) this.demote('lease-expired');
-      else this.leaseTimer = setTimeout(check, remaining + 1);
-    };
-    check();
+  private resetObservation(): void {
+    this.watchToken++;
+    this.observer?.close();
+    this.observer = undefined;
+    this.actAt = undefined;
   }
 
   private schedule(): void {
     this.task.schedule();
+  }
+
+  /** Wake up at `at` (monotonic) to evaluate again; the earliest request wins. */
+  private wakeAtTime(at: number): void {
+    if (!this.running || at >= this.wakeAt) return;
+    this.clearWake();
+    this.wakeAt = at;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.wakeAt = Number.POSITIVE_INFINITY;
+      this.schedule();
+    }, Math.max(0, Math.ceil(at - monotonicMs())));
+  }
+
+  private clearWake(): void {
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
+    this.wakeAt = Number.POSITIVE_INFINITY;
+  }
+
+  private get fullLeaseMs(): number {
+    return this.leaseMs * (1 + this.driftMargin);
   }
 
   private async evaluate(): Promise<void> {
@@ -154,16 +235,72 @@ export class Election extends EventEmitter<ElectionEvents> {
     if (!own || own.sessionId !== this.session.sessionId) return;
     this.stats.evaluations++;
     const { children } = await this.session.children(this.membership.paths.members);
+    const learnedAt = monotonicMs();
     if (this.membership.node !== own) return this.schedule();
     const ordered = sortMemberNames(children);
     const index = ordered.findIndex((o) => o.name === own.name);
     if (index === -1) return; // our node is gone: Membership registers again and wakes us
-    if (index === 0) return this.becomeLeaderIfOwner(own);
+    if (index === 0) return this.evaluateHead(own, learnedAt);
     if (this.leading) this.demote('not-lowest');
+    if (this.actAt?.node === own.name) this.actAt = undefined;
+    if (index === 1) return this.observeHead(ordered[0]!.name);
+    this.observer?.close();
+    this.observer = undefined;
     await this.watchPredecessor(ordered[index - 1]!.name);
   }
 
-  private async becomeLeaderIfOwner(own: OwnNode): Promise<void> {
+  /** Second in line: watch the head's lease; remove the head once it has not renewed for lease × (1 + margin). */
+  private async observeHead(name: string): Promise<void> {
+    if (this.observer?.name !== name) {
+      this.observer?.close();
+      this.observer = new HeadObserver(this.session, this.membership.paths, name, {
+        leaseMs: this.leaseMs,
+        driftMargin: this.driftMargin,
+        // The head may itself wait up to one full lease (act-at rule) before its lease node appears.
+        noLeaseGraceMs: 2 * this.fullLeaseMs + this.leaseMs,
+        acl: this.membership.acl,
+        onEvent: () => {
+          this.stats.headEvents++;
+          this.schedule();
+        },
+        onInvalid: (info) => this.emit('invalid', info),
+      });
+    }
+    const observer = this.observer;
+    if (!(await observer.refresh())) return this.schedule();
+    const deadline = observer.deadline();
+    if (monotonicMs() < deadline) {
+      this.wakeAtTime(deadline);
+      return;
+    }
+    const outcome = await observer.takeover();
+    if (outcome === 'done') {
+      this.stats.takeovers++;
+      this.emit('takeover', { node: name, reason: observer.takeoverReason });
+    }
+    this.schedule();
+  }
+
+  /** First in line: wait out any lease the departed head may still hold, then take the lease. */
+  private async evaluateHead(own: OwnNode, learnedAt: number): Promise<void> {
+    if (this.leading?.node === own.name) return;
+    if (this.actAt?.node !== own.name) {
+      // Only renewals we saw through ZooKeeper bound the old lease; without them, count from now.
+      const observer = this.observer;
+      const basis = observer ? await observer.departureBasis(learnedAt) : learnedAt;
+      observer?.close();
+      this.observer = undefined;
+      if (this.membership.node !== own) return this.schedule();
+      this.actAt = { node: own.name, at: Math.max(monotonicMs(), basis + this.fullLeaseMs) };
+    }
+    if (monotonicMs() < this.actAt.at) {
+      this.wakeAtTime(this.actAt.at);
+      return;
+    }
+    if (!(await this.eligible())) {
+      this.wakeAtTime(monotonicMs() + this.leaseMs / 3);
+      return;
+    }
     const stat = await this.session.exists(own.path);
     if (!stat) return;
     if (stat.ephemeralOwner !== this.session.sessionId) {
@@ -171,22 +308,64 @@ export class Election extends EventEmitter<ElectionEvents> {
       this.demote('ownership');
       return;
     }
-    if (this.leading?.node === own.name || this.membership.node !== own) return;
-    this.leading = { epoch: own.sequence, node: own.name };
+    if (this.membership.node !== own) return this.schedule();
+    const holder = new LeaseHolder(this.session, {
+      memberPath: own.path,
+      leasePath: `${this.membership.paths.leases}/${leaseNodeName(own.name, own.sessionId)}`,
+      leaseMs: this.leaseMs,
+      acl: this.membership.acl,
+    });
+    if (!(await holder.acquire())) {
+      // Our member node went (Membership registers again) or a stale lease node of ours is in the way.
+      await holder.remove();
+      this.wakeAtTime(monotonicMs() + this.leaseMs / 3);
+      return;
+    }
+    if (this.membership.node !== own || !this.running || this.leading) {
+      holder.stop();
+      await holder.remove();
+      return this.schedule();
+    }
+    this.leading = { epoch: own.sequence, node: own.name, holder };
+    holder.on('ended', ({ reason }) => {
+      if (this.leading?.holder !== holder) return;
+      // Refused: the node is gone or moved (a successor took over, an operator deleted it). Leave the
+      // head of the line at once; Membership registers again at the back.
+      this.demote(reason === 'lease-refused' || reason === 'lease-error' ? 'lease-lost' : 'closed');
+      if (this.membership.node === own) {
+        void this.membership.requeue().catch((error: unknown) => {
+          if (this.listenerCount('error') > 0) this.emit('error', error);
+        });
+      }
+    });
     this.emit('elected', { epoch: own.sequence, node: own.name });
-    if (this.session.state === 'suspended') this.armLeaseTimer();
   }
 
+  private async eligible(): Promise<boolean> {
+    if (!this.options.isEligible) return true;
+    try {
+      return (await this.options.isEligible()) === true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Third in line or later: watch the predecessor's member node (its departure) and its lease node
+   * (its creation: the predecessor became the head and serves, so we are second now and must watch
+   * its lease). One notification per change ahead of us, never one per renewal.
+   */
   private async watchPredecessor(name: string): Promise<void> {
     const token = ++this.watchToken;
-    const path = `${this.membership.paths.members}/${name}`;
-    const stat = await this.session.exists(path, {
-      watch: () => {
-        if (token !== this.watchToken) return; // superseded by a newer watch on the same departure
-        this.stats.wakeups++;
-        this.schedule();
-      },
-    });
-    if (!stat) this.schedule(); // it left between getChildren and exists
+    const watch = (): void => {
+      if (token !== this.watchToken) return; // superseded by a newer watch on the same departure
+      this.stats.wakeups++;
+      this.schedule();
+    };
+    const stat = await this.session.exists(`${this.membership.paths.members}/${name}`, { watch });
+    if (!stat) return this.schedule(); // it left between getChildren and exists
+    const lease = await this.session.exists(`${this.membership.paths.leases}/${leaseNodeName(name, stat.ephemeralOwner)}`, { watch });
+    // It serves already, so our listing is behind: look again soon (a timer, not a loop: a stray lease node must not spin us).
+    if (lease && token === this.watchToken) this.wakeAtTime(monotonicMs() + this.leaseMs / 3);
   }
 }

@@ -5,7 +5,7 @@ import type { AclEntry } from '../zk';
 import { CoordinationError } from './coordination-error';
 import { completeRecord, decodeRecord, encodeRecord, MemberRecord } from './member-record';
 import { DEFAULT_ROOT, MEMBER_PREFIX, memberSequence, ServicePaths, servicePaths } from './paths';
-import { ensureService, ServiceMode, SERVICE_MODES } from './service-node';
+import { ensureService, generationOf, ServiceMode, SERVICE_MODES } from './service-node';
 import { oneOf } from '../base/options';
 
 export interface MembershipOptions {
@@ -31,6 +31,8 @@ export interface MembershipEvents {
   unregistered: [info: { path: string; reason: 'session-lost' | 'deleted' | 'left' | 'resign' }];
   /** Registration failed and will be tried again (the error says why). */
   retrying: [error: unknown];
+  /** The service node was created again (deleted, or ZooKeeper lost its data): a new generation. */
+  generation: [info: { generation: string; previous: string }];
   /** A re-registration gave up for good (MODE_MISMATCH: the service changed mode; CLOSED: left or session closed). */
   failed: [error: unknown];
 }
@@ -47,6 +49,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   private own: OwnNode | undefined;
   private active = false;
   private registering: Promise<OwnNode> | undefined;
+  private generationValue = '';
   private readonly onSession = (): void => {
     // Runs from an event: a rejection here would be unhandled and crash the process.
     this.reregister('session').catch((error: unknown) => this.emit('failed', error));
@@ -71,6 +74,10 @@ export class Membership extends EventEmitter<MembershipEvents> {
   get node(): OwnNode | undefined {
     return this.own;
   }
+  /** ACL of the nodes this member creates (its lease node too). */
+  get acl(): readonly AclEntry[] | undefined {
+    return this.options.acl;
+  }
 
   /** Ensures the service node (checking the mode) and registers. */
   async register(): Promise<OwnNode> {
@@ -79,12 +86,28 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.session.on('lost', this.onLost);
     this.session.on('session', this.onSession);
     try {
-      await ensureService(this.session, this.paths, this.mode, this.options.acl);
+      await this.ensure();
     } catch (error) {
       this.deactivate();
       throw error;
     }
     return this.reregister('start');
+  }
+
+  /** The service's generation (its node's czxid, hex) as of the last registration; "" before. */
+  get generation(): string {
+    return this.generationValue;
+  }
+
+  private async ensure(): Promise<void> {
+    await ensureService(this.session, this.paths, this.mode, this.options.acl);
+    const stat = await this.session.retry(() => this.session.exists(this.paths.servicePath));
+    if (!stat) throw new ZkError('NO_NODE', `${this.paths.servicePath} went away while registering`, { path: this.paths.servicePath });
+    const generation = generationOf(stat.czxid);
+    if (generation === this.generationValue) return;
+    const previous = this.generationValue;
+    this.generationValue = generation;
+    if (previous !== '') this.emit('generation', { generation, previous });
   }
 
   /** Publishes a new record (e.g. another weight) on the existing node. */
@@ -149,10 +172,13 @@ export class Membership extends EventEmitter<MembershipEvents> {
   }
 
   private async registerLoop(reason: 'start' | 'session' | 'deleted' | 'resign'): Promise<OwnNode> {
+    let ensure = reason === 'session';
     for (let attempt = 0; ; attempt++) {
       if (!this.active) throw new CoordinationError('CLOSED', 'membership left');
       try {
-        if (reason === 'session') await ensureService(this.session, this.paths, this.mode, this.options.acl);
+        // After a new session, and whenever the service node has gone (deleteall; ZooKeeper lost its
+        // data): create it again. A recreated service node is a new generation.
+        if (ensure) await this.ensure();
         const { own, data } = await this.createOwnNode();
         if (!this.active) {
           // leave() was called while the create was in flight: take the node back out.
@@ -177,6 +203,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
         // code...) fails register() at once instead of looping silently; later, the loop keeps trying
         // and says why with each "retrying".
         if (reason === 'start' && error instanceof ZkError && !transientAtRegistration(error)) throw error;
+        if (error instanceof ZkError && error.code === 'NO_NODE') ensure = true;
         this.emit('retrying', error);
         await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 2000)));
         if (this.session.state === 'closed') throw error;

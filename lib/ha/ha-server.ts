@@ -32,9 +32,19 @@ export interface HaServerOptions {
   readonly zone?: string;
   readonly meta?: Readonly<Record<string, unknown>>;
   /**
-   * The primary serves only while `now - confirmedAt < sessionTimeout × leaseFraction` (DESIGN.md,
-   * "Lease guard"). Smaller = safer against clock-rate drift and long handlers, more NOT_PRIMARY
-   * during ZooKeeper hiccups. Default 0.5.
+   * The primary's lease (DESIGN.md, "Leadership"): it renews its lease node every leaseMs/3 and
+   * serves only until sendTime(last answered renewal) + leaseMs. A crashed or cut-off primary is
+   * replaced after about leaseMs × (1 + driftMargin), independent of the session timeout; a
+   * ZooKeeper hiccup longer than leaseMs pauses the primary, never splits it. Default 500.
+   */
+  readonly leaseMs?: number;
+  /** Clock-rate allowance of the takeover (see ElectionOptions.driftMargin). Default 0.15. */
+  readonly driftMargin?: number;
+  /** Asked before this member takes the lease (see ElectionOptions.isEligible). */
+  readonly isEligible?: () => Promise<boolean> | boolean;
+  /**
+   * Extra guard: serve only while `now - confirmedAt < sessionTimeout × leaseFraction` as well.
+   * Default 0.5.
    */
   readonly leaseFraction?: number;
   /** close(): how long in-flight calls may take to finish. Default 5000. */
@@ -140,7 +150,9 @@ export class HaServer extends EventEmitter<HaServerEvents> {
     this.faults.on('fault', (r) => this.emit('fault', r));
     this.view = new MembershipView(this.session, this.service, { root: options.root });
     this.election = this.mode === 'primary-backup'
-      ? new Election(this.session, this.membership, { leaseFraction: options.leaseFraction })
+      ? new Election(this.session, this.membership, {
+        leaseMs: options.leaseMs, driftMargin: options.driftMargin, leaseFraction: options.leaseFraction, isEligible: options.isEligible,
+      })
       : undefined;
     if (options.handlers !== undefined) {
       if (typeof options.handlers !== 'object' || options.handlers === null) throw new InvalidOptionError('handlers', 'must be an object of functions');
@@ -336,6 +348,8 @@ export class HaServer extends EventEmitter<HaServerEvents> {
       this.faults.report('elected', { detail: { epoch, url: this.urlValue } });
       this.emit('elected', { epoch });
     });
+    this.election?.on('invalid', ({ path, error }) => this.faults.report('rejected-input', { detail: { path, code: error.code, message: error.message } }));
+    this.election?.on('takeover', (info) => this.faults.report('failover', { detail: { ...info, by: this.id } }));
     this.election?.on('demoted', (info) => {
       if (this.roleValue === 'primary') this.setRole('backup');
       this.faults.report('demoted', { detail: { ...info } });

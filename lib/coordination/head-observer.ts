@@ -1,0 +1,224 @@
+import { monotonicMs } from '../base/clock';
+import { ZkError, ZkSession } from '../zk';
+import type { AclEntry, MultiOp, WatchEvent } from '../zk';
+import { CoordinationError } from './coordination-error';
+import { RELEASED } from './lease-holder';
+import { decodeRecord } from './member-record';
+import { leaseNodeName, ServicePaths } from './paths';
+
+export interface HeadObserverOptions {
+  readonly leaseMs: number;
+  readonly driftMargin: number;
+  /** How long a head with a valid record may go without a lease node before it is removed. */
+  readonly noLeaseGraceMs: number;
+  readonly acl?: readonly AclEntry[];
+  /** A watch fired: evaluate again. */
+  readonly onEvent: () => void;
+  /** The head's record does not parse (reported once per data version). */
+  readonly onInvalid: (info: { path: string; error: CoordinationError }) => void;
+}
+
+/** What the observer last read of the head's lease node, and when (monotonic). */
+type LeaseState =
+  | { readonly kind: 'present'; readonly version: number; readonly released: boolean; readonly seenAt: number }
+  | { readonly kind: 'absent'; readonly seenAt: number };
+
+export type TakeoverOutcome = 'done' | 'changed';
+
+/**
+ * The second in line's view of the head (DESIGN.md, "Takeover" and "Acting"): its member node and
+ * its lease node, each read with a watch. `seenAt` is when a lease state was first seen — never
+ * earlier than the renewal that produced it — so `seenAt + lease × (1 + margin)` on our clock is
+ * after the end of any lease that renewal granted, whatever the other host's clock says (only
+ * rates drift, by less than the margin).
+ */
+export class HeadObserver {
+  readonly memberPath: string;
+  private leasePath: string | undefined;
+  private memberVersion = -1;
+  private recordValid = true;
+  private lease: LeaseState | undefined;
+  private memberDirty = true;
+  private leaseDirty = true;
+  /** Lease watch events received, and the count at which the latest completed read was issued. */
+  private leaseEvents = 0;
+  private readAtEvents = -1;
+  private reading = false;
+  private departed: { at: number; intact: boolean } | undefined;
+  private tookOver = false;
+  private closed = false;
+  private invalidVersion = -1;
+
+  constructor(
+    private readonly session: ZkSession,
+    private readonly paths: ServicePaths,
+    readonly name: string,
+    private readonly options: HeadObserverOptions,
+  ) {
+    this.memberPath = `${paths.members}/${name}`;
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  get gone(): boolean {
+    return this.departed !== undefined;
+  }
+
+  /** Why the head may be removed: it stopped renewing, never created a lease node, or is not a member record. */
+  get takeoverReason(): 'lease-expired' | 'never-served' | 'invalid-record' {
+    if (this.lease?.kind === 'present') return 'lease-expired';
+    return this.recordValid ? 'never-served' : 'invalid-record';
+  }
+
+  /** Reads what changed since the last call (with watches). Returns false once the head is gone. */
+  async refresh(): Promise<boolean> {
+    if (this.departed) return false;
+    if (this.memberDirty) {
+      this.memberDirty = false;
+      try {
+        const { data, stat } = await this.session.get(this.memberPath, { watch: this.onMember });
+        this.memberVersion = stat.version;
+        const leasePath = `${this.paths.leases}/${leaseNodeName(this.name, stat.ephemeralOwner)}`;
+        if (leasePath !== this.leasePath) {
+          this.leasePath = leasePath;
+          this.leaseDirty = true;
+        }
+        try {
+          decodeRecord(data, this.memberPath);
+          this.recordValid = true;
+        } catch (error) {
+          if (!(error instanceof CoordinationError)) throw error;
+          this.recordValid = false;
+          if (this.invalidVersion !== stat.version) {
+            this.invalidVersion = stat.version;
+            this.options.onInvalid({ path: this.memberPath, error });
+          }
+        }
+      } catch (error) {
+        if (error instanceof ZkError && error.code === 'NO_NODE') {
+          this.noteDeparture(monotonicMs());
+          return false;
+        }
+        this.memberDirty = true;
+        throw error;
+      }
+    }
+    while (this.leaseDirty && !this.departed) await this.readLease();
+    return !this.departed;
+  }
+
+  /** When the head may be removed (monotonic): after a lease × (1 + margin) without a renewal seen. */
+  deadline(): number {
+    const lease = this.lease;
+    if (!lease) return Number.POSITIVE_INFINITY;
+    const full = this.options.leaseMs * (1 + this.options.driftMargin);
+    if (lease.kind === 'present') return lease.released ? lease.seenAt : lease.seenAt + full;
+    return lease.seenAt + (this.recordValid ? Math.max(full, this.options.noLeaseGraceMs) : full);
+  }
+
+  /**
+   * Removes the head with one multi conditioned on what was read: the lease node's version (or its
+   * absence: create + delete of its path fails if it exists) and the member node's version. Any
+   * failure means something moved (a renewal, a new lease, a departure): read again.
+   */
+  async takeover(): Promise<TakeoverOutcome> {
+    const lease = this.lease;
+    if (!lease || !this.leasePath || this.departed) return 'changed';
+    const ops: MultiOp[] = lease.kind === 'present'
+      ? [{ op: 'delete', path: this.leasePath, version: lease.version }]
+      : [{ op: 'create', path: this.leasePath, acl: this.options.acl }, { op: 'delete', path: this.leasePath, version: 0 }];
+    ops.push({ op: 'delete', path: this.memberPath, version: this.memberVersion });
+    try {
+      await this.session.multi(ops);
+    } catch (error) {
+      if (!(error instanceof ZkError)) throw error;
+      this.memberDirty = true;
+      this.leaseDirty = true;
+      if (error.retryable) throw error;
+      return 'changed';
+    }
+    this.tookOver = true;
+    this.departed = { at: monotonicMs(), intact: true };
+    return 'done';
+  }
+
+  /**
+   * The latest instant (our monotonic clock) at which the departed head can have sent a renewal
+   * that still grants it a lease; -Infinity when it released its lease. Renewals check the member
+   * node, so none lands after the departure: `departedAt` always bounds them, and the `seenAt` of
+   * the last version bounds them tighter when no lease event arrived between that read and the
+   * departure (ZooKeeper delivers a session's notifications in order).
+   */
+  async departureBasis(learnedAt: number): Promise<number> {
+    if (!this.departed) this.noteDeparture(learnedAt);
+    const departed = this.departed!;
+    const lease = this.lease;
+    if (lease?.kind === 'present' && lease.released) return Number.NEGATIVE_INFINITY;
+    if (departed.intact && lease) return Math.min(lease.seenAt, departed.at);
+    if (this.tookOver) return departed.at;
+    if (this.leasePath) {
+      try {
+        const { data, stat } = await this.session.get(this.leasePath);
+        if (data.toString() === RELEASED) return Number.NEGATIVE_INFINITY;
+        if (lease?.kind === 'present' && lease.version === stat.version) return Math.min(lease.seenAt, departed.at);
+      } catch {
+        // Gone or unreadable: count from the moment we learned of the departure.
+      }
+    }
+    return departed.at;
+  }
+
+  private noteDeparture(at: number): void {
+    if (this.departed) return;
+    const intact = !this.reading && !this.leaseDirty && this.readAtEvents === this.leaseEvents;
+    this.departed = { at, intact };
+  }
+
+  private readonly onMember = (event: WatchEvent): void => {
+    if (this.closed) return;
+    if (event.type === 'deleted') this.noteDeparture(monotonicMs());
+    else this.memberDirty = true;
+    this.options.onEvent();
+  };
+
+  private readonly onLease = (): void => {
+    if (this.closed) return;
+    this.leaseEvents++;
+    this.leaseDirty = true;
+    this.options.onEvent();
+  };
+
+  private async readLease(): Promise<void> {
+    const path = this.leasePath;
+    if (!path) return;
+    this.leaseDirty = false;
+    this.reading = true;
+    const issuedAt = this.leaseEvents;
+    try {
+      let next: LeaseState;
+      try {
+        const { data, stat } = await this.session.get(path, { watch: this.onLease });
+        const previous = this.lease;
+        const same = previous?.kind === 'present' && previous.version === stat.version;
+        next = same ? previous : { kind: 'present', version: stat.version, released: data.toString() === RELEASED, seenAt: monotonicMs() };
+      } catch (error) {
+        if (!(error instanceof ZkError && error.code === 'NO_NODE')) throw error;
+        const stat = await this.session.exists(path, { watch: this.onLease });
+        if (stat) {
+          this.leaseDirty = true; // created meanwhile: read it
+          return;
+        }
+        next = this.lease?.kind === 'absent' ? this.lease : { kind: 'absent', seenAt: monotonicMs() };
+      }
+      this.lease = next;
+      this.readAtEvents = issuedAt;
+    } catch (error) {
+      this.leaseDirty = true;
+      throw error;
+    } finally {
+      this.reading = false;
+    }
+  }
+}

@@ -1,0 +1,195 @@
+import { EventEmitter } from 'events';
+import { monotonicMs } from '../base/clock';
+import { ZkError, ZkSession } from '../zk';
+import type { AclEntry } from '../zk';
+
+/** Data of a lease node whose holder has stopped serving for good (a graceful handover). */
+export const RELEASED = 'released';
+
+export type LeaseEndReason = 'lease-refused' | 'lease-error' | 'released' | 'stopped';
+
+export interface LeaseHolderEvents {
+  /** The lease ended for good: a renewal was refused (node gone or moved) or it was released/stopped. */
+  ended: [info: { reason: LeaseEndReason; error?: unknown }];
+}
+
+export interface LeaseHolderOptions {
+  readonly memberPath: string;
+  readonly leasePath: string;
+  readonly leaseMs: number;
+  readonly acl?: readonly AclEntry[];
+}
+
+/**
+ * The primary's side of the lease (DESIGN.md, "Leadership"). The lease node is created — and then
+ * renewed every ~lease/3 — by a multi that also checks the member node exists: once an operator or a
+ * successor removed the member node, no renewal can succeed. Every renewal is a setData on the
+ * version last written, so a successor's version-conditioned takeover and a renewal exclude each
+ * other. The lease holds until sendTime(last answered renewal) + lease on the monotonic clock; a
+ * renewal whose answer was lost extends nothing.
+ */
+export class LeaseHolder extends EventEmitter<LeaseHolderEvents> {
+  private until = Number.NEGATIVE_INFINITY;
+  private version = -1;
+  private active = false;
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> | undefined;
+  /** Renewals answered; a test and the bench read it. */
+  renewals = 0;
+
+  constructor(private readonly session: ZkSession, readonly options: LeaseHolderOptions) {
+    super();
+  }
+
+  /** The lease holds at `now` (monotonic). */
+  holds(now = monotonicMs()): boolean {
+    return this.active && now < this.until;
+  }
+
+  remainingMs(now = monotonicMs()): number {
+    return this.active ? Math.max(0, this.until - now) : 0;
+  }
+
+  get nodeVersion(): number {
+    return this.version;
+  }
+
+  /**
+   * Creates the lease node (the first renewal: it publishes that this member serves). Resolves true
+   * once the lease holds; false when the member node is gone or the node exists already.
+   */
+  async acquire(): Promise<boolean> {
+    const { memberPath, leasePath, acl } = this.options;
+    const sentAt = monotonicMs();
+    try {
+      await this.session.multi([
+        { op: 'check', path: memberPath, version: -1 },
+        { op: 'create', path: leasePath, data: 'serving', mode: 'ephemeral', acl },
+      ]);
+    } catch (error) {
+      if (error instanceof ZkError && error.retryable) {
+        // The answer was lost: the node may exist. Adopt it if it is ours, without counting it.
+        const found = await this.readOwn().catch(() => undefined);
+        if (found === undefined) return false;
+        this.version = found;
+        this.active = true;
+        this.renewSoon(0);
+        return true;
+      }
+      if (error instanceof ZkError && (error.code === 'NO_NODE' || error.code === 'NODE_EXISTS')) return false;
+      throw error;
+    }
+    this.version = 0;
+    this.active = true;
+    this.extend(sentAt);
+    this.renewSoon(this.options.leaseMs / 3);
+    return true;
+  }
+
+  /** Stops renewing; the lease ends at once (no call is admitted after this returns). */
+  stop(): void {
+    this.end('stopped');
+  }
+
+  /**
+   * Graceful end: stop serving, wait for a renewal in flight, then mark the node RELEASED with a
+   * conditional write, so that a successor that saw that version may act at once.
+   */
+  async release(): Promise<void> {
+    const wasActive = this.active;
+    this.end('released');
+    await this.inFlight?.catch(() => undefined);
+    if (!wasActive || this.version < 0) return;
+    try {
+      const stat = await this.session.set(this.options.leasePath, RELEASED, this.version);
+      this.version = stat.version;
+    } catch {
+      // Gone or moved: the successor counts from when it learns of our departure instead.
+    }
+  }
+
+  /** Deletes the lease node (best effort): after a release or a refused renewal. */
+  async remove(): Promise<void> {
+    try {
+      await this.session.delete(this.options.leasePath);
+    } catch {
+      // Gone already, or the session ended: an ephemeral node goes with it.
+    }
+  }
+
+  private end(reason: LeaseEndReason, error?: unknown): void {
+    if (!this.active) return;
+    this.active = false;
+    this.until = Number.NEGATIVE_INFINITY;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.emit('ended', { reason, error });
+  }
+
+  private extend(sentAt: number): void {
+    const until = sentAt + this.options.leaseMs;
+    if (until > this.until) this.until = until;
+  }
+
+  private renewSoon(delayMs: number): void {
+    if (!this.active) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.inFlight = this.renew().finally(() => { this.inFlight = undefined; });
+    }, Math.max(0, delayMs));
+  }
+
+  /** One renewal at a time: two in flight on the same version would refuse each other. */
+  private async renew(): Promise<void> {
+    if (!this.active) return;
+    const { memberPath, leasePath, leaseMs } = this.options;
+    const sentAt = monotonicMs();
+    try {
+      const results = await this.session.multi([
+        { op: 'check', path: memberPath, version: -1 },
+        { op: 'set', path: leasePath, data: 'serving', version: this.version },
+      ]);
+      if (!this.active) return;
+      const stat = results[1]?.stat;
+      if (stat && stat.ephemeralOwner !== this.session.sessionId) {
+        this.end('lease-refused', new ZkError('BAD_VERSION', `${leasePath} is not owned by session ${this.session.sessionId}`, { path: leasePath }));
+        return;
+      }
+      this.version = stat ? stat.version : this.version + 1;
+      this.renewals++;
+      this.extend(sentAt);
+      this.renewSoon(sentAt + leaseMs / 3 - monotonicMs());
+    } catch (error) {
+      if (!this.active) return;
+      if (error instanceof ZkError && (error.code === 'NO_NODE' || error.code === 'BAD_VERSION')) {
+        this.end('lease-refused', error);
+        return;
+      }
+      if (error instanceof ZkError && error.retryable) {
+        // Lost answer: learn the version the node has now (our write may have landed), count nothing.
+        try {
+          const found = await this.readOwn();
+          if (!this.active) return;
+          if (found === undefined) {
+            this.end('lease-refused', error);
+            return;
+          }
+          this.version = found;
+        } catch {
+          // Still no answer: the lease runs out unless a later renewal gets through.
+        }
+        this.renewSoon(Math.min(leaseMs / 10, 50));
+        return;
+      }
+      this.end('lease-error', error);
+    }
+  }
+
+  /** The node's version if it exists and is ours, else undefined. */
+  private async readOwn(): Promise<number | undefined> {
+    const stat = await this.session.exists(this.options.leasePath);
+    if (!stat || stat.ephemeralOwner !== this.session.sessionId) return undefined;
+    return stat.version;
+  }
+}
