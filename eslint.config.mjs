@@ -56,7 +56,7 @@ export default tseslint.config(
     // Plain JavaScript run by Node as it is (package consumers, build scripts).
     files: ['**/*.cjs', '**/*.mjs'],
     languageOptions: {
-      globals: Object.fromEntries(['process', 'console', 'require', 'module', '__dirname', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Buffer'].map((g) => [g, 'readonly'])),
+      globals: Object.fromEntries(['process', 'console', 'require', 'module', '__dirname', '__filename', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Buffer'].map((g) => [g, 'readonly'])),
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

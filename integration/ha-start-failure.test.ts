@@ -5,24 +5,10 @@
  */
 import { expect } from 'chai';
 import * as path from 'path';
-import { freePort, spawnTracked, startZooKeeper, type ZkCluster } from './harness';
+import { freePort, startZooKeeper, type ZkCluster } from './harness';
+import { runStartFailure } from './support/start-failure';
 import { quotaRoot } from './support/quota';
 import { uniqueRoot, within } from './support/wait';
-
-interface Outcome { code: number | null; events: Record<string, unknown>[]; stderr: string }
-
-/** Runs integration/package-consumer/start-failure.cjs against the sources (tsx). */
-export function runStartFailure(args: string[], env: Record<string, string> = {}, cwd?: string, script = path.join(__dirname, 'package-consumer', 'start-failure.cjs')): Promise<Outcome> {
-  const child = spawnTracked(process.execPath, [script, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  return new Promise((resolve) => child.once('exit', (code) => {
-    const events = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-    resolve({ code, events, stderr });
-  }));
-}
 
 const fromSources = { ZK_HA_MODULE: path.join(__dirname, '..', 'lib', 'index.ts'), NODE_OPTIONS: '-r tsx/cjs' };
 

@@ -21,4 +21,4 @@ export { FaultReporter } from './ops/fault-reporter';
 export type { FaultReport, FaultKind, FaultLogger } from './ops/fault-reporter';
 export { readJournal } from './coordination';
 export { HaMetrics } from './ops/metrics';
-export type { HaMetricsOptions } from './ops/metrics';
+export type { HaMetricsOptions, MetricsRegistry } from './ops/metrics';

@@ -2,9 +2,18 @@ import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { FaultReport } from '../base/fault-report';
 import { InvalidOptionError } from '../base/errors';
 
+/**
+ * What zk-ha needs of a prom-client Registry, declared here so that the published types do not
+ * require prom-client (an optional peer dependency): any prom-client Registry fits.
+ */
+export interface MetricsRegistry {
+  registerMetric(metric: unknown): void;
+  getSingleMetric(name: string): unknown;
+}
+
 export interface HaMetricsOptions {
   /** A prom-client Registry; zk-ha registers its metrics there. prom-client is an optional dependency. */
-  readonly registry: Registry;
+  readonly registry: MetricsRegistry;
   /** Metric name prefix. Default "zkha_". */
   readonly prefix?: string;
 }
@@ -17,13 +26,13 @@ type PromClient = typeof import('prom-client');
  * (labelled by service); create it once per registry.
  */
 export class HaMetrics {
-  readonly calls: Counter<'service' | 'role' | 'method' | 'code'>;
-  readonly latency: Histogram<'service' | 'role' | 'method'>;
-  readonly failovers: Counter<'service'>;
-  readonly ejections: Counter<'service' | 'member'>;
-  readonly faults: Counter<'service' | 'kind'>;
-  readonly epoch: Gauge<'service'>;
-  readonly members: Gauge<'service'>;
+  private readonly calls: Counter<'service' | 'role' | 'method' | 'code'>;
+  private readonly latency: Histogram<'service' | 'role' | 'method'>;
+  private readonly failovers: Counter<'service'>;
+  private readonly ejections: Counter<'service' | 'member'>;
+  private readonly faults: Counter<'service' | 'kind'>;
+  private readonly epoch: Gauge<'service'>;
+  private readonly members: Gauge<'service'>;
 
   constructor(options: HaMetricsOptions) {
     if (!options || typeof options.registry?.registerMetric !== 'function' || typeof options.registry.getSingleMetric !== 'function') {
@@ -44,7 +53,7 @@ export class HaMetrics {
       // prom-client would throw a plain Error half-way through registering; say why, before any is registered.
       throw new InvalidOptionError('metrics.registry', `already holds zk-ha metrics with prefix "${p}": create HaMetrics once per registry, or pass another prefix`);
     }
-    const registers = [options.registry];
+    const registers = [options.registry as Registry];
     this.calls = new prom.Counter({ name: `${p}calls_total`, help: 'Calls by outcome code (OK or an error code)', labelNames: ['service', 'role', 'method', 'code'], registers });
     this.latency = new prom.Histogram({
       name: `${p}call_duration_seconds`, help: 'Call latency', labelNames: ['service', 'role', 'method'], registers,
