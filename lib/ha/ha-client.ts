@@ -94,6 +94,8 @@ export class HaClient extends EventEmitter<HaClientEvents> {
   private readonly policy: PolicyContext<PoolEndpoint>;
   private readonly primaryPolicy: PrimaryPolicy<PoolEndpoint>;
   private closed = false;
+  /** The primary last announced ('primary' event). */
+  private primaryName: string | undefined;
 
   constructor(options: HaClientOptions) {
     super();
@@ -211,6 +213,11 @@ export class HaClient extends EventEmitter<HaClientEvents> {
   private apply(snapshot: MembershipSnapshot): void {
     this.pool.update(snapshot.members);
     this.options.metrics?.setMembers(this.service, snapshot.members.length);
+    const primary = viewPrimary(snapshot);
+    if (primary?.name !== this.primaryName) {
+      this.primaryName = primary?.name;
+      this.emit('primary', { member: primary, epoch: primary?.sequence });
+    }
     if (this.modeValue !== 'primary-backup') return;
     const change = this.primaryPolicy.observe(snapshot);
     // Sequences restart in a new generation (service recreated, ZooKeeper lost its data): so does the fence.
@@ -224,7 +231,6 @@ export class HaClient extends EventEmitter<HaClientEvents> {
       for (const m of change.left) this.faults.report('member-left', { member: m.record.id, detail: { url: m.record.url, sequence: m.sequence } });
       this.emit('membership', change.snapshot);
     });
-    this.view.on('leader', (info) => this.emit('primary', info));
     this.view.on('invalid', ({ path, error }) => this.faults.report('rejected-input', { detail: { path, code: error.code, message: error.message } }));
     this.session.on('lost', (i) => this.faults.report('session-lost', { detail: { ...i } }));
     this.session.on('session', (i) => this.faults.report('session-rejoined', { detail: { ...i } }));
