@@ -213,7 +213,7 @@ export class HaClient extends EventEmitter<HaClientEvents> {
   private apply(snapshot: MembershipSnapshot): void {
     this.pool.update(snapshot.members);
     this.options.metrics?.setMembers(this.service, snapshot.members.length);
-    const primary = viewPrimary(snapshot);
+    const primary = snapshot.primary;
     if (primary?.name !== this.primaryName) {
       this.primaryName = primary?.name;
       this.emit('primary', { member: primary, epoch: primary?.sequence });
