@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import { HaClient } from '../lib';
 import { Membership, RpcServer, ZkSession } from '../lib/blocks';
+import { leaseNodeName } from '../lib/coordination';
 import type { HaClientOptions } from '../lib';
 import { startZooKeeper, type ZkCluster } from './harness';
 import { Load, runsOf, startServer } from './support/ha-fixtures';
@@ -232,26 +233,35 @@ describe('HaServer + HaClient (real ZooKeeper, servers as processes)', function 
     });
   });
 
-  it('a stale-epoch response is refused (FENCED)', async () => {
+  it('a response below the verified epoch is refused (FENCED); a higher one is accepted but raises nothing', async () => {
     const root = uniqueRoot('fence');
     const session = new ZkSession({ connect });
     await session.start();
-    let stamp = 7;
+    let stamp = 0;
     const rogue = new RpcServer({ handlers: { whoami: () => 'rogue' }, admit: () => ({ epoch: stamp }) });
     const { url } = await rogue.listen();
     const member = new Membership(session, { service: 'f', mode: 'primary-backup', root, record: { id: 'rogue', url } });
     await member.register();
+    const own = await member.requeue(); // sequence 1: epoch 0 is below it
+    // Its lease node: the view acknowledges it as the primary.
+    await session.create(`${root}/f/leases/${leaseNodeName(own.name, own.sessionId)}`, undefined, { mode: 'ephemeral' });
     closers.push(() => rogue.close({ graceMs: 0 }), () => session.close());
+    stamp = own.sequence;
     const c = await client(root, 'f');
-    expect((await c.callWithInfo('whoami')).epoch).to.equal(7);
-    stamp = 3;
+    expect((await c.callWithInfo('whoami')).epoch).to.equal(own.sequence);
+    expect(c.epoch).to.equal(own.sequence);
+    stamp = own.sequence - 1;
     const faults: string[] = [];
     c.on('fault', (f) => faults.push(f.kind));
     const error = await c.call('whoami', {}, { deadlineMs: 300 }).then(() => undefined, (e: { code: string }) => e);
     expect(['FENCED', 'DEADLINE_EXCEEDED']).to.include(error?.code);
     expect(faults).to.include('stale-epoch');
-    stamp = 9;
-    expect((await c.callWithInfo('whoami')).epoch).to.equal(9);
+    // A number that merely arrives in a response does not raise the fence (issue 14.5).
+    stamp = 2 ** 52;
+    expect((await c.callWithInfo('whoami')).epoch).to.equal(2 ** 52);
+    expect(c.epoch).to.equal(own.sequence);
+    stamp = own.sequence;
+    expect((await c.callWithInfo('whoami')).epoch).to.equal(own.sequence);
   });
 
   describe('static stability (own 3-node ensemble)', () => {

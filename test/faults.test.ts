@@ -34,6 +34,7 @@ const EXPECTED_LEVEL: Record<FaultKind, Level> = {
   'stale-epoch': 'warn',
   'start-failed': 'error',
   'zookeeper-error': 'error',
+  'generation-changed': 'warn',
 };
 
 describe('transportFaultKind', () => {

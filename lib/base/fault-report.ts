@@ -13,7 +13,8 @@ export type FaultKind =
   | 'endpoint-recovered'  // a probe call re-admitted it
   | 'rejected-input'      // a bad frame, bad znode data or bad option value, refused with a typed error
   | 'transport'           // a transport event that is not bad input: overload, a handler failure, a slow reader
-  | 'stale-epoch'         // a response from a lower epoch than already seen was refused (FENCED)
+  | 'stale-epoch'         // a response from an epoch below the client's verified fence was refused (FENCED)
+  | 'generation-changed'  // the service node was recreated (new czxid): epochs restart, so does the client's fence
   | 'start-failed'        // start() gave up: detail.code / detail.message say why; everything it opened is released
   | 'zookeeper-error';    // an unexpected ZooKeeper error outside start() (e.g. QUOTA_EXCEEDED while re-registering)
 

@@ -6,16 +6,43 @@ import { createBalancer, createEndpoint, HealthSet, recordLatency } from '../rou
 import type { Balancer, BalancerName, HealthEvent, HealthOptions, Picker, RoutedEndpoint } from '../routing';
 import { RpcConnection } from '../transport';
 import type { RpcError } from '../transport';
-import type { DownEvent, RpcConnectionOptions } from '../transport';
+import type { DownEvent, RpcConnectionOptions, RpcResponse } from '../transport';
+import { judgesEndpoint } from '../base/error-codes';
+import type { AttemptOptions, AttemptResult, CallPool, CallTarget } from './call-pool';
+import { asRpcError, memberLeft } from './call-errors';
 
 /** One member as the client routes to it: its connection and its load/latency stats. */
-export interface PoolEndpoint {
-  readonly name: string;
-  readonly member: Member;
-  readonly routed: RoutedEndpoint;
-  readonly connection: RpcConnection;
-  /** Aborted when the member leaves the group: idempotent calls in flight to it are sent elsewhere. */
-  readonly left: AbortSignal;
+export class PoolEndpoint implements CallTarget {
+  constructor(
+    member: Member,
+    readonly routed: RoutedEndpoint,
+    readonly connection: RpcConnection,
+    /** Aborted when the member leaves the group: idempotent calls in flight to it are sent elsewhere. */
+    readonly left: AbortSignal,
+  ) {
+    this.memberValue = member;
+  }
+  private memberValue: Member;
+  get name(): string {
+    return this.memberValue.name;
+  }
+  get member(): Member {
+    return this.memberValue;
+  }
+  get id(): string {
+    return this.memberValue.record.id;
+  }
+  get up(): boolean {
+    return this.connection.state === 'up';
+  }
+  get refused(): RpcError | undefined {
+    return this.connection.refused;
+  }
+  /** The same member (same node, same URL) with an updated record. */
+  updated(member: Member): void {
+    this.memberValue = member;
+    this.routed.weight = member.record.weight;
+  }
 }
 
 export type ConnectionSettings = Omit<RpcConnectionOptions, 'url'>;
@@ -25,7 +52,7 @@ export type ConnectionSettings = Omit<RpcConnectionOptions, 'url'>;
  * passive health with ejection and probing, and an immutable picker rebuilt on every membership,
  * connection or health change so that pick() stays O(1)/O(log n) and allocation-free.
  */
-export class EndpointPool {
+export class EndpointPool implements CallPool<PoolEndpoint> {
   private readonly endpoints = new Map<string, PoolEndpoint>();
   private readonly leaving = new Map<PoolEndpoint, AbortController>();
   private readonly health: HealthSet;
@@ -79,8 +106,7 @@ export class EndpointPool {
       present.add(member.name);
       const existing = this.endpoints.get(member.name);
       if (existing && existing.member.record.url === member.record.url) {
-        existing.routed.weight = member.record.weight;
-        (existing as { member: Member }).member = member;
+        existing.updated(member);
         continue;
       }
       if (existing) this.drop(existing);
@@ -92,7 +118,7 @@ export class EndpointPool {
   }
 
   /** The balancer's choice among serving endpoints; a probing endpoint gets one probe call when due. */
-  pick(key?: string): PoolEndpoint | undefined {
+  pick(key: string | undefined): PoolEndpoint | undefined {
     const now = monotonicMs();
     const probe = this.health.acquireProbe(now);
     if (probe !== undefined) {
@@ -120,12 +146,35 @@ export class EndpointPool {
     return ep.connection.state === 'up' && this.health.get(ep.name)?.serving !== false;
   }
 
-  started(ep: PoolEndpoint): void {
+  /**
+   * One attempt on one member with its bookkeeping: outstanding count, latency, passive health
+   * (failures judged by the error-code table). An idempotent attempt to a member that leaves the
+   * group is cancelled there (a frozen primary whose session expired, say) instead of waiting for
+   * a heartbeat timeout, and fails UNAVAILABLE so that it may go elsewhere.
+   */
+  async attempt<R>(ep: PoolEndpoint, method: string, params: unknown, opts: AttemptOptions, signal: AbortSignal | undefined, deadline: number): Promise<AttemptResult<R>> {
+    const t0 = monotonicMs();
+    const idempotent = opts.idempotent === true;
+    if (idempotent && ep.left.aborted) throw memberLeft(ep.id);
+    const callSignal = idempotent ? (signal ? AbortSignal.any([signal, ep.left]) : ep.left) : signal;
     ep.routed.outstanding++;
+    let response: RpcResponse<R>;
+    try {
+      response = await ep.connection.call<R>(method, params, { timeoutMs: Math.max(0, deadline - t0), signal: callSignal, meta: opts.meta });
+    } catch (error) {
+      let e = asRpcError(error);
+      if (e.code === 'CANCELLED' && ep.left.aborted && !signal?.aborted) e = memberLeft(ep.id);
+      ep.routed.outstanding--;
+      if (judgesEndpoint(e.code, e.notExecuted)) this.failed(ep);
+      else this.health.get(ep.name)?.releaseProbe();
+      throw e;
+    }
+    ep.routed.outstanding--;
+    this.succeeded(ep, (monotonicMs() - t0) * 1000);
+    return { result: response.result, epoch: response.epoch, member: ep.id, attempts: 1 };
   }
 
-  succeeded(ep: PoolEndpoint, latencyUs: number): void {
-    ep.routed.outstanding--;
+  private succeeded(ep: PoolEndpoint, latencyUs: number): void {
     if (this.endpoints.get(ep.name) !== ep) return; // left meanwhile: no health to keep
     const now = monotonicMs();
     recordLatency(ep.routed, latencyUs, now);
@@ -133,16 +182,9 @@ export class EndpointPool {
   }
 
   /** A failure that says something about the endpoint (not the caller's fault or the handler's). */
-  failed(ep: PoolEndpoint): void {
-    ep.routed.outstanding--;
+  private failed(ep: PoolEndpoint): void {
     if (this.endpoints.get(ep.name) !== ep) return;
     this.onHealth(this.health.onFailure(ep.name, monotonicMs()), ep);
-  }
-
-  /** A call that ended without judging the endpoint (cancelled, app error). */
-  finished(ep: PoolEndpoint): void {
-    ep.routed.outstanding--;
-    this.health.get(ep.name)?.releaseProbe();
   }
 
   /** Resolves when some endpoint is connected, or after `timeoutMs` (start-up nicety, never fails). */
@@ -168,13 +210,7 @@ export class EndpointPool {
     // Member connections default to a 1 s heartbeat: a frozen member is noticed in 3 s.
     const connection = new RpcConnection({ heartbeatMs: 1000, heartbeatTimeoutMs: 3000, ...this.connection, url: member.record.url });
     const left = new AbortController();
-    const ep: PoolEndpoint = {
-      name: member.name,
-      member,
-      routed: createEndpoint(member.name, member.record.url, member.record.weight, member.record.zone),
-      connection,
-      left: left.signal,
-    };
+    const ep = new PoolEndpoint(member, createEndpoint(member.name, member.record.url, member.record.weight, member.record.zone), connection, left.signal);
     this.leaving.set(ep, left);
     this.endpoints.set(member.name, ep);
     this.health.add(member.name);

@@ -12,7 +12,7 @@ export interface FaultLogger {
 
 export type { FaultKind, FaultReport };
 export const JOURNALED: ReadonlySet<FaultKind> = new Set<FaultKind>(['failover', 'session-lost', 'session-rejoined', 'elected', 'demoted']);
-const WARN: ReadonlySet<FaultKind> = new Set<FaultKind>(['demoted', 'session-suspended', 'endpoint-down', 'endpoint-ejected', 'stale-epoch', 'rejected-input', 'transport']);
+const WARN: ReadonlySet<FaultKind> = new Set<FaultKind>(['demoted', 'session-suspended', 'endpoint-down', 'endpoint-ejected', 'stale-epoch', 'generation-changed', 'rejected-input', 'transport']);
 
 /** Transport fault codes that mean bad input from the peer (the rest are 'transport' events). */
 const INPUT_CODES: ReadonlySet<string> = new Set([

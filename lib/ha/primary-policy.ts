@@ -1,0 +1,110 @@
+import { monotonicMs } from '../base/clock';
+import type { MembershipSnapshot } from '../coordination';
+import type { AttemptResult, CallTarget } from './call-pool';
+import { asRpcError, callOutcome, fenced, noPrimary } from './call-errors';
+import { mayRetry, waitForChange } from './call-policy';
+import type { PolicyCallOptions, PolicyContext } from './call-policy';
+import type { EpochFence, GenerationChange } from './epoch-fence';
+import type { RpcError } from '../transport';
+
+/**
+ * Primary/backup calls: every call goes to the primary the client's view acknowledges. With no
+ * primary reachable, the call waits (up to its deadline) for the next one instead of failing. A
+ * NOT_PRIMARY answer naming the primary is followed at once — once in a row, so that two members
+ * that both say "not me" during an election are not ping-ponged at full speed. Every answer
+ * passes the epoch fence (epoch-fence.ts).
+ */
+export class PrimaryPolicy<T extends CallTarget> {
+  /** The member the view names as primary. */
+  private primaryName: string | undefined;
+  /** The member a NOT_PRIMARY answer named, while it is reachable. */
+  private hint: string | undefined;
+  private unavailableSince: number | undefined;
+  private lastEpoch: number | undefined;
+
+  constructor(private readonly ctx: PolicyContext<T>, readonly fence: EpochFence) {}
+
+  /** Takes in a snapshot of the client's view (the primary to route to; the fence). */
+  observe(snapshot: MembershipSnapshot): GenerationChange | undefined {
+    this.primaryName = snapshot.primary?.name;
+    return this.fence.observe(snapshot);
+  }
+
+  async call<R>(method: string, params: unknown, opts: PolicyCallOptions, deadline: number): Promise<AttemptResult<R>> {
+    const ctx = this.ctx;
+    const idempotent = opts.idempotent === true;
+    let lastError: RpcError | undefined;
+    let followedHint = false;
+    let mayHaveRun = false;
+    for (let attempt = 0; ; attempt++) {
+      const target = this.target();
+      if (target === undefined || !target.up) {
+        // A refusal for good (wrong token, incompatible protocol) will not heal by waiting.
+        if (target?.refused) throw callOutcome(target.refused, mayHaveRun);
+        this.markUnavailable();
+        await waitForChange(ctx, attempt, deadline, opts.signal, lastError ?? noPrimary(ctx.service), mayHaveRun);
+        continue;
+      }
+      let e: RpcError;
+      try {
+        const r = await ctx.pool.attempt<R>(target, method, params, opts, opts.signal, deadline);
+        const epoch = r.epoch;
+        if (epoch === undefined || this.fence.admits(epoch)) {
+          this.hint = undefined;
+          this.noteSuccess(epoch);
+          r.attempts = attempt + 1;
+          return r;
+        }
+        ctx.faults.report('stale-epoch', { member: r.member, detail: { epoch, fence: this.fence.epoch, method } });
+        e = fenced(epoch, this.fence.epoch);
+      } catch (error) {
+        e = asRpcError(error);
+      }
+      if (!e.notExecuted) mayHaveRun = true;
+      lastError = e;
+      if (e.code === 'NOT_PRIMARY') {
+        this.markUnavailable();
+        const hinted = e.leaderHint === undefined ? undefined : ctx.pool.byUrl(e.leaderHint);
+        this.hint = hinted !== undefined && hinted !== target ? hinted.name : undefined;
+        if (this.hint !== undefined && !followedHint) {
+          followedHint = true;
+          continue;
+        }
+        followedHint = false;
+      } else if (!mayRetry(ctx, e, idempotent)) {
+        throw callOutcome(e, mayHaveRun);
+      } else {
+        this.markUnavailable();
+      }
+      await waitForChange(ctx, attempt, deadline, opts.signal, e, mayHaveRun);
+    }
+  }
+
+  /** The hinted member (after NOT_PRIMARY) while reachable, else the view's primary. */
+  private target(): T | undefined {
+    if (this.hint !== undefined) {
+      const hinted = this.ctx.pool.get(this.hint);
+      if (hinted !== undefined && hinted.up) return hinted;
+      this.hint = undefined;
+    }
+    return this.primaryName === undefined ? undefined : this.ctx.pool.get(this.primaryName);
+  }
+
+  private markUnavailable(): void {
+    this.unavailableSince ??= monotonicMs();
+  }
+
+  /** A call succeeded: a higher epoch than the last answer's after a gap is a failover (reported with the gap). */
+  private noteSuccess(epoch: number | undefined): void {
+    const since = this.unavailableSince;
+    this.unavailableSince = undefined;
+    if (epoch === undefined) return;
+    if (this.lastEpoch !== undefined && epoch > this.lastEpoch) {
+      this.ctx.faults.report('failover', {
+        durationMs: since === undefined ? undefined : monotonicMs() - since,
+        detail: { fromEpoch: this.lastEpoch, toEpoch: epoch },
+      });
+    }
+    this.lastEpoch = epoch;
+  }
+}
