@@ -1,5 +1,5 @@
 import { sleep } from '../support/wait';
-import type { Testbed } from './testbed';
+import type { ChaosServer, Testbed } from './testbed';
 
 /**
  * A fault and its heal, injected while the clients' steady load runs. `inject` returns after the
@@ -15,6 +15,32 @@ async function primaryOrFail(bed: Testbed) {
   const p = bed.primary();
   if (!p) throw new Error('no primary to inject the fault into');
   return p;
+}
+
+/**
+ * SIGKILL the primary, wait for its successor, then plant `data` at the dead primary's member name
+ * (now the lowest free one: the head of the line) and SIGKILL the new primary too: the third member
+ * must remove the planted head as well as the dead primary. The first victim restarts afterwards.
+ */
+async function plantedHead(bed: Testbed, plant: (path: string) => Promise<void>, what: string): Promise<void> {
+  const first = await primaryOrFail(bed);
+  const deadName = await bed.memberNodeOf(first);
+  first.worker.signal('SIGKILL');
+  bed.mark(`SIGKILL ${first.label}`);
+  const second: ChaosServer = await bed.waitForPrimary(first);
+  await eventuallyGone(bed, deadName);
+  await plant(deadName);
+  bed.mark(`${what} planted at ${deadName}`);
+  second.worker.signal('SIGKILL');
+  bed.mark(`SIGKILL ${second.label}`);
+  await bed.waitForPrimary(second, 30000);
+  await sleep(300);
+  bed.healed();
+  await Promise.all([first.spawn(), second.spawn()]);
+}
+
+async function eventuallyGone(bed: Testbed, path: string): Promise<void> {
+  for (let i = 0; i < 200 && (await bed.admin.exists(path)); i++) await sleep(25);
 }
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -177,10 +203,45 @@ export const SCENARIOS: readonly Scenario[] = [
       bed.healed();
     },
   },
+  {
+    name: 'primary-node-delete-slow-link',
+    fault: "primary's member znode deleted while its ZooKeeper links hold every byte 1.5 s (its session lives on)",
+    async inject(bed) {
+      const p = await primaryOrFail(bed);
+      const node = await bed.memberNodeOf(p);
+      for (const proxy of p.zkProxies) proxy.delay(1500);
+      bed.mark(`ZooKeeper links of ${p.label} slowed to 1.5 s`);
+      await sleep(100);
+      await bed.admin.delete(node);
+      bed.mark(`deleted ${node}`);
+      try {
+        await bed.waitForPrimary(p);
+        await sleep(3500); // the old primary hears "refused" through its slow link meanwhile
+      } finally {
+        for (const proxy of p.zkProxies) proxy.delay(0);
+      }
+      bed.healed();
+    },
+  },
+  {
+    name: 'garbage-head',
+    fault: 'primary SIGKILL, garbage (not JSON) planted at the head of the line, then the new primary SIGKILLed',
+    async inject(bed) {
+      await plantedHead(bed, async (path) => { await bed.admin.create(path, Buffer.from('\u0000not a member record')); }, 'garbage');
+    },
+  },
+  {
+    name: 'foreign-head',
+    fault: "primary SIGKILL, a well-formed member record of a foreign live session (closed port) planted at the head, then the new primary SIGKILLed",
+    async inject(bed) {
+      const record = { id: 'foreign', url: 'ws://127.0.0.1:1', weight: 1, pid: 1, host: 'elsewhere', startedAt: Date.now(), version: '0.1.0' };
+      await plantedHead(bed, async (path) => { await bed.admin.create(path, JSON.stringify(record), { mode: 'ephemeral' }); }, 'foreign member');
+    },
+  },
 ];
 
 /** The subset `npm test` runs once each (integration/chaos.test.ts). */
-export const SHORT_PASS = ['primary-sigkill', 'primary-sigstop', 'quorum-loss-long', 'primary-zk-partition', 'primary-event-loop-stall'];
+export const SHORT_PASS = ['primary-sigkill', 'primary-sigstop', 'quorum-loss-long', 'primary-zk-partition', 'primary-event-loop-stall', 'primary-node-delete-slow-link'];
 
 export function scenario(name: string): Scenario {
   const s = SCENARIOS.find((x) => x.name === name);

@@ -238,6 +238,27 @@ export class Testbed {
     this.marks.push({ what, at: process.hrtime.bigint() });
   }
 
+  /** The observer's session (ZooKeeper admin actions of a scenario: deleting nodes, planting bad ones). */
+  get admin(): ZkSession {
+    if (!this.observer) throw new Error('testbed not started');
+    return this.observer;
+  }
+
+  /** The member node (path) of a server, by its member id. */
+  async memberNodeOf(server: ChaosServer): Promise<string> {
+    const members = servicePaths(this.service, this.root).members;
+    const { children } = await this.admin.children(members);
+    for (const name of children) {
+      try {
+        const { data } = await this.admin.get(`${members}/${name}`);
+        if ((JSON.parse(data.toString('utf8')) as { id?: unknown }).id === server.id) return `${members}/${name}`;
+      } catch {
+        // gone or not a record
+      }
+    }
+    throw new Error(`no member node of ${server.id}`);
+  }
+
   /** Member ids currently registered, one per node. */
   async memberIds(): Promise<string[]> {
     const members = servicePaths(this.service, this.root).members;
