@@ -1,3 +1,4 @@
+import { backoffDelay, resolveBackoffOptions } from '../base/backoff';
 import { EventEmitter } from 'events';
 import { randomUUID } from 'crypto';
 import { ZkError, ZkSession } from '../zk';
@@ -7,6 +8,9 @@ import { completeRecord, decodeRecord, encodeRecord, MemberRecord } from './memb
 import { DEFAULT_ROOT, MEMBER_PREFIX, memberSequence, ServicePaths, servicePaths } from './paths';
 import { ensureService, generationOf, ServiceMode, SERVICE_MODES } from './service-node';
 import { oneOf } from '../base/options';
+
+/** Re-registration after a failure: jittered so a fleet that lost ZooKeeper together does not come back in step. */
+const REGISTER_BACKOFF = resolveBackoffOptions({ initialMs: 100, maxMs: 2000, jitter: 'equal' });
 
 export interface MembershipOptions {
   readonly service: string;
@@ -205,7 +209,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
         if (reason === 'start' && error instanceof ZkError && !transientAtRegistration(error)) throw error;
         if (error instanceof ZkError && error.code === 'NO_NODE') ensure = true;
         this.emit('retrying', error);
-        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 2000)));
+        await new Promise((r) => setTimeout(r, backoffDelay(attempt + 1, REGISTER_BACKOFF)));
         if (this.session.state === 'closed') throw error;
       }
     }
