@@ -9,19 +9,22 @@ export type { DecodeLimits } from './frame-scan';
  * element is the frame type (arrays-as-tuples: smaller and faster than maps, and stateless,
  * unlike msgpackr records, so a dropped or garbage frame cannot corrupt later ones):
  *
- *   request  [0, id, method, params, deadline, meta?]
+ *   request  [0, id, method, params, timeoutMs, meta?]
  *   response [1, id, result, epoch?]
  *   error    [2, id, code, message, retryable, notExecuted, leaderHint?, data?]
  *   cancel   [3, id]
  *
  * Heartbeats use ws native ping/pong control frames. `id` is an unsigned integer < 2^32.
+ * `timeoutMs` is the time the caller has left, relative (like gRPC's grpc-timeout), never a
+ * wall-clock instant: the two hosts' clocks may disagree or step. The codec leaves its value to
+ * the server, which answers a bad one with INVALID_ARGUMENT (nil: the server's default).
  */
 export const FrameType = { REQUEST: 0, RESPONSE: 1, ERROR: 2, CANCEL: 3 } as const;
 export type FrameTypeTag = (typeof FrameType)[keyof typeof FrameType];
 
 export const MAX_CALL_ID = 0xffffffff;
 
-export type RequestFrame = [0, number, string, unknown, number, Record<string, unknown>?];
+export type RequestFrame = [0, number, string, unknown, unknown, Record<string, unknown>?];
 export type ResponseFrame = [1, number, unknown, (number | undefined)?];
 export type ErrorFrame = [2, number, string, string, boolean, boolean, (string | undefined)?, unknown?];
 export type CancelFrame = [3, number];
@@ -45,8 +48,8 @@ export class FrameError extends Error {
   }
 }
 
-export function encodeRequest(id: number, method: string, params: unknown, deadline: number, meta?: Record<string, unknown>): Buffer {
-  return meta === undefined ? packr.pack([0, id, method, params, deadline]) : packr.pack([0, id, method, params, deadline, meta]);
+export function encodeRequest(id: number, method: string, params: unknown, timeoutMs: number, meta?: Record<string, unknown>): Buffer {
+  return meta === undefined ? packr.pack([0, id, method, params, timeoutMs]) : packr.pack([0, id, method, params, timeoutMs, meta]);
 }
 
 export function encodeResponse(id: number, result: unknown, epoch: number | undefined): Buffer {
@@ -110,7 +113,6 @@ export function decodeFrame(data: Uint8Array, limits: DecodeLimits = DEFAULT_DEC
     case 0:
       if (f.length < 5 || f.length > 6) throw new FrameError('BAD_SHAPE', 'request frame must have 5 or 6 elements', id, 0);
       if (typeof f[2] !== 'string') throw new FrameError('BAD_SHAPE', 'request method must be a string', id, 0);
-      if (typeof f[4] !== 'number' || Number.isNaN(f[4])) throw new FrameError('BAD_SHAPE', 'request deadline must be a number', id, 0);
       if (f.length === 6 && f[5] !== undefined && f[5] !== null && !isPlainRecord(f[5])) {
         throw new FrameError('BAD_SHAPE', 'request meta must be a map', id, 0);
       }

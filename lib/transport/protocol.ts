@@ -5,7 +5,8 @@ import { describeUntrusted } from '../base/untrusted';
  * the server answers with its own in the upgrade response; either side refuses a peer with
  * another MAJOR version (minor versions only add optional fields and stay compatible).
  */
-export const PROTOCOL_VERSION = '1.0';
+// 2.0: requests carry the remaining time (timeoutMs) instead of an absolute wall-clock deadline.
+export const PROTOCOL_VERSION = '2.0';
 export const PROTOCOL_HEADER = 'x-zk-ha-protocol';
 /** Set on a refused upgrade: the RpcErrorCode the client should raise, and a human message. */
 export const REFUSAL_CODE_HEADER = 'x-zk-ha-error';

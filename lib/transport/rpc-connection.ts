@@ -36,6 +36,9 @@ export interface RpcConnectionEvents {
   fault: [fault: TransportFault];
 }
 
+/** ~24.8 days: longer waits are sent as this (servers cap calls far lower, see maxDeadlineMs). */
+const MAX_WIRE_TIMEOUT_MS = 0x7fffffff;
+
 function zeroMask(mask: Buffer): void {
   mask.fill(0);
 }
@@ -138,11 +141,14 @@ export class RpcConnection extends EventEmitter<RpcConnectionEvents> {
     if (typeof method !== 'string' || method.length === 0) {
       return Promise.reject(new RpcError('INVALID_ARGUMENT', 'method must be a non-empty string', { notExecuted: true }));
     }
+    if (!(timeoutMs > 0)) {
+      return Promise.reject(new RpcError('DEADLINE_EXCEEDED', 'deadline passed before the call was sent', { notExecuted: true }));
+    }
     const id = this.calls.allocateId();
     const deadline = monotonicMs() + timeoutMs;
     let frame: Buffer;
     try {
-      frame = encodeRequest(id, method, params, wallClockMs() + timeoutMs, meta);
+      frame = encodeRequest(id, method, params, timeoutMs < MAX_WIRE_TIMEOUT_MS ? timeoutMs : MAX_WIRE_TIMEOUT_MS, meta);
     } catch (err) {
       return Promise.reject(new RpcError('INVALID_ARGUMENT', `params cannot be encoded: ${String((err as Error)?.message ?? err)}`, { notExecuted: true, cause: err }));
     }

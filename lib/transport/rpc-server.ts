@@ -41,8 +41,13 @@ export interface RpcServerOptions extends LivenessOptions, DecodeLimitOptions {
   maxInFlight?: number;
   /** Default 10 000. */
   maxConnections?: number;
-  /** For requests that carry no deadline. Default 30 000. */
+  /** For requests that carry no timeout. Default 30 000. */
   defaultDeadlineMs?: number;
+  /**
+   * Cap of every call's time on this server, whatever the caller asks: a call that never
+   * settles gives its slot back after this. Default 300 000 (5 minutes).
+   */
+  maxDeadlineMs?: number;
   /** Default grace period of close(). Default 5000. */
   graceMs?: number;
   /** Pause reading from a peer whose unsent responses exceed this. Default 4 MiB. */
@@ -81,6 +86,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> implements SessionH
   readonly heartbeatMs: number;
   readonly heartbeatTimeoutMs: number;
   readonly defaultDeadlineMs: number;
+  readonly maxDeadlineMs: number;
   readonly graceMs: number;
   readonly highWaterMarkBytes: number;
   readonly decodeLimits: DecodeLimits;
@@ -114,7 +120,9 @@ export class RpcServer extends EventEmitter<RpcServerEvents> implements SessionH
     this.maxInFlight = integerInRange('maxInFlight', opts.maxInFlight, 1, 1e9, 10_000);
     this.maxConnections = integerInRange('maxConnections', opts.maxConnections, 1, 1e9, 10_000);
     ({ heartbeatMs: this.heartbeatMs, heartbeatTimeoutMs: this.heartbeatTimeoutMs } = livenessLimits(opts));
-    this.defaultDeadlineMs = positiveNumber('defaultDeadlineMs', opts.defaultDeadlineMs, 30_000);
+    this.maxDeadlineMs = positiveNumber('maxDeadlineMs', opts.maxDeadlineMs, 300_000);
+    this.defaultDeadlineMs = positiveNumber('defaultDeadlineMs', opts.defaultDeadlineMs, Math.min(30_000, this.maxDeadlineMs));
+    if (this.defaultDeadlineMs > this.maxDeadlineMs) throw new InvalidOptionError('defaultDeadlineMs', `must be <= maxDeadlineMs (${this.maxDeadlineMs})`);
     this.graceMs = integerInRange('graceMs', opts.graceMs, 0, 1e9, 5000);
     this.highWaterMarkBytes = highWaterMarkOption(opts.highWaterMarkBytes, 4 * MiB);
     this.decodeLimits = decodeLimits(opts);

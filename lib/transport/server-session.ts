@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
-import { monotonicMs, wallClockMs } from '../base/clock';
+import { monotonicMs } from '../base/clock';
 import { describeUntrusted } from '../base/untrusted';
 import { encodeError, encodeResponse, ErrorFields, Frame, FrameError, FrameType, RequestFrame } from './codec';
 import { ConnectionCore, CoreLimits, CoreOwner } from './connection-core';
@@ -27,6 +27,7 @@ export type AdmitHook = (call: { method: string; meta: Record<string, unknown>; 
 export interface SessionHost extends CoreLimits {
   readonly maxInFlightPerConnection: number;
   readonly defaultDeadlineMs: number;
+  readonly maxDeadlineMs: number;
   readonly closing: boolean;
   readonly admit: AdmitHook | undefined;
   handlerFor(method: string): Handler | undefined;
@@ -142,6 +143,20 @@ export class ServerSession implements CoreOwner {
       this.sendError(id, { code: 'UNAVAILABLE', message: 'server is shutting down', retryable: true, notExecuted: true });
       return;
     }
+    const timeoutMs = this.timeoutOf(frame[4]);
+    if (timeoutMs === undefined) {
+      this.sendError(id, {
+        code: 'INVALID_ARGUMENT',
+        message: `timeout ${describeUntrusted(frame[4])} is not a finite number of milliseconds >= 0`,
+        retryable: false,
+        notExecuted: true,
+      });
+      return;
+    }
+    if (timeoutMs === 0) {
+      this.sendError(id, { code: 'DEADLINE_EXCEEDED', message: 'deadline passed before the call started', retryable: false, notExecuted: true });
+      return;
+    }
     const handler = host.handlerFor(method);
     if (handler === undefined) {
       this.sendError(id, { code: 'METHOD_NOT_FOUND', message: `no method ${describeUntrusted(method)}`, retryable: false, notExecuted: true });
@@ -155,13 +170,7 @@ export class ServerSession implements CoreOwner {
       this.refuseOverloaded(id, 'server is at maxInFlight');
       return;
     }
-    const now = monotonicMs();
-    const deadline = frame[4] > 0 ? now + (frame[4] - wallClockMs()) : now + host.defaultDeadlineMs;
-    if (deadline <= now) {
-      host.release();
-      this.sendError(id, { code: 'DEADLINE_EXCEEDED', message: 'deadline passed before the call started', retryable: false, notExecuted: true });
-      return;
-    }
+    const deadline = monotonicMs() + timeoutMs;
     const meta = frame[5];
     const call = new ServerCall(id, method, deadline, meta, undefined, this.peer);
     this.calls.set(id, call);
@@ -202,6 +211,16 @@ export class ServerSession implements CoreOwner {
     } else {
       this.succeed(call, result);
     }
+  }
+
+  /**
+   * The call's time on this server: what the caller has left, capped by maxDeadlineMs so that no
+   * call holds a slot for ever; nil means the server's default. Undefined when invalid.
+   */
+  private timeoutOf(t: unknown): number | undefined {
+    if (t === undefined || t === null) return this.host.defaultDeadlineMs;
+    if (typeof t !== 'number' || !(t >= 0) || t === Infinity) return undefined;
+    return t < this.host.maxDeadlineMs ? t : this.host.maxDeadlineMs;
   }
 
   private refuseOverloaded(id: number, why: string): void {

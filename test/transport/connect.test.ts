@@ -14,15 +14,15 @@ describe('transport connections', () => {
     const server = new RpcServer({ handlers: { echo: (p) => p }, onFault: (f) => faults.push(f) });
     const { url } = await server.listen();
     try {
-      const old = new RpcConnection({ url, reconnect: false, protocolVersion: '2.0' });
+      const old = new RpcConnection({ url, reconnect: false, protocolVersion: '1.0' });
       const err = await expectRejection(old.connect());
       expect(err).to.include({ code: 'PROTOCOL_ERROR', notExecuted: true });
-      expect(err.message).to.match(/major version mismatch.*1\.0.*2\.0/);
+      expect(err.message).to.match(/major version mismatch.*2\.0.*1\.0/);
       expect(old.state).to.equal('down');
       await old.close();
       expect(faults.map((f) => f.code)).to.include('PROTOCOL_VERSION');
       // a compatible minor version is accepted
-      const minor = new RpcConnection({ url, reconnect: false, protocolVersion: '1.7' });
+      const minor = new RpcConnection({ url, reconnect: false, protocolVersion: '2.7' });
       await minor.connect();
       expect((await minor.call('echo', 1)).result).to.equal(1);
       await minor.close();

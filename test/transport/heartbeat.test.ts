@@ -1,23 +1,7 @@
 import { expect } from 'chai';
-import { ChildProcess, spawn } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { DownEvent, RpcConnection, TransportFault } from '../../lib/transport';
-import { expectRejection, until } from './helpers';
-
-function startChild(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['-r', require.resolve('tsx/cjs'), path.join(__dirname, 'fixtures', 'server-child.ts')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const line = out.split('\n')[0];
-      if (out.includes('\n')) resolve({ child, url: (JSON.parse(line!) as { url: string }).url });
-    });
-    child.once('exit', (code) => reject(new Error(`server child exited with ${code}`)));
-  });
-}
+import { expectRejection, startChild, until } from './helpers';
 
 describe('transport heartbeat', () => {
   let child: ChildProcess | undefined;

@@ -1,3 +1,5 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
 import { WebSocket } from 'ws';
 import { Packr, Unpackr } from 'msgpackr';
 import { PROTOCOL_HEADER, PROTOCOL_VERSION, RpcConnection, RpcConnectionOptions, RpcServer, RpcServerOptions, TransportFault } from '../../lib/transport';
@@ -73,4 +75,20 @@ export async function expectRejection(p: Promise<unknown>): Promise<Error & Reco
     return err as Error & Record<string, unknown>;
   }
   throw new Error('expected the promise to reject');
+}
+
+/** A transport server in its own process (fixtures/server-child.ts), to freeze or to give its own clock. */
+export function startChild(): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['-r', require.resolve('tsx/cjs'), path.join(__dirname, 'fixtures', 'server-child.ts')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n')[0];
+      if (out.includes('\n')) resolve({ child, url: (JSON.parse(line!) as { url: string }).url });
+    });
+    child.once('exit', (code) => reject(new Error(`server child exited with ${code}`)));
+  });
 }
