@@ -48,6 +48,9 @@ export interface ClientSettings {
   readonly tls: RpcConnectionOptions['tls'];
   readonly zeroMask: boolean;
   readonly decodeLimits: DecodeLimits;
+  /** Clients write only below highWaterMarkBytes (the rest waits in the caller's queue): no cut-off. */
+  readonly maxBufferedBytes: number;
+  readonly slowConsumerTimeoutMs: number;
 }
 
 export function clientSettings(opts: RpcConnectionOptions): ClientSettings {
@@ -92,5 +95,7 @@ export function clientSettings(opts: RpcConnectionOptions): ClientSettings {
     tls: opts.tls,
     zeroMask: booleanOption('zeroMask', opts.zeroMask, true),
     decodeLimits: decodeLimits(opts),
+    maxBufferedBytes: Infinity,
+    slowConsumerTimeoutMs: Infinity,
   };
 }

@@ -27,6 +27,10 @@ export interface CoreLimits {
   readonly heartbeatMs: number;
   readonly heartbeatTimeoutMs: number;
   readonly decodeLimits: DecodeLimits;
+  /** Unsent bytes over this cut the connection at once (the per-connection memory bound). */
+  readonly maxBufferedBytes: number;
+  /** Over highWaterMarkBytes without draining below it for this long cuts the connection. */
+  readonly slowConsumerTimeoutMs: number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -44,6 +48,9 @@ export class ConnectionCore {
   private corked = false;
   private sentThisTick = false;
   private overHighWater = false;
+  /** When the outbound buffer last went over the high-water mark (monotonic ms). */
+  private overSince = 0;
+  private cut = false;
   private readingPaused = false;
   /** Frames read while paused, to run once reading resumes. */
   private backlog: Buffer[] = [];
@@ -105,10 +112,28 @@ export class ConnectionCore {
       this.socket.cork();
     }
     ws.send(frame);
-    if (!this.overHighWater && ws.bufferedAmount > this.limits.highWaterMarkBytes) {
-      this.overHighWater = true;
-      this.owner.onBackpressure(ws.bufferedAmount);
+    const buffered = ws.bufferedAmount;
+    if (buffered > this.limits.highWaterMarkBytes) {
+      if (buffered > this.limits.maxBufferedBytes) {
+        this.cutOff(`${buffered} bytes unsent exceed maxBufferedBytes ${this.limits.maxBufferedBytes}`, buffered);
+      } else if (!this.overHighWater) {
+        this.overHighWater = true;
+        this.overSince = monotonicMs();
+        this.owner.onBackpressure(buffered);
+      }
     }
+  }
+
+  /**
+   * The slow-consumer cut-off: a peer that does not read its answers is disconnected before
+   * its unsent data can grow past the bound; what it had in flight is aborted.
+   */
+  private cutOff(why: string, buffered: number): void {
+    if (this.cut) return;
+    this.cut = true;
+    this.fault({ code: 'SLOW_CONSUMER', message: `peer is not reading: ${why}; connection closed`, detail: { bufferedAmount: buffered } });
+    this.owner.onDead(`slow consumer (${why})`);
+    this.ws.terminate();
   }
 
   private readonly endTick = (): void => {
@@ -152,6 +177,10 @@ export class ConnectionCore {
 
   /** One liveness check; the owner's timer calls it every livenessTickMs. */
   heartbeat(now: number): void {
+    if (this.overHighWater && now - this.overSince > this.limits.slowConsumerTimeoutMs) {
+      this.cutOff(`over highWaterMarkBytes for ${Math.round(now - this.overSince)} ms (slowConsumerTimeoutMs ${this.limits.slowConsumerTimeoutMs})`, this.ws.bufferedAmount);
+      return;
+    }
     if (this.sawTraffic) {
       this.sawTraffic = false;
       this.lastSeen = now;

@@ -50,8 +50,15 @@ export interface RpcServerOptions extends LivenessOptions, DecodeLimitOptions {
   maxDeadlineMs?: number;
   /** Default grace period of close(). Default 5000. */
   graceMs?: number;
-  /** Pause reading from a peer whose unsent responses exceed this. Default 4 MiB. */
+  /** Stop reading from (so admit no new calls of) a peer whose unsent responses exceed this. Default 4 MiB. */
   highWaterMarkBytes?: number;
+  /**
+   * The per-connection memory bound of unsent responses: over it the connection is cut at once
+   * (SLOW_CONSUMER fault; its calls in flight are aborted). Default max(32 MiB, 2 x (highWaterMarkBytes + maxFrameBytes)).
+   */
+  maxBufferedBytes?: number;
+  /** A peer whose unsent responses stay over highWaterMarkBytes this long is cut (SLOW_CONSUMER). Default 30 000. */
+  slowConsumerTimeoutMs?: number;
   tls?: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer };
   /** Falsy -> UNAUTHENTICATED; a non-boolean truthy value becomes peer.identity. */
   authenticate?: (req: AuthenticateRequest) => boolean | unknown | Promise<boolean | unknown>;
@@ -90,6 +97,8 @@ export class RpcServer extends EventEmitter<RpcServerEvents> implements SessionH
   readonly graceMs: number;
   readonly highWaterMarkBytes: number;
   readonly decodeLimits: DecodeLimits;
+  readonly maxBufferedBytes: number;
+  readonly slowConsumerTimeoutMs: number;
   readonly admit: AdmitHook | undefined;
   private readonly protocolVersion: string;
   private readonly tls: RpcServerOptions['tls'];
@@ -126,6 +135,11 @@ export class RpcServer extends EventEmitter<RpcServerEvents> implements SessionH
     this.graceMs = integerInRange('graceMs', opts.graceMs, 0, 1e9, 5000);
     this.highWaterMarkBytes = highWaterMarkOption(opts.highWaterMarkBytes, 4 * MiB);
     this.decodeLimits = decodeLimits(opts);
+    this.maxBufferedBytes = integerInRange(
+      'maxBufferedBytes', opts.maxBufferedBytes, this.highWaterMarkBytes + this.maxFrameBytes, 1e12,
+      Math.max(32 * MiB, 2 * (this.highWaterMarkBytes + this.maxFrameBytes)),
+    );
+    this.slowConsumerTimeoutMs = positiveNumber('slowConsumerTimeoutMs', opts.slowConsumerTimeoutMs, 30_000);
     this.protocolVersion = nonEmptyString('protocolVersion', opts.protocolVersion, PROTOCOL_VERSION);
     if (opts.tls !== undefined) {
       if (typeof opts.tls !== 'object' || opts.tls === null || opts.tls.key === undefined || opts.tls.cert === undefined) {

@@ -16,6 +16,7 @@ export type TransportFaultCode =
   | 'NOT_ENCODABLE'         // a result (or params) MessagePack cannot encode
   | 'ADMIT_ERROR'           // the admit hook threw
   | 'SLOW_READER'           // a peer does not read; reading from it is paused
+  | 'SLOW_CONSUMER'         // a peer did not read for too long or too much: the connection is cut
   | 'HEARTBEAT_TIMEOUT'     // no traffic (not even a pong) within heartbeatTimeoutMs
   | 'SOCKET_ERROR'          // an error on the underlying socket
   | 'CONNECT_FAILED';       // a (re)connect attempt failed
