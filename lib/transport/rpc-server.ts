@@ -1,76 +1,25 @@
 import { EventEmitter } from 'node:events';
 import http, { IncomingMessage, STATUS_CODES } from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { InvalidOptionError } from '../base/errors';
-import { integerInRange, nonEmptyString, positiveNumber } from '../base/options';
+import { integerInRange, nonEmptyString } from '../base/options';
 import { monotonicMs } from '../base/clock';
 import { DeadlineSweeper } from './deadline-sweeper';
-import { DecodeLimitOptions, decodeLimits, defaultHardMaxFrameBytes, highWaterMarkOption, livenessLimits, LivenessOptions, livenessTickMs, maxFrameBytesOption, MiB } from './limits';
+import { HandshakeGuard, peerKey } from './handshake-guard';
+import { livenessTickMs } from './limits';
 import { headerSafe, incompatibility, PROTOCOL_HEADER, PROTOCOL_VERSION, REFUSAL_CODE_HEADER, REFUSAL_MESSAGE_HEADER } from './protocol';
 import { RpcError, RpcErrorCode } from './rpc-error';
-import type { CallContext, PeerInfo } from './server-call';
-import { AdmitDecision, AdmitHook, Handler, ServerSession, SessionHost } from './server-session';
+import type { PeerInfo } from './server-call';
+import { AdmitHook, Handler, ServerSession, SessionHost } from './server-session';
+import { RpcServerOptions, ServerLimits, serverLimits } from './server-options';
 import type { TransportFault } from './transport-fault';
-import type { DecodeLimits } from './frame-scan';
 
 export type { CallContext, PeerInfo } from './server-call';
 export type { AdmitDecision, AdmitHook, Handler } from './server-session';
-
-export interface AuthenticateRequest {
-  headers: Record<string, string | string[] | undefined>;
-  /** The bearer token from `Authorization: Bearer <token>`, if any. */
-  token?: string;
-  address: string;
-}
-
-export interface RpcServerOptions extends LivenessOptions, DecodeLimitOptions {
-  host?: string;
-  /** 0 = ephemeral. */
-  port?: number;
-  handlers?: Record<string, Handler>;
-  /** A request or response over this size fails that call only, with PAYLOAD_TOO_LARGE. Default 4 MiB. */
-  maxFrameBytes?: number;
-  /** ws closes the socket on a frame over this size (memory guard). Default max(4 x maxFrameBytes, maxFrameBytes + 1 MiB). */
-  hardMaxFrameBytes?: number;
-  /** Default 1000. */
-  maxInFlightPerConnection?: number;
-  /** Default 10 000. */
-  maxInFlight?: number;
-  /** Default 10 000. */
-  maxConnections?: number;
-  /** For requests that carry no timeout. Default 30 000. */
-  defaultDeadlineMs?: number;
-  /**
-   * Cap of every call's time on this server, whatever the caller asks: a call that never
-   * settles gives its slot back after this. Default 300 000 (5 minutes).
-   */
-  maxDeadlineMs?: number;
-  /** Default grace period of close(). Default 5000. */
-  graceMs?: number;
-  /** Stop reading from (so admit no new calls of) a peer whose unsent responses exceed this. Default 4 MiB. */
-  highWaterMarkBytes?: number;
-  /**
-   * The per-connection memory bound of unsent responses: over it the connection is cut at once
-   * (SLOW_CONSUMER fault; its calls in flight are aborted). Default max(32 MiB, 2 x (highWaterMarkBytes + maxFrameBytes)).
-   */
-  maxBufferedBytes?: number;
-  /** A peer whose unsent responses stay over highWaterMarkBytes this long is cut (SLOW_CONSUMER). Default 30 000. */
-  slowConsumerTimeoutMs?: number;
-  tls?: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer };
-  /** Falsy -> UNAUTHENTICATED; a non-boolean truthy value becomes peer.identity. */
-  authenticate?: (req: AuthenticateRequest) => boolean | unknown | Promise<boolean | unknown>;
-  /**
-   * Called per call right before the handler would run (after limits), synchronously at the
-   * moment of dispatch. Return an RpcError to refuse (the handler never runs) or an AdmitDecision.
-   */
-  admit?: (call: { method: string; meta: Record<string, unknown>; peer: CallContext['peer'] }) => RpcError | AdmitDecision;
-  onFault?: (fault: TransportFault) => void;
-  /** For tests of version negotiation; normally left alone. */
-  protocolVersion?: string;
-}
+export type { AuthenticateRequest, RpcServerOptions, ServerLimits } from './server-options';
 
 /**
  * The ws RPC server: a method registry, limits, heartbeats, authentication and graceful close.
@@ -83,22 +32,7 @@ export interface RpcServerEvents {
 }
 
 export class RpcServer extends EventEmitter<RpcServerEvents> implements SessionHost {
-  readonly host: string;
-  readonly port: number;
-  readonly maxFrameBytes: number;
-  readonly hardMaxFrameBytes: number;
-  readonly maxInFlightPerConnection: number;
-  readonly maxInFlight: number;
-  readonly maxConnections: number;
-  readonly heartbeatMs: number;
-  readonly heartbeatTimeoutMs: number;
-  readonly defaultDeadlineMs: number;
-  readonly maxDeadlineMs: number;
-  readonly graceMs: number;
-  readonly highWaterMarkBytes: number;
-  readonly decodeLimits: DecodeLimits;
-  readonly maxBufferedBytes: number;
-  readonly slowConsumerTimeoutMs: number;
+  readonly limits: ServerLimits;
   readonly admit: AdmitHook | undefined;
   private readonly protocolVersion: string;
   private readonly tls: RpcServerOptions['tls'];
@@ -111,7 +45,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> implements SessionH
   private wss: WebSocketServer | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private inFlightCount = 0;
-  private pendingUpgrades = 0;
+  private readonly handshakes: HandshakeGuard;
   private closingFlag = false;
   private closePromise: Promise<void> | undefined;
   private idleWaiter: (() => void) | undefined;
@@ -119,27 +53,12 @@ export class RpcServer extends EventEmitter<RpcServerEvents> implements SessionH
   constructor(opts: RpcServerOptions) {
     super();
     if (typeof opts !== 'object' || opts === null) throw new InvalidOptionError('options', 'must be an object');
-    this.host = nonEmptyString('host', opts.host, '127.0.0.1');
-    this.port = integerInRange('port', opts.port, 0, 65535, 0);
-    this.maxFrameBytes = maxFrameBytesOption(opts.maxFrameBytes);
-    this.hardMaxFrameBytes = integerInRange(
-      'hardMaxFrameBytes', opts.hardMaxFrameBytes, this.maxFrameBytes, 2048 * MiB, defaultHardMaxFrameBytes(this.maxFrameBytes),
-    );
-    this.maxInFlightPerConnection = integerInRange('maxInFlightPerConnection', opts.maxInFlightPerConnection, 1, 1e9, 1000);
-    this.maxInFlight = integerInRange('maxInFlight', opts.maxInFlight, 1, 1e9, 10_000);
-    this.maxConnections = integerInRange('maxConnections', opts.maxConnections, 1, 1e9, 10_000);
-    ({ heartbeatMs: this.heartbeatMs, heartbeatTimeoutMs: this.heartbeatTimeoutMs } = livenessLimits(opts));
-    this.maxDeadlineMs = positiveNumber('maxDeadlineMs', opts.maxDeadlineMs, 300_000);
-    this.defaultDeadlineMs = positiveNumber('defaultDeadlineMs', opts.defaultDeadlineMs, Math.min(30_000, this.maxDeadlineMs));
-    if (this.defaultDeadlineMs > this.maxDeadlineMs) throw new InvalidOptionError('defaultDeadlineMs', `must be <= maxDeadlineMs (${this.maxDeadlineMs})`);
-    this.graceMs = integerInRange('graceMs', opts.graceMs, 0, 1e9, 5000);
-    this.highWaterMarkBytes = highWaterMarkOption(opts.highWaterMarkBytes, 4 * MiB);
-    this.decodeLimits = decodeLimits(opts);
-    this.maxBufferedBytes = integerInRange(
-      'maxBufferedBytes', opts.maxBufferedBytes, this.highWaterMarkBytes + this.maxFrameBytes, 1e12,
-      Math.max(32 * MiB, 2 * (this.highWaterMarkBytes + this.maxFrameBytes)),
-    );
-    this.slowConsumerTimeoutMs = positiveNumber('slowConsumerTimeoutMs', opts.slowConsumerTimeoutMs, 30_000);
+    this.limits = serverLimits(opts);
+    this.handshakes = new HandshakeGuard(this.limits.handshakeTimeoutMs, (peer) => this.fault({
+      code: 'HANDSHAKE_TIMEOUT',
+      message: `no complete WebSocket upgrade within ${this.limits.handshakeTimeoutMs} ms; connection closed`,
+      peer,
+    }));
     this.protocolVersion = nonEmptyString('protocolVersion', opts.protocolVersion, PROTOCOL_VERSION);
     if (opts.tls !== undefined) {
       if (typeof opts.tls !== 'object' || opts.tls === null || opts.tls.key === undefined || opts.tls.cert === undefined) {
@@ -193,15 +112,16 @@ export class RpcServer extends EventEmitter<RpcServerEvents> implements SessionH
     this.httpServer = server;
     this.wss = new WebSocketServer({
       noServer: true,
-      maxPayload: this.hardMaxFrameBytes,
+      maxPayload: this.limits.hardMaxFrameBytes,
       perMessageDeflate: false,
       clientTracking: false,
       skipUTF8Validation: true,
     });
     this.wss.on('headers', (headers: string[]) => headers.push(`${PROTOCOL_HEADER}: ${this.protocolVersion}`));
-    server.on('request', (_req: IncomingMessage, res: http.ServerResponse) => {
-      res.writeHead(426, { 'content-type': 'text/plain', [PROTOCOL_HEADER]: this.protocolVersion });
-      res.end('zk-ha rpc endpoint: WebSocket upgrade required\n');
+    server.on('connection', (socket: Socket) => this.onConnection(socket));
+    server.on('request', (req: IncomingMessage, res: http.ServerResponse) => {
+      this.handshakes.requestRead(peerKey(req.socket));
+      this.onHttpRequest(req, res);
     });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.onUpgrade(req, socket, head));
     server.on('clientError', (_err: Error, socket: Duplex) => socket.destroy());
@@ -209,24 +129,46 @@ export class RpcServer extends EventEmitter<RpcServerEvents> implements SessionH
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(this.port, this.host, () => {
+        server.listen(this.limits.port, this.limits.host, () => {
           server.off('error', reject);
           resolve();
         });
       });
     } catch (err) {
       this.httpServer = undefined;
-      throw new RpcError('UNAVAILABLE', `cannot listen on ${this.host}:${this.port}: ${(err as Error).message}`, { cause: err });
+      throw new RpcError('UNAVAILABLE', `cannot listen on ${this.limits.host}:${this.limits.port}: ${(err as Error).message}`, { cause: err });
     }
     server.on('error', (err: Error) => this.fault({ code: 'SOCKET_ERROR', message: err.message }));
     this.heartbeatTimer = setInterval(() => {
       const now = monotonicMs();
       for (const s of this.sessions) s.core.heartbeat(now);
-    }, livenessTickMs(this));
+    }, livenessTickMs(this.limits));
     this.heartbeatTimer.unref();
     const port = (server.address() as AddressInfo).port;
-    const hostPart = this.host.includes(':') ? `[${this.host}]` : this.host;
+    const hostPart = this.limits.host.includes(':') ? `[${this.limits.host}]` : this.limits.host;
     return { url: `${this.tls ? 'wss' : 'ws'}://${hostPart}:${port}`, port };
+  }
+
+  /**
+   * Every TCP connection counts toward maxConnections from the moment it is accepted, so that
+   * sockets that never finish their upgrade cannot exhaust file descriptors uncounted.
+   */
+  private onConnection(socket: Socket): void {
+    socket.on('error', () => socket.destroy());
+    const open = this.sessions.size + this.handshakes.size;
+    if (open >= this.limits.maxConnections) {
+      this.fault({ code: 'MAX_CONNECTIONS', message: `refused: ${open} connections open or opening (maxConnections)`, peer: peerKey(socket) });
+      // Answered at once, before any request is read: the client's upgrade gets a typed refusal.
+      this.refuse(socket, 503, 'UNAVAILABLE', `server is at maxConnections (${this.limits.maxConnections})`);
+      return;
+    }
+    this.handshakes.track(socket);
+  }
+
+  /** Requests that are not WebSocket upgrades. */
+  private onHttpRequest(_req: IncomingMessage, res: http.ServerResponse): void {
+    res.writeHead(426, { 'content-type': 'text/plain', [PROTOCOL_HEADER]: this.protocolVersion });
+    res.end('zk-ha rpc endpoint: WebSocket upgrade required\n');
   }
 
   private async onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -234,13 +176,13 @@ export class RpcServer extends EventEmitter<RpcServerEvents> implements SessionH
     const address = req.socket.remoteAddress ?? '';
     const port = req.socket.remotePort ?? 0;
     const peerName = `${address}:${port}`;
-    if (this.closingFlag) {
-      this.refuse(socket, 503, 'UNAVAILABLE', 'server is shutting down');
+    if (!this.handshakes.has(peerName)) {
+      // Refused at accept (over maxConnections: its answer is on the way) or timed out (closed).
+      if (!socket.writableEnded) socket.destroy();
       return;
     }
-    if (this.sessions.size + this.pendingUpgrades >= this.maxConnections) {
-      this.fault({ code: 'MAX_CONNECTIONS', message: `refused: ${this.sessions.size} connections open (maxConnections)`, peer: peerName });
-      this.refuse(socket, 503, 'UNAVAILABLE', `server is at maxConnections (${this.maxConnections})`);
+    if (this.closingFlag) {
+      this.refuse(socket, 503, 'UNAVAILABLE', 'server is shutting down');
       return;
     }
     const why = incompatibility(this.protocolVersion, req.headers[PROTOCOL_HEADER]);
@@ -249,9 +191,8 @@ export class RpcServer extends EventEmitter<RpcServerEvents> implements SessionH
       this.refuse(socket, 426, 'PROTOCOL_ERROR', why);
       return;
     }
-    this.pendingUpgrades++;
     let identity: unknown;
-    try {
+    {
       if (this.authenticate !== undefined) {
         const auth = req.headers.authorization;
         const m = typeof auth === 'string' ? /^Bearer\s+(.+)$/i.exec(auth) : null;
@@ -269,23 +210,23 @@ export class RpcServer extends EventEmitter<RpcServerEvents> implements SessionH
         }
         if (verdict !== true) identity = verdict;
       }
-      if (this.closingFlag || socket.destroyed) {
+      if (this.closingFlag || socket.destroyed || !this.handshakes.has(peerName)) {
         this.refuse(socket, 503, 'UNAVAILABLE', 'server is shutting down');
         return;
       }
-    } finally {
-      this.pendingUpgrades--;
     }
     const wss = this.wss;
     if (wss === undefined) return;
     wss.handleUpgrade(req, socket, head, (ws) => {
       const peer: PeerInfo = identity === undefined ? { address, port } : { address, port, identity };
       if (this.closingFlag) {
+        this.handshakes.forget(peerName);
         ws.close(1001, 'server closing');
         return;
       }
       const session = new ServerSession(this, ws, socket, peer);
       this.sessions.add(session);
+      this.handshakes.forget(peerName);
       this.emit('connection', peer);
     });
   }
@@ -309,7 +250,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> implements SessionH
   /** Stop accepting; let in-flight calls finish within the grace period; then close everything. */
   close(opts: { graceMs?: number } = {}): Promise<void> {
     if (this.closePromise) return this.closePromise;
-    const graceMs = integerInRange('graceMs', opts.graceMs, 0, 1e9, this.graceMs);
+    const graceMs = integerInRange('graceMs', opts.graceMs, 0, 1e9, this.limits.graceMs);
     this.closingFlag = true;
     this.closePromise = this.doClose(graceMs);
     return this.closePromise;
@@ -344,6 +285,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> implements SessionH
     }
     if (server) {
       server.closeAllConnections();
+      this.handshakes.destroyAll();
       await httpClosed;
     }
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
@@ -357,7 +299,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> implements SessionH
   }
 
   tryAcquire(): boolean {
-    if (this.inFlightCount >= this.maxInFlight) return false;
+    if (this.inFlightCount >= this.limits.maxInFlight) return false;
     this.inFlightCount++;
     return true;
   }

@@ -3,7 +3,8 @@ import { WebSocket } from 'ws';
 import { monotonicMs } from '../base/clock';
 import { describeUntrusted } from '../base/untrusted';
 import { encodeError, encodeResponse, ErrorFields, Frame, FrameError, FrameType, RequestFrame } from './codec';
-import { ConnectionCore, CoreLimits, CoreOwner } from './connection-core';
+import { ConnectionCore, CoreOwner } from './connection-core';
+import type { ServerLimits } from './server-options';
 import { RpcError } from './rpc-error';
 import { CallContext, PeerInfo, ServerCall } from './server-call';
 import type { TransportFault } from './transport-fault';
@@ -24,10 +25,8 @@ export interface AdmitDecision {
 export type AdmitHook = (call: { method: string; meta: Record<string, unknown>; peer: PeerInfo }) => RpcError | AdmitDecision;
 
 /** What a session needs from its server: shared limits, handlers and bookkeeping. */
-export interface SessionHost extends CoreLimits {
-  readonly maxInFlightPerConnection: number;
-  readonly defaultDeadlineMs: number;
-  readonly maxDeadlineMs: number;
+export interface SessionHost {
+  readonly limits: ServerLimits;
   readonly closing: boolean;
   readonly admit: AdmitHook | undefined;
   handlerFor(method: string): Handler | undefined;
@@ -58,7 +57,7 @@ export class ServerSession implements CoreOwner {
     readonly peer: PeerInfo,
   ) {
     this.peerName = `${peer.address}:${peer.port}`;
-    this.core = new ConnectionCore(ws, socket, this, host, this.peerName, (f) => host.fault(f));
+    this.core = new ConnectionCore(ws, socket, this, host.limits, this.peerName, (f) => host.fault(f));
     let markClosed!: () => void;
     this.closed = new Promise<void>((resolve) => (markClosed = resolve));
     ws.on('error', (err: Error & { code?: string }) => {
@@ -94,7 +93,7 @@ export class ServerSession implements CoreOwner {
     if (header !== undefined && header.type === FrameType.REQUEST && !this.calls.has(header.id)) {
       this.sendError(header.id, {
         code: 'PAYLOAD_TOO_LARGE',
-        message: `request of ${bytes} bytes exceeds the server's maxFrameBytes ${this.host.maxFrameBytes}`,
+        message: `request of ${bytes} bytes exceeds the server's maxFrameBytes ${this.host.limits.maxFrameBytes}`,
         retryable: false,
         notExecuted: true,
       });
@@ -162,7 +161,7 @@ export class ServerSession implements CoreOwner {
       this.sendError(id, { code: 'METHOD_NOT_FOUND', message: `no method ${describeUntrusted(method)}`, retryable: false, notExecuted: true });
       return;
     }
-    if (this.calls.size >= host.maxInFlightPerConnection) {
+    if (this.calls.size >= host.limits.maxInFlightPerConnection) {
       this.refuseOverloaded(id, `connection has ${this.calls.size} calls in flight (maxInFlightPerConnection)`);
       return;
     }
@@ -218,9 +217,9 @@ export class ServerSession implements CoreOwner {
    * call holds a slot for ever; nil means the server's default. Undefined when invalid.
    */
   private timeoutOf(t: unknown): number | undefined {
-    if (t === undefined || t === null) return this.host.defaultDeadlineMs;
+    if (t === undefined || t === null) return this.host.limits.defaultDeadlineMs;
     if (typeof t !== 'number' || !(t >= 0) || t === Infinity) return undefined;
-    return t < this.host.maxDeadlineMs ? t : this.host.maxDeadlineMs;
+    return t < this.host.limits.maxDeadlineMs ? t : this.host.limits.maxDeadlineMs;
   }
 
   private refuseOverloaded(id: number, why: string): void {
@@ -259,16 +258,16 @@ export class ServerSession implements CoreOwner {
       this.sendError(call.callId, { code: 'INTERNAL', message: 'result cannot be encoded', retryable: false, notExecuted: false });
       return;
     }
-    if (frame.length > this.host.maxFrameBytes) {
+    if (frame.length > this.host.limits.maxFrameBytes) {
       this.host.fault({
         code: 'PAYLOAD_TOO_LARGE',
-        message: `response of ${frame.length} bytes exceeds maxFrameBytes ${this.host.maxFrameBytes}`,
+        message: `response of ${frame.length} bytes exceeds maxFrameBytes ${this.host.limits.maxFrameBytes}`,
         peer: this.peerName,
         detail: { id: call.callId, method: call.method, bytes: frame.length },
       });
       this.sendError(call.callId, {
         code: 'PAYLOAD_TOO_LARGE',
-        message: `response of ${frame.length} bytes exceeds the server's maxFrameBytes ${this.host.maxFrameBytes}`,
+        message: `response of ${frame.length} bytes exceeds the server's maxFrameBytes ${this.host.limits.maxFrameBytes}`,
         retryable: false,
         notExecuted: false,
       });
@@ -310,7 +309,7 @@ export class ServerSession implements CoreOwner {
     } catch {
       frame = encodeError(id, { code: e.code, message: e.message, retryable: e.retryable, notExecuted: e.notExecuted, leaderHint: e.leaderHint });
     }
-    if (frame.length > this.host.maxFrameBytes) {
+    if (frame.length > this.host.limits.maxFrameBytes) {
       frame = encodeError(id, { code: e.code, message: e.message.slice(0, 1000), retryable: e.retryable, notExecuted: e.notExecuted });
     }
     this.send(frame);

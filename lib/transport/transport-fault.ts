@@ -10,6 +10,7 @@ export type TransportFaultCode =
   | 'FRAME_OVER_HARD_LIMIT' // a frame over the hard limit: the socket is closed
   | 'OVERLOADED'            // a call refused by an in-flight limit
   | 'MAX_CONNECTIONS'       // a connection refused by the connection limit
+  | 'HANDSHAKE_TIMEOUT'     // a connection that did not complete its upgrade in time: closed
   | 'UNAUTHENTICATED'       // a connection refused by the authentication hook
   | 'PROTOCOL_VERSION'      // a connection refused for its protocol version
   | 'HANDLER_ERROR'         // a handler threw or rejected with a non-RpcError

@@ -79,8 +79,8 @@ describe('transport deadlines', () => {
     expect(() => new RpcServer({ maxDeadlineMs: 0 })).to.throw(InvalidOptionError, /maxDeadlineMs/);
     expect(() => new RpcServer({ maxDeadlineMs: Infinity })).to.throw(InvalidOptionError, /maxDeadlineMs/);
     expect(() => new RpcServer({ maxDeadlineMs: 1000, defaultDeadlineMs: 2000 })).to.throw(InvalidOptionError, /defaultDeadlineMs/);
-    expect(new RpcServer({ maxDeadlineMs: 1000 }).defaultDeadlineMs).to.equal(1000);
-    expect(new RpcServer({}).maxDeadlineMs).to.equal(300_000);
+    expect(new RpcServer({ maxDeadlineMs: 1000 }).limits.defaultDeadlineMs).to.equal(1000);
+    expect(new RpcServer({}).limits.maxDeadlineMs).to.equal(300_000);
   });
 
   describe('a client whose wall clock is off or steps (server in its own process, real clock)', () => {
