@@ -3,7 +3,8 @@ import { monotonicMs } from '../base/clock';
 import { InvalidOptionError } from '../base/errors';
 import { fraction, integerInRange } from '../base/options';
 import { ZkError, ZkSession } from '../zk';
-import type { CoordinationError } from './coordination-error';
+import { CoordinationError } from './coordination-error';
+import { decodeRecord } from './member-record';
 import { HeadObserver } from './head-observer';
 import { LeaseHolder } from './lease-holder';
 import type { Membership, OwnNode } from './membership';
@@ -89,6 +90,8 @@ export class Election extends EventEmitter<ElectionEvents> {
   private actAt: { node: string; at: number } | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeAt = Number.POSITIVE_INFINITY;
+  /** Invalid records already reported (path@version). */
+  private readonly reported = new Set<string>();
 
   private readonly onRegistered = (): void => this.schedule();
   private readonly onUnregistered = (info: { reason: string }): void => {
@@ -243,15 +246,51 @@ export class Election extends EventEmitter<ElectionEvents> {
     if (index === 0) return this.evaluateHead(own, learnedAt);
     if (this.leading) this.demote('not-lowest');
     if (this.actAt?.node === own.name) this.actAt = undefined;
-    if (index === 1) return this.observeHead(ordered[0]!.name);
+    // Nodes ahead of us whose records are invalid are not candidates: look through them. If only
+    // such nodes stand between us and the head, we are the head's observer (second in line).
+    const skipped: { path: string; version: number }[] = [];
+    let ahead = index - 1;
+    for (; ahead >= 1; ahead--) {
+      const invalid = await this.invalidNode(ordered[ahead]!.name);
+      if (!invalid) break;
+      skipped.push(invalid);
+    }
+    if (this.membership.node !== own) return this.schedule();
+    if (ahead === 0) return this.observeHead(ordered[0]!.name, skipped);
     this.observer?.close();
     this.observer = undefined;
-    await this.watchPredecessor(ordered[index - 1]!.name);
+    await this.watchPredecessor(ordered[ahead]!.name, ordered[ahead - 1]!.name);
+  }
+
+  /** The node's path and version if its record is invalid (reported once per version); undefined if valid or gone. */
+  private async invalidNode(name: string): Promise<{ path: string; version: number } | undefined> {
+    const path = `${this.membership.paths.members}/${name}`;
+    let got: { data: Buffer; stat: { version: number } };
+    try {
+      got = await this.session.get(path);
+    } catch (error) {
+      if (error instanceof ZkError && error.code === 'NO_NODE') return undefined;
+      throw error;
+    }
+    try {
+      decodeRecord(got.data, path);
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof CoordinationError)) throw error;
+      const key = `${path}@${got.stat.version}`;
+      if (!this.reported.has(key)) {
+        if (this.reported.size > 1000) this.reported.clear();
+        this.reported.add(key);
+        this.emit('invalid', { path, error });
+      }
+      return { path, version: got.stat.version };
+    }
   }
 
   /** Second in line: watch the head's lease; remove the head once it has not renewed for lease × (1 + margin). */
-  private async observeHead(name: string): Promise<void> {
+  private async observeHead(name: string, skipped: readonly { path: string; version: number }[]): Promise<void> {
     if (this.observer?.name !== name) {
+      this.watchToken++; // predecessor watches from when we were further back are stale now
       this.observer?.close();
       this.observer = new HeadObserver(this.session, this.membership.paths, name, {
         leaseMs: this.leaseMs,
@@ -273,7 +312,7 @@ export class Election extends EventEmitter<ElectionEvents> {
       this.wakeAtTime(deadline);
       return;
     }
-    const outcome = await observer.takeover();
+    const outcome = await observer.takeover(skipped);
     if (outcome === 'done') {
       this.stats.takeovers++;
       this.emit('takeover', { node: name, reason: observer.takeoverReason });
@@ -351,11 +390,12 @@ export class Election extends EventEmitter<ElectionEvents> {
   }
 
   /**
-   * Third in line or later: watch the predecessor's member node (its departure) and its lease node
-   * (its creation: the predecessor became the head and serves, so we are second now and must watch
-   * its lease). One notification per change ahead of us, never one per renewal.
+   * Third in line or later: watch the predecessor's member node (its departure), its lease node (its
+   * creation: it became the head and serves, so we are second now) and the member node one further
+   * ahead: when that one departs our predecessor may become a head that never serves, and we must
+   * then be its observer. Each departure wakes the two members behind it, never N.
    */
-  private async watchPredecessor(name: string): Promise<void> {
+  private async watchPredecessor(name: string, beyond: string): Promise<void> {
     const token = ++this.watchToken;
     const watch = (): void => {
       if (token !== this.watchToken) return; // superseded by a newer watch on the same departure
@@ -364,8 +404,13 @@ export class Election extends EventEmitter<ElectionEvents> {
     };
     const stat = await this.session.exists(`${this.membership.paths.members}/${name}`, { watch });
     if (!stat) return this.schedule(); // it left between getChildren and exists
-    const lease = await this.session.exists(`${this.membership.paths.leases}/${leaseNodeName(name, stat.ephemeralOwner)}`, { watch });
+    const [lease, further] = await Promise.all([
+      this.session.exists(`${this.membership.paths.leases}/${leaseNodeName(name, stat.ephemeralOwner)}`, { watch }),
+      this.session.exists(`${this.membership.paths.members}/${beyond}`, { watch }),
+    ]);
+    if (token !== this.watchToken) return;
+    if (!further) return this.schedule();
     // It serves already, so our listing is behind: look again soon (a timer, not a loop: a stray lease node must not spin us).
-    if (lease && token === this.watchToken) this.wakeAtTime(monotonicMs() + this.leaseMs / 3);
+    if (lease) this.wakeAtTime(monotonicMs() + this.leaseMs / 3);
   }
 }

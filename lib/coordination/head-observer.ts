@@ -120,16 +120,19 @@ export class HeadObserver {
 
   /**
    * Removes the head with one multi conditioned on what was read: the lease node's version (or its
-   * absence: create + delete of its path fails if it exists) and the member node's version. Any
+   * absence: create + delete of its path fails if it exists) and the member node's version, plus
+   * the invalid nodes between the head and us (`skipped`, conditioned on their versions). Any
    * failure means something moved (a renewal, a new lease, a departure): read again.
    */
-  async takeover(): Promise<TakeoverOutcome> {
+  async takeover(skipped: readonly { readonly path: string; readonly version: number }[] = []): Promise<TakeoverOutcome> {
     const lease = this.lease;
     if (!lease || !this.leasePath || this.departed) return 'changed';
     const ops: MultiOp[] = lease.kind === 'present'
       ? [{ op: 'delete', path: this.leasePath, version: lease.version }]
       : [{ op: 'create', path: this.leasePath, acl: this.options.acl }, { op: 'delete', path: this.leasePath, version: 0 }];
     ops.push({ op: 'delete', path: this.memberPath, version: this.memberVersion });
+    // Nodes between the head and us whose records are invalid go in the same step (never candidates).
+    for (const node of skipped) ops.push({ op: 'delete', path: node.path, version: node.version });
     try {
       await this.session.multi(ops);
     } catch (error) {

@@ -18,7 +18,7 @@ export interface MembershipSnapshot {
    */
   readonly primary: Member | undefined;
   /**
-   * The service's generation: its node's czxid (hex). A service node created again (deleted, or
+   * The service's generation: its node's czxid (hex) and creation time. A service node created again (deleted, or
    * ZooKeeper lost its data) has a new generation; epochs compare only within one generation.
    * "" until the service node has been seen.
    */
@@ -69,8 +69,8 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
   /** Lease node names (leases/ children): only their presence matters, never their data, so renewals wake no view. */
   private leaseNames: ReadonlySet<string> = new Set();
   private leasesStale = true;
-  /** czxid of the members node last listed: when it changes the service node was recreated. */
-  private membersCzxid: bigint | undefined;
+  /** czxid.ctime of the members node last listed: when it changes the service node was recreated. */
+  private membersId: string | undefined;
   private generationValue = '';
   private running = false;
   /** Refreshes one at a time; a ZooKeeper error keeps the last snapshot and retries (reported to 'error' listeners only: an unheard 'error' event would throw). */
@@ -176,8 +176,9 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
       try {
         const listed = await this.session.children(this.paths.members, { watch: this.onChildren });
         this.names = listed.children;
-        if (listed.stat.czxid !== this.membersCzxid) {
-          this.membersCzxid = listed.stat.czxid;
+        const membersId = generationOf(listed.stat);
+        if (membersId !== this.membersId) {
+          this.membersId = membersId;
           await this.readGeneration();
         }
       } catch (error) {
@@ -189,7 +190,7 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
           return this.listNames();
         }
         this.names = [];
-        this.membersCzxid = undefined;
+        this.membersId = undefined;
       }
       return this.names;
     } catch (error) {
@@ -201,7 +202,7 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
   /** The service node's czxid, read once per members node (i.e. once per generation). */
   private async readGeneration(): Promise<void> {
     const stat = await this.session.exists(this.paths.servicePath);
-    const next = stat ? generationOf(stat.czxid) : '';
+    const next = stat ? generationOf(stat) : '';
     if (next === this.generationValue) return;
     const previous = this.generationValue;
     this.generationValue = next;

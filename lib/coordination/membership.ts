@@ -107,7 +107,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     await ensureService(this.session, this.paths, this.mode, this.options.acl);
     const stat = await this.session.retry(() => this.session.exists(this.paths.servicePath));
     if (!stat) throw new ZkError('NO_NODE', `${this.paths.servicePath} went away while registering`, { path: this.paths.servicePath });
-    const generation = generationOf(stat.czxid);
+    const generation = generationOf(stat);
     if (generation === this.generationValue) return;
     const previous = this.generationValue;
     this.generationValue = generation;

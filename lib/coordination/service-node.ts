@@ -36,9 +36,13 @@ export async function ensureService(
   return existing;
 }
 
-/** The service's generation: its node's czxid (hex), new whenever the node is created again. */
-export function generationOf(czxid: bigint): string {
-  return czxid.toString(16);
+/**
+ * The service's generation: its node's czxid (hex), new whenever the node is created again. The
+ * creation time follows it because a ZooKeeper that lost its data counts zxids from the start
+ * again, so a recreated node can get the same czxid.
+ */
+export function generationOf(stat: { readonly czxid: bigint; readonly ctime: number }): string {
+  return `${stat.czxid.toString(16)}.${stat.ctime}`;
 }
 
 export async function readServiceNode(session: ZkSession, paths: ServicePaths): Promise<ServiceNodeData> {
