@@ -56,4 +56,41 @@ describe('client fencing (real ZooKeeper)', function () {
     expect(faults).to.not.include('stale-epoch');
     expect(during.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code)).to.not.include('FENCED');
   });
+
+  it('the service node recreated (a new generation, sequences restart): answers are accepted again', async () => {
+    const root = uniqueRoot('fence-generation');
+    const s1 = await startServer({ connect, root, service: 'svc', mode: 'primary-backup', id: 's1', sessionTimeoutMs: T });
+    workers.push(s1);
+    const s2 = await startServer({ connect, root, service: 'svc', mode: 'primary-backup', id: 's2', sessionTimeoutMs: T });
+    workers.push(s2);
+    const c = new HaClient({ zk: { connect, sessionTimeoutMs: 4000 }, service: 'svc', root, deadlineMs: 3000,
+      connection: { heartbeatMs: 200, heartbeatTimeoutMs: 600, reconnect: { initialMs: 20, maxMs: 200 } } });
+    closers.push(() => c.close());
+    await c.start();
+    const faults: string[] = [];
+    c.on('fault', (f) => faults.push(f.kind));
+    // s1 (sequence 0) dies: s2 (sequence 1) takes over, and the client's fence rises to 1.
+    await s1.kill();
+    await eventually('s2 serves', async () => (await c.callWithInfo<{ id: string }>('whoami', {}, { idempotent: true })).result.id === 's2');
+    const oldFence = c.epoch;
+    expect(oldFence).to.be.at.least(1);
+    const oldGeneration = c.view.snapshot.generation;
+
+    // The whole service subtree goes (an operator's deleteall, or ZooKeeper lost its data): s2
+    // recreates the service node and registers again, at sequence 0 of the new generation.
+    const admin = new ZkSession({ connect });
+    await admin.start();
+    closers.push(() => admin.close());
+    await eventually('service node deleted', () => admin.deleteRecursive(`${root}/svc`).then(() => true, () => false));
+    await eventually('a new generation with a primary', () =>
+      c.view.snapshot.generation !== oldGeneration && c.view.snapshot.generation !== '' && c.view.snapshot.primary !== undefined, 30000);
+
+    await eventually('calls succeed again', async () => (await c.callWithInfo('whoami').then(() => true, () => false)), 30000);
+    const after = [];
+    for (let i = 0; i < 20; i++) after.push(await c.callWithInfo('incr'));
+    expect(faults).to.include('generation-changed');
+    expect(c.epoch, 'the fence restarted in the new generation').to.be.below(oldFence);
+    expect(after.every((r) => r.epoch === c.epoch)).to.equal(true);
+    expect(faults).to.not.include('stale-epoch');
+  });
 });
