@@ -3,12 +3,14 @@
  * client in the test process.
  */
 import { expect } from 'chai';
+import * as path from 'path';
+import { spawnTracked } from './harness';
 import { HaClient, RpcError } from '../lib';
 import { RpcConnection } from '../lib/blocks';
 import { sharedZooKeeper } from './support/shared-zookeeper';
 import { dumpOf, duplicates, keyOf, readIsr, startReplicated } from './support/replication-fixtures';
 import type { ReplicatedSpec } from './support/replication-fixtures';
-import { eventually, sleep, uniqueRoot } from './support/wait';
+import { eventually, sleep, uniqueRoot, within } from './support/wait';
 import type { Worker } from './support/worker';
 
 const T = 1500; // servers' session timeout
@@ -166,5 +168,34 @@ describe('replicated state (real ZooKeeper, servers as processes)', function () 
     expect((err as RpcError).code).to.equal('FENCED');
     await sleep(100);
     expect((await dumpOf(backup)).ids).to.not.include('forged');
+  });
+
+  it('with no in-sync member alive the service waits and reports it; `zk-ha isr force` is the override', async () => {
+    const { root, service, ws } = await group(2);
+    const c = await client(root, service);
+    const [s1, s2] = ws as [Worker, Worker];
+    await eventually('both in sync', async () => (await readIsr(connect, root, service))?.members.length === 2);
+    const w = writer(c, 'd', 2);
+    await eventually('writes', () => w.acked.length >= 30);
+    s2.signal('SIGSTOP');
+    await eventually('s2 left the set', async () => (await readIsr(connect, root, service))?.members.length === 1, 20000);
+    const acked = w.acked.length;
+    await eventually('writes without s2', () => w.acked.length > acked + 30, 20000);
+    await w.stop();
+    // The only in-sync member dies; the stale one comes back and must not serve.
+    s1.signal('SIGKILL');
+    s2.signal('SIGCONT');
+    await eventually('s2 elected', () => s2.of('elected').length > 0, 20000);
+    await eventually('s2 reports that no in-sync member serves', () => s2.of('fault').some((f) => f.kind === 'isr-unavailable'), 20000);
+    const refused = await c.call('add', { id: 'while-waiting' }, { deadlineMs: 1000 }).catch((e: unknown) => e);
+    expect(refused).to.be.instanceOf(RpcError);
+    // The operator accepts the loss.
+    const cli = path.join(__dirname, '..', 'bin', 'zk-ha.ts');
+    const child = spawnTracked(process.execPath, ['-r', 'tsx/cjs', cli, '--connect', connect, '--root', root, 'isr', 'force', service, 's2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const code = await within(30000, 'zk-ha isr force', new Promise<number | null>((resolve) => child.once('close', resolve)));
+    expect(code).to.equal(0);
+    await eventually('s2 serves after the override', () => c.call('add', { id: 'after-force' }, { deadlineMs: 1000 }).then(() => true, () => false), 20000);
+    const isr = await readIsr(connect, root, service);
+    expect(isr!.members).to.deep.equal([keyOf(s2)]);
   });
 });
