@@ -17,6 +17,11 @@ export interface PrimaryOptions {
   /** replicate() refuses (OVERLOADED) beyond this many ops not yet committed. */
   readonly maxPending: number;
   readonly connection: Omit<RpcConnectionOptions, 'url'>;
+  /**
+   * The lease check, right before applying and answering: a primary paused past its lease applies
+   * nothing more (its ops wait, and fail when it is demoted; they are on the in-sync members).
+   */
+  readonly mayApply: () => boolean;
 }
 
 export type PrimaryEvent =
@@ -222,7 +227,7 @@ export class PrimaryReplicator implements PeerHost {
     const last = this.replica.log.lastIndex;
     const required = requiredMembers(this.members, this.joining, this.replica.key);
     const commit = required.length > 0 ? commitIndex(required, this.matchByKey(), last) : last;
-    if (commit > this.commit) {
+    if (commit > this.commit && this.options.mayApply()) {
       this.commit = commit;
       this.replica.applyUpTo(commit);
       for (const peer of this.peers.values()) peer.commitAdvanced();
@@ -242,6 +247,7 @@ export class PrimaryReplicator implements PeerHost {
 
   /** The oldest op waiting longer than ackTimeoutMs names the backups to remove. */
   private checkLaggards(): void {
+    this.advance();
     if (this.stopped || this.isrBusy || this.waiterHead >= this.waiters.length) return;
     const oldest = this.waiters[this.waiterHead]!;
     if (monotonicMs() - oldest.at < this.options.ackTimeoutMs) return;

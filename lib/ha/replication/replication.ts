@@ -160,6 +160,7 @@ export class Replication {
     this.replica.raiseEpoch(epoch, false);
     const primary = new PrimaryReplicator(this.replica, epoch, this.set, {
       limits: this.peerLimits, ackTimeoutMs: this.ackTimeoutMs, maxPending: this.maxPending, connection: this.connection,
+      mayApply: () => this.host.isPrimary(),
     }, (e) => this.onPrimaryEvent(e));
     this.primary = primary;
     void this.tryClaim(primary);
