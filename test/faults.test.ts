@@ -35,6 +35,10 @@ const EXPECTED_LEVEL: Record<FaultKind, Level> = {
   'start-failed': 'error',
   'zookeeper-error': 'error',
   'generation-changed': 'warn',
+  'isr-shrunk': 'warn',
+  'isr-expanded': 'info',
+  'isr-unavailable': 'warn',
+  'replication': 'info',
 };
 
 describe('transportFaultKind', () => {
@@ -136,7 +140,7 @@ describe('FaultReporter (event, log line, metric)', () => {
     expect(created).to.have.length(JOURNALED.size);
     expect(created.every((p) => p === '/zk-ha/orders/faults/f-')).to.equal(true);
     expect(logger.lines).to.have.length(kinds.length);
-    expect([...JOURNALED].sort()).to.deep.equal(['demoted', 'elected', 'failover', 'session-lost', 'session-rejoined']);
+    expect([...JOURNALED].sort()).to.deep.equal(['demoted', 'elected', 'failover', 'isr-expanded', 'isr-shrunk', 'isr-unavailable', 'session-lost', 'session-rejoined']);
   });
 
   it('rejects a bad journal.maxEntries at construction', () => {

@@ -6,6 +6,7 @@ import { electCommand, membersCommand, statusCommand } from './commands/status';
 import { faultsCommand } from './commands/faults';
 import { servicesCommand } from './commands/services';
 import { watchCommand } from './commands/watch';
+import { isrForceCommand, isrShowCommand } from './commands/isr';
 
 function positiveInteger(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) <= 0 || !Number.isSafeInteger(Number(value))) {
@@ -50,12 +51,20 @@ export function buildProgram(run: (action: (ctx: CliContext) => Promise<void>, g
     .description('the fault journal of a service, newest first')
     .option('--limit <n>', 'at most this many entries', positiveInteger, 50)
     .action((service: string, o: { limit: number }, cmd: Command) => run((ctx) => faultsCommand(ctx, service, o.limit), globals(cmd)));
+  const isr = program.command('isr')
+    .description('the in-sync set of a replicated service (docs/replication.md)');
+  isr.command('show <service>')
+    .description('epoch, committed index and the members in sync')
+    .action((service: string, _o: unknown, cmd: Command) => run((ctx) => isrShowCommand(ctx, service), globals(cmd)));
+  isr.command('force <service> <member-id>')
+    .description('operator override when every in-sync member is lost: name this member in sync (acknowledged writes it lacks are lost)')
+    .action((service: string, memberId: string, _o: unknown, cmd: Command) => run((ctx) => isrForceCommand(ctx, service, memberId), globals(cmd)));
   program.command('services')
     .description('the services under the root')
     .action((_o: unknown, cmd: Command) => run((ctx) => servicesCommand(ctx), globals(cmd)));
 
   // Usage errors throw (and print one line) instead of exiting, so main() picks the exit code.
-  for (const sub of program.commands) sub.exitOverride().configureOutput({ outputError: writeUsageError });
+  for (const sub of [...program.commands, ...isr.commands]) sub.exitOverride().configureOutput({ outputError: writeUsageError });
   return program;
 }
 

@@ -1,3 +1,5 @@
+import { checkDurability } from './durability';
+import type { DurabilityKind } from './durability';
 import type { ClientCall, History, ServerRun } from './history';
 
 /**
@@ -14,12 +16,15 @@ import type { ClientCall, History, ServerRun } from './history';
  *   epoch-regression    a client accepted a response whose epoch is below one it accepted earlier
  *   not-rejoined        after the fault healed, a member did not come back (or a stale node
  *                       stayed), or a call failed
+ *   lost-ack, applied-twice, phantom-write, divergence
+ *                       replicated state (when the history has the members' states): see durability.ts
  */
 export type ViolationKind =
-  | 'split-brain' | 'unfenced-run' | 'ack-mismatch' | 'duplicate-execution' | 'epoch-regression' | 'not-rejoined';
+  | 'split-brain' | 'unfenced-run' | 'ack-mismatch' | 'duplicate-execution' | 'epoch-regression' | 'not-rejoined' | DurabilityKind;
 
 export const VIOLATION_KINDS: readonly ViolationKind[] = [
   'split-brain', 'unfenced-run', 'ack-mismatch', 'duplicate-execution', 'epoch-regression', 'not-rejoined',
+  'lost-ack', 'applied-twice', 'phantom-write', 'divergence',
 ];
 
 export interface Violation {
@@ -52,6 +57,7 @@ export function checkHistory(history: History, options: CheckOptions = {}): Chec
     ...checkCalls(history),
     ...checkClientEpochs(history.calls, options.sameTurnNs ?? 2_000_000n),
     ...checkRecovery(history),
+    ...(history.states ? checkDurability(history.calls, history.states) : []),
   ];
   const duplicateExecutions = violations
     .filter((v) => v.kind === 'duplicate-execution')

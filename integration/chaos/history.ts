@@ -4,6 +4,8 @@
  * one machine), plus how the group recovered after the fault healed.
  */
 
+import type { MemberState } from './durability';
+
 /** One handler run, as a server logged it. */
 export interface ServerRun {
   /** The server process that ran it (member id + pid: a restarted member is another process). */
@@ -51,4 +53,6 @@ export interface History {
   readonly recovery?: Recovery;
   /** When the fault and heal actions happened (hrtime ns), to read a violation against. */
   readonly marks?: readonly { readonly what: string; readonly at: bigint }[];
+  /** Replicated state: every live member's copy at the end (judged by the durability checker). */
+  readonly states?: readonly MemberState[];
 }

@@ -1,5 +1,6 @@
 import { sleep } from '../support/wait';
 import type { ChaosServer, Testbed } from './testbed';
+import { REPLICATED_SCENARIOS } from './replicated-scenarios';
 
 /**
  * A fault and its heal, injected while the clients' steady load runs. `inject` returns after the
@@ -8,6 +9,8 @@ import type { ChaosServer, Testbed } from './testbed';
 export interface Scenario {
   readonly name: string;
   readonly fault: string;
+  /** Replicated state: the servers replicate each write and the durability checker runs too. */
+  readonly replicated?: boolean;
   inject(bed: Testbed): Promise<void>;
 }
 
@@ -43,7 +46,7 @@ async function eventuallyGone(bed: Testbed, path: string): Promise<void> {
   for (let i = 0; i < 200 && (await bed.admin.exists(path)); i++) await sleep(25);
 }
 
-export const SCENARIOS: readonly Scenario[] = [
+const BASE_SCENARIOS: readonly Scenario[] = [
   {
     name: 'primary-sigkill',
     fault: 'primary SIGKILL (a replacement process is started after the failover)',
@@ -239,6 +242,8 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
 ];
+
+export const SCENARIOS: readonly Scenario[] = [...BASE_SCENARIOS, ...REPLICATED_SCENARIOS];
 
 /** The subset `npm test` runs once each (integration/chaos.test.ts). */
 export const SHORT_PASS = ['primary-sigkill', 'primary-sigstop', 'quorum-loss-long', 'primary-zk-partition', 'primary-event-loop-stall', 'primary-node-delete-slow-link'];

@@ -1,5 +1,8 @@
+import { randomUUID } from 'crypto';
 import { HaClient } from '../../lib';
 import { ZkSession, servicePaths } from '../../lib/blocks';
+import { InSyncSet } from '../../lib/coordination/in-sync-set';
+import type { MemberState } from './durability';
 import { TcpProxy, freePort, type ZkCluster } from '../harness';
 import { Worker } from '../support/worker';
 import { eventually, sleep, uniqueRoot } from '../support/wait';
@@ -15,6 +18,11 @@ export interface TestbedOptions {
   /** Calls in flight per client. */
   readonly concurrency: number;
   readonly log?: (line: string) => void;
+  /**
+   * Replicated state: each `op` replicates its callId; every call is non-idempotent (a unique
+   * write that must be applied exactly once), and the members' states are checked at the end.
+   */
+  readonly replicated?: boolean;
 }
 
 /**
@@ -34,7 +42,7 @@ export class ChaosServer {
     private readonly config: Record<string, unknown>,
   ) {}
 
-  static async create(id: string, zk: ZkCluster, common: { root: string; service: string; sessionTimeoutMs: number }): Promise<ChaosServer> {
+  static async create(id: string, zk: ZkCluster, common: { root: string; service: string; sessionTimeoutMs: number; replicated?: boolean }): Promise<ChaosServer> {
     const port = await freePort();
     const clientProxy = await TcpProxy.start({ host: '127.0.0.1', port });
     const zkProxies = await Promise.all(zk.nodes.map((n) => TcpProxy.start({ host: '127.0.0.1', port: n.clientPort })));
@@ -74,6 +82,19 @@ export class ChaosServer {
 
   get label(): string {
     return `${this.id}#${this.worker.pid}`;
+  }
+
+  /** The replica key of the current process (replicated mode). */
+  get key(): string | undefined {
+    return this.worker.of('started')[0]?.key as string | undefined;
+  }
+
+  /** The current process's copy of the replicated state. */
+  async dump(): Promise<{ ids: string[]; key: string; ready: boolean }> {
+    const tag = randomUUID();
+    this.worker.send({ cmd: 'dump', tag });
+    const e = await this.worker.waitFor('dump', 1, 10000, (x) => x.tag === tag);
+    return e as unknown as { ids: string[]; key: string; ready: boolean };
   }
 
   /** Elected and not demoted since, in a live process. */
@@ -123,6 +144,8 @@ export class ChaosClient {
   private running = false;
   private loops: Promise<void>[] = [];
   private seq = 0;
+  /** Replicated mode: every call is a non-idempotent unique write. */
+  idempotentShare = 0.5;
   private constructor(readonly name: string, readonly client: HaClient, readonly zkProxies: readonly TcpProxy[]) {}
 
   static async create(name: string, zk: ZkCluster, root: string, service: string, opts: TestbedOptions): Promise<ChaosClient> {
@@ -137,7 +160,7 @@ export class ChaosClient {
   }
 
   /** One call, recorded. Even-numbered calls are idempotent, odd ones are not. */
-  async call(idempotent = this.seq % 2 === 0): Promise<ClientCall> {
+  async call(idempotent = this.idempotentShare > 0 && this.seq % 2 === 0): Promise<ClientCall> {
     const callId = `${this.name}-${this.seq++}`;
     const start = process.hrtime.bigint();
     let record: ClientCall;
@@ -197,11 +220,12 @@ export class Testbed {
   }
 
   async start(): Promise<void> {
-    const common = { root: this.root, service: this.service, sessionTimeoutMs: this.options.sessionTimeoutMs };
+    const common = { root: this.root, service: this.service, sessionTimeoutMs: this.options.sessionTimeoutMs, replicated: this.options.replicated };
     for (let i = 0; i < this.options.servers; i++) this.servers.push(await ChaosServer.create(`s${i + 1}`, this.zk, common));
     await Promise.all(this.servers.map((s) => s.spawn()));
     await this.waitForPrimary();
     for (let i = 0; i < this.options.clients; i++) this.clients.push(await ChaosClient.create(`c${i + 1}`, this.zk, this.root, this.service, this.options));
+    if (this.options.replicated) for (const c of this.clients) c.idempotentShare = 0;
     this.observer = new ZkSession({ connect: this.zk.connectString, sessionTimeoutMs: 10000, requestTimeoutMs: 1000, leaseProbe: 'read' });
     await this.observer.start();
   }
@@ -295,6 +319,38 @@ export class Testbed {
       this.log(`recovery: ${(error as Error).message}; members ${membersAfter.join(',')}`);
     }
     return { healedAt, rejoinedAt, expectedMembers: expected, membersAfter, probesOk };
+  }
+
+  /** The in-sync set's members (replicated mode). */
+  async inSyncKeys(): Promise<readonly string[]> {
+    const set = new InSyncSet(this.observer!, servicePaths(this.service, this.root), { mayWrite: () => false });
+    return (await set.read())?.record.members ?? [];
+  }
+
+  /**
+   * Every live member's copy of the replicated state, once the in-sync members have applied what
+   * the primary has (a backup applies up to the commit index it has heard of, a moment later).
+   */
+  async states(timeoutMs = 10000): Promise<MemberState[]> {
+    let states: MemberState[] = [];
+    const read = async (): Promise<MemberState[]> => {
+      const isr = await this.inSyncKeys();
+      const live = this.servers.filter((s) => s.worker.alive);
+      return Promise.all(live.map(async (s) => {
+        const d = await s.dump();
+        return { server: s.label, key: d.key, inSync: isr.includes(d.key), primary: s.isPrimary && d.ready, ids: d.ids };
+      }));
+    };
+    try {
+      await eventually('in-sync members applied what the primary has', async () => {
+        states = await read();
+        const p = states.find((s) => s.primary);
+        return p !== undefined && states.every((s) => !s.inSync || s.ids.length === p.ids.length);
+      }, timeoutMs);
+    } catch (error) {
+      this.log(`states: ${(error as Error).message}`);
+    }
+    return states;
   }
 
   async runs(): Promise<ServerRun[]> {

@@ -30,7 +30,7 @@ export const DEFAULT_TESTBED: TestbedOptions = {
  * over everything every server ran and every client saw.
  */
 export async function runTrial(zk: ZkCluster, scenario: Scenario, options: TestbedOptions = DEFAULT_TESTBED): Promise<TrialResult> {
-  const bed = new Testbed(zk, options);
+  const bed = new Testbed(zk, scenario.replicated ? { ...options, replicated: true } : options);
   try {
     await bed.start();
     bed.startLoad();
@@ -39,7 +39,8 @@ export async function runTrial(zk: ZkCluster, scenario: Scenario, options: Testb
     const recovery = await bed.recover();
     await sleep(300); // steady load on the healed group
     await bed.stopLoad();
-    const history: History = { runs: await bed.runs(), calls: bed.calls(), recovery, marks: bed.marks };
+    const states = scenario.replicated ? await bed.states() : undefined;
+    const history: History = { runs: await bed.runs(), calls: bed.calls(), recovery, marks: bed.marks, states };
     const check = checkHistory(history);
     const failed = history.calls.filter((c) => c.outcome === 'error');
     return {

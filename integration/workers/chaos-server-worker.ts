@@ -8,16 +8,20 @@
  * (CLOCK_MONOTONIC: comparable across processes on one machine). The handler `op` is synchronous:
  * its side effect happens at dispatch, so a run's interval is the moment the lease guard admitted it.
  *
+ * With `replicated`, `op` replicates its callId into a list (the replicated state) and logs the
+ * run once the op is committed and applied; `{"cmd":"dump"}` prints the member's copy.
+ *
  *   env ZKHA_CHAOS = JSON Config (below)
- *   stdin: {"cmd":"busy","ms":N} {"cmd":"credentials"} {"cmd":"ping","n":N} {"cmd":"close"}
+ *   stdin: {"cmd":"busy","ms":N} {"cmd":"credentials"} {"cmd":"ping","n":N} {"cmd":"dump","tag":T} {"cmd":"close"}
  */
 import { HaServer } from '../../lib';
-import type { CallContext } from '../../lib';
+import type { CallContext, HaCallContext, ReplicatedState, ReplicationOptions } from '../../lib';
 import { emit, onCommand } from './worker-io';
 
 interface Config {
   connect: string; root: string; service: string; id: string; sessionTimeoutMs: number;
   port?: number; advertiseUrl?: string; leaseFraction?: number;
+  replicated?: boolean; replication?: ReplicationOptions;
 }
 const config = JSON.parse(process.env.ZKHA_CHAOS ?? '{}') as Config;
 
@@ -26,6 +30,30 @@ function op(params: { callId?: string } | undefined, ctx: CallContext): { id: st
   const result = { id: config.id, epoch: ctx.epoch };
   emit('run', { callId: params?.callId, epoch: ctx.epoch, t0: t0.toString(), t1: process.hrtime.bigint().toString() });
   return result;
+}
+
+/** The replicated state: callIds in apply order. */
+class CallIds implements ReplicatedState<string, string[]> {
+  ids: string[] = [];
+  apply(id: string): number {
+    this.ids.push(id);
+    return this.ids.length;
+  }
+  snapshot(): string[] {
+    return this.ids.slice();
+  }
+  restore(s: string[]): void {
+    this.ids = s.slice();
+  }
+}
+const state = new CallIds();
+
+async function replicatedOp(params: { callId?: string } | undefined, ctx: HaCallContext): Promise<{ id: string; epoch: number | undefined }> {
+  const t0 = process.hrtime.bigint();
+  await ctx.replicate(String(params?.callId));
+  // Logged once applied: a failed replicate applied nothing here.
+  emit('run', { callId: params?.callId, epoch: ctx.epoch, t0: t0.toString(), t1: process.hrtime.bigint().toString() });
+  return { id: config.id, epoch: ctx.epoch };
 }
 
 const server = new HaServer({
@@ -40,7 +68,10 @@ const server = new HaServer({
   graceMs: 500,
   journal: false,
   transport: { heartbeatMs: 200, heartbeatTimeoutMs: 600 },
-  handlers: { op },
+  handlers: { op: config.replicated ? replicatedOp : op },
+  ...(config.replicated
+    ? { state: state as ReplicatedState, replication: { ackTimeoutMs: 500, connection: { heartbeatMs: 200, heartbeatTimeoutMs: 600 }, ...config.replication } }
+    : {}),
 });
 server.on('elected', (e) => emit('elected', e));
 server.on('demoted', (e) => emit('demoted', e));
@@ -63,7 +94,8 @@ onCommand(async (c) => {
   }
   // Lines on one pipe stay in order: once the runner reads this, it has read every run before it.
   if (c.cmd === 'ping') emit('pong', { n: c.n });
+  if (c.cmd === 'dump' && server.replication) emit('dump', { tag: c.tag, ids: state.ids, ...server.replication.status() });
   if (c.cmd === 'close') { await server.close({ graceMs: 200 }); emit('closed'); process.exit(0); }
 });
 
-server.start().then(({ url }) => emit('started', { url, id: config.id })).catch((e) => { emit('error', { error: String(e) }); process.exit(2); });
+server.start().then(({ url }) => emit('started', { url, id: config.id, key: server.replication?.key })).catch((e) => { emit('error', { error: String(e) }); process.exit(2); });

@@ -16,7 +16,11 @@ export type FaultKind =
   | 'stale-epoch'         // a response from an epoch below the client's verified fence was refused (FENCED)
   | 'generation-changed'  // the service node was recreated (new czxid): epochs restart, so does the client's fence
   | 'start-failed'        // start() gave up: detail.code / detail.message say why; everything it opened is released
-  | 'zookeeper-error';    // an unexpected ZooKeeper error outside start() (e.g. QUOTA_EXCEEDED while re-registering)
+  | 'zookeeper-error'     // an unexpected ZooKeeper error outside start() (e.g. QUOTA_EXCEEDED while re-registering)
+  | 'isr-shrunk'          // replicated state: the primary removed backups that did not acknowledge (detail.removed)
+  | 'isr-expanded'        // replicated state: a caught-up backup joined the in-sync set again (detail.added)
+  | 'isr-unavailable'     // replicated state: elected but not in sync; no in-sync member serves, the service waits
+  | 'replication';        // replicated state: snapshots, truncations, refused stale ops, peer errors (detail.what)
 
 export interface FaultReport {
   readonly kind: FaultKind;

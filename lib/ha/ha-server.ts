@@ -10,6 +10,8 @@ import { RpcError, RpcServer } from '../transport';
 import type { AdmitDecision, Handler, RpcServerOptions } from '../transport';
 import { ZkError, ZkSession } from '../zk';
 import type { AclEntry, ZkSessionOptions } from '../zk';
+import { REPL_PREFIX, ReplicatedCall, Replication } from './replication';
+import type { HaHandler, ReplicatedState, ReplicationOptions } from './replication';
 
 /** Transport settings of the server: limits, heartbeats, TLS, authentication. */
 export type HaServerTransportOptions = Omit<RpcServerOptions, 'handlers' | 'admit' | 'host' | 'port' | 'onFault'>;
@@ -25,7 +27,13 @@ export interface HaServerOptions {
   readonly listen?: { readonly host?: string; readonly port?: number };
   /** The URL clients use, published in the member record. Default ws(s)://<listen host>:<port>. */
   readonly advertiseUrl?: string;
-  readonly handlers?: Readonly<Record<string, Handler>>;
+  readonly handlers?: Readonly<Record<string, HaHandler>>;
+  /**
+   * Replicated state (primary/backup mode): handlers call `await ctx.replicate(op)`; the op is on
+   * every in-sync member before it is applied and answered. See docs/replication.md.
+   */
+  readonly state?: ReplicatedState;
+  readonly replication?: ReplicationOptions;
   /** Member id; default a random UUID. */
   readonly id?: string;
   readonly weight?: number;
@@ -95,6 +103,8 @@ export class HaServer extends EventEmitter<HaServerEvents> {
   private lastCallAt = 0;
   private admitted: AdmitDecision | undefined;
   private starting = false;
+  /** Replicated state, when the `state` option is given. */
+  readonly replication: Replication | undefined;
 
   constructor(options: HaServerOptions) {
     super();
@@ -149,9 +159,11 @@ export class HaServer extends EventEmitter<HaServerEvents> {
     });
     this.faults.on('fault', (r) => this.emit('fault', r));
     this.view = new MembershipView(this.session, this.service, { root: options.root });
+    this.replication = options.state === undefined ? undefined : this.createReplication(options);
     this.election = this.mode === 'primary-backup'
       ? new Election(this.session, this.membership, {
-        leaseMs: options.leaseMs, driftMargin: options.driftMargin, leaseFraction: options.leaseFraction, isEligible: options.isEligible,
+        leaseMs: options.leaseMs, driftMargin: options.driftMargin, leaseFraction: options.leaseFraction,
+        isEligible: this.eligibility(options),
       })
       : undefined;
     if (options.handlers !== undefined) {
@@ -189,8 +201,41 @@ export class HaServer extends EventEmitter<HaServerEvents> {
     return this.rpc.inFlight;
   }
 
-  register<P, R>(method: string, handler: Handler<P, R>): void {
-    this.rpc.register(method, this.options.metrics ? measured(this.service, method, handler, this.options.metrics) : handler);
+  register<P, R>(method: string, handler: HaHandler<P, R>): void {
+    if (typeof method === 'string' && method.startsWith(REPL_PREFIX)) throw new InvalidOptionError(`handlers.${method}`, `the "${REPL_PREFIX}" prefix is reserved for replication`);
+    const replication = this.replication;
+    const inner: Handler<P, R> = replication === undefined || typeof handler !== 'function'
+      ? handler
+      : (params, ctx) => handler(params, new ReplicatedCall(ctx, replication));
+    this.rpc.register(method, this.options.metrics ? measured(this.service, method, inner, this.options.metrics) : inner);
+  }
+
+  /** With replicated state only members of the in-sync set may take the lease (and the user's check, if any). */
+  private eligibility(options: HaServerOptions): (() => Promise<boolean> | boolean) | undefined {
+    const replication = this.replication;
+    const user = options.isEligible;
+    if (replication === undefined) return user;
+    return async () => (await replication.eligible()) && (user === undefined || (await user()) === true);
+  }
+
+  private createReplication(options: HaServerOptions): Replication {
+    if (this.mode !== 'primary-backup') throw new InvalidOptionError('state', 'replicated state needs mode "primary-backup"');
+    const replication = new Replication(options.state!, options.replication, {
+      session: this.session,
+      paths: this.membership.paths,
+      acl: options.acl,
+      memberId: this.membership.record.id,
+      isPrimary: () => this.isPrimary(),
+      leads: (epoch) => this.isPrimary() && this.election?.epoch === epoch,
+      fault: (f) => this.faults.report(f.kind, { detail: f.detail }),
+      yieldLeadership: () => {
+        // The set changed between the eligibility check and the claim: hand over to the next in line.
+        if (this.roleValue === 'primary') this.stepDown().catch(() => undefined);
+      },
+      peerUrls: () => this.view.snapshot.members.filter((m) => m.record.id !== this.id).map((m) => m.record.url),
+    });
+    for (const [method, handler] of Object.entries(replication.handlers())) this.rpc.register(method, handler);
+    return replication;
   }
 
   /**
@@ -255,6 +300,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
       if (this.election) await this.election.resign({ rejoin: false, beforeRelease: () => this.drain(until) }).catch(() => undefined);
       else await this.membership.leave().catch(() => undefined);
       this.view.stop();
+      this.replication?.demoted('closed');
       await this.quietPeriod(until);
       await this.rpc.close({ graceMs: Math.max(0, Math.floor(until - monotonicMs())) });
       await this.faults.flush();
@@ -290,9 +336,12 @@ export class HaServer extends EventEmitter<HaServerEvents> {
   /** The per-call lease guard of the primary. */
   private admitPrimary(method: string): RpcError | AdmitDecision {
     const now = monotonicMs();
+    const replication = this.replication;
+    // Replication calls reach every member; they carry their own epoch check.
+    if (replication !== undefined && method.startsWith(REPL_PREFIX)) return NO_EPOCH;
     this.lastCallAt = now;
     const election = this.election!;
-    if (this.roleValue !== 'stopping' && election.isLeader(now)) {
+    if (this.roleValue !== 'stopping' && election.isLeader(now) && (replication === undefined || replication.ready)) {
       // One frozen decision per epoch: admitting a call allocates nothing.
       const current = this.admitted;
       if (current !== undefined && current.epoch === election.epoch) return current;
@@ -329,6 +378,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
     this.view.on('primary', ({ member }) => { this.primaryHint = this.hintFrom(member); });
     this.view.on('change', ({ snapshot }) => {
       this.primaryHint = this.hintFrom(snapshot.primary);
+      this.replication?.membersChanged();
       this.options.metrics?.setMembers(this.service, snapshot.members.length);
     });
     this.view.on('invalid', ({ path, error }) => this.faults.report('rejected-input', { detail: { path, code: error.code, message: error.message } }));
@@ -344,6 +394,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
     });
     this.election?.on('elected', ({ epoch }) => {
       this.setRole('primary');
+      this.replication?.elected(epoch);
       this.options.metrics?.setEpoch(this.service, epoch);
       this.faults.report('elected', { detail: { epoch, url: this.urlValue } });
       this.emit('elected', { epoch });
@@ -351,6 +402,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
     this.election?.on('invalid', ({ path, error }) => this.faults.report('rejected-input', { detail: { path, code: error.code, message: error.message } }));
     this.election?.on('takeover', (info) => this.faults.report('failover', { detail: { ...info, by: this.id } }));
     this.election?.on('demoted', (info) => {
+      this.replication?.demoted(info.reason);
       if (this.roleValue === 'primary') this.setRole('backup');
       this.faults.report('demoted', { detail: { ...info } });
       this.emit('demoted', info);

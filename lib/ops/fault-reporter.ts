@@ -11,8 +11,8 @@ export interface FaultLogger {
 }
 
 export type { FaultKind, FaultReport };
-export const JOURNALED: ReadonlySet<FaultKind> = new Set<FaultKind>(['failover', 'session-lost', 'session-rejoined', 'elected', 'demoted']);
-const WARN: ReadonlySet<FaultKind> = new Set<FaultKind>(['demoted', 'session-suspended', 'endpoint-down', 'endpoint-ejected', 'stale-epoch', 'generation-changed', 'rejected-input', 'transport']);
+export const JOURNALED: ReadonlySet<FaultKind> = new Set<FaultKind>(['failover', 'session-lost', 'session-rejoined', 'elected', 'demoted', 'isr-shrunk', 'isr-expanded', 'isr-unavailable']);
+const WARN: ReadonlySet<FaultKind> = new Set<FaultKind>(['demoted', 'session-suspended', 'endpoint-down', 'endpoint-ejected', 'stale-epoch', 'generation-changed', 'rejected-input', 'transport', 'isr-shrunk', 'isr-unavailable']);
 
 /** Transport fault codes that mean bad input from the peer (the rest are 'transport' events). */
 const INPUT_CODES: ReadonlySet<string> = new Set([

@@ -1,0 +1,169 @@
+import { randomUUID } from 'crypto';
+import { RpcConnection, RpcError } from '../../transport';
+import type { RpcConnectionOptions } from '../../transport';
+import { toWire } from './replica';
+import type { Replica } from './replica';
+import {
+  AppendResult, isIndex, isObject, METHOD_APPEND, METHOD_SNAPSHOT, METHOD_STATUS, SnapshotResult, StatusResult,
+} from './protocol';
+
+export interface PeerLimits {
+  /** Entries per append. */
+  readonly batchEntries: number;
+  /** Bytes per snapshot chunk. */
+  readonly chunkBytes: number;
+  /** Deadline of one replication call. */
+  readonly callTimeoutMs: number;
+  /** Pause after a failed call. */
+  readonly retryMs: number;
+}
+
+export interface PeerHost {
+  readonly replica: Replica;
+  /** The epoch we ship under. */
+  readonly epoch: number;
+  /** The commit index the backups may apply up to. */
+  readonly commitIndex: number;
+  /** A peer's match index moved (or it became known). */
+  progressed(peer: Peer): void;
+  /** A backup has seen a newer epoch: we are not the primary any more. */
+  fenced(peer: Peer, error: RpcError): void;
+  /** A snapshot transfer started/ended (for reports). */
+  report(kind: 'snapshot-sent' | 'peer-error', detail: Record<string, unknown>): void;
+}
+
+/**
+ * The primary's link to one backup: one connection and one call in flight at a time, each
+ * carrying every entry the backup lacks (up to a batch), so a busy primary sends fewer, larger
+ * appends. A backup too far behind (its next entry was dropped from the log) gets a snapshot in
+ * chunks, then the tail.
+ */
+export class Peer {
+  readonly conn: RpcConnection;
+  /** Replica key, once the backup has answered. */
+  key: string | undefined;
+  /** Highest index the backup is known to hold; -1 = unknown (probe first). */
+  match = -1;
+  private sentCommit = 0;
+  private running = false;
+  private closed = false;
+  private commitTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly url: string,
+    private readonly host: PeerHost,
+    private readonly limits: PeerLimits,
+    connection: Omit<RpcConnectionOptions, 'url'>,
+  ) {
+    this.conn = new RpcConnection({ heartbeatMs: 1000, ...connection, url });
+    this.conn.on('fault', () => undefined);
+    this.conn.on('down', () => {
+      this.match = -1;
+    });
+    this.conn.on('up', () => this.kick());
+    this.conn.connect().catch(() => undefined);
+  }
+
+  /** Something to send (a new entry or a new commit index): start the loop if it is idle. */
+  kick(): void {
+    if (this.running || this.closed) return;
+    this.running = true;
+    void this.loop().finally(() => {
+      this.running = false;
+    });
+  }
+
+  /** Commit indexes alone travel a little later, folded into the next append when there is one. */
+  commitAdvanced(): void {
+    if (this.commitTimer !== undefined || this.closed) return;
+    this.commitTimer = setTimeout(() => {
+      this.commitTimer = undefined;
+      this.kick();
+    }, 20);
+    this.commitTimer.unref();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.commitTimer) clearTimeout(this.commitTimer);
+    void this.conn.close();
+  }
+
+  private async loop(): Promise<void> {
+    const log = this.host.replica.log;
+    while (!this.closed) {
+      if (this.conn.state !== 'up') return; // 'up' kicks again
+      try {
+        if (this.match < 0) {
+          await this.probe();
+          continue;
+        }
+        const behind = this.match < log.lastIndex;
+        if (!behind && this.sentCommit >= Math.min(this.host.commitIndex, this.match)) return;
+        if (this.match + 1 < log.firstIndex) {
+          await this.sendSnapshot();
+          continue;
+        }
+        await this.append();
+      } catch (error) {
+        if (this.closed) return;
+        if (error instanceof RpcError && error.code === 'FENCED') {
+          this.host.fenced(this, error);
+          return;
+        }
+        this.host.report('peer-error', { url: this.url, code: (error as RpcError)?.code, message: String((error as Error)?.message ?? error) });
+        this.match = -1;
+        await new Promise((r) => setTimeout(r, this.limits.retryMs).unref());
+      }
+    }
+  }
+
+  private async probe(): Promise<void> {
+    const { result } = await this.conn.call<StatusResult>(METHOD_STATUS, { epoch: this.host.epoch }, { timeoutMs: this.limits.callTimeoutMs });
+    if (!isObject(result) || typeof result.key !== 'string' || !isIndex(result.epoch) || !isIndex(result.lastIndex) || !isIndex(result.appliedIndex)) {
+      throw new RpcError('INTERNAL', 'bad $repl.status answer');
+    }
+    if (result.epoch > this.host.epoch) throw new RpcError('FENCED', `backup ${result.key} has seen epoch ${result.epoch}`);
+    this.key = result.key;
+    // A backup on an older epoch drops its unapplied tail when our first append arrives.
+    this.match = result.epoch === this.host.epoch ? result.lastIndex : result.appliedIndex;
+    this.host.progressed(this);
+  }
+
+  private async append(): Promise<void> {
+    const log = this.host.replica.log;
+    const entries = log.slice(this.match + 1, this.limits.batchEntries) ?? [];
+    const commit = this.host.commitIndex;
+    const { result } = await this.conn.call<AppendResult>(
+      METHOD_APPEND, { epoch: this.host.epoch, entries: toWire(entries), commit }, { timeoutMs: this.limits.callTimeoutMs },
+    );
+    if (!isObject(result) || !isIndex(result.match)) throw new RpcError('INTERNAL', 'bad $repl.append answer');
+    this.key = result.key;
+    this.match = result.gap ? Math.min(result.match, log.lastIndex) : result.match;
+    this.sentCommit = Math.max(this.sentCommit, commit);
+    this.host.progressed(this);
+  }
+
+  private async sendSnapshot(): Promise<void> {
+    const { index, bytes } = this.host.replica.takeSnapshot();
+    const id = randomUUID();
+    let offset = 0;
+    this.host.report('snapshot-sent', { url: this.url, index, bytes: bytes.length });
+    for (;;) {
+      const chunk = bytes.subarray(offset, Math.min(bytes.length, offset + this.limits.chunkBytes));
+      const { result } = await this.conn.call<SnapshotResult>(
+        METHOD_SNAPSHOT, { epoch: this.host.epoch, id, index, total: bytes.length, offset, chunk }, { timeoutMs: this.limits.callTimeoutMs },
+      );
+      if (!isObject(result) || !isIndex(result.received)) throw new RpcError('INTERNAL', 'bad $repl.snapshot answer');
+      if (result.match !== undefined) {
+        this.key = result.key;
+        this.match = result.match;
+        this.host.progressed(this);
+        return;
+      }
+      if (result.received === 0 && offset !== 0) throw new RpcError('UNAVAILABLE', 'snapshot transfer restarted by the backup');
+      offset = result.received;
+      if (this.closed) return;
+    }
+  }
+}

@@ -1,0 +1,314 @@
+import { monotonicMs } from '../../base/clock';
+import {
+  InSyncSet, IsrError, isrHas, replicaId, replicaKey, ANY_INCARNATION, withMember, withoutMembers,
+} from '../../coordination/in-sync-set';
+import type { IsrRecord, VersionedIsr } from '../../coordination/in-sync-set';
+import { RpcError } from '../../transport';
+import type { RpcConnectionOptions } from '../../transport';
+import { Peer, PeerHost, PeerLimits } from './peer';
+import type { Replica } from './replica';
+import type { LogEntry } from './replicated-log';
+import { commitIndex, laggards, requiredMembers } from './commit-rule';
+
+export interface PrimaryOptions {
+  readonly limits: PeerLimits;
+  /** A backup that has not acknowledged an op within this long leaves the in-sync set. */
+  readonly ackTimeoutMs: number;
+  /** replicate() refuses (OVERLOADED) beyond this many ops not yet committed. */
+  readonly maxPending: number;
+  readonly connection: Omit<RpcConnectionOptions, 'url'>;
+  /**
+   * The lease check, right before applying and answering: a primary paused past its lease applies
+   * nothing more (its ops wait, and fail when it is demoted; they are on the in-sync members).
+   */
+  readonly mayApply: () => boolean;
+}
+
+export type PrimaryEvent =
+  | { kind: 'isr-shrunk'; removed: string[]; members: readonly string[]; index: number }
+  | { kind: 'isr-expanded'; added: string; members: readonly string[] }
+  | { kind: 'fenced'; detail: Record<string, unknown> }
+  | { kind: 'peer'; detail: Record<string, unknown> };
+
+interface Waiter {
+  readonly index: number;
+  readonly at: number;
+  resolve(result: unknown): void;
+  reject(error: RpcError): void;
+}
+
+/** Why a member could not start serving as primary. */
+export type ClaimOutcome = { ok: true } | { ok: false; reason: 'not-in-sync' | 'newer-epoch'; isr: IsrRecord };
+
+/**
+ * The primary's side of replication for one epoch: orders ops, ships them to every backup,
+ * commits an op once every in-sync backup holds it, applies it, and then resolves the caller.
+ * A backup that does not acknowledge within `ackTimeoutMs` is removed from the in-sync set in
+ * ZooKeeper first (conditional write); only then does the commit go on without it. A backup that
+ * has caught up is added back, and counts for commits from the moment its addition starts.
+ */
+export class PrimaryReplicator implements PeerHost {
+  private readonly peers = new Map<string, Peer>();
+  private waiters: Waiter[] = [];
+  private waiterHead = 0;
+  private isr: VersionedIsr | undefined;
+  /** Members being added: they count for commits before the write lands. */
+  private readonly joining = new Set<string>();
+  private commit = 0;
+  private isrChain: Promise<void> = Promise.resolve();
+  private isrBusy = false;
+  private checkTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readyValue = false;
+  private readonly results = new Map<number, unknown>();
+
+  constructor(
+    readonly replica: Replica,
+    readonly epoch: number,
+    private readonly set: InSyncSet,
+    private readonly options: PrimaryOptions,
+    private readonly emitEvent: (e: PrimaryEvent) => void,
+  ) {
+    replica.onApplied = (entry, result) => {
+      if (this.waiterHead < this.waiters.length) this.results.set(entry.index, result);
+    };
+  }
+
+  get commitIndex(): number {
+    return this.commit;
+  }
+  /** Serving: claimed the set and every backup of it holds every op. */
+  get ready(): boolean {
+    return this.readyValue && !this.stopped;
+  }
+  get members(): readonly string[] {
+    return this.isr?.record.members ?? [];
+  }
+  get pendingOps(): number {
+    return this.waiters.length - this.waiterHead;
+  }
+
+  /**
+   * Takes the in-sync set for this epoch (only if we are in it and no newer epoch wrote it), then
+   * applies every op in our log: a new primary serves only with every committed op applied (every
+   * committed op is in every in-sync member's log, ours included).
+   */
+  async claim(): Promise<ClaimOutcome> {
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.set.read();
+      const key = this.replica.key;
+      if (current && current.record.epoch > this.epoch) return { ok: false, reason: 'newer-epoch', isr: current.record };
+      if (current && !isrHas(current.record, key)) return { ok: false, reason: 'not-in-sync', isr: current.record };
+      const wildcard = replicaKey(replicaId(key), ANY_INCARNATION);
+      const members = current ? current.record.members.filter((m) => m !== wildcard && m !== key) : [];
+      members.push(key);
+      const next: IsrRecord = { epoch: this.epoch, members: members.sort(), committedIndex: Math.max(current?.record.committedIndex ?? 0, this.replica.log.lastIndex) };
+      try {
+        this.isr = await this.set.write(next, current);
+        break;
+      } catch (error) {
+        if (error instanceof IsrError && error.code === 'ISR_CONFLICT' && attempt < 5) continue;
+        throw error;
+      }
+    }
+    this.replica.raiseEpoch(this.epoch, false);
+    this.commit = this.replica.log.lastIndex;
+    this.replica.applyUpTo(this.commit);
+    this.checkTimer = setInterval(() => this.checkLaggards(), Math.max(10, Math.floor(this.options.ackTimeoutMs / 4)));
+    this.checkTimer.unref();
+    return { ok: true };
+  }
+
+  /**
+   * Waits until every in-sync backup holds the whole log (or has been removed for not answering),
+   * so that what we serve is on every in-sync member before the first answer.
+   */
+  async barrier(): Promise<void> {
+    const last = this.replica.log.lastIndex;
+    if (last > 0 && this.requiredLagging(last).length > 0) {
+      await new Promise<void>((resolve, reject) => this.addWaiter({ index: last, at: monotonicMs(), resolve: () => resolve(), reject }));
+    }
+    this.readyValue = !this.stopped;
+  }
+
+  /** The backups: members of the service other than us, by URL. */
+  setPeers(urls: readonly string[]): void {
+    if (this.stopped) return;
+    const wanted = new Set(urls);
+    for (const [url, peer] of this.peers) {
+      if (!wanted.has(url)) {
+        peer.close();
+        this.peers.delete(url);
+      }
+    }
+    for (const url of wanted) {
+      if (!this.peers.has(url)) this.peers.set(url, new Peer(url, this, this.options.limits, this.options.connection));
+    }
+  }
+
+  /** `ctx.replicate(op)`: resolves with the op's apply() result once committed and applied here. */
+  replicate(op: unknown): Promise<unknown> {
+    if (!this.ready) return Promise.reject(new RpcError('NOT_PRIMARY', 'not serving as primary (replication not ready)', { notExecuted: true }));
+    if (this.pendingOps >= this.options.maxPending) {
+      return Promise.reject(new RpcError('OVERLOADED', `${this.pendingOps} replicated ops waiting (maxPending)`, { notExecuted: true }));
+    }
+    const entry = this.replica.log.append(this.epoch, op);
+    const p = new Promise<unknown>((resolve, reject) => this.addWaiter({ index: entry.index, at: monotonicMs(), resolve, reject }));
+    if (this.peersRequired()) {
+      for (const peer of this.peers.values()) peer.kick();
+    } else {
+      // No in-sync backup: committed at once, still shipped to the others so they catch up.
+      this.advance();
+      for (const peer of this.peers.values()) peer.kick();
+    }
+    return p;
+  }
+
+  /** Ends this epoch's replication: ops waiting get UNAVAILABLE (their outcome is unknown). */
+  stop(reason: string): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.readyValue = false;
+    if (this.checkTimer) clearInterval(this.checkTimer);
+    for (const peer of this.peers.values()) peer.close();
+    this.peers.clear();
+    const error = new RpcError('UNAVAILABLE', `replication stopped (${reason}); the op may or may not be committed by the next primary`, {
+      notExecuted: false, retryable: false,
+    });
+    for (let i = this.waiterHead; i < this.waiters.length; i++) this.waiters[i]!.reject(error);
+    this.waiters = [];
+    this.waiterHead = 0;
+    this.results.clear();
+    this.replica.onApplied = undefined;
+  }
+
+  // PeerHost
+
+  progressed(peer: Peer): void {
+    if (this.stopped) return;
+    this.advance();
+    this.maybeAdd(peer);
+  }
+
+  fenced(peer: Peer, error: RpcError): void {
+    this.emitEvent({ kind: 'fenced', detail: { url: peer.url, message: error.message } });
+    this.stop('a backup has seen a newer epoch');
+  }
+
+  report(kind: 'snapshot-sent' | 'peer-error', detail: Record<string, unknown>): void {
+    this.emitEvent({ kind: 'peer', detail: { what: kind, ...detail } });
+  }
+
+  // Commit
+
+  private addWaiter(w: Waiter): void {
+    this.waiters.push(w);
+    this.advance();
+  }
+
+  private peersRequired(): boolean {
+    return requiredMembers(this.members, this.joining, this.replica.key).length > 0;
+  }
+
+  /** Keys of required backups that do not hold `index` yet. */
+  private requiredLagging(index: number): string[] {
+    return laggards(requiredMembers(this.members, this.joining, this.replica.key), this.matchByKey(), index);
+  }
+
+  private matchByKey(): Map<string, number> {
+    const m = new Map<string, number>();
+    for (const peer of this.peers.values()) if (peer.key !== undefined) m.set(peer.key, peer.match);
+    return m;
+  }
+
+  /** Moves the commit index to the highest index every required backup holds, applies, resolves. */
+  private advance(): void {
+    if (this.stopped) return;
+    const last = this.replica.log.lastIndex;
+    const required = requiredMembers(this.members, this.joining, this.replica.key);
+    const commit = required.length > 0 ? commitIndex(required, this.matchByKey(), last) : last;
+    if (commit > this.commit && this.options.mayApply()) {
+      this.commit = commit;
+      this.replica.applyUpTo(commit);
+      for (const peer of this.peers.values()) peer.commitAdvanced();
+    }
+    const applied = this.replica.log.appliedIndex;
+    while (this.waiterHead < this.waiters.length && this.waiters[this.waiterHead]!.index <= applied) {
+      const w = this.waiters[this.waiterHead++]!;
+      const result = this.results.get(w.index);
+      this.results.delete(w.index);
+      w.resolve(result);
+    }
+    if (this.waiterHead > 1024 && this.waiterHead * 2 > this.waiters.length) {
+      this.waiters = this.waiters.slice(this.waiterHead);
+      this.waiterHead = 0;
+    }
+  }
+
+  /** The oldest op waiting longer than ackTimeoutMs names the backups to remove. */
+  private checkLaggards(): void {
+    this.advance();
+    if (this.stopped || this.isrBusy || this.waiterHead >= this.waiters.length) return;
+    const oldest = this.waiters[this.waiterHead]!;
+    if (monotonicMs() - oldest.at < this.options.ackTimeoutMs) return;
+    const slow = this.requiredLagging(oldest.index);
+    if (slow.length === 0) return;
+    const joiningSlow = slow.filter((k) => this.joining.has(k) && !isrHas(this.isr!.record, k));
+    for (const k of joiningSlow) this.joining.delete(k);
+    const remove = slow.filter((k) => !joiningSlow.includes(k));
+    if (remove.length === 0) {
+      this.advance();
+      return;
+    }
+    this.changeIsr((rec) => withoutMembers(rec, remove, this.epoch, this.commit), () => {
+      this.emitEvent({ kind: 'isr-shrunk', removed: remove, members: this.members, index: oldest.index });
+    });
+  }
+
+  private maybeAdd(peer: Peer): void {
+    const key = peer.key;
+    if (key === undefined || this.isrBusy || !this.isr || isrHas(this.isr.record, key) || this.joining.has(key)) return;
+    if (peer.match < this.replica.log.lastIndex) return;
+    // From now on commits wait for it too: by the time the set names it, it holds every commit.
+    this.joining.add(key);
+    this.changeIsr((rec) => withMember(rec, key, this.epoch, this.commit), () => {
+      this.emitEvent({ kind: 'isr-expanded', added: key, members: this.members });
+    }, () => this.joining.delete(key));
+  }
+
+  /** One set change at a time; the local copy changes only after ZooKeeper took the write. */
+  private changeIsr(change: (r: IsrRecord) => IsrRecord, done: () => void, always?: () => void): void {
+    this.isrBusy = true;
+    this.isrChain = this.isrChain.then(async () => {
+      try {
+        if (this.stopped || !this.isr) return;
+        let current = this.isr;
+        for (let attempt = 0; attempt < 3; attempt++) {
+          try {
+            this.isr = await this.set.write(change(current.record), current);
+            done();
+            return;
+          } catch (error) {
+            if (!(error instanceof IsrError) || error.code !== 'ISR_CONFLICT') throw error;
+            const fresh = await this.set.read();
+            if (!fresh || fresh.record.epoch !== this.epoch) {
+              this.emitEvent({ kind: 'fenced', detail: { isrEpoch: fresh?.record.epoch, epoch: this.epoch } });
+              this.stop('the in-sync set was taken by a newer epoch');
+              return;
+            }
+            current = fresh;
+          }
+        }
+      } catch (error) {
+        // Lease lost or ZooKeeper unreachable: nothing is committed without the backup; tried again at the next check.
+        this.emitEvent({ kind: 'peer', detail: { what: 'isr-write-failed', message: String((error as Error)?.message ?? error) } });
+      } finally {
+        always?.();
+        this.isrBusy = false;
+        this.advance();
+      }
+    });
+  }
+}
+
+export type { LogEntry };

@@ -1,0 +1,62 @@
+/**
+ * The replication messages, carried as ordinary calls of the ws transport under reserved method
+ * names (so they pass the same authentication as any call). A user handler may not use the
+ * `$repl.` prefix.
+ */
+export const REPL_PREFIX = '$repl.';
+export const METHOD_STATUS = '$repl.status';
+export const METHOD_APPEND = '$repl.append';
+export const METHOD_SNAPSHOT = '$repl.snapshot';
+
+/** [index, epoch, op]: tuples, not objects, to keep frames small. */
+export type WireEntry = [number, number, unknown];
+
+export interface StatusResult {
+  readonly key: string;
+  /** Highest epoch this replica has seen. */
+  readonly epoch: number;
+  readonly lastIndex: number;
+  readonly appliedIndex: number;
+}
+
+export interface AppendParams {
+  readonly epoch: number;
+  readonly entries: readonly WireEntry[];
+  /** The primary's commit index: the backup applies up to it. */
+  readonly commit: number;
+}
+
+export interface AppendResult {
+  readonly key: string;
+  /** The backup's last index after the append. */
+  readonly match: number;
+  /** True when the entries did not follow the backup's log: resend from match + 1. */
+  readonly gap?: boolean;
+}
+
+export interface SnapshotParams {
+  readonly epoch: number;
+  /** Identifies one transfer; a chunk of another transfer restarts the assembly. */
+  readonly id: string;
+  /** Log index the snapshot was taken at. */
+  readonly index: number;
+  readonly total: number;
+  readonly offset: number;
+  readonly chunk: Uint8Array;
+}
+
+export interface SnapshotResult {
+  readonly key: string;
+  /** Bytes received so far of this transfer (the next offset to send). */
+  readonly received: number;
+  /** Set once the snapshot is restored: the backup's last index. */
+  readonly match?: number;
+}
+
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function isIndex(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}

@@ -1,0 +1,108 @@
+/** One replicated op: its place in the log and the epoch of the primary that ordered it. */
+export interface LogEntry {
+  readonly index: number;
+  readonly epoch: number;
+  readonly op: unknown;
+}
+
+/**
+ * The in-memory log of ops, on the primary and on every backup. Indexes are global (they keep
+ * growing across epochs). Entries up to `appliedIndex` are in the state machine; the log keeps a
+ * bounded tail of them for backups that are a little behind, and drops older ones (a backup that
+ * needs one gets a snapshot instead). Entries after `appliedIndex` are not applied yet (on the
+ * primary: waiting for the in-sync set; on a backup: waiting for the primary's commit index).
+ */
+export class ReplicatedLog {
+  private entries: LogEntry[] = [];
+  /** Index of entries[0]; entries cover [first, first + length). */
+  private first = 1;
+  private applied = 0;
+
+  constructor(private readonly retain: number) {}
+
+  get lastIndex(): number {
+    return this.first + this.entries.length - 1;
+  }
+  /** Lowest index still held (lastIndex + 1 when empty). */
+  get firstIndex(): number {
+    return this.first;
+  }
+  get appliedIndex(): number {
+    return this.applied;
+  }
+  get length(): number {
+    return this.entries.length;
+  }
+  /** Entries held but not applied. */
+  get pending(): number {
+    return this.lastIndex - this.applied;
+  }
+
+  get(index: number): LogEntry | undefined {
+    return index >= this.first ? this.entries[index - this.first] : undefined;
+  }
+
+  /** The primary's append: the next index. */
+  append(epoch: number, op: unknown): LogEntry {
+    const entry: LogEntry = { index: this.lastIndex + 1, epoch, op };
+    this.entries.push(entry);
+    return entry;
+  }
+
+  /**
+   * A backup's append of entries the primary sent. Entries it already holds are skipped (a resend
+   * in the same epoch carries the same op at the same index); a gap is refused. Returns the new
+   * last index, or undefined on a gap.
+   */
+  accept(entries: readonly LogEntry[]): number | undefined {
+    for (const e of entries) {
+      if (e.index <= this.lastIndex) continue;
+      if (e.index !== this.lastIndex + 1) return undefined;
+      this.entries.push(e);
+    }
+    return this.lastIndex;
+  }
+
+  /** Up to `max` entries from `from` (at most `maxBytes` of ops, estimated by `sizeOf`); undefined if `from` was dropped. */
+  slice(from: number, max: number): LogEntry[] | undefined {
+    if (from < this.first) return undefined;
+    const start = from - this.first;
+    return this.entries.slice(start, start + max);
+  }
+
+  /** Marks entries up to `index` applied, calling `apply` on each in order. */
+  applyUpTo(index: number, apply: (entry: LogEntry) => void): void {
+    const upTo = Math.min(index, this.lastIndex);
+    while (this.applied < upTo) {
+      const entry = this.get(this.applied + 1)!;
+      this.applied++;
+      apply(entry);
+    }
+    this.compact();
+  }
+
+  /** Drops entries that are not applied (a backup seeing a new epoch: only committed ops are sure). */
+  truncateUnapplied(): number {
+    const dropped = this.lastIndex - this.applied;
+    if (dropped > 0) this.entries.length = this.applied - this.first + 1;
+    return dropped;
+  }
+
+  /** Replaces everything by a snapshot taken at `index` (a backup catching up). */
+  resetTo(index: number): void {
+    this.entries = [];
+    this.first = index + 1;
+    this.applied = index;
+  }
+
+  /** Keeps at most `retain` applied entries (log truncation after snapshots: a snapshot is taken on demand). */
+  private compact(): void {
+    const appliedHeld = this.applied - this.first + 1;
+    const excess = appliedHeld - this.retain;
+    // Splice in batches so the cost is amortised, not paid on every apply.
+    if (excess > 0 && (excess >= 1024 || excess >= this.retain)) {
+      this.entries.splice(0, excess);
+      this.first += excess;
+    }
+  }
+}
