@@ -5,10 +5,7 @@
  */
 import { expect } from 'chai';
 import * as path from 'path';
-import { freePort, startZooKeeper, type ZkCluster } from './harness';
-import { runStartFailure } from './support/start-failure';
-import { quotaRoot } from './support/quota';
-import { uniqueRoot, within } from './support/wait';
+import { freePort, quotaRoot, runStartFailure, startZooKeeper, uniqueRoot, within, type ZkCluster } from './support';
 
 const fromSources = { ZK_HA_MODULE: path.join(__dirname, '..', 'lib', 'index.ts'), NODE_OPTIONS: '-r tsx/cjs' };
 

@@ -11,12 +11,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { promisify } from 'util';
-import { startZooKeeper, type ZkCluster } from './harness';
-import { releaseTempDir, trackTempDir } from './harness/processes';
-import { sharedZooKeeper } from './support/shared-zookeeper';
-import { quotaRoot } from './support/quota';
-import { uniqueRoot, within } from './support/wait';
-import { runStartFailure } from './support/start-failure';
+import { quotaRoot, releaseTempDir, runStartFailure, sharedZooKeeper, startZooKeeper, trackTempDir, uniqueRoot, within, type ZkCluster } from './support';
 
 const run = promisify(execFile);
 const REPO = path.join(__dirname, '..');

@@ -5,9 +5,7 @@
  * ordinary error, which ZkSession types as QUOTA_EXCEEDED.
  */
 import { expect } from 'chai';
-import { startZooKeeper, type ZkCluster } from './harness';
-import { Worker } from './support/worker';
-import { quotaRoot } from './support/quota';
+import { quotaRoot, startZooKeeper, Worker, type ZkCluster } from './support';
 
 describe('unknown server error codes (real ZooKeeper enforcing quotas)', function () {
   this.timeout(60000);

@@ -42,12 +42,10 @@ if [ "${#apt_pkgs[@]}" -gt 0 ]; then
   apt-get install -y -qq "${apt_pkgs[@]}" >/dev/null || die "apt-get install failed; install by hand: apt-get install -y ${apt_pkgs[*]}"
 fi
 
-# npm dependencies: install when absent or older than the lock file.
+# npm dependencies: install when absent or older than the lock file. Always `npm ci`: it installs
+# exactly the committed lock and never rewrites it, so the README's commands leave `git status` clean.
 if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  say "installing npm dependencies"
-  # npm ci wants every platform's optional package in the lock; a registry that lacks one of them
-  # (msgpackr-extract's macOS/Windows builds, here) makes it refuse, so fall back to npm install.
-  npm ci --no-audit --no-fund --loglevel=error >&2 2>/dev/null \
-    || npm install --no-audit --no-fund --loglevel=error >&2 \
-    || die "npm install failed; check that the npm registry is reachable."
+  say "installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error >&2 \
+    || die "npm ci failed; check that the npm registry is reachable and that package-lock.json matches package.json (the lock is never rewritten here)."
 fi

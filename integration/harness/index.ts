@@ -2,7 +2,7 @@ export type { Backend, FourLetterWord, StartOptions, ZkCluster, ZkNodeInfo } fro
 export { startZooKeeper } from './start';
 export { freePort, freePorts } from './free-port';
 export { TcpProxy } from './tcp-proxy';
-export { spawnTracked, killAllTracked, trackedPids, processAlive } from './processes';
+export { spawnTracked, killAllTracked, trackedPids, processAlive, trackTempDir, releaseTempDir } from './processes';
 export { HarnessError, type HarnessErrorCode } from './errors';
 export { fourLetterWord, parseMntr, parseMode, type ServerMode } from './four-letter';
 export { expireSessionOn } from './expire-session';

@@ -8,3 +8,6 @@ export { Worker } from './worker';
 export type { WorkerEvent } from './worker';
 export { sharedZooKeeper } from './shared-zookeeper';
 export { checkHistory } from '../chaos/checker';
+export { quotaRoot } from './quota';
+export { runStartFailure } from './start-failure';
+export type { StartFailureOutcome } from './start-failure';
