@@ -5,6 +5,7 @@
  * exception out of node-zookeeper-client's socket handler — and the session recovers against the
  * real ZooKeeper afterwards. test/zk/reply-guard.test.ts feeds 20 000 more inputs to the decoder.
  */
+import { spawnSync } from 'child_process';
 import * as net from 'net';
 import { monitorEventLoopDelay } from 'perf_hooks';
 import { expect } from 'chai';
@@ -126,6 +127,22 @@ describe('hostile ZooKeeper replies (fake server on loopback, then real ZooKeepe
     cleanups.push(() => s.close());
     return s;
   }
+
+  it('bare library in a fresh process: one connect reply with a negative password length kills the process', () => {
+    // The ConnectResponse {protocolVersion 0, timeOut 4000, sessionId, passwd length -2}.
+    const script = `
+      const net = require('net');
+      const reply = Buffer.alloc(24); reply.writeInt32BE(20, 0); reply.writeInt32BE(4000, 8); reply.writeInt32BE(-2, 20);
+      const server = net.createServer((c) => c.once('data', () => c.write(reply))).listen(0, '127.0.0.1', () => {
+        const client = require('node-zookeeper-client').createClient('127.0.0.1:' + server.address().port, { retries: 0 });
+        client.connect();
+        setTimeout(() => { console.log('survived'); process.exit(0); }, 3000);
+      });`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.stdout).not.to.contain('survived');
+    expect(r.status).to.not.equal(0);
+    expect(r.stderr).to.match(/RangeError|ERR_OUT_OF_RANGE|ERR_INVALID_ARG_VALUE/);
+  });
 
   it('garbage answers to the ConnectRequest: 300 of them, no crash, bounded memory; the session connects once the server is honest', async () => {
     const h = await hostile(0xc0ffee);
