@@ -234,5 +234,7 @@ export class HaClient extends EventEmitter<HaClientEvents> {
     this.view.on('invalid', ({ path, error }) => this.faults.report('rejected-input', { detail: { path, code: error.code, message: error.message } }));
     this.session.on('lost', (i) => this.faults.report('session-lost', { detail: { ...i } }));
     this.session.on('session', (i) => this.faults.report('session-rejoined', { detail: { ...i } }));
+    // Already rate-limited by the session (one event per second, with a count).
+    this.session.on('malformedReply', (i) => this.faults.report('rejected-input', { detail: { source: 'zookeeper', ...i } }));
   }
 }

@@ -375,6 +375,8 @@ export class HaServer extends EventEmitter<HaServerEvents> {
       this.lostAt = undefined;
       this.faults.report('session-rejoined', { durationMs: since === undefined ? undefined : monotonicMs() - since, detail: { ...i } });
     });
+    // Already rate-limited by the session (one event per second, with a count).
+    s.on('malformedReply', (i) => this.faults.report('rejected-input', { detail: { source: 'zookeeper', ...i } }));
     this.view.on('primary', ({ member }) => { this.primaryHint = this.hintFrom(member); });
     this.view.on('change', ({ snapshot }) => {
       this.primaryHint = this.hintFrom(snapshot.primary);

@@ -32,6 +32,12 @@ export interface ZkSessionOptions {
   readonly auth?: readonly ZkAuth[];
   /** ACL for nodes created without one. Default: open (world:anyone all). */
   readonly defaultAcl?: readonly AclEntry[];
+  /**
+   * Largest ZooKeeper reply accepted, in bytes; a longer one is dropped as malformed (connection
+   * loss) before it is buffered. Default 16 MiB (ZooKeeper's jute.maxbuffer is ~1 MiB per node;
+   * a getChildren of a very large node can exceed it).
+   */
+  readonly maxReplyBytes?: number;
 }
 
 export interface ResolvedSessionOptions {
@@ -47,6 +53,7 @@ export interface ResolvedSessionOptions {
   readonly spinDelayMs: number;
   readonly auth: readonly ZkAuth[];
   readonly defaultAcl: readonly AclEntry[] | undefined;
+  readonly maxReplyBytes: number;
 }
 
 const HOST_PORT = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/;
@@ -80,6 +87,7 @@ export function resolveSessionOptions(options: ZkSessionOptions): ResolvedSessio
     spinDelayMs: positiveNumber('spinDelayMs', options.spinDelayMs, 200),
     auth,
     defaultAcl: options.defaultAcl,
+    maxReplyBytes: integerInRange('maxReplyBytes', options.maxReplyBytes, 64 * 1024, 1024 * 1024 * 1024, 16 * 1024 * 1024),
   };
 }
 

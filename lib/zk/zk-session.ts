@@ -4,7 +4,8 @@ import type { Client, Event as RawEvent } from 'node-zookeeper-client';
 import { monotonicMs } from '../base/clock';
 import { AclEntry, fromRawAcls, toRawAcls } from './acl';
 import { abandonConnection, CM_STATES, disposeClient, internalState } from './client-internals';
-import { applyClientFixes } from './client-fixes';
+import { applyClientFixes, MALFORMED_REPLY_EVENT } from './client-fixes';
+import type { MalformedReplyInfo } from './client-fixes';
 import { ResolvedSessionOptions, resolveSessionOptions, ZkSessionOptions } from './session-options';
 import { toZnodeStat, ZnodeStat } from './stat';
 import { toZkError, ZkError } from './zk-error';
@@ -52,6 +53,12 @@ export interface ZkSessionEvents {
   /** A new session replaced a lost one: owners re-create their ephemeral nodes and watches now. */
   session: [info: SessionInfo & { previousSessionId: string }];
   closed: [];
+  /**
+   * A ZooKeeper reply did not parse: the connection was dropped (pending requests failed with
+   * CONNECTION_LOSS) and the client reconnects. At most one event per second; `count` is the number
+   * of malformed replies it stands for.
+   */
+  malformedReply: [info: MalformedReplyInfo & { count: number }];
 }
 
 export interface ZkStats {
@@ -60,6 +67,7 @@ export interface ZkStats {
   watchEvents: number;
   probes: number;
   abandonedConnections: number;
+  malformedReplies: number;
 }
 
 const NO_SESSION = '0000000000000000';
@@ -97,7 +105,7 @@ interface Pending {
  */
 export class ZkSession extends EventEmitter<ZkSessionEvents> {
   readonly options: ResolvedSessionOptions;
-  readonly stats: ZkStats = { reads: 0, writes: 0, watchEvents: 0, probes: 0, abandonedConnections: 0 };
+  readonly stats: ZkStats = { reads: 0, writes: 0, watchEvents: 0, probes: 0, abandonedConnections: 0, malformedReplies: 0 };
 
   private client: Client | undefined;
   private generation = 0;
@@ -114,6 +122,8 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
   private ticker: NodeJS.Timeout | undefined;
   private readonly pending = new Set<Pending>();
   private startPromise: Promise<void> | undefined;
+  private malformedReported = Number.NEGATIVE_INFINITY;
+  private malformedHeld: (MalformedReplyInfo & { count: number }) | undefined;
 
   constructor(options: ZkSessionOptions) {
     super();
@@ -432,6 +442,11 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
       retries: 0,
     });
     this.client = client;
+    const cm = client.connectionManager as typeof client.connectionManager & { zkhaMaxReplyBytes?: number };
+    cm.zkhaMaxReplyBytes = this.options.maxReplyBytes;
+    cm.on(MALFORMED_REPLY_EVENT, (info: MalformedReplyInfo) => {
+      if (generation === this.generation) this.onMalformedReply(info);
+    });
     for (const a of this.options.auth) client.addAuthInfo(a.scheme, Buffer.from(a.credentials));
     const mine = (fn: () => void) => () => {
       if (generation === this.generation && this.currentState !== 'closed') fn();
@@ -492,6 +507,21 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
     if ((this.currentState as ZkSessionState) === 'lost') this.openClient();
   }
 
+  /** Rate-limited: one event per second at most, later ones counted into the next. */
+  private onMalformedReply(info: MalformedReplyInfo): void {
+    this.stats.malformedReplies++;
+    this.malformedHeld = { ...info, count: (this.malformedHeld?.count ?? 0) + 1 };
+    this.flushMalformed(monotonicMs());
+  }
+
+  private flushMalformed(now: number): void {
+    const held = this.malformedHeld;
+    if (!held || now - this.malformedReported < 1000) return;
+    this.malformedHeld = undefined;
+    this.malformedReported = now;
+    this.emit('malformedReply', held);
+  }
+
   private failPending(error: ZkError): void {
     for (const p of [...this.pending]) p.fail(error);
   }
@@ -501,6 +531,7 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
     const client = this.client;
     if (!client || this.currentState === 'closed') return;
     const now = monotonicMs();
+    this.flushMalformed(now);
     const timeout = this.negotiatedTimeoutMs;
     if (this.currentState === 'connected') {
       if (this.probeInFlight && now - this.lastHeardAt > timeout * this.options.readTimeoutFraction) {

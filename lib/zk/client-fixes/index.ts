@@ -1,7 +1,10 @@
 import type { ClientFix } from './client-fix';
+import { replyGuard } from './reply-guard';
 import { unknownErrorCodes } from './unknown-error-codes';
 
 export type { ClientFix } from './client-fix';
+export { MALFORMED_REPLY_EVENT, DEFAULT_MAX_REPLY_BYTES } from './reply-guard';
+export type { MalformedReplyInfo } from './reply-guard';
 
 /**
  * Runtime fixes of node-zookeeper-client, applied when lib/zk loads so that every user of the
@@ -11,6 +14,7 @@ export type { ClientFix } from './client-fix';
  */
 const FIXES: readonly ClientFix[] = [
   unknownErrorCodes,
+  replyGuard,
 ];
 
 const applied: string[] = [];
