@@ -6,7 +6,7 @@ import {
 } from './limits';
 import type { RpcError } from './rpc-error';
 import type { CallContext } from './server-call';
-import type { AdmitDecision, Handler } from './server-session';
+import type { AdmitDecision, Handler } from './handler';
 import type { TransportFault } from './transport-fault';
 
 export interface AuthenticateRequest {

@@ -8,21 +8,9 @@ import type { ServerLimits } from './server-options';
 import { RpcError } from './rpc-error';
 import { CallContext, PeerInfo, ServerCall } from './server-call';
 import type { TransportFault } from './transport-fault';
+import type { AdmitDecision, AdmitHook, Handler } from './handler';
 
-/**
- * A handler. Declared as a method signature so that a handler with typed params is accepted
- * where a `Handler` (params: unknown) is expected.
- */
-export type Handler<P = unknown, R = unknown> = {
-  bivarianceHack(params: P, ctx: CallContext): R | Promise<R>;
-}['bivarianceHack'];
-
-/** Returned by `admit` to let a call run; `epoch` is stamped on the response and on ctx. */
-export interface AdmitDecision {
-  epoch?: number;
-}
-
-export type AdmitHook = (call: { method: string; meta: Record<string, unknown>; peer: PeerInfo }) => RpcError | AdmitDecision;
+export type { AdmitDecision, AdmitHook, Handler };
 
 /** What a session needs from its server: shared limits, handlers and bookkeeping. */
 export interface SessionHost {
