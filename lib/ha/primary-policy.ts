@@ -20,6 +20,9 @@ export class PrimaryPolicy<T extends CallTarget> {
   /** The member a NOT_PRIMARY answer named, while it is reachable. */
   private hint: string | undefined;
   private unavailableSince: number | undefined;
+  /** The last gap without a primary, until a verified answer closes it (a failover's duration). */
+  private gapMs: number | undefined;
+  /** The epoch of the last answer from the verified primary. */
   private lastEpoch: number | undefined;
 
   constructor(private readonly ctx: PolicyContext<T>, readonly fence: EpochFence) {}
@@ -27,7 +30,9 @@ export class PrimaryPolicy<T extends CallTarget> {
   /** Takes in a snapshot of the client's view (the primary to route to; the fence). */
   observe(snapshot: MembershipSnapshot): GenerationChange | undefined {
     this.primaryName = snapshot.primary?.name;
-    return this.fence.observe(snapshot);
+    const change = this.fence.observe(snapshot);
+    if (change) this.lastEpoch = undefined; // epochs of another generation do not compare
+    return change;
   }
 
   async call<R>(method: string, params: unknown, opts: PolicyCallOptions, deadline: number): Promise<AttemptResult<R>> {
@@ -94,17 +99,23 @@ export class PrimaryPolicy<T extends CallTarget> {
     this.unavailableSince ??= monotonicMs();
   }
 
-  /** A call succeeded: a higher epoch than the last answer's after a gap is a failover (reported with the gap). */
+  /**
+   * A call succeeded. An answer from the verified primary (its epoch is the fence) at a higher
+   * epoch than the last such answer is a failover, reported with the gap calls saw before it.
+   * Other epochs (a hinted member the view has not acknowledged yet, a poisoned number) are not
+   * compared: one answer with epoch 2^52 must not silence every later failover report.
+   */
   private noteSuccess(epoch: number | undefined): void {
     const since = this.unavailableSince;
-    this.unavailableSince = undefined;
-    if (epoch === undefined) return;
+    if (since !== undefined) {
+      this.unavailableSince = undefined;
+      this.gapMs = monotonicMs() - since;
+    }
+    if (epoch === undefined || epoch !== this.fence.epoch) return;
     if (this.lastEpoch !== undefined && epoch > this.lastEpoch) {
-      this.ctx.faults.report('failover', {
-        durationMs: since === undefined ? undefined : monotonicMs() - since,
-        detail: { fromEpoch: this.lastEpoch, toEpoch: epoch },
-      });
+      this.ctx.faults.report('failover', { durationMs: this.gapMs, detail: { fromEpoch: this.lastEpoch, toEpoch: epoch } });
     }
     this.lastEpoch = epoch;
+    this.gapMs = undefined;
   }
 }

@@ -109,7 +109,7 @@ export class FakePool implements CallPool<FakeTarget> {
   }
 }
 
-export interface FakeReport { kind: string; member?: string; detail?: Record<string, unknown> }
+export interface FakeReport { kind: string; member?: string; durationMs?: number; detail?: Record<string, unknown> }
 
 export function context(pool: FakePool, reports: FakeReport[] = []): PolicyContext<FakeTarget> {
   return {

@@ -90,6 +90,25 @@ describe('ha/primary-policy (fake pool)', () => {
     expect(pool.log).to.have.length(1);
   });
 
+  it('reports a failover once, when the new verified primary answers; a poisoned epoch silences nothing', async () => {
+    const { pool, policy, reports, s1, s2 } = setup();
+    policy.observe(snapshot([s1, s2], { primary: s1, generation: 'g' }));
+    await policy.call('m', {}, {}, within(1000));
+    s1.script.push({ epoch: 2 ** 52 });
+    await policy.call('m', {}, {}, within(1000));
+    s1.otherwise = { error: notPrimary() };
+    const p = policy.call('m', {}, {}, within(5000));
+    await new Promise((r) => setTimeout(r, 20));
+    policy.observe(snapshot([s2], { primary: s2, generation: 'g' }));
+    pool.changed();
+    expect((await p).epoch).to.equal(5);
+    await policy.call('m', {}, {}, within(1000));
+    const failovers = reports.filter((r) => r.kind === 'failover');
+    expect(failovers).to.have.length(1);
+    expect(failovers[0]!.detail).to.deep.equal({ fromEpoch: 3, toEpoch: 5 });
+    expect(failovers[0]!.durationMs).to.be.a('number');
+  });
+
   describe('fencing', () => {
     it('an answer below the verified epoch is FENCED (reported); a non-idempotent call is not retried', async () => {
       const { policy, reports, s1, s2 } = setup();
