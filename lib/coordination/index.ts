@@ -12,5 +12,7 @@ export { servicePaths, memberSequence, sortMemberNames, leaseNodeName, DEFAULT_R
 export type { ServicePaths } from './paths';
 export { ensureService, readServiceNode, generationOf, SERVICE_MODES } from './service-node';
 export type { ServiceMode, ServiceNodeData } from './service-node';
-export { faultJournalSink, appendJournal, readJournal } from './fault-journal';
+export { faultJournalSink, appendJournal, readJournal, journalSequence } from './fault-journal';
+export { serviceAcl, excessGrants, enforceAcl, enforceServiceAcls } from './service-acl';
+export type { AclCheck } from './service-acl';
 export type { FaultJournalOptions } from './fault-journal';

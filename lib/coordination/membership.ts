@@ -37,8 +37,10 @@ export interface MembershipEvents {
   retrying: [error: unknown];
   /** The service node was created again (deleted, or ZooKeeper lost its data): a new generation. */
   generation: [info: { generation: string; previous: string }];
-  /** A re-registration gave up for good (MODE_MISMATCH: the service changed mode; CLOSED: left or session closed). */
+  /** A re-registration gave up for good (MODE_MISMATCH: the service changed mode; ACL_TOO_OPEN; CLOSED: left or session closed). */
   failed: [error: unknown];
+  /** Existing service nodes were more open than the `acl` option: `fixed` now, or `unfixable` by this session. */
+  acl: [info: { fixed: string[]; unfixable: string[] }];
 }
 
 /**
@@ -104,7 +106,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   }
 
   private async ensure(): Promise<void> {
-    await ensureService(this.session, this.paths, this.mode, this.options.acl);
+    await ensureService(this.session, this.paths, this.mode, this.options.acl, (r) => this.emit('acl', r));
     const stat = await this.session.retry(() => this.session.exists(this.paths.servicePath));
     if (!stat) throw new ZkError('NO_NODE', `${this.paths.servicePath} went away while registering`, { path: this.paths.servicePath });
     const generation = generationOf(stat);
@@ -201,7 +203,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
         this.emit('registered', { ...own, reason });
         return own;
       } catch (error) {
-        if (error instanceof CoordinationError && (error.code === 'MODE_MISMATCH' || error.code === 'CLOSED')) throw error;
+        if (error instanceof CoordinationError && (error.code === 'MODE_MISMATCH' || error.code === 'CLOSED' || error.code === 'ACL_TOO_OPEN')) throw error;
         if (reason === 'start' && attempt === 0 && !(error instanceof ZkError)) throw error;
         // At start, an error that waiting cannot cure (QUOTA_EXCEEDED, NO_AUTH, an unknown server
         // code...) fails register() at once instead of looping silently; later, the loop keeps trying

@@ -1,6 +1,7 @@
 import { ZkError, ZkSession } from '../zk';
 import type { AclEntry } from '../zk';
 import { CoordinationError } from './coordination-error';
+import { enforceServiceAcls, serviceAcl } from './service-acl';
 import type { ServicePaths } from './paths';
 
 export type ServiceMode = 'primary-backup' | 'redundant';
@@ -13,11 +14,13 @@ export interface ServiceNodeData {
 }
 
 /**
- * Creates the service node (first member wins) and its members/faults children, then checks that
- * the service runs in `mode`: a member that joins with another mode gets MODE_MISMATCH.
+ * Creates the service node (first member wins) and its members/leases/faults children, then checks
+ * that the service runs in `mode` (a member that joins with another mode gets MODE_MISMATCH) and
+ * that nodes which existed already are not more open than the ACL (fixed, or ACL_TOO_OPEN).
  */
 export async function ensureService(
   session: ZkSession, paths: ServicePaths, mode: ServiceMode, acl?: readonly AclEntry[],
+  onAcl?: (result: { fixed: string[]; unfixable: string[] }) => void,
 ): Promise<ServiceNodeData> {
   await session.retry(() => session.mkdirp(paths.root, undefined, { acl }));
   const data: ServiceNodeData = { mode, createdAt: Date.now(), layout: 1 };
@@ -33,6 +36,9 @@ export async function ensureService(
   await session.retry(() => createIfAbsent(session, paths.members, undefined, acl));
   await session.retry(() => createIfAbsent(session, paths.leases, undefined, acl));
   await session.retry(() => createIfAbsent(session, paths.faults, undefined, acl));
+  // Nodes that existed before may be more open than configured: fixed here, or ACL_TOO_OPEN.
+  const checked = await enforceServiceAcls(session, paths, serviceAcl(session, acl));
+  if (onAcl && (checked.fixed.length > 0 || checked.unfixable.length > 0)) onAcl(checked);
   return existing;
 }
 

@@ -155,7 +155,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
       member: this.membership.record.id,
       logger: options.logger,
       metrics: options.metrics,
-      journal: options.journal === false ? undefined : faultJournalSink({ session: this.session, paths: this.membership.paths }),
+      journal: options.journal === false ? undefined : faultJournalSink({ session: this.session, paths: this.membership.paths, acl: options.acl }),
     });
     this.faults.on('fault', (r) => this.emit('fault', r));
     this.view = new MembershipView(this.session, this.service, { root: options.root });
@@ -377,6 +377,8 @@ export class HaServer extends EventEmitter<HaServerEvents> {
     });
     // Already rate-limited by the session (one event per second, with a count).
     s.on('malformedReply', (i) => this.faults.report('rejected-input', { detail: { source: 'zookeeper', ...i } }));
+    // Service nodes found more open than the `acl` option (fixed, or other sessions' nodes left as they are).
+    this.membership.on('acl', (r) => this.faults.report('rejected-input', { detail: { source: 'zookeeper-acl', ...r } }));
     this.view.on('primary', ({ member }) => { this.primaryHint = this.hintFrom(member); });
     this.view.on('change', ({ snapshot }) => {
       this.primaryHint = this.hintFrom(snapshot.primary);

@@ -40,6 +40,16 @@ export const acl = {
   },
 };
 
+/** The permission bits of `perms` ('all' = every bit). */
+export function permBits(perms: readonly Perm[]): number {
+  return perms.reduce((bits, p) => bits | (PERM_BITS[p] ?? 0), 0);
+}
+
+/** The names of the bits in `bits`, e.g. ['write', 'delete']. */
+export function permNames(bits: number): Perm[] {
+  return (Object.keys(PERM_BITS) as Perm[]).filter((p) => p !== 'all' && (bits & PERM_BITS[p]) !== 0);
+}
+
 export function toRawAcls(entries: readonly AclEntry[]): RawAcl[] {
   return entries.map((e) => new ACL(e.perms.reduce((bits, p) => bits | PERM_BITS[p], 0), new Id(e.scheme, e.id)));
 }

@@ -7,6 +7,6 @@ export { parseConnectString } from './session-options';
 export { ZkError } from './zk-error';
 export type { ZkErrorCode } from './zk-error';
 export type { ZnodeStat } from './stat';
-export { acl, digestId } from './acl';
+export { acl, digestId, permBits, permNames } from './acl';
 export type { AclEntry, Perm } from './acl';
 export { applyClientFixes, appliedClientFixes } from './client-fixes';
