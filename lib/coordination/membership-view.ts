@@ -4,7 +4,7 @@ import type { WatchEvent } from '../zk';
 import { CoordinationError } from './coordination-error';
 import { decodeRecord, Member } from './member-record';
 import { SerialTask } from './serial-task';
-import { DEFAULT_ROOT, leaseNodeName, ServicePaths, servicePaths, sortMemberNames } from './paths';
+import { DEFAULT_ROOT, leaseNodeName, ServicePaths, servicePaths, memberSequence } from './paths';
 import { generationOf } from './service-node';
 
 export interface MembershipSnapshot {
@@ -232,9 +232,15 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
 
   private async refresh(): Promise<void> {
     const [names] = await Promise.all([this.listNames(), this.listLeases()]);
-    const ordered = sortMemberNames(names);
-    const present = new Set(ordered.map((o) => o.name));
-    const toRead = ordered.filter((o) => (!this.byName.has(o.name) && !this.invalidVersions.has(o.name)) || this.staleData.has(o.name));
+    // One pass, no sort: every watching client runs this on every change (publish sorts when needed).
+    const present = new Set<string>();
+    const toRead: { name: string; sequence: number }[] = [];
+    for (const name of names) {
+      const sequence = memberSequence(name);
+      if (sequence === undefined) continue;
+      present.add(name);
+      if ((!this.byName.has(name) && !this.invalidVersions.has(name)) || this.staleData.has(name)) toRead.push({ name, sequence });
+    }
     for (const o of toRead) this.staleData.delete(o.name);
     let read: (Member | undefined)[];
     try {

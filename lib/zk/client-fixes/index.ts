@@ -1,4 +1,5 @@
 import type { ClientFix } from './client-fix';
+import { corkedWrites } from './corked-writes';
 import { replyGuard } from './reply-guard';
 import { unknownErrorCodes } from './unknown-error-codes';
 
@@ -15,6 +16,7 @@ export type { MalformedReplyInfo } from './reply-guard';
 const FIXES: readonly ClientFix[] = [
   unknownErrorCodes,
   replyGuard,
+  corkedWrites,
 ];
 
 const applied: string[] = [];
