@@ -2,6 +2,7 @@ import type { ClientFix } from './client-fix';
 import { corkedWrites } from './corked-writes';
 import { replyGuard } from './reply-guard';
 import { unknownErrorCodes } from './unknown-error-codes';
+import { watcherRegistration } from './watcher-registration';
 
 export type { ClientFix } from './client-fix';
 export { MALFORMED_REPLY_EVENT, DEFAULT_MAX_REPLY_BYTES } from './reply-guard';
@@ -17,6 +18,7 @@ const FIXES: readonly ClientFix[] = [
   unknownErrorCodes,
   replyGuard,
   corkedWrites,
+  watcherRegistration,
 ];
 
 const applied: string[] = [];
