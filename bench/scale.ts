@@ -3,7 +3,8 @@
 // 100 candidates — zk-ha's predecessor-watch Election next to a naive watch-all-children election.
 //   npm run bench:scale               1000 clients (4 processes × 250 ZkSessions), 100 members
 //   npm run bench:scale -- --quick    200 clients, 20 members
-//   options: --clients=N --members=N --processes=N --changes=N
+//   options: --clients=N --members=N --processes=N --changes=N --doc=<markdown file for the section>
+//   BENCH_CHANGE_PROF=<dir>: V8 CPU profiles of the watcher processes during the changes only
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -471,7 +472,9 @@ the naive election is implemented in the bench: every candidate sets a children 
 re-reads it on every notification, so N−1 wake per change. "watch events" counts every ZooKeeper watch event the
 remaining candidates' sessions received (\`ZkSession.stats.watchEvents\`).
 `;
-  console.log(`wrote ${updateDocSection('scale', doc)}`);
+  // --doc=<file>: write the section to another markdown file (e.g. docs/performance-scale.md).
+  const docFile = args.find((a) => a.startsWith('--doc='))?.slice('--doc='.length);
+  console.log(`wrote ${docFile ? updateDocSection('scale', doc, path.resolve(docFile), '# Membership at scale\n') : updateDocSection('scale', doc)}`);
 }
 
 function round2(v: number): number {
