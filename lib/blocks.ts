@@ -9,6 +9,7 @@ export type {
 } from './zk';
 
 export { Membership, MembershipView, Election, CoordinationError, servicePaths, DEFAULT_ROOT } from './coordination';
+export { serviceAcl, enforceAcl, enforceServiceAcls, excessGrants } from './coordination';
 export type {
   MembershipOptions, MembershipSnapshot, MembershipChange, Member, MemberRecord, ElectionOptions, DemotionReason,
   ServiceMode, CoordinationErrorCode, ServicePaths, OwnNode,
