@@ -88,19 +88,38 @@ export async function wsClient(port: number, corked: boolean): Promise<BenchClie
 
 // ---------------------------------------------------------------- TCP + length-prefixed msgpackr
 
-/** Splits a byte stream into 4-byte-length-prefixed frames; copies only frames split across reads. */
+/**
+ * Splits a byte stream into 4-byte-length-prefixed frames. Frames inside one read are views of
+ * it; only a frame split across reads is copied (just its own bytes), as a careful hand-written
+ * transport would do, so that the ceiling is not lowered by the baseline's own copies.
+ */
 function frameReader(onFrame: (frame: Buffer) => void): (chunk: Buffer) => void {
-  let buf: Buffer = Buffer.alloc(0);
+  let pending: Buffer | undefined;
   return (chunk) => {
-    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
     let pos = 0;
-    while (buf.length - pos >= 4) {
-      const len = buf.readUInt32BE(pos);
-      if (buf.length - pos - 4 < len) break;
-      onFrame(buf.subarray(pos + 4, pos + 4 + len));
+    if (pending !== undefined) {
+      if (pending.length < 4) {
+        pos = Math.min(4 - pending.length, chunk.length);
+        pending = Buffer.concat([pending, chunk.subarray(0, pos)]);
+        if (pending.length < 4) return;
+      }
+      const missing = 4 + pending.readUInt32BE(0) - pending.length;
+      if (chunk.length - pos < missing) {
+        pending = Buffer.concat([pending, chunk.subarray(pos)]);
+        return;
+      }
+      const frame = Buffer.concat([pending, chunk.subarray(pos, pos + missing)]);
+      pos += missing;
+      pending = undefined;
+      onFrame(frame.subarray(4));
+    }
+    while (chunk.length - pos >= 4) {
+      const len = chunk.readUInt32BE(pos);
+      if (chunk.length - pos - 4 < len) break;
+      onFrame(chunk.subarray(pos + 4, pos + 4 + len));
       pos += 4 + len;
     }
-    buf = pos === buf.length ? Buffer.alloc(0) : buf.subarray(pos);
+    if (pos < chunk.length) pending = chunk.subarray(pos);
   };
 }
 

@@ -58,6 +58,8 @@ export class EndpointPool implements CallPool<PoolEndpoint> {
   private readonly health: HealthSet;
   private readonly balancer: Balancer;
   private picker: Picker;
+  /** Some endpoint is ejected, probing or down: set by rebuild(), which every such change runs. */
+  private outOfRotation = false;
   private probeTimer: NodeJS.Timeout | undefined;
   private readonly listeners = new Set<() => void>();
   private closed = false;
@@ -119,12 +121,14 @@ export class EndpointPool implements CallPool<PoolEndpoint> {
 
   /** The balancer's choice among serving endpoints; a probing endpoint gets one probe call when due. */
   pick(key: string | undefined): PoolEndpoint | undefined {
-    const now = monotonicMs();
-    const probe = this.health.acquireProbe(now);
-    if (probe !== undefined) {
-      const ep = this.endpoints.get(probe);
-      if (ep && ep.connection.state === 'up') return ep;
-      this.health.get(probe)?.releaseProbe();
+    // Looking for a due probe walks every endpoint: only worth it while one is out of rotation.
+    if (this.outOfRotation) {
+      const probe = this.health.acquireProbe(monotonicMs());
+      if (probe !== undefined) {
+        const ep = this.endpoints.get(probe);
+        if (ep && ep.connection.state === 'up') return ep;
+        this.health.get(probe)?.releaseProbe();
+      }
     }
     const routed = this.picker.pick(key);
     return routed ? this.endpoints.get(routed.id) : undefined;
@@ -268,6 +272,7 @@ export class EndpointPool implements CallPool<PoolEndpoint> {
     if (this.closed) return;
     const serving: RoutedEndpoint[] = [];
     for (const ep of this.endpoints.values()) if (this.serving(ep)) serving.push(ep.routed);
+    this.outOfRotation = serving.length < this.endpoints.size;
     this.picker = this.balancer.build(serving);
     this.scheduleProbe();
     for (const l of this.listeners) l();

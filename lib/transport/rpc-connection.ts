@@ -247,7 +247,7 @@ export class RpcConnection extends EventEmitter<RpcConnectionEvents> {
       this.stateValue = 'up';
       this.refusal = undefined;
       s.backoff?.reset();
-      this.core = new ConnectionCore(ws, socket, this.owner, s, this.url, (f) => this.fault(f));
+      this.core = new ConnectionCore(ws, socket, this.owner, s, this.url, (f) => this.fault(f), s.zeroMask ? 'client-zero-mask' : 'ws');
       this.startHeartbeat(this.core);
       for (const w of this.connectWaiters.splice(0)) w.resolve();
       this.emit('up');
@@ -378,6 +378,8 @@ export class RpcConnection extends EventEmitter<RpcConnectionEvents> {
         clearTimeout(timer);
         resolve();
       });
+      // Frames queued this tick (requests already counted as written, cancels) go before the close frame.
+      this.core?.flush();
       if (ws.readyState === WebSocket.OPEN) ws.close(1000, 'client closing');
       else ws.terminate();
     });

@@ -45,7 +45,7 @@ export class ServerSession implements CoreOwner {
     readonly peer: PeerInfo,
   ) {
     this.peerName = `${peer.address}:${peer.port}`;
-    this.core = new ConnectionCore(ws, socket, this, host.limits, this.peerName, (f) => host.fault(f));
+    this.core = new ConnectionCore(ws, socket, this, host.limits, this.peerName, (f) => host.fault(f), 'server');
     let markClosed!: () => void;
     this.closed = new Promise<void>((resolve) => (markClosed = resolve));
     ws.on('error', (err: Error & { code?: string }) => {
@@ -313,6 +313,7 @@ export class ServerSession implements CoreOwner {
       call.abort(new RpcError('UNAVAILABLE', 'server closed before the call finished', { notExecuted: false }));
       this.finish(call);
     }
+    this.core.flush();
     if (this.ws.readyState === WebSocket.OPEN) this.ws.close(1001, 'server closing');
   }
 
