@@ -3,44 +3,15 @@
  * registered with Membership in this process.
  */
 import { expect } from 'chai';
-import * as path from 'path';
 import { createInterface } from 'readline';
 import { freePort, spawnTracked, type ZkCluster } from './harness';
 import { sharedZooKeeper } from './support/shared-zookeeper';
+import { CLI, oneLine, runCli, type CliResult } from './support/cli';
 import { eventually, uniqueRoot, within } from './support/wait';
 import { acl, ZkSession } from '../lib/zk';
 import { faultJournalSink, Membership, servicePaths } from '../lib/coordination';
 import type { ServiceMode } from '../lib/coordination';
 import { FaultReporter } from '../lib/ops/fault-reporter';
-
-const CLI = path.join(__dirname, '..', 'bin', 'zk-ha.ts');
-
-interface CliResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function runCli(args: readonly string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
-  const child = spawnTracked(process.execPath, ['-r', 'tsx/cjs', CLI, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ZK_CONNECT: undefined, ...env },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (b: Buffer) => { stdout += b.toString(); });
-  child.stderr!.on('data', (b: Buffer) => { stderr += b.toString(); });
-  const exited = new Promise<CliResult>((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
-  return within(30000, `zk-ha ${args.join(' ')}`, exited);
-}
-
-/** stderr of a failed command: exactly one line, no stack. */
-function oneLine(result: CliResult): string {
-  const lines = result.stderr.split('\n').filter((l) => l.length > 0);
-  expect(lines, `stderr: ${result.stderr}`).to.have.length(1);
-  expect(result.stderr).not.to.match(/\n\s+at /);
-  return lines[0]!;
-}
 
 describe('zk-ha command line (real ZooKeeper)', function () {
   this.timeout(90000);

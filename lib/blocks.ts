@@ -2,7 +2,7 @@
  * zk-ha/blocks: the building blocks under the HA API, for users who compose their own:
  * the ZooKeeper session, membership and election, the RPC transport and the balancers.
  */
-export { ZkSession, ZkError, acl, digestId } from './zk';
+export { ZkSession, ZkError, acl, digestId, appliedClientFixes } from './zk';
 export type {
   ZkSessionOptions, ZkAuth, ZkSessionState, ZkSessionEvents, ZkErrorCode, ZnodeStat, AclEntry, Perm, CreateMode,
   WatchEvent, MultiOp, MultiResult, LostReason,

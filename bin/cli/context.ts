@@ -3,6 +3,7 @@ import { DEFAULT_ROOT, readServiceNode, servicePaths } from '../../lib/coordinat
 import type { ServiceNodeData, ServicePaths } from '../../lib/coordination';
 import { parseConnectString, ZkError, ZkSession } from '../../lib/zk';
 import { CliError, EXIT, FailureContext } from './cli-error';
+import { escapeControl, escapeJson } from './escape';
 
 export const DEFAULT_CONNECT = '127.0.0.1:2181';
 export const DEFAULT_TIMEOUT_MS = 5000;
@@ -101,7 +102,15 @@ export async function withSession<T>(ctx: CliContext, fn: (session: ZkSession) =
   }
 }
 
-/** One line (or block) on stdout. */
+/**
+ * One line (or block) on stdout. Control characters within each line are shown escaped (see
+ * escape.ts); fields that could carry a newline are escaped where they are formatted.
+ */
 export function print(text: string): void {
-  process.stdout.write(`${text}\n`);
+  process.stdout.write(`${text.split('\n').map(escapeControl).join('\n')}\n`);
+}
+
+/** One JSON document (or JSON line) on stdout, safe for a terminal and still valid JSON. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${escapeJson(JSON.stringify(value))}\n`);
 }

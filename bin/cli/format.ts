@@ -1,8 +1,11 @@
 import type { FaultReport } from '../../lib/ops/fault-reporter';
 import type { MemberRow, ServiceState } from './service-state';
+import { escapeControl } from './escape';
 
 /** Left-aligned columns separated by two spaces; the first row is the header. */
-export function table(rows: readonly (readonly string[])[]): string {
+export function table(rawRows: readonly (readonly string[])[]): string {
+  // A cell from ZooKeeper must stay one cell: no newline may start a forged row.
+  const rows = rawRows.map((row) => row.map(escapeControl));
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => { widths[i] = Math.max(widths[i] ?? 0, cell.length); });
   return rows
@@ -21,7 +24,7 @@ export function membersTable(members: readonly MemberRow[]): string {
 export function primaryLine(state: Pick<ServiceState, 'mode' | 'primary' | 'epoch'>): string {
   if (state.mode === 'redundant') return 'none (redundant mode: every member serves)';
   if (!state.primary) return 'none (no members)';
-  return `${state.primary.id} ${state.primary.url} (epoch ${state.epoch})`;
+  return `${escapeControl(state.primary.id)} ${escapeControl(state.primary.url)} (epoch ${state.epoch})`;
 }
 
 export function statusText(state: ServiceState): string {
@@ -35,7 +38,7 @@ export function statusText(state: ServiceState): string {
     '',
     membersTable(state.members),
   ];
-  for (const bad of state.invalid) lines.push(`skipped unreadable member node ${bad.path}: ${bad.error}`);
+  for (const bad of state.invalid) lines.push(escapeControl(`skipped unreadable member node ${bad.path}: ${bad.error}`));
   return lines.join('\n');
 }
 

@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { LIBRARY_VERSION } from '../../lib/coordination/member-record';
 import { CliError, EXIT, toCliError } from './cli-error';
+import { escapeControl } from './escape';
 import { CliContext, DEFAULT_CONNECT, DEFAULT_TIMEOUT_MS, GlobalOptions, resolveContext } from './context';
 import { electCommand, membersCommand, statusCommand } from './commands/status';
 import { faultsCommand } from './commands/faults';
@@ -8,12 +9,24 @@ import { servicesCommand } from './commands/services';
 import { watchCommand } from './commands/watch';
 import { isrForceCommand, isrShowCommand } from './commands/isr';
 
-function positiveInteger(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) <= 0 || !Number.isSafeInteger(Number(value))) {
-    throw new InvalidArgumentError('must be a positive integer');
-  }
-  return Number(value);
+/**
+ * An integer option within [min, max]. Bounded so that a typo cannot become an absurd wait: Node
+ * timers fire at once for delays above 2^31-1 ms, which made `--timeout 99999999999` time out
+ * after 1 ms. commander names the option in the message.
+ */
+export function integerOption(min: number, max: number, unit = ''): (value: string) => number {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`must be an integer from ${min} to ${max}${unit}`);
+    }
+    return n;
+  };
 }
+
+/** Upper bounds of the numeric options. */
+export const MAX_TIMEOUT_MS = 600_000;
+export const MAX_FAULTS_LIMIT = 10_000;
 
 /** commander's own messages ("error: unknown option ...") in the same one-line form as ours. */
 function writeUsageError(message: string, write: (text: string) => void): void {
@@ -29,7 +42,7 @@ export function buildProgram(run: (action: (ctx: CliContext) => Promise<void>, g
     .option('--root <path>', 'znode root of the services', '/zk-ha')
     .option('--auth <user:password>', 'digest credentials for ACL-protected services')
     .option('--json', 'machine output: one JSON document (watch: one JSON line per change)')
-    .option('--timeout <ms>', 'give up connecting (and on each ZooKeeper request) after this long', positiveInteger, DEFAULT_TIMEOUT_MS)
+    .option('--timeout <ms>', 'give up connecting (and on each ZooKeeper request) after this long', integerOption(1, MAX_TIMEOUT_MS, ' (ms)'), DEFAULT_TIMEOUT_MS)
     .exitOverride()
     .configureOutput({ outputError: writeUsageError });
 
@@ -49,7 +62,7 @@ export function buildProgram(run: (action: (ctx: CliContext) => Promise<void>, g
     .action((service: string, _o: unknown, cmd: Command) => run((ctx) => watchCommand(ctx, service), globals(cmd)));
   program.command('faults <service>')
     .description('the fault journal of a service, newest first')
-    .option('--limit <n>', 'at most this many entries', positiveInteger, 50)
+    .option('--limit <n>', 'at most this many entries', integerOption(1, MAX_FAULTS_LIMIT), 50)
     .action((service: string, o: { limit: number }, cmd: Command) => run((ctx) => faultsCommand(ctx, service, o.limit), globals(cmd)));
   const isr = program.command('isr')
     .description('the in-sync set of a replicated service (docs/replication.md)');
@@ -81,7 +94,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       await action(ctx);
     } catch (error) {
       const failure = toCliError(error, ctx ?? { connect: globals.connect ?? '?', timeoutMs: globals.timeout ?? DEFAULT_TIMEOUT_MS, authGiven: globals.auth !== undefined });
-      process.stderr.write(`zk-ha: ${failure.message}\n`);
+      process.stderr.write(`zk-ha: ${escapeControl(failure.message)}\n`);
       exitCode = failure.exitCode;
     }
   };
@@ -94,7 +107,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     const failure = error instanceof CliError ? error : toCliError(error, { connect: '?', timeoutMs: DEFAULT_TIMEOUT_MS, authGiven: false });
-    process.stderr.write(`zk-ha: ${failure.message}\n`);
+    process.stderr.write(`zk-ha: ${escapeControl(failure.message)}\n`);
     return failure.exitCode;
   }
   return exitCode;

@@ -78,6 +78,6 @@ function loadTestcontainers(): TestcontainersModule {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require('testcontainers') as TestcontainersModule;
   } catch (err) {
-    throw new HarnessError('NO_DOCKER', `the testcontainers package is not installed (npm install --save-dev testcontainers); ${NO_DOCKER}`, undefined, { cause: err });
+    throw new HarnessError('NO_DOCKER', `the testcontainers package is not installed: it is an optional backend that package.json does not list (it would add ~190 packages to every install); add it for this checkout only with "npm install --no-save testcontainers"; ${NO_DOCKER}`, undefined, { cause: err });
   }
 }

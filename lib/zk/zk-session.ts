@@ -548,7 +548,10 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
     }
     // The client waits forever for the answer to its ConnectRequest from a server that accepted TCP and froze.
     if (!Number.isNaN(this.connectingSince) && internalState(client) === CM_STATES.CONNECTING) {
-      const perServer = Math.max(250, timeout / Math.max(1, this.options.servers.length));
+      // Each server of the connect string gets its share; before the first session the shares must
+      // fit in startTimeoutMs, or one silent server eats the whole start (and the CLI's --timeout).
+      const budget = this.everConnected ? timeout : Math.min(timeout, this.options.startTimeoutMs);
+      const perServer = Math.max(250, budget / Math.max(1, this.options.servers.length));
       if (now - this.connectingSince > perServer) {
         this.connectingSince = now;
         this.stats.abandonedConnections++;

@@ -1,5 +1,5 @@
 import { readJournal } from '../../../lib/coordination/fault-journal';
-import { CliContext, pathsOf, print, requireService, withSession } from '../context';
+import { CliContext, pathsOf, print, printJson, requireService, withSession } from '../context';
 import { faultsTable } from '../format';
 
 /** `zk-ha faults <service> [--limit N]`: the fault journal, newest first. */
@@ -9,5 +9,6 @@ export async function faultsCommand(ctx: CliContext, service: string, limit: num
     await requireService(session, paths);
     return readJournal(session, paths, limit);
   });
-  print(ctx.json ? JSON.stringify(reports) : faultsTable(reports));
+  if (ctx.json) printJson(reports);
+  else print(faultsTable(reports));
 }

@@ -1,7 +1,7 @@
 import { readServiceNode, servicePaths, sortMemberNames } from '../../../lib/coordination';
 import type { ServiceMode } from '../../../lib/coordination';
 import { ZkError, ZkSession } from '../../../lib/zk';
-import { CliContext, print, withSession } from '../context';
+import { CliContext, print, printJson, withSession } from '../context';
 import { table } from '../format';
 
 export interface ServiceRow {
@@ -14,7 +14,7 @@ export interface ServiceRow {
 /** `zk-ha services`: every service under the root, with its mode and member count. */
 export async function servicesCommand(ctx: CliContext): Promise<void> {
   const rows = await withSession(ctx, (session) => listServices(session, ctx.root));
-  if (ctx.json) print(JSON.stringify(rows));
+  if (ctx.json) printJson(rows);
   else if (rows.length === 0) print(`(no services under ${ctx.root})`);
   else print(table([['SERVICE', 'MODE', 'MEMBERS'], ...rows.map((r) => [r.service, r.mode ?? '?', String(r.members)])]));
 }

@@ -1,4 +1,4 @@
-import { CliContext, pathsOf, print, requireService, withSession } from '../context';
+import { CliContext, pathsOf, print, printJson, requireService, withSession } from '../context';
 import { CliError, EXIT } from '../cli-error';
 import { membersTable, primaryLine, statusText } from '../format';
 import { ServiceState, startView, stateOf } from '../service-state';
@@ -17,20 +17,22 @@ export async function loadState(ctx: CliContext, service: string): Promise<Servi
 /** `zk-ha status <service>`: mode, members in election order, primary and epoch. */
 export async function statusCommand(ctx: CliContext, service: string): Promise<void> {
   const state = await loadState(ctx, service);
-  print(ctx.json ? JSON.stringify(state) : statusText(state));
+  if (ctx.json) printJson(state);
+  else print(statusText(state));
 }
 
 /** `zk-ha members <service>`: the member list only (a JSON array with --json). */
 export async function membersCommand(ctx: CliContext, service: string): Promise<void> {
   const state = await loadState(ctx, service);
-  print(ctx.json ? JSON.stringify(state.members) : membersTable(state.members));
+  if (ctx.json) printJson(state.members);
+  else print(membersTable(state.members));
 }
 
 /** `zk-ha elect <service>`: the primary and its epoch; exit code 3 when there is none. */
 export async function electCommand(ctx: CliContext, service: string): Promise<void> {
   const state = await loadState(ctx, service);
   if (ctx.json) {
-    print(JSON.stringify({ service: state.service, mode: state.mode, primary: state.primary, epoch: state.epoch }));
+    printJson({ service: state.service, mode: state.mode, primary: state.primary, epoch: state.epoch });
   } else if (state.primary) {
     print(`primary: ${primaryLine(state)}`);
   }

@@ -1,6 +1,7 @@
 import type { MembershipView, ServiceMode } from '../../../lib/coordination';
 import type { ZkSession } from '../../../lib/zk';
-import { CliContext, openSession, pathsOf, print, requireService } from '../context';
+import { CliContext, openSession, pathsOf, print, printJson, requireService } from '../context';
+import { escapeControl } from '../escape';
 import { primaryLine, statusText } from '../format';
 import { memberRow, MemberRow, startView, stateOf } from '../service-state';
 
@@ -36,11 +37,11 @@ export async function watchCommand(ctx: CliContext, service: string): Promise<vo
     const started = await startView(session, paths, ctx.timeoutMs);
     view = started.view;
     const state = stateOf(paths, node.mode, started.snapshot, started.invalid);
-    const out = (line: WatchLine, text: string): void => print(ctx.json ? JSON.stringify(line) : `${line.at}  ${text}`);
+    const out = (line: WatchLine, text: string): void => (ctx.json ? printJson(line) : print(`${line.at}  ${text}`));
     const now = (): string => new Date().toISOString();
 
     if (ctx.json) {
-      print(JSON.stringify({ event: 'snapshot', at: now(), service: state.service, mode: state.mode, members: state.members, primary: state.primary, epoch: state.epoch } satisfies WatchLine));
+      printJson({ event: 'snapshot', at: now(), service: state.service, mode: state.mode, members: state.members, primary: state.primary, epoch: state.epoch } satisfies WatchLine);
     } else {
       print(`${statusText(state)}\n\nwatching ${paths.servicePath} (Ctrl-C to stop)`);
     }
@@ -56,7 +57,7 @@ export async function watchCommand(ctx: CliContext, service: string): Promise<vo
           `leader   ${primaryLine({ mode: node.mode, primary: row, epoch: epoch ?? null })}`);
       });
     }
-    view.on('invalid', ({ path, error }) => process.stderr.write(`zk-ha: skipped unreadable member node ${path}: ${error.message}\n`));
+    view.on('invalid', ({ path, error }) => process.stderr.write(`zk-ha: ${escapeControl(`skipped unreadable member node ${path}: ${error.message}`)}\n`));
     // The view retries by itself; errors are only worth a note.
     view.on('error', () => undefined);
     const connection = (state: 'suspended' | 'reconnected' | 'lost' | 'new-session') => (): void =>
@@ -75,5 +76,5 @@ export async function watchCommand(ctx: CliContext, service: string): Promise<vo
 }
 
 function describeMember(m: MemberRow): string {
-  return `${m.id} ${m.url} seq=${m.sequence}${m.zone ? ` zone=${m.zone}` : ''} host=${m.host} pid=${m.pid}`;
+  return escapeControl(`${m.id} ${m.url} seq=${m.sequence}${m.zone ? ` zone=${m.zone}` : ''} host=${m.host} pid=${m.pid}`);
 }
