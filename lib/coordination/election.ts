@@ -31,7 +31,7 @@ export interface ElectionOptions {
   /**
    * Clock-rate allowance: a successor waits lease × (1 + driftMargin) on its own clock without a
    * renewal before it takes over. Must exceed the worst relative rate error of two hosts' monotonic
-   * clocks (twice it, to be exact). Default 0.15.
+   * clocks (twice it, to be exact). Default 0.1.
    */
   readonly driftMargin?: number;
   /**
@@ -58,7 +58,7 @@ export interface ElectionStats {
 
 /** Defaults (DESIGN.md): fail over in about one lease, ride out GC pauses shorter than it. */
 export const DEFAULT_LEASE_MS = 500;
-export const DEFAULT_DRIFT_MARGIN = 0.15;
+export const DEFAULT_DRIFT_MARGIN = 0.1;
 
 interface Leading {
   readonly epoch: number;

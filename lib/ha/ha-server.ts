@@ -46,7 +46,7 @@ export interface HaServerOptions {
    * ZooKeeper hiccup longer than leaseMs pauses the primary, never splits it. Default 500.
    */
   readonly leaseMs?: number;
-  /** Clock-rate allowance of the takeover (see ElectionOptions.driftMargin). Default 0.15. */
+  /** Clock-rate allowance of the takeover (see ElectionOptions.driftMargin). Default 0.1. */
   readonly driftMargin?: number;
   /** Asked before this member takes the lease (see ElectionOptions.isEligible). */
   readonly isEligible?: () => Promise<boolean> | boolean;
