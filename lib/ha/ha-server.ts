@@ -391,6 +391,8 @@ export class HaServer extends EventEmitter<HaServerEvents> {
       const code = error instanceof ZkHaError ? error.code : 'INTERNAL';
       this.faults.report('zookeeper-error', { detail: { op: 'register', code, message: error instanceof Error ? error.message : String(error) } });
     });
+    // The service node was created again (deleteall, or ZooKeeper lost its data): epochs restart.
+    this.membership.on('generation', (g) => this.faults.report('generation-changed', { detail: { ...g } }));
     this.membership.on('registered', () => {
       if (!this.election) this.setRole('member');
     });
