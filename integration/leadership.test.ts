@@ -153,6 +153,22 @@ describe('leadership: a lease on the primary\'s own znode (real ZooKeeper)', fun
     expect(() => new HaServer({ ...base, advertiseUrl: 'ws://host-without-port' })).to.throw(/option "advertiseUrl"/);
   });
 
+  it('steady state: lease renewals wake no client view (0 notifications), only the second in line', async () => {
+    const root = uniqueRoot();
+    const v = await view(root);
+    const a = await candidate(root, 'a');
+    const b = await candidate(root, 'b');
+    await candidate(root, 'c');
+    await eventually('the view sees a serving', () => v.snapshot.primary?.record.id === 'a');
+    await sleep(300);
+    const viewSession = (v as unknown as { session: ZkSession }).session;
+    const before = { view: viewSession.stats.watchEvents, b: b.election.stats.headEvents };
+    await sleep(3 * LEASE_MS);
+    expect(viewSession.stats.watchEvents - before.view, 'notifications to the client view').to.equal(0);
+    expect(b.election.stats.headEvents - before.b, 'the second in line saw the renewals').to.be.at.least(3);
+    expect(a.election.isLeader()).to.equal(true);
+  });
+
   it('an operator deletes a live primary\'s member node: the successor acts only after the old lease ran out; the old primary stops at once', async () => {
     const root = uniqueRoot();
     const a = await candidate(root, 'a');

@@ -3,10 +3,13 @@
 // answered by the new primary (for ZooKeeper leader loss, where the primary normally stays: the
 // longest gap between successful calls after the fault). Failed calls are counted, not hidden.
 import { HaClient } from '../../lib';
-import type { ZkCluster } from '../../integration/harness';
+import { TcpProxy, type ZkCluster } from '../../integration/harness';
 import { Worker } from '../../integration/support/worker';
 import { sleep } from '../../integration/support/wait';
 import type { Fault } from './election-trials';
+
+/** Client-observed faults: the election faults plus a primary cut off from ZooKeeper (not from clients). */
+export type ClientFault = Fault | 'partition';
 
 export interface ClientTrial {
   readonly unavailableMs: number;
@@ -24,6 +27,8 @@ const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 export class ClientGroup {
   private readonly servers = new Map<string, Worker>();
+  /** Each server reaches every ensemble node through its own proxy, so one server can be cut off alone. */
+  private readonly proxies = new Map<string, TcpProxy[]>();
   private client: HaClient | undefined;
   private next = 1;
   private done: Done[] = [];
@@ -34,6 +39,7 @@ export class ClientGroup {
     private readonly cluster: ZkCluster,
     private readonly root: string,
     private readonly sessionTimeoutMs: number,
+    private readonly leaseMs = 500,
   ) {}
 
   async fill(): Promise<void> {
@@ -49,7 +55,7 @@ export class ClientGroup {
   }
 
   /** Runs one fault under load; returns what the client saw. */
-  async trial(fault: Fault): Promise<ClientTrial> {
+  async trial(fault: ClientFault): Promise<ClientTrial> {
     await this.fill();
     this.startLoad();
     await sleep(300);
@@ -62,6 +68,7 @@ export class ClientGroup {
       case 'handover': old.w.send({ cmd: 'stepDown' }); break;
       case 'sigkill': old.w.signal('SIGKILL'); break;
       case 'sigstop': old.w.signal('SIGSTOP'); break;
+      case 'partition': for (const p of this.proxies.get(old.id) ?? []) p.blackhole(); break;
       case 'zk-leader-loss': zkNode = await this.cluster.leader(); await this.cluster.kill(zkNode); break;
     }
     let unavailableMs: number;
@@ -82,6 +89,7 @@ export class ClientGroup {
     }
     await this.stopLoad();
     if (fault === 'sigstop') old.w.signal('SIGCONT');
+    if (fault === 'partition') for (const p of this.proxies.get(old.id) ?? []) p.heal();
     if (fault !== 'zk-leader-loss') await this.retire(old.id);
     const window = this.done.slice(from);
     const elected = [...this.servers.values()].flatMap((w) => w.of('elected')).map((e) => Number(BigInt(e.t as string)) / 1e6).filter((t) => t > t0);
@@ -100,6 +108,8 @@ export class ClientGroup {
     await this.client?.close();
     await Promise.all([...this.servers.values()].map((w) => w.kill()));
     this.servers.clear();
+    await Promise.all([...this.proxies.values()].flat().map((p) => p.close()));
+    this.proxies.clear();
   }
 
   private primary(): { id: string; w: Worker } | undefined {
@@ -109,7 +119,9 @@ export class ClientGroup {
 
   private async spawn(): Promise<void> {
     const id = `b${this.next++}`;
-    const spec = { connect: this.cluster.connectString, root: this.root, service: 'bench', mode: 'primary-backup', id, sessionTimeoutMs: this.sessionTimeoutMs, logRuns: false };
+    const proxies = await Promise.all(this.cluster.nodes.map((n) => TcpProxy.start({ host: '127.0.0.1', port: n.clientPort })));
+    this.proxies.set(id, proxies);
+    const spec = { connect: proxies.map((p) => p.address).join(','), leaseMs: this.leaseMs, root: this.root, service: 'bench', mode: 'primary-backup', id, sessionTimeoutMs: this.sessionTimeoutMs, logRuns: false };
     const w = new Worker('ha-server-worker.ts', [], { ZKHA_WORKER: JSON.stringify(spec) });
     this.servers.set(id, w);
     await w.waitFor('started', 1, 30000);
@@ -128,6 +140,8 @@ export class ClientGroup {
       await Promise.race([w.exit, sleep(5000)]);
       await w.kill();
     }
+    for (const p of this.proxies.get(id) ?? []) await p.close();
+    this.proxies.delete(id);
     await this.fill();
   }
 

@@ -2,7 +2,7 @@
  * An HaServer in its own process, for faults that must hit a real process. Every handler run is
  * logged with process.hrtime.bigint() (CLOCK_MONOTONIC, comparable across processes) and the epoch
  * it ran under, so tests can count runs per epoch and check that no two epochs overlap.
- *   env ZKHA_WORKER = JSON {connect, root, service, mode, id, sessionTimeoutMs, weight?, leaseFraction?, logRuns?}
+ *   env ZKHA_WORKER = JSON {connect, root, service, mode, id, sessionTimeoutMs, weight?, leaseFraction?, leaseMs?, logRuns?}
  *   stdin commands: {"cmd":"stepDown"} {"cmd":"close"} {"cmd":"busy","ms":N} {"cmd":"flaky","on":bool}
  */
 import { HaServer, RpcError } from '../../lib';
@@ -11,7 +11,7 @@ import { emit, onCommand } from './worker-io';
 
 interface Config {
   connect: string; root: string; service: string; mode: ServiceMode; id: string; sessionTimeoutMs: number;
-  weight?: number; leaseFraction?: number; logRuns?: boolean;
+  weight?: number; leaseFraction?: number; leaseMs?: number; logRuns?: boolean;
 }
 const config = JSON.parse(process.env.ZKHA_WORKER ?? '{}') as Config;
 let flaky = false;
@@ -39,6 +39,7 @@ const server = new HaServer({
   id: config.id,
   weight: config.weight ?? 1,
   leaseFraction: config.leaseFraction,
+  leaseMs: config.leaseMs,
   transport: { heartbeatMs: 200, heartbeatTimeoutMs: 600 },
   handlers: {
     whoami: logged('whoami', (_p, ctx) => ({ id: config.id, epoch: ctx.epoch })),

@@ -31,7 +31,7 @@ export interface ElectionOptions {
   /**
    * Clock-rate allowance: a successor waits lease × (1 + driftMargin) on its own clock without a
    * renewal before it takes over. Must exceed the worst relative rate error of two hosts' monotonic
-   * clocks (twice it, to be exact). Default 0.15.
+   * clocks (twice it, to be exact). Default 0.1.
    */
   readonly driftMargin?: number;
   /**
@@ -58,7 +58,7 @@ export interface ElectionStats {
 
 /** Defaults (DESIGN.md): fail over in about one lease, ride out GC pauses shorter than it. */
 export const DEFAULT_LEASE_MS = 500;
-export const DEFAULT_DRIFT_MARGIN = 0.15;
+export const DEFAULT_DRIFT_MARGIN = 0.1;
 
 interface Leading {
   readonly epoch: number;
@@ -176,10 +176,13 @@ export class Election extends EventEmitter<ElectionEvents> {
    */
   async resign(opts: { rejoin?: boolean; beforeRelease?: () => Promise<void> } = {}): Promise<void> {
     const holder = this.leading?.holder;
-    this.demote('resigned', false);
-    // E.g. let calls admitted while leading finish, so the successor never overlaps with them.
-    if (opts.beforeRelease) await opts.beforeRelease();
-    if (holder) await holder.release();
+    this.demote('resigned', true);
+    try {
+      // E.g. let calls admitted while leading finish, so the successor never overlaps with them.
+      if (opts.beforeRelease) await opts.beforeRelease();
+    } finally {
+      if (holder) await holder.release();
+    }
     if (opts.rejoin === false) {
       this.stop();
       await this.membership.leave();
@@ -190,13 +193,19 @@ export class Election extends EventEmitter<ElectionEvents> {
     if (holder) setTimeout(() => void holder.remove(), this.leaseMs).unref();
   }
 
-  private demote(reason: DemotionReason, removeLease = true): void {
+  /**
+   * Stops leading at once (isLeader() is false from here on). On a handover (`handover`) the holder
+   * keeps its node, and may keep renewing while admitted calls drain, until release() marks it.
+   */
+  private demote(reason: DemotionReason, handover = false): void {
     const was = this.leading;
     if (!was) return;
     this.leading = undefined;
     was.holder.removeAllListeners('ended');
-    was.holder.stop();
-    if (removeLease) void was.holder.remove();
+    if (!handover) {
+      was.holder.stop();
+      void was.holder.remove();
+    }
     this.emit('demoted', { epoch: was.epoch, reason });
   }
 

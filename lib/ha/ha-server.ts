@@ -46,7 +46,7 @@ export interface HaServerOptions {
    * ZooKeeper hiccup longer than leaseMs pauses the primary, never splits it. Default 500.
    */
   readonly leaseMs?: number;
-  /** Clock-rate allowance of the takeover (see ElectionOptions.driftMargin). Default 0.15. */
+  /** Clock-rate allowance of the takeover (see ElectionOptions.driftMargin). Default 0.1. */
   readonly driftMargin?: number;
   /** Asked before this member takes the lease (see ElectionOptions.isEligible). */
   readonly isEligible?: () => Promise<boolean> | boolean;
@@ -393,6 +393,8 @@ export class HaServer extends EventEmitter<HaServerEvents> {
       const code = error instanceof ZkHaError ? error.code : 'INTERNAL';
       this.faults.report('zookeeper-error', { detail: { op: 'register', code, message: error instanceof Error ? error.message : String(error) } });
     });
+    // The service node was created again (deleteall, or ZooKeeper lost its data): epochs restart.
+    this.membership.on('generation', (g) => this.faults.report('generation-changed', { detail: { ...g } }));
     this.membership.on('registered', () => {
       if (!this.election) this.setRole('member');
     });
