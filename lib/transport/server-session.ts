@@ -6,7 +6,7 @@ import { encodeError, encodeResponse, ErrorFields, Frame, FrameError, FrameType,
 import { ConnectionCore, CoreOwner } from './connection-core';
 import type { ServerLimits } from './server-options';
 import { RpcError } from './rpc-error';
-import { CallContext, PeerInfo, ServerCall } from './server-call';
+import { PeerInfo, ServerCall } from './server-call';
 import type { TransportFault } from './transport-fault';
 import type { AdmitDecision, AdmitHook, Handler } from './handler';
 
