@@ -11,6 +11,7 @@ export { HaClient } from './ha/ha-client';
 export type { HaClientOptions, HaCallOptions, HaCallResult, HaClientEvents } from './ha/ha-client';
 
 export { ZkHaError, InvalidOptionError } from './base/errors';
+export { secretsEqual } from './base/secure-compare';
 export { RpcError, RPC_ERROR_CODES } from './transport';
 export type { RpcErrorCode, CallContext, Handler, PeerInfo } from './transport';
 export { ZkError, acl, digestId } from './zk';

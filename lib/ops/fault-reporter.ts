@@ -2,6 +2,8 @@ import { EventEmitter } from 'events';
 import type { FaultKind, FaultReport } from '../base/fault-report';
 import type { HaMetrics } from './metrics';
 import { InvalidOptionError } from '../base/errors';
+import { truncateText } from '../base/untrusted';
+import { ReportLimiter, ReportLimiterOptions, SuppressedSummary } from './report-limiter';
 
 /** The subset of a pino logger zk-ha uses; pino, bunyan-style and console-like loggers fit. */
 export interface FaultLogger {
@@ -39,7 +41,18 @@ export interface FaultReporterOptions {
   readonly logger?: FaultLogger;
   readonly metrics?: HaMetrics;
   readonly journal?: FaultJournalSink;
+  /**
+   * Reports an outsider can trigger ('rejected-input', 'transport') are rate limited per kind
+   * and code: the first `burst` per interval in full (details truncated), then one summary per
+   * interval with the count left out. Metrics count every occurrence.
+   */
+  readonly rateLimit?: ReportLimiterOptions;
 }
+
+/** Kinds an outsider can trigger at will (bad frames, bad znode data, floods). */
+const RATE_LIMITED: ReadonlySet<FaultKind> = new Set<FaultKind>(['rejected-input', 'transport']);
+/** Distinct limiter keys kept; beyond, further codes share one key (codes could come from outside). */
+const MAX_KEYS = 256;
 
 export interface FaultReporterEvents {
   fault: [report: FaultReport];
@@ -52,21 +65,66 @@ export interface FaultReporterEvents {
  */
 export class FaultReporter extends EventEmitter<FaultReporterEvents> {
   private journalQueue: Promise<void> = Promise.resolve();
+  private readonly limiter: ReportLimiter;
+  private readonly keys = new Set<string>();
 
   constructor(private readonly options: FaultReporterOptions) {
     super();
     if (options.journal !== undefined && typeof options.journal !== 'function') throw new InvalidOptionError('journal', 'must be a function (report) => Promise<void>');
+    this.limiter = new ReportLimiter(options.rateLimit ?? {}, (s) => this.summarise(s));
   }
 
   report(kind: FaultKind, fields: { member?: string; durationMs?: number; detail?: Record<string, unknown> } = {}): FaultReport {
+    const limited = RATE_LIMITED.has(kind);
     const report: FaultReport = {
       kind,
       service: this.options.service,
       member: fields.member ?? this.options.member,
       at: Date.now(),
       durationMs: fields.durationMs,
-      detail: fields.detail ?? {},
+      detail: limited && fields.detail !== undefined ? this.limiter.truncate(fields.detail) : fields.detail ?? {},
     };
+    if (limited && !this.limiter.admit(this.keyOf(kind, report.detail.code))) {
+      // Counted, not told: the summary at the end of the interval says how many.
+      this.options.metrics?.fault(report);
+      return report;
+    }
+    this.deliver(report);
+    this.options.metrics?.fault(report);
+    if (this.options.journal && JOURNALED.has(kind)) this.journal(report, this.options.journal);
+    return report;
+  }
+
+  /** Emits now the summaries of reports held back by rate limiting (tests, shutdown). */
+  flushSummaries(): void {
+    this.limiter.flush();
+  }
+
+  private keyOf(kind: FaultKind, code: unknown): string {
+    const key = `${kind}:${code === undefined ? '' : truncateText(String(code), 40)}`;
+    if (this.keys.has(key)) return key;
+    if (this.keys.size >= MAX_KEYS) return `${kind}:*`;
+    this.keys.add(key);
+    return key;
+  }
+
+  private summarise(s: SuppressedSummary): void {
+    const sep = s.key.indexOf(':');
+    const kind = s.key.slice(0, sep) as FaultKind;
+    const code = s.key.slice(sep + 1);
+    this.deliver({
+      kind,
+      service: this.options.service,
+      member: this.options.member,
+      at: Date.now(),
+      durationMs: s.intervalMs,
+      detail: { code, suppressed: s.suppressed, intervalMs: s.intervalMs, summary: true },
+    });
+  }
+
+  /** The event and the log line. */
+  private deliver(report: FaultReport): void {
+    const kind = report.kind;
     this.emit('fault', report);
     const logger = this.options.logger;
     if (logger) {
@@ -75,9 +133,6 @@ export class FaultReporter extends EventEmitter<FaultReporterEvents> {
       else if (WARN.has(kind)) logger.warn(line, kind);
       else logger.info(line, kind);
     }
-    this.options.metrics?.fault(report);
-    if (this.options.journal && JOURNALED.has(kind)) this.journal(report, this.options.journal);
-    return report;
   }
 
   /** Waits for journal writes already queued (tests, graceful shutdown). */

@@ -36,6 +36,20 @@ export interface RpcConnectionEvents {
   fault: [fault: TransportFault];
 }
 
+/** OpenSSL's certificate verification failures (and Node's host name check), as error codes. */
+const TLS_VERIFICATION_CODES: ReadonlySet<string> = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_CRL', 'UNABLE_TO_DECRYPT_CERT_SIGNATURE', 'UNABLE_TO_DECRYPT_CRL_SIGNATURE',
+  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY', 'CERT_SIGNATURE_FAILURE', 'CRL_SIGNATURE_FAILURE', 'CERT_NOT_YET_VALID', 'CERT_HAS_EXPIRED',
+  'CRL_NOT_YET_VALID', 'CRL_HAS_EXPIRED', 'ERROR_IN_CERT_NOT_BEFORE_FIELD', 'ERROR_IN_CERT_NOT_AFTER_FIELD', 'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_CHAIN_TOO_LONG',
+  'CERT_REVOKED', 'INVALID_CA', 'PATH_LENGTH_EXCEEDED', 'INVALID_PURPOSE', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+function isTlsVerificationError(err: Error & { code?: string }): boolean {
+  return typeof err.code === 'string' && TLS_VERIFICATION_CODES.has(err.code);
+}
+
 /** ~24.8 days: longer waits are sent as this (servers cap calls far lower, see maxDeadlineMs). */
 const MAX_WIRE_TIMEOUT_MS = 0x7fffffff;
 
@@ -252,8 +266,15 @@ export class RpcConnection extends EventEmitter<RpcConnectionEvents> {
       for (const w of this.connectWaiters.splice(0)) w.resolve();
       this.emit('up');
     });
-    ws.on('error', (err: Error) => {
+    ws.on('error', (err: Error & { code?: string }) => {
       lastError = err;
+      if (failure === undefined && isTlsVerificationError(err)) {
+        // A certificate that does not verify will not verify on the next try either: say so, once.
+        failure = new RpcError('UNAUTHENTICATED', `server ${this.url}: TLS certificate rejected (${err.code}): ${err.message}`, {
+          notExecuted: true, retryable: false, data: { tlsCode: err.code },
+        });
+        this.fault({ code: 'TLS_VERIFICATION_FAILED', message: failure.message, peer: this.url, detail: { tlsCode: err.code } });
+      }
     });
     ws.on('close', (code: number, reasonBuf: Buffer) => {
       const reason = reasonBuf.length > 0 ? reasonBuf.toString() : `code ${code}`;

@@ -20,7 +20,8 @@ export type TransportFaultCode =
   | 'SLOW_CONSUMER'         // a peer did not read for too long or too much: the connection is cut
   | 'HEARTBEAT_TIMEOUT'     // no traffic (not even a pong) within heartbeatTimeoutMs
   | 'SOCKET_ERROR'          // an error on the underlying socket
-  | 'CONNECT_FAILED';       // a (re)connect attempt failed
+  | 'CONNECT_FAILED'        // a (re)connect attempt failed
+  | 'TLS_VERIFICATION_FAILED'; // the server's certificate was rejected: not retried
 
 export interface TransportFault {
   code: TransportFaultCode;

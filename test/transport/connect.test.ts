@@ -6,6 +6,7 @@ import path from 'node:path';
 import { WebSocket } from 'ws';
 import { PROTOCOL_HEADER, RpcConnection, RpcError, RpcServer, TransportFault } from '../../lib/transport';
 import { InvalidOptionError } from '../../lib/base/errors';
+import { secretsEqual } from '../../lib';
 import { expectRejection, startPair } from './helpers';
 
 describe('transport connections', () => {
@@ -89,9 +90,17 @@ describe('transport connections', () => {
         await c.connect();
         expect((await c.call('echo', 'over tls')).result).to.equal('over tls');
         await c.close();
-        // without trusting the self-signed cert, the connection fails
-        const untrusting = new RpcConnection({ url, reconnect: false });
-        expect(await expectRejection(untrusting.connect())).to.include({ code: 'UNAVAILABLE' });
+        // without trusting the self-signed cert, the connection fails for good: not retried as if transient
+        const faults: TransportFault[] = [];
+        const untrusting = new RpcConnection({ url, reconnect: { initialMs: 10, maxMs: 20 } });
+        untrusting.on('fault', (f) => faults.push(f));
+        const err = await expectRejection(untrusting.connect());
+        expect(err).to.include({ code: 'UNAUTHENTICATED', retryable: false, notExecuted: true });
+        expect(err.message).to.match(/certificate/);
+        await new Promise((r) => setTimeout(r, 300));
+        expect(faults.filter((f) => f.code === 'TLS_VERIFICATION_FAILED')).to.have.length(1);
+        expect(faults.filter((f) => f.code === 'CONNECT_FAILED')).to.have.length(1); // no reconnect attempts
+        expect(untrusting.refused).to.include({ code: 'UNAUTHENTICATED' });
         await untrusting.close();
       } finally {
         await server.close();
@@ -168,5 +177,14 @@ describe('transport connections', () => {
     expect(() => new RpcServer({ heartbeatMs: 100, heartbeatTimeoutMs: 50 })).to.throw(InvalidOptionError, /heartbeatTimeoutMs/);
     expect(() => new RpcServer({ port: 70000 })).to.throw(InvalidOptionError, /port/);
     expect(PROTOCOL_HEADER).to.equal('x-zk-ha-protocol');
+  });
+
+  it('secretsEqual compares tokens in constant time (hashes of equal length), exported from the HA API', () => {
+    expect(secretsEqual('s3cret', 's3cret')).to.equal(true);
+    expect(secretsEqual('s3cret', 's3creT')).to.equal(false);
+    expect(secretsEqual('s3cret-but-longer', 's3cret')).to.equal(false);
+    expect(secretsEqual(Buffer.from('k'), 'k')).to.equal(true);
+    expect(secretsEqual(undefined, 's3cret')).to.equal(false);
+    expect(secretsEqual({ toString: () => 's3cret' }, 's3cret')).to.equal(false);
   });
 });
