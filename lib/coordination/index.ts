@@ -14,3 +14,5 @@ export { ensureService, readServiceNode, generationOf, SERVICE_MODES } from './s
 export type { ServiceMode, ServiceNodeData } from './service-node';
 export { faultJournalSink, appendJournal, readJournal } from './fault-journal';
 export type { FaultJournalOptions } from './fault-journal';
+export { InSyncSet, IsrError, forceInSync, isrPath, isEligible, replicaKey } from './in-sync-set';
+export type { IsrRecord, VersionedIsr, IsrErrorCode, InSyncSetOptions } from './in-sync-set';
