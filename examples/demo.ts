@@ -11,7 +11,7 @@ import { parseDemoOptions } from './demo/options';
 import { PRIMARY_BACKUP_STEPS, REDUNDANT_STEPS, type DemoContext } from './demo/scenarios';
 import { Screen } from './demo/screen';
 import { ServerProcess } from './demo/server-process';
-import { GREEN_RULE, judge, summaryTable } from './demo/summary';
+import { COUNTER_RULE, GREEN_RULE, judge, judgeCounter, summaryTable } from './demo/summary';
 import { ZkModes } from './demo/zk-modes';
 
 const LOOPS_PER_METHOD = 3;
@@ -22,7 +22,7 @@ async function main(): Promise<number> {
   const service = pb ? 'counter' : 'hasher';
   const steps = pb ? PRIMARY_BACKUP_STEPS : REDUNDANT_STEPS;
   const loops: LoopSpec[] = pb
-    ? [{ method: 'incr', idempotent: false, params: () => ({ by: 1 }) }, { method: 'get', idempotent: true, params: () => undefined }]
+    ? [{ method: 'incr', idempotent: false, params: () => ({ by: 1 }), track: true }, { method: 'get', idempotent: true, params: () => undefined }]
     : [{ method: 'hash', idempotent: true, params: (n) => ({ text: `text ${n}` }) }, { method: 'echo', idempotent: false, params: (n) => ({ n }) }];
 
   let zk: ZkCluster | undefined;
@@ -30,6 +30,7 @@ async function main(): Promise<number> {
   let client: HaClient | undefined;
   let load: CallLoad | undefined;
   let phase = 'starting ZooKeeper';
+  let finalCounter: number | undefined;
   const servers: ServerProcess[] = [];
   const windows: FaultWindow[] = [];
   const reports: FaultReport[] = [];
@@ -119,6 +120,10 @@ async function main(): Promise<number> {
     phase = 'aborted';
   } finally {
     await load?.stop();
+    if (pb && client) {
+      // The replicated counter after every fault: read once the load has stopped.
+      finalCounter = await client.call<{ value: number }>('get', undefined, { idempotent: true }).then((r) => r.value, () => undefined);
+    }
     const finalScreenState = { calls: load?.calls ?? 0, ok: load?.ok ?? 0 };
     clearInterval(redraw);
     screen.detach();
@@ -133,15 +138,17 @@ async function main(): Promise<number> {
   const verdict = judge(windows, load?.steadyFailures ?? [], LOOPS_PER_METHOD, (w) => w.ok > 0);
   if (windows.length < steps.length) verdict.problems.push(`only ${windows.length} of ${steps.length} faults ran`);
   if ((load?.staleAnswers ?? 0) > 0) verdict.problems.push(`${load?.staleAnswers} answers came from an older epoch than one already seen`);
+  if (pb && load) verdict.problems.push(...judgeCounter(load.trackedValues, finalCounter, load.trackedSent));
   const green = verdict.problems.length === 0;
   const out = ['', `summary (${pb ? 'primary/backup' : 'redundant'}, session timeout ${opts.sessionTimeoutMs} ms, ${screen.elapsedS.toFixed(1)} s in all)`, '',
     ...summaryTable(windows, pb), '',
     ...(pb ? [`epochs that answered, in order: ${load?.epochs.join(' -> ') ?? '-'}; answers from an older epoch: ${load?.staleAnswers ?? 0}`, ''] : []),
+    ...(pb ? [`replicated counter: ${load?.trackedValues.length ?? 0} increments acknowledged, ${load?.trackedSent ?? 0} sent, final value ${finalCounter ?? '-'}`, ''] : []),
     'unavailable ms = longest time without a successful call, from the last success before the fault;',
     ...(pb ? ['new primary ms = fault -> first call answered by the next primary; failover report ms = the client\'s "failover" FaultReport durationMs;'] : []),
     'outcome unknown = a non-idempotent call in flight to a process that was killed or frozen: it may or may not have run, so',
     'the client does not retry it (it fails with notExecuted=false); idempotent calls in that position are retried.',
-    '', GREEN_RULE, '',
+    '', GREEN_RULE, ...(pb ? [COUNTER_RULE] : []), '',
     green ? 'GREEN' : `RED:\n  ${verdict.problems.join('\n  ')}`];
   process.stdout.write(`${out.join('\n')}\n`);
   return green ? 0 : 1;

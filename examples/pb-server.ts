@@ -2,12 +2,21 @@
  * A primary/backup "counter" service: only the primary runs handlers; the backups wait in line.
  *   ZK_CONNECT=127.0.0.1:2181 SERVICE=counter PORT=0 SERVER_ID=s1 npx tsx examples/pb-server.ts
  * Optional: ADVERTISE_URL (the URL clients use, e.g. in docker), ZK_ROOT, SESSION_TIMEOUT_MS.
- * The counter lives in the primary's memory: zk-ha elects and routes; it does not replicate state.
+ * The counter is replicated state (docs/replication.md): an increment is answered only once every
+ * in-sync backup has it, so a backup that takes over continues from the last acknowledged value.
  */
 import { HaServer } from '../lib';
+import type { ReplicatedState } from '../lib';
 
 const id = process.env.SERVER_ID ?? `pb-${process.pid}`;
 let counter = 0;
+
+/** The replicated state machine: ops are increments; a snapshot is the value. */
+const state: ReplicatedState<{ by: number }, number> = {
+  apply: (op) => (counter += op.by),
+  snapshot: () => counter,
+  restore: (value) => { counter = value; },
+};
 
 const server = new HaServer({
   zk: { connect: process.env.ZK_CONNECT ?? '127.0.0.1:2181', sessionTimeoutMs: Number(process.env.SESSION_TIMEOUT_MS ?? 5000) },
@@ -17,8 +26,9 @@ const server = new HaServer({
   id,
   listen: { host: process.env.HOST ?? '127.0.0.1', port: Number(process.env.PORT ?? 0) },
   advertiseUrl: process.env.ADVERTISE_URL,
+  state: state as ReplicatedState,
   handlers: {
-    incr: (p: { by?: number } | undefined, ctx) => ({ value: (counter += p?.by ?? 1), epoch: ctx.epoch }),
+    incr: async (p: { by?: number } | undefined, ctx) => ({ value: await ctx.replicate<number>({ by: p?.by ?? 1 }), epoch: ctx.epoch }),
     get: () => ({ value: counter }),
     whoami: (_p, ctx) => ({ id, pid: process.pid, epoch: ctx.epoch }),
   },
@@ -26,7 +36,10 @@ const server = new HaServer({
 
 server.on('role', (role) => console.log(`${id} role ${role}${server.epoch === undefined ? '' : ` epoch ${server.epoch}`}`));
 server.on('demoted', ({ epoch, reason }) => console.log(`${id} demoted from epoch ${epoch}: ${reason}`));
-server.on('fault', (f) => { if (f.kind.startsWith('session')) console.log(`${id} ${f.kind}`); });
+server.on('fault', (f) => {
+  if (f.kind.startsWith('session')) console.log(`${id} ${f.kind}`);
+  if (f.kind.startsWith('isr')) console.log(`${id} ${f.kind} ${JSON.stringify(f.detail)}`);
+});
 
 async function shutdown(signal: string): Promise<void> {
   console.log(`${id} ${signal}: closing gracefully`);

@@ -15,6 +15,9 @@ export type {
   ServiceMode, CoordinationErrorCode, ServicePaths, OwnNode,
 } from './coordination';
 
+export { InSyncSet, IsrError, forceInSync, isrPath } from './coordination';
+export type { IsrRecord, VersionedIsr, IsrErrorCode } from './coordination';
+
 export { RpcServer, RpcConnection, RpcError, RPC_ERROR_CODES } from './transport';
 export type {
   RpcServerOptions, RpcConnectionOptions, RpcErrorCode, CallContext, Handler, CallOptions, RpcResponse, PeerInfo,

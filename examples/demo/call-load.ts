@@ -5,6 +5,8 @@ export interface LoopSpec {
   readonly method: string;
   readonly idempotent: boolean;
   readonly params: (n: number) => unknown;
+  /** Keep the numeric `value` of every successful answer (the replicated counter's acknowledged values). */
+  readonly track?: boolean;
 }
 
 export interface FailedCall {
@@ -66,6 +68,9 @@ export class CallLoad {
   /** Answers from an epoch lower than one already answered when the call was sent (the client fences these: must stay 0). */
   staleAnswers = 0;
   window: FaultWindow | undefined;
+  /** Values acknowledged by loops with `track`, and how many calls those loops sent. */
+  readonly trackedValues: number[] = [];
+  trackedSent = 0;
   private lastOkAt = now();
   private readonly stopper = new AbortController();
   private loops: Promise<void>[] = [];
@@ -100,9 +105,12 @@ export class CallLoad {
       this.calls++;
       if (this.window) this.window.calls++;
       const sentAfterEpoch = this.lastEpoch;
+      if (spec.track) this.trackedSent++;
       try {
         const r = await this.client.callWithInfo(spec.method, spec.params(n), { idempotent: spec.idempotent, signal });
         const at = now();
+        const value = (r.result as { value?: unknown } | undefined)?.value;
+        if (spec.track && typeof value === 'number') this.trackedValues.push(value);
         this.ok++;
         this.okByMember.set(r.member, (this.okByMember.get(r.member) ?? 0) + 1);
         this.lastOkAt = at;

@@ -11,6 +11,31 @@ export const GREEN_RULE = 'green = no idempotent call failed; a non-idempotent c
   + 'no call failed outside the faults or during graceful/ZooKeeper faults; every fault ended with calls succeeding again; '
   + 'no answer came from an epoch older than one already answered when the call was sent.';
 
+/** Primary/backup: the counter is replicated state. */
+export const COUNTER_RULE = 'counter = every acknowledged increment is counted once across failovers: no two increments '
+  + 'were acknowledged with the same value, and the final value lies between the acknowledged and the sent increments.';
+
+/**
+ * The replicated counter's check: each increment by 1 returns the new value, so acknowledged
+ * values are all different unless a promoted backup lost acknowledged increments and counted them
+ * again; at the end the counter holds every acknowledged increment, and at most every sent one.
+ */
+export function judgeCounter(ackedValues: readonly number[], finalValue: number | undefined, sent: number): string[] {
+  const problems: string[] = [];
+  const seen = new Set<number>();
+  const repeated: number[] = [];
+  for (const v of ackedValues) {
+    if (seen.has(v)) repeated.push(v);
+    seen.add(v);
+  }
+  if (repeated.length > 0) problems.push(`counter: ${repeated.length} value(s) acknowledged twice (acknowledged increments lost in a failover), first ${repeated[0]}`);
+  if (finalValue === undefined) problems.push('counter: the final value could not be read');
+  else if (finalValue < ackedValues.length || finalValue > sent) {
+    problems.push(`counter: final value ${finalValue} is outside [${ackedValues.length} acknowledged, ${sent} sent]`);
+  }
+  return problems;
+}
+
 export interface Verdict {
   readonly green: boolean;
   readonly problems: string[];

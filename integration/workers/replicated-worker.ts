@@ -54,6 +54,8 @@ const server = new HaServer({
     add: async (p: { id: string }, ctx) => ({ n: await ctx.replicate<number>({ add: p.id }), member: config.id, epoch: ctx.epoch }),
     incr: async (_p, ctx) => ({ value: await ctx.replicate<number>({ incr: 1 }), member: config.id, epoch: ctx.epoch }),
     read: () => ({ counter: state.counter, count: state.ids.length, member: config.id }),
+    // The same call without replication (benchmark baseline): answers like `add`, changes nothing.
+    plain: (_p: { id: string }, ctx) => ({ n: state.ids.length, member: config.id, epoch: ctx.epoch }),
   },
 });
 server.on('elected', (e) => emit('elected', e));

@@ -16,3 +16,5 @@ export { faultJournalSink, appendJournal, readJournal, journalSequence } from '.
 export { serviceAcl, excessGrants, enforceAcl, enforceServiceAcls } from './service-acl';
 export type { AclCheck } from './service-acl';
 export type { FaultJournalOptions } from './fault-journal';
+export { InSyncSet, IsrError, forceInSync, isrPath, isEligible, replicaKey } from './in-sync-set';
+export type { IsrRecord, VersionedIsr, IsrErrorCode, InSyncSetOptions } from './in-sync-set';
