@@ -128,6 +128,7 @@ describe('FaultReporter (event, log line, metric)', () => {
     const created: string[] = [];
     // A session whose every write fails: report() must still return, emit and log.
     const failing = {
+      options: {},
       create: (path: string): Promise<string> => { created.push(path); return Promise.reject(new Error('ZooKeeper is down')); },
       children: (): Promise<never> => Promise.reject(new Error('unreachable')),
       delete: (): Promise<never> => Promise.reject(new Error('unreachable')),
