@@ -38,6 +38,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> implements SessionH
   private readonly tls: RpcServerOptions['tls'];
   private readonly authenticate: RpcServerOptions['authenticate'];
   private readonly onFault: RpcServerOptions['onFault'];
+  private readonly httpHandler: RpcServerOptions['httpHandler'];
   private readonly handlers = new Map<string, Handler>();
   private readonly sessions = new Set<ServerSession>();
   private readonly sweeper = new DeadlineSweeper((now) => this.sweep(now));
@@ -66,12 +67,13 @@ export class RpcServer extends EventEmitter<RpcServerEvents> implements SessionH
       }
     }
     this.tls = opts.tls;
-    for (const [name, fn] of [['authenticate', opts.authenticate], ['admit', opts.admit], ['onFault', opts.onFault]] as const) {
+    for (const [name, fn] of [['authenticate', opts.authenticate], ['admit', opts.admit], ['onFault', opts.onFault], ['httpHandler', opts.httpHandler]] as const) {
       if (fn !== undefined && typeof fn !== 'function') throw new InvalidOptionError(name, 'must be a function');
     }
     this.authenticate = opts.authenticate;
     this.admit = opts.admit;
     this.onFault = opts.onFault;
+    this.httpHandler = opts.httpHandler;
     if (opts.handlers !== undefined) {
       if (typeof opts.handlers !== 'object' || opts.handlers === null) throw new InvalidOptionError('handlers', 'must be an object');
       for (const [name, h] of Object.entries(opts.handlers)) this.register(name, h);
@@ -166,7 +168,20 @@ export class RpcServer extends EventEmitter<RpcServerEvents> implements SessionH
   }
 
   /** Requests that are not WebSocket upgrades. */
-  private onHttpRequest(_req: IncomingMessage, res: http.ServerResponse): void {
+  private onHttpRequest(req: IncomingMessage, res: http.ServerResponse): void {
+    if (this.httpHandler !== undefined) {
+      try {
+        this.httpHandler(req, res);
+      } catch (err) {
+        this.fault({ code: 'HANDLER_ERROR', message: `httpHandler threw: ${String((err as Error)?.message ?? err)}` });
+        if (res.headersSent) res.destroy();
+        else {
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end('internal error\n');
+        }
+      }
+      return;
+    }
     res.writeHead(426, { 'content-type': 'text/plain', [PROTOCOL_HEADER]: this.protocolVersion });
     res.end('zk-ha rpc endpoint: WebSocket upgrade required\n');
   }

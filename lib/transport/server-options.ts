@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidOptionError } from '../base/errors';
 import { integerInRange, nonEmptyString, positiveNumber } from '../base/options';
 import type { DecodeLimits } from './frame-scan';
@@ -60,6 +61,11 @@ export interface RpcServerOptions extends LivenessOptions, DecodeLimitOptions {
    */
   admit?: (call: { method: string; meta: Record<string, unknown>; peer: CallContext['peer'] }) => RpcError | AdmitDecision;
   onFault?: (fault: TransportFault) => void;
+  /**
+   * Plain HTTP requests (not a WebSocket upgrade) on the same listener go here, e.g. health checks.
+   * Default: 426 Upgrade Required. A throwing handler answers 500.
+   */
+  httpHandler?: (req: IncomingMessage, res: ServerResponse) => void;
   /** For tests of version negotiation; normally left alone. */
   protocolVersion?: string;
 }
