@@ -7,6 +7,7 @@ export { HaServer } from './ha/ha-server';
 export type { HaServerOptions, HaServerRole, HaServerEvents, HaServerTransportOptions } from './ha/ha-server';
 export type { HaCallContext, HaHandler, ReplicatedState, ReplicationOptions } from './ha/replication';
 export type { IsrRecord } from './coordination/in-sync-set';
+export type { HaMemberStatus, HaHttpOption } from './ha/http-surface';
 export { HaClient } from './ha/ha-client';
 export type { HaClientOptions, HaCallOptions, HaCallResult, HaClientEvents } from './ha/ha-client';
 

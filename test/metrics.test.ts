@@ -46,7 +46,7 @@ describe('HaMetrics (prom-client registry)', () => {
     expect(sample(text, 'zkha_call_duration_seconds_bucket{le="+Inf",service="orders",role="client",method="get"}')).to.equal(3);
   });
 
-  it('counts faults by kind, failovers and ejections per member', async () => {
+  it('counts faults by kind, failovers and ejections per service (no member label: ids change with every restart)', async () => {
     const registry = new Registry();
     const metrics = new HaMetrics({ registry });
     metrics.fault(report('failover'));
@@ -59,7 +59,20 @@ describe('HaMetrics (prom-client registry)', () => {
     expect(sample(text, 'zkha_faults_total{service="search",kind="session-lost"}')).to.equal(1);
     expect(sample(text, 'zkha_failovers_total{service="orders"}')).to.equal(2);
     expect(sample(text, 'zkha_failovers_total{service="search"}')).to.equal(undefined);
-    expect(sample(text, 'zkha_ejections_total{service="orders",member="orders-b"}')).to.equal(1);
+    expect(sample(text, 'zkha_ejections_total{service="orders"}')).to.equal(1);
+    expect(text).not.to.include('member=');
+  });
+
+  it('keeps free-form label sets bounded: values past maxLabelValues count as "_other"', async () => {
+    const registry = new Registry();
+    const metrics = new HaMetrics({ registry, maxLabelValues: 3 });
+    for (let i = 0; i < 50; i++) metrics.call('orders', 'server', `m${i}`, 'NOT_PRIMARY', 0);
+    metrics.call('orders', 'server', 'm1', 'NOT_PRIMARY', 0);
+    const text = await registry.metrics();
+    expect(sample(text, 'zkha_calls_total{service="orders",role="server",method="m1",code="NOT_PRIMARY"}')).to.equal(2);
+    expect(sample(text, 'zkha_calls_total{service="orders",role="server",method="_other",code="NOT_PRIMARY"}')).to.equal(47);
+    expect(text.split('\n').filter((l) => l.startsWith('zkha_calls_total{')).length).to.equal(4);
+    expect(() => new HaMetrics({ registry: new Registry(), maxLabelValues: 0 })).to.throw(InvalidOptionError).with.property('option', 'metrics.maxLabelValues');
   });
 
   it('sets the epoch and the member count per service', async () => {

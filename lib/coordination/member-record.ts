@@ -5,6 +5,8 @@ import { CoordinationError } from './coordination-error';
 export interface MemberRecord {
   readonly id: string;
   readonly url: string;
+  /** Base URL of the member's operator endpoints (/healthz, /readyz, /primary, /metrics), when served. */
+  readonly http?: string;
   readonly weight: number;
   readonly zone?: string;
   readonly meta?: Readonly<Record<string, unknown>>;
@@ -99,6 +101,7 @@ function validateRecord(value: unknown, where: string): asserts value is MemberR
   if (typeof r.id !== 'string' || r.id.length === 0 || r.id.length > 256) fail('"id" must be a string of 1..256 characters');
   const urlProblem = memberUrlProblem(r.url);
   if (urlProblem) fail(`"url" ${urlProblem}`);
+  if (r.http !== undefined && (typeof r.http !== 'string' || !/^https?:\/\/.+/.test(r.http))) fail('"http" must be an http:// or https:// URL');
   if (typeof r.weight !== 'number' || !Number.isFinite(r.weight) || r.weight < 0) fail('"weight" must be a number >= 0');
   if (r.zone !== undefined && typeof r.zone !== 'string') fail('"zone" must be a string');
   if (r.meta !== undefined && (r.meta === null || typeof r.meta !== 'object' || Array.isArray(r.meta))) fail('"meta" must be an object');

@@ -5,6 +5,7 @@ import type { DemotionReason, Member, ServiceMode } from '../coordination';
 import { InvalidOptionError, ZkHaError } from '../base/errors';
 import { FaultReport, FaultReporter, FaultLogger, transportFaultKind } from '../ops/fault-reporter';
 import type { HaMetrics } from '../ops/metrics';
+import { HaHttpOption, HaMemberStatus, HttpSurface, validateHttpOption } from './http-surface';
 import { fraction, nonEmptyString, nonNegativeNumber, oneOf } from '../base/options';
 import { RpcError, RpcServer } from '../transport';
 import type { AdmitDecision, Handler, RpcServerOptions } from '../transport';
@@ -64,6 +65,13 @@ export interface HaServerOptions {
   readonly metrics?: HaMetrics;
   /** Write cluster-wide faults to the ZooKeeper journal. Default true. */
   readonly journal?: boolean;
+  /**
+   * Operators' HTTP endpoints: GET /healthz, /readyz, /primary, /metrics (docs/operators.md).
+   * Default: on the RPC port, beside the ws upgrade. `{ host?, port? }`: a listener of their own
+   * (port 0 = ephemeral). `false`: off (plain HTTP requests get 426). The base URL is published in
+   * the member record as `http`.
+   */
+  readonly http?: HaHttpOption;
 }
 
 const NO_EPOCH: AdmitDecision = Object.freeze({});
@@ -105,6 +113,10 @@ export class HaServer extends EventEmitter<HaServerEvents> {
   private starting = false;
   /** Replicated state, when the `state` option is given. */
   readonly replication: Replication | undefined;
+  private readonly httpOption: HaHttpOption | undefined;
+  private readonly httpSurface: HttpSurface | undefined;
+  private httpUrlValue: string | undefined;
+  private readonly startedAt = monotonicMs();
 
   constructor(options: HaServerOptions) {
     super();
@@ -118,6 +130,8 @@ export class HaServer extends EventEmitter<HaServerEvents> {
       const problem = memberUrlProblem(options.advertiseUrl);
       if (problem) throw new InvalidOptionError('advertiseUrl', problem);
     }
+    this.httpOption = validateHttpOption(options.http);
+    this.httpSurface = this.httpOption === false ? undefined : new HttpSurface({ status: () => this.status(), metrics: options.metrics ? () => options.metrics!.exposition() : undefined });
     if (options.zk instanceof ZkSession) {
       this.session = options.zk;
       this.ownsSession = false;
@@ -134,6 +148,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
       port: options.listen?.port ?? 0,
       admit: this.mode === 'primary-backup' ? (call) => this.admitPrimary(call.method) : () => this.admitMember(),
       onFault: (f) => this.faults.report(transportFaultKind(f.code, 'server') ?? 'transport', { detail: { ...f } }),
+      httpHandler: this.httpOption === undefined ? this.httpSurface?.handle : undefined,
     });
     // The record's url is filled in at start(), once the port is known. The record is validated
     // here exactly as every view validates it: a record no client would route to fails now.
@@ -196,6 +211,28 @@ export class HaServer extends EventEmitter<HaServerEvents> {
     return this.election !== undefined && this.roleValue !== 'stopping' && this.election.isLeader();
   }
 
+  /** Base URL of /healthz, /readyz, /primary and /metrics (after start()), unless `http: false`. */
+  get httpUrl(): string | undefined {
+    return this.httpUrlValue;
+  }
+
+  /** What /healthz, /readyz and /primary answer with. */
+  status(): HaMemberStatus {
+    return {
+      service: this.service,
+      mode: this.mode,
+      member: this.id,
+      role: this.roleValue,
+      epoch: this.election?.epoch,
+      primary: this.isPrimary(),
+      registered: this.membership.node !== undefined,
+      session: { state: this.session.state, id: this.session.sessionId },
+      url: this.urlValue,
+      pid: process.pid,
+      uptimeMs: Math.round(monotonicMs() - this.startedAt),
+    };
+  }
+
   /** Calls being handled now. */
   get inFlight(): number {
     return this.rpc.inFlight;
@@ -252,7 +289,16 @@ export class HaServer extends EventEmitter<HaServerEvents> {
       const scheme = this.options.transport?.tls ? 'wss' : 'ws';
       const host = this.options.listen?.host ?? '127.0.0.1';
       this.urlValue = this.options.advertiseUrl ?? `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
-      await this.membership.update({ url: this.urlValue });
+      if (this.httpOption === undefined) {
+        this.httpUrlValue = this.urlValue.replace(/^ws/, 'http');
+      } else if (this.httpOption !== false && this.httpSurface) {
+        try {
+          this.httpUrlValue = await this.httpSurface.listen(this.httpOption);
+        } catch (error) {
+          throw new RpcError('UNAVAILABLE', `cannot listen for HTTP (option http): ${(error as Error).message}`, { cause: error });
+        }
+      }
+      await this.membership.update({ url: this.urlValue, http: this.httpUrlValue });
       this.wireEvents();
       await this.session.start();
       await this.view.start();
@@ -276,6 +322,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
     await this.membership.leave().catch(() => undefined);
     this.view.stop();
     await this.rpc.close({ graceMs: 0 }).catch(() => undefined);
+    await this.httpSurface?.close().catch(() => undefined);
     if (this.ownsSession) await this.session.close().catch(() => undefined);
     this.setRole('stopped');
   }
@@ -303,6 +350,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
       this.replication?.demoted('closed');
       await this.quietPeriod(until);
       await this.rpc.close({ graceMs: Math.max(0, Math.floor(until - monotonicMs())) });
+      await this.httpSurface?.close();
       await this.faults.flush();
     } finally {
       if (this.ownsSession) await this.session.close();
