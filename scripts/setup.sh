@@ -2,11 +2,16 @@
 # Installs what zk-ha's demo, tests and benchmarks need on a fresh Debian machine, or stops with
 # a message naming exactly what is missing and how to get it. Idempotent and quiet when all is there.
 #   --peers   also install the peers the failover benchmark measures against (Curator, kazoo, a JDK)
+#   --ops     also install what the operator tests use: HAProxy and Chromium (Debian's packages)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_peers=0
-for a in "$@"; do [ "$a" = "--peers" ] && want_peers=1; done
+want_ops=0
+for a in "$@"; do
+  [ "$a" = "--peers" ] && want_peers=1
+  [ "$a" = "--ops" ] && want_ops=1
+done
 
 say() { echo "[zk-ha setup] $*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
@@ -30,6 +35,11 @@ if [ "$want_peers" = 1 ]; then
   # Debian's python3 (a pyenv shim first on PATH would not see python3-kazoo).
   /usr/bin/python3 -c 'import kazoo' >/dev/null 2>&1 || apt_pkgs+=(python3-kazoo)
   command -v javac >/dev/null 2>&1 || apt_pkgs+=(default-jdk-headless)
+fi
+
+if [ "$want_ops" = 1 ]; then
+  [ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null 2>&1 || apt_pkgs+=(haproxy)
+  [ -x /usr/bin/chromium ] || apt_pkgs+=(chromium)
 fi
 
 if [ "${#apt_pkgs[@]}" -gt 0 ]; then

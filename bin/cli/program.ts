@@ -8,6 +8,7 @@ import { faultsCommand } from './commands/faults';
 import { servicesCommand } from './commands/services';
 import { watchCommand } from './commands/watch';
 import { isrForceCommand, isrShowCommand } from './commands/isr';
+import { haproxyCommand, HaproxyCommandOptions } from './commands/haproxy';
 
 /**
  * An integer option within [min, max]. Bounded so that a typo cannot become an absurd wait: Node
@@ -72,6 +73,15 @@ export function buildProgram(run: (action: (ctx: CliContext) => Promise<void>, g
   isr.command('force <service> <member-id>')
     .description('operator override when every in-sync member is lost: name this member in sync (acknowledged writes it lacks are lost)')
     .action((service: string, memberId: string, _o: unknown, cmd: Command) => run((ctx) => isrForceCommand(ctx, service, memberId), globals(cmd)));
+  program.command('haproxy <service>')
+    .description('keep an HAProxy backend in step with the group through the Runtime API (docs/haproxy.md)')
+    .requiredOption('--socket <path|host:port>', "HAProxy's admin socket (stats socket ... level admin)")
+    .requiredOption('--backend <name>', 'the backend whose servers zk-ha manages')
+    .option('--prefix <prefix>', 'only servers with this name prefix are managed', 'zkha-')
+    .option('--interval <ms>', 're-sync this often besides on every change', positiveInteger, 1000)
+    .option('--server-options <keywords>', 'check keywords of the servers added (default: inter 1000 fastinter 100 downinter 100 rise 1 fall 2 on-marked-down shutdown-sessions)')
+    .option('--print-config <bind>', 'print a ready haproxy.cfg for the service (clients connect to <bind>, e.g. :8080) and exit')
+    .action((service: string, o: HaproxyCommandOptions, cmd: Command) => run((ctx) => haproxyCommand(ctx, service, o), globals(cmd)));
   program.command('services')
     .description('the services under the root')
     .action((_o: unknown, cmd: Command) => run((ctx) => servicesCommand(ctx), globals(cmd)));

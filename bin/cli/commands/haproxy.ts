@@ -1,0 +1,82 @@
+import type { MembershipView } from '../../../lib/coordination';
+import type { ZkSession } from '../../../lib/zk';
+import { CliError, EXIT } from '../cli-error';
+import { CliContext, openSession, pathsOf, print, requireService } from '../context';
+import { startView } from '../service-state';
+import { HaproxyBridge } from '../haproxy/bridge';
+import { renderHaproxyConfig } from '../haproxy/config';
+import { RuntimeApi } from '../haproxy/runtime-api';
+
+export interface HaproxyCommandOptions {
+  readonly socket: string;
+  readonly backend: string;
+  readonly prefix: string;
+  readonly interval: number;
+  readonly serverOptions?: string;
+  readonly printConfig?: string;
+}
+
+/**
+ * `zk-ha haproxy <service> --socket <admin socket> --backend <name>`: keeps the backend's servers
+ * in step with the group (docs/haproxy.md) until SIGINT or SIGTERM. Re-syncs on every membership
+ * change and every --interval ms (to finish deletions and to repopulate a restarted HAProxy).
+ */
+export async function haproxyCommand(ctx: CliContext, service: string, o: HaproxyCommandOptions): Promise<void> {
+  const paths = pathsOf(service, ctx);
+  if (!/^[A-Za-z0-9_.:-]+$/.test(o.backend)) throw new CliError('USAGE', `invalid --backend ${JSON.stringify(o.backend)}`, EXIT.usage);
+  if (!/^[A-Za-z0-9_.-]*$/.test(o.prefix)) throw new CliError('USAGE', `invalid --prefix ${JSON.stringify(o.prefix)}`, EXIT.usage);
+  if (o.serverOptions !== undefined && !/^[A-Za-z0-9 _.:/-]+$/.test(o.serverOptions)) {
+    throw new CliError('USAGE', `invalid --server-options ${JSON.stringify(o.serverOptions)}`, EXIT.usage);
+  }
+  if (o.printConfig !== undefined) {
+    const session = await openSession(ctx);
+    try {
+      const node = await requireService(session, paths);
+      print(renderHaproxyConfig({ bind: o.printConfig, socket: o.socket, backend: o.backend, mode: node.mode }));
+    } finally {
+      await session.close();
+    }
+    return;
+  }
+  const api = new RuntimeApi(o.socket);
+  // Fail now, with a clear message, if the socket or the backend is wrong.
+  const stat = await api.command('show stat').catch((error: Error) => {
+    throw new CliError('UNREACHABLE', `${error.message} (is "stats socket ... level admin" in haproxy.cfg?)`);
+  });
+  if (!stat.split('\n').some((l) => l.startsWith(`${o.backend},BACKEND,`))) {
+    throw new CliError('USAGE', `HAProxy has no backend "${o.backend}"`, EXIT.usage);
+  }
+  let stop!: () => void;
+  const stopped = new Promise<void>((resolve) => { stop = resolve; });
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  let session: ZkSession | undefined;
+  let view: MembershipView | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let bridge: HaproxyBridge | undefined;
+  try {
+    session = await openSession(ctx);
+    const node = await requireService(session, paths);
+    const started = await startView(session, paths, ctx.timeoutMs);
+    view = started.view;
+    const at = (): string => new Date().toISOString();
+    bridge = new HaproxyBridge({
+      api, backend: o.backend, mode: node.mode, prefix: o.prefix, serverOptions: o.serverOptions,
+      log: (l) => print(ctx.json ? JSON.stringify({ at: at(), ...l }) : `${at()}  ${l.action.padEnd(9)} ${l.server}${l.detail ? `  ${l.detail}` : ''}`),
+    });
+    if (!ctx.json) print(`${at()}  keeping HAProxy backend "${o.backend}" in step with ${paths.servicePath} (${node.mode}); Ctrl-C to stop`);
+    const b = bridge;
+    void b.sync(started.snapshot);
+    view.on('change', ({ snapshot }) => void b.sync(snapshot));
+    view.on('error', () => undefined);
+    timer = setInterval(() => void b.sync(), o.interval);
+    await stopped;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    if (timer) clearInterval(timer);
+    bridge?.stop();
+    view?.stop();
+    await session?.close();
+  }
+}

@@ -1,0 +1,229 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { Member, MembershipSnapshot, ServiceMode } from '../../../lib/coordination';
+import { defaultServerOptions } from './config';
+import { HaproxyServer, RuntimeApi, RuntimeApiError } from './runtime-api';
+
+export interface BridgeOptions {
+  readonly api: RuntimeApi;
+  readonly backend: string;
+  readonly mode: ServiceMode;
+  /** Only servers whose names start with this are managed; others in the backend are left alone. Default "zkha-". */
+  readonly prefix?: string;
+  /** Every action taken, for the log. */
+  readonly log?: (line: BridgeLogLine) => void;
+  /** Server keywords for added servers (checks); default defaultServerOptions(). */
+  readonly serverOptions?: string;
+  /** How long to poll a new server's check endpoint before leaving it to HAProxy's own checks. Default 60 000. */
+  readonly promoteWithinMs?: number;
+}
+
+export interface BridgeLogLine {
+  readonly action: 'add' | 'remove' | 'promote' | 'weight' | 'address' | 'health-up' | 'error';
+  readonly server: string;
+  readonly detail?: string;
+}
+
+/** The backend server one member should be. */
+interface Desired {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly backup: boolean;
+  readonly weight: number;
+  /** Health-check port when the member serves HTTP on a port of its own. */
+  readonly checkPort: number | undefined;
+  /** The member's check URL: /primary (primary/backup) or /readyz (redundant). */
+  readonly checkUrl: string;
+}
+
+/**
+ * Keeps an HAProxy backend in step with a service group through the Runtime API. Primary/backup:
+ * the primary is an active server and every other member a `backup` server; redundant: every member
+ * active with its weight. Servers are added in the "down" health state so that HAProxy routes to a
+ * member only once its own check passes (/primary or /readyz, see docs/haproxy.md) — or once this
+ * bridge has seen that check answer 200 itself, which saves the wait for HAProxy's next check. A
+ * departed member is put in maintenance and its sessions shut at once (ZooKeeper knew before the
+ * checks did), then deleted. HAProxy's checks remain the guard: a demoted or frozen primary fails
+ * /primary, so HAProxy never routes to it whatever this bridge does or misses.
+ */
+export class HaproxyBridge {
+  private readonly prefix: string;
+  private readonly promoteWithinMs: number;
+  private readonly serverOptions: string;
+  private latest: MembershipSnapshot | undefined;
+  private running: Promise<void> | undefined;
+  private rerun = false;
+  private readonly polling = new Set<string>();
+  private stopped = false;
+
+  constructor(private readonly options: BridgeOptions) {
+    this.prefix = options.prefix ?? 'zkha-';
+    this.promoteWithinMs = options.promoteWithinMs ?? 60_000;
+    this.serverOptions = options.serverOptions ?? defaultServerOptions();
+  }
+
+  /** Applies a snapshot (the newest wins if several arrive during one sync). Never rejects. */
+  sync(snapshot?: MembershipSnapshot): Promise<void> {
+    if (snapshot) this.latest = snapshot;
+    if (this.running) {
+      this.rerun = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.rerun = false;
+        const s = this.latest;
+        if (s) await this.apply(s).catch((error: unknown) => this.log('error', '-', String((error as Error)?.message ?? error)));
+      } while (this.rerun && !this.stopped);
+    })().finally(() => { this.running = undefined; });
+    return this.running;
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private async apply(snapshot: MembershipSnapshot): Promise<void> {
+    const { api, backend } = this.options;
+    const desired = new Map<string, Desired>();
+    snapshot.members.forEach((m, i) => {
+      const d = this.desiredOf(m, i === 0);
+      if (d) desired.set(d.name, d);
+    });
+    const current = new Map<string, HaproxyServer>();
+    for (const s of await api.servers(backend)) if (s.name.startsWith(this.prefix)) current.set(s.name, s);
+
+    for (const [name, s] of current) {
+      if (desired.has(name)) continue;
+      await this.remove(name, s);
+    }
+    for (const d of desired.values()) {
+      const s = current.get(d.name);
+      if (!s) {
+        await this.add(d);
+        continue;
+      }
+      if (s.backup !== d.backup) {
+        // The backup flag is fixed at creation: re-create the server. A server with sessions is
+        // already serving (as a backup, because no active server is up) and stays as it is.
+        if (s.sessions === 0) {
+          await this.remove(d.name, s);
+          await this.add(d);
+          this.log('promote', d.name, d.backup ? 'backup' : 'active');
+        }
+        continue;
+      }
+      const [host, port] = splitAddress(s.address);
+      if (host !== d.host || port !== d.port) {
+        await api.expectOk(`set server ${backend}/${d.name} addr ${d.host} port ${d.port}`);
+        this.log('address', d.name, `${d.host}:${d.port}`);
+      }
+      if (s.weight !== d.weight && !s.status.startsWith('MAINT')) {
+        await api.expectOk(`set server ${backend}/${d.name} weight ${d.weight}`);
+        this.log('weight', d.name, String(d.weight));
+      }
+    }
+  }
+
+  private desiredOf(m: Member, first: boolean): Desired | undefined {
+    let url: URL;
+    try {
+      url = new URL(m.record.url);
+    } catch {
+      return undefined;
+    }
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    const port = Number(url.port || (url.protocol === 'wss:' ? 443 : 80));
+    const primaryBackup = this.options.mode === 'primary-backup';
+    const path = primaryBackup ? '/primary' : '/readyz';
+    const httpBase = m.record.http ?? m.record.url.replace(/^ws/, 'http');
+    let checkPort: number | undefined;
+    try {
+      const h = new URL(httpBase);
+      const p = Number(h.port || (h.protocol === 'https:' ? 443 : 80));
+      if (p !== port) checkPort = p;
+    } catch {
+      checkPort = undefined;
+    }
+    return {
+      name: `${this.prefix}${m.sequence}`,
+      host,
+      port,
+      backup: primaryBackup && !first,
+      weight: primaryBackup ? 1 : Math.max(0, Math.min(256, Math.round(m.record.weight))),
+      checkPort,
+      checkUrl: `${httpBase.replace(/\/$/, '')}${path}`,
+    };
+  }
+
+  private async add(d: Desired): Promise<void> {
+    const { api, backend } = this.options;
+    const target = `${backend}/${d.name}`;
+    const addr = d.host.includes(':') ? `ipv6@${d.host}` : d.host;
+    await api.expectOk(`add server ${target} ${addr}:${d.port}${d.backup ? ' backup' : ''} check${d.checkPort ? ` port ${d.checkPort}` : ''} weight ${d.weight} ${this.serverOptions}`);
+    // Down until a check passes: a new member must not get calls before it can serve them.
+    await api.expectOk(`set server ${target} health down`);
+    await api.expectOk(`enable health ${target}`);
+    await api.expectOk(`enable server ${target}`);
+    this.log('add', d.name, `${d.host}:${d.port}${d.backup ? ' backup' : ''} weight ${d.weight}`);
+    if (!d.backup) this.pollUntilServing(d);
+  }
+
+  private async remove(name: string, s: HaproxyServer): Promise<void> {
+    const { api, backend } = this.options;
+    const target = `${backend}/${name}`;
+    if (!s.status.startsWith('MAINT')) {
+      await api.expectOk(`set server ${target} state maint`);
+      await api.command(`shutdown sessions server ${target}`);
+    }
+    try {
+      await api.expectOk(`del server ${target}`);
+      this.log('remove', name);
+    } catch (error) {
+      // Sessions still closing: deleted on a later sync; in maintenance meanwhile, so unused.
+      if (!(error instanceof RuntimeApiError)) throw error;
+    }
+  }
+
+  /** Polls the member's check URL and marks the server up at the first 200, ahead of HAProxy's next check. */
+  private pollUntilServing(d: Desired): void {
+    if (this.polling.has(d.name)) return;
+    this.polling.add(d.name);
+    const until = Date.now() + this.promoteWithinMs;
+    const tick = async (): Promise<void> => {
+      if (this.stopped || Date.now() > until) return;
+      if (await status(d.checkUrl) === 200) {
+        await this.options.api.expectOk(`set server ${this.options.backend}/${d.name} health up`);
+        this.log('health-up', d.name, d.checkUrl);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 25));
+      await tick();
+    };
+    void tick().catch((error: unknown) => this.log('error', d.name, String((error as Error)?.message ?? error)))
+      .finally(() => this.polling.delete(d.name));
+  }
+
+  private log(action: BridgeLogLine['action'], server: string, detail?: string): void {
+    this.options.log?.({ action, server, detail });
+  }
+}
+
+function splitAddress(address: string): [string, number] {
+  const i = address.lastIndexOf(':');
+  return [address.slice(0, i).replace(/^\[(.*)\]$/, '$1'), Number(address.slice(i + 1))];
+}
+
+/** The status code of a GET, or 0 when there is no answer within 500 ms. */
+function status(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    const get = url.startsWith('https:') ? https.get : http.get;
+    const req = get(url, { timeout: 500, rejectUnauthorized: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(0));
+  });
+}

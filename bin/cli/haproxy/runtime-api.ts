@@ -1,0 +1,85 @@
+import net from 'node:net';
+
+/** An error from HAProxy's Runtime API (the socket failed, or HAProxy refused a command). */
+export class RuntimeApiError extends Error {
+  constructor(message: string, readonly command: string) {
+    super(message);
+    this.name = 'RuntimeApiError';
+  }
+}
+
+/**
+ * HAProxy's Runtime API over its admin socket (`stats socket ... level admin`): one connection per
+ * command, the non-interactive mode, so a restarted HAProxy is simply reached again. `address` is a
+ * unix socket path or `host:port`.
+ */
+export class RuntimeApi {
+  constructor(readonly address: string, private readonly timeoutMs = 3000) {}
+
+  /** Sends one command; resolves with HAProxy's answer (trailing blank lines trimmed). */
+  command(cmd: string): Promise<string> {
+    if (/[\r\n;]/.test(cmd)) return Promise.reject(new RuntimeApiError('a command must be one line without ";"', cmd));
+    return new Promise((resolve, reject) => {
+      const m = /^(.+):(\d+)$/.exec(this.address);
+      const socket = m && !this.address.includes('/') ? net.connect(Number(m[2]), m[1]) : net.connect(this.address);
+      let answer = '';
+      const timer = setTimeout(() => socket.destroy(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      socket.setEncoding('utf8');
+      socket.on('connect', () => socket.end(`${cmd}\n`));
+      socket.on('data', (chunk: string) => (answer += chunk));
+      socket.on('error', (error) => {
+        clearTimeout(timer);
+        reject(new RuntimeApiError(`HAProxy runtime API at ${this.address}: ${error.message}`, cmd));
+      });
+      socket.on('close', (hadError) => {
+        clearTimeout(timer);
+        if (!hadError) resolve(answer.replace(/\n+$/, ''));
+      });
+    });
+  }
+
+  /** Like command(), but an answer that reports a failure rejects. */
+  async expectOk(cmd: string): Promise<string> {
+    const answer = await this.command(cmd);
+    if (/^(No such|Unknown|Require|Invalid|Cannot|Can't|.*not found|.*error|.*failed|.*must be)/im.test(answer)) {
+      throw new RuntimeApiError(`HAProxy refused "${cmd}": ${answer.split('\n')[0]}`, cmd);
+    }
+    return answer;
+  }
+
+  /** The servers of a backend from `show stat` (CSV): name, address, status, weight, backup flag. */
+  async servers(backend: string): Promise<HaproxyServer[]> {
+    const csv = await this.command('show stat');
+    const lines = csv.split('\n').filter((l) => l.length > 0);
+    const header = (lines.shift() ?? '').replace(/^# /, '').split(',');
+    const col = (name: string): number => header.indexOf(name);
+    const [px, sv, status, weight, bck, addr, cur] = ['pxname', 'svname', 'status', 'weight', 'bck', 'addr', 'scur'].map(col);
+    if (px! < 0 || sv! < 0) throw new RuntimeApiError(`unexpected "show stat" answer: ${csv.slice(0, 120)}`, 'show stat');
+    const out: HaproxyServer[] = [];
+    for (const line of lines) {
+      const f = line.split(',');
+      if (f[px!] !== backend || f[sv!] === 'BACKEND' || f[sv!] === 'FRONTEND') continue;
+      out.push({
+        name: f[sv!]!,
+        status: f[status!] ?? '',
+        weight: Number(f[weight!] ?? 0),
+        backup: f[bck!] === '1',
+        address: f[addr!] ?? '',
+        sessions: Number(f[cur!] ?? 0),
+      });
+    }
+    return out;
+  }
+}
+
+export interface HaproxyServer {
+  readonly name: string;
+  /** UP, DOWN, MAINT, "UP 1/2", no check, ... */
+  readonly status: string;
+  readonly weight: number;
+  readonly backup: boolean;
+  /** host:port */
+  readonly address: string;
+  /** Current sessions. */
+  readonly sessions: number;
+}
