@@ -4,6 +4,7 @@
 //   npm run bench:failover               full run: session timeouts 1000 and 4000 ms, 20 trials each
 //   npm run bench:failover -- --quick    3 trials, 1000 ms only (about 2-3 minutes)
 //   npm run bench:failover -- --lease    issue 14: session 10 s, lease 500 ms; client-observed handover/SIGKILL/SIGSTOP/partition, Curator and kazoo beside (10 trials)
+//   --chart=docs writes the SVG chart to docs/failover.svg (default .tmp/charts/failover.svg, git-ignored)
 //   options: --out=<file> (partial runs)  --trials=N  --timeouts=1000,4000  --systems=zk-ha,curator,kazoo  --faults=handover,sigkill,sigstop,zk-leader-loss
 //
 // Every candidate is its own process (spawnTracked: killed whatever happens) that prints JSON lines
@@ -13,6 +14,7 @@ import * as path from 'node:path';
 import { startZooKeeper, type ZkCluster } from '../integration/harness';
 import { DEFAULT_DRIFT_MARGIN, DEFAULT_LEASE_MS } from '../lib/coordination/election';
 import { updateDocSection } from './lib/docs';
+import { chartPath, writeFailoverChart } from './lib/failover-chart';
 import { ClientGroup, type ClientFault, type ClientTrial } from './lib/client-trials';
 import { CandidateGroup, FAULTS, type ElectionEnv, type Fault, type TrialResult } from './lib/election-trials';
 import { machine, RESULTS_DIR, writeResult } from './lib/results';
@@ -385,6 +387,7 @@ async function main(): Promise<void> {
     const mergedChecks = verdicts(merged);
     console.log(`\nmerged:\n${formatTable(HEADERS, tableRows(merged))}\n\n${mergedChecks.join('\n')}`);
     console.log(`\nwrote ${writeResult('failover.json', { ...previous, scenarios: merged, reruns })}`);
+    console.log(`wrote ${writeFailoverChart(chartPath('failover.svg'))}`);
     if (previous.peers) {
       const versions = { curatorVersion: previous.peers.curator, kazooVersion: previous.peers.kazoo, javaVersion: previous.peers.java };
       console.log(`wrote ${updateDocSection('failover', docSection(merged, mergedChecks, previous.quick, trials, versions, cluster!, reruns))}`);
@@ -392,6 +395,7 @@ async function main(): Promise<void> {
     return;
   }
   console.log(`\nwrote ${writeResult('failover.json', leaseRun ? { ...result, leaseMs: LEASE_MS, driftMargin: DEFAULT_DRIFT_MARGIN } : result)}`);
+  console.log(`wrote ${writeFailoverChart(chartPath('failover.svg'))}`);
   if (leaseRun) {
     const versions = peers ? { curatorVersion: peers.curatorVersion, kazooVersion: peers.kazooVersion, javaVersion: peers.javaVersion } : undefined;
     fs.writeFileSync(FAILOVER_DOC, leaseDocSection(sorted, checks, trials, versions, cluster!));

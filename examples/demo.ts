@@ -11,7 +11,7 @@ import { parseDemoOptions } from './demo/options';
 import { PRIMARY_BACKUP_STEPS, REDUNDANT_STEPS, type DemoContext } from './demo/scenarios';
 import { Screen } from './demo/screen';
 import { ServerProcess } from './demo/server-process';
-import { COUNTER_RULE, GREEN_RULE, judge, judgeCounter, summaryTable } from './demo/summary';
+import { COUNTER_RULE, GREEN_RULE, judge, judgeCounter, summaryTable, writeSummaryChart } from './demo/summary';
 import { ZkModes } from './demo/zk-modes';
 
 const LOOPS_PER_METHOD = 3;
@@ -150,6 +150,13 @@ async function main(): Promise<number> {
     'the client does not retry it (it fails with notExecuted=false); idempotent calls in that position are retried.',
     '', GREEN_RULE, ...(pb ? [COUNTER_RULE] : []), '',
     green ? 'GREEN' : `RED:\n  ${verdict.problems.join('\n  ')}`];
+  if (windows.length > 0) {
+    try {
+      out.push('', `chart: ${writeSummaryChart(windows, pb, opts.sessionTimeoutMs, opts.chart)}`);
+    } catch (error) {
+      out.push('', `chart not written: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
   process.stdout.write(`${out.join('\n')}\n`);
   return green ? 0 : 1;
 }

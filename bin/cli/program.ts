@@ -78,7 +78,7 @@ export function buildProgram(run: (action: (ctx: CliContext) => Promise<void>, g
     .requiredOption('--socket <path|host:port>', "HAProxy's admin socket (stats socket ... level admin)")
     .requiredOption('--backend <name>', 'the backend whose servers zk-ha manages')
     .option('--prefix <prefix>', 'only servers with this name prefix are managed', 'zkha-')
-    .option('--interval <ms>', 're-sync this often besides on every change', positiveInteger, 1000)
+    .option('--interval <ms>', 're-sync this often besides on every change', integerOption(50, 600_000, ' (ms)'), 1000)
     .option('--server-options <keywords>', 'check keywords of the servers added (default: inter 1000 fastinter 100 downinter 100 rise 1 fall 2 on-marked-down shutdown-sessions)')
     .option('--print-config <bind>', 'print a ready haproxy.cfg for the service (clients connect to <bind>, e.g. :8080) and exit')
     .action((service: string, o: HaproxyCommandOptions, cmd: Command) => run((ctx) => haproxyCommand(ctx, service, o), globals(cmd)));

@@ -7,6 +7,8 @@ export interface DemoOptions {
   readonly sessionTimeoutMs: number;
   /** Redraw one screen (ANSI) instead of printing progress lines. */
   readonly tty: boolean;
+  /** Where the summary chart goes: "tmp" = .tmp/charts/ (git-ignored, the default), "docs" = docs/. */
+  readonly chart: 'tmp' | 'docs';
 }
 
 function atLeast(name: string, min: number) {
@@ -28,13 +30,15 @@ export function parseDemoOptions(argv: readonly string[]): DemoOptions {
     .option('--duration-scale <x>', 'multiply every wait by x (default 1, --quick = 0.25)', atLeast('--duration-scale', 0.05))
     .option('--session-timeout <ms>', 'ZooKeeper session timeout of the servers', atLeast('--session-timeout', 500), 2000)
     .option('--no-tty', 'print progress lines even when stdout is a terminal')
+    .addOption(new Option('--chart <where>', 'write the summary chart (SVG) to .tmp/charts/ or docs/').choices(['tmp', 'docs']).default('tmp'))
     .showHelpAfterError();
   program.parse(argv as string[], { from: 'user' });
-  const o = program.opts<{ mode: string; quick: boolean; durationScale?: number; sessionTimeout: number; tty: boolean }>();
+  const o = program.opts<{ mode: string; quick: boolean; durationScale?: number; sessionTimeout: number; tty: boolean; chart: string }>();
   return {
     mode: o.mode === 'redundant' ? 'redundant' : 'primary-backup',
     scale: o.durationScale ?? (o.quick ? 0.25 : 1),
     sessionTimeoutMs: Math.round(o.sessionTimeout),
     tty: o.tty && process.stdout.isTTY === true,
+    chart: o.chart === 'docs' ? 'docs' : 'tmp',
   };
 }

@@ -1,3 +1,7 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CHART_DIR, DOCS_DIR, FAULT_LABELS, readFailoverRows } from '../../bench/lib/failover-chart';
+import { renderBarChart, type BarSeries } from '../../bench/lib/svg-chart';
 import type { FaultWindow, FailedCall } from './call-load';
 
 /**
@@ -81,4 +85,46 @@ export function table(header: readonly string[], rows: readonly (readonly string
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+}
+
+/** Demo fault names → the failover bench's faults, for the comparison with Curator and kazoo. */
+const BENCH_FAULT: Record<string, string> = {
+  'SIGKILL primary': 'sigkill', 'SIGSTOP primary': 'sigstop', 'SIGTERM primary (graceful)': 'handover', 'ZooKeeper leader SIGKILL': 'zk-leader-loss',
+};
+
+/**
+ * The summary as an SVG bar chart: this run's unavailability per fault and, in primary/backup mode,
+ * Curator's and kazoo's p50 on the same fault from bench/results/failover.json (the session
+ * timeout nearest to this run's). Written to .tmp/charts/demo-<mode>.svg (git-ignored) unless
+ * `--chart docs`; returns the path.
+ */
+export function writeSummaryChart(windows: readonly FaultWindow[], primaryBackup: boolean, sessionTimeoutMs: number, where: 'tmp' | 'docs'): string {
+  const groups = windows.map((w) => w.name);
+  const series: BarSeries[] = [{ name: 'zk-ha (this demo run)', color: '#1d4ed8', values: windows.map((w) => Math.round(primaryBackup ? (w.newPrimaryMs ?? w.maxGapMs) : w.maxGapMs)) }];
+  let note = '';
+  if (primaryBackup) {
+    try {
+      const { rows } = readFailoverRows();
+      const timeouts = [...new Set(rows.map((r) => r.sessionTimeoutMs))];
+      const t = timeouts.sort((a, b) => Math.abs(a - sessionTimeoutMs) - Math.abs(b - sessionTimeoutMs))[0];
+      for (const [system, name, color] of [['curator', 'Curator LeaderLatch (bench p50)', '#f59e0b'], ['kazoo', 'kazoo Election (bench p50)', '#10b981']] as const) {
+        series.push({ name, color, values: windows.map((w) => rows.find((r) => r.system === system && r.sessionTimeoutMs === t && r.fault === BENCH_FAULT[w.name])?.unavailableMs.p50 ?? null) });
+      }
+      note = `; Curator and kazoo: bench/results/failover.json, session timeout ${t} ms (${Object.values(BENCH_FAULT).map((f) => FAULT_LABELS[f]).join(', ')})`;
+    } catch {
+      note = '; no bench/results/failover.json to compare with';
+    }
+  }
+  const svg = renderBarChart({
+    title: `zk-ha demo (${primaryBackup ? 'primary/backup' : 'redundant'}): unavailability per fault (ms)`,
+    subtitle: `session timeout ${sessionTimeoutMs} ms; zk-ha = ${primaryBackup ? 'fault → first call answered by the new primary' : 'longest gap between successful calls'}${note}`,
+    yLabel: 'ms',
+    panels: [{ title: '', groups, series }],
+    panelWidth: Math.max(720, 130 * groups.length),
+  });
+  const dir = where === 'docs' ? DOCS_DIR : CHART_DIR;
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `demo-${primaryBackup ? 'pb' : 'redundant'}.svg`);
+  fs.writeFileSync(file, svg);
+  return file;
 }

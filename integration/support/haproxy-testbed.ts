@@ -77,11 +77,19 @@ export class HaproxyTestbed {
 
   /** Waits until HAProxy's backend holds exactly the group: the primary active and UP, the others backup. */
   async settled(timeoutMs = 30000): Promise<void> {
-    await eventually(`the HAProxy backend matches the group (bridge: ${this.bridgeLog.slice(-3).join(' | ')})`, async () => {
-      const servers = (await this.haproxy!.api.servers('hx')).filter((s) => s.name.startsWith('zkha-'));
-      const active = servers.filter((s) => !s.backup);
-      return servers.length === this.servers.size && active.length === 1 && active[0]!.status.startsWith('UP');
-    }, timeoutMs);
+    let last = '';
+    try {
+      await eventually('the HAProxy backend matches the group', async () => {
+        // A server in maintenance gets no traffic; one whose deletion HAProxy still refuses may linger there.
+        const all = await this.haproxy!.api.servers('hx');
+        last = JSON.stringify(all);
+        const servers = all.filter((s) => s.name.startsWith('zkha-') && !s.status.startsWith('MAINT'));
+        const active = servers.filter((s) => !s.backup);
+        return servers.length === this.servers.size && active.length === 1 && active[0]!.status.startsWith('UP');
+      }, timeoutMs);
+    } catch (error) {
+      throw new Error(`${(error as Error).message}; backend: ${last}; bridge: ${this.bridgeLog.slice(-5).join(' | ')}`);
+    }
   }
 
   primary(): { id: string; w: Worker } | undefined {

@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Member, MembershipSnapshot, ServiceMode } from '../../../lib/coordination';
 import { defaultServerOptions } from './config';
-import { HaproxyServer, RuntimeApi, RuntimeApiError } from './runtime-api';
+import { HaproxyServer, RuntimeApi } from './runtime-api';
 
 export interface BridgeOptions {
   readonly api: RuntimeApi;
@@ -55,6 +55,7 @@ export class HaproxyBridge {
   private running: Promise<void> | undefined;
   private rerun = false;
   private readonly polling = new Set<string>();
+  private readonly lastRefusal = new Map<string, string>();
   private stopped = false;
 
   constructor(private readonly options: BridgeOptions) {
@@ -177,12 +178,13 @@ export class HaproxyBridge {
       await api.expectOk(`set server ${target} state maint`);
       await api.command(`shutdown sessions server ${target}`);
     }
-    try {
-      await api.expectOk(`del server ${target}`);
-      this.log('remove', name);
-    } catch (error) {
-      // Sessions still closing: deleted on a later sync; in maintenance meanwhile, so unused.
-      if (!(error instanceof RuntimeApiError)) throw error;
+    // Refused while connections remain (they are being shut): deleted on a later sync, and in
+    // maintenance meanwhile, so unused.
+    const answer = await api.command(`del server ${target}`);
+    if (answer.startsWith('Server deleted')) this.log('remove', name);
+    else if (this.lastRefusal.get(name) !== answer) {
+      this.lastRefusal.set(name, answer);
+      this.log('error', name, `del server: ${answer}`);
     }
   }
 
