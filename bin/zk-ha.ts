@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `zk-ha` command line: status, members, elect, watch, faults, services.
+ * The `zk-ha` command line: status, members, elect, watch, faults, services, haproxy, dashboard.
  * See docs/operations.md for usage and sample output.
  */
 import { main } from './cli/program';

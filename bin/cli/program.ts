@@ -9,6 +9,7 @@ import { servicesCommand } from './commands/services';
 import { watchCommand } from './commands/watch';
 import { isrForceCommand, isrShowCommand } from './commands/isr';
 import { haproxyCommand, HaproxyCommandOptions } from './commands/haproxy';
+import { dashboardCommand, DashboardCommandOptions } from './commands/dashboard';
 
 /**
  * An integer option within [min, max]. Bounded so that a typo cannot become an absurd wait: Node
@@ -82,6 +83,12 @@ export function buildProgram(run: (action: (ctx: CliContext) => Promise<void>, g
     .option('--server-options <keywords>', 'check keywords of the servers added (default: inter 1000 fastinter 100 downinter 100 rise 1 fall 2 on-marked-down shutdown-sessions)')
     .option('--print-config <bind>', 'print a ready haproxy.cfg for the service (clients connect to <bind>, e.g. :8080) and exit')
     .action((service: string, o: HaproxyCommandOptions, cmd: Command) => run((ctx) => haproxyCommand(ctx, service, o), globals(cmd)));
+  program.command('dashboard')
+    .description('serve a live status page of the services (docs/operators.md)')
+    .option('--host <host>', 'listen address (the page shows the cluster layout: keep it on loopback unless protected)', '127.0.0.1')
+    .option('--port <port>', 'listen port (0 = any free one)', (v: string) => Number(v), 8090)
+    .option('--service <name...>', 'only these services (default: every service under --root)')
+    .action((o: DashboardCommandOptions, cmd: Command) => run((ctx) => dashboardCommand(ctx, o), globals(cmd)));
   program.command('services')
     .description('the services under the root')
     .action((_o: unknown, cmd: Command) => run((ctx) => servicesCommand(ctx), globals(cmd)));

@@ -3,7 +3,7 @@ import { Worker } from './worker';
 
 export interface ServerSpec {
   connect: string; root: string; service: string; mode: ServiceMode; id: string; sessionTimeoutMs: number;
-  weight?: number; leaseFraction?: number; logRuns?: boolean;
+  weight?: number; zone?: string; leaseFraction?: number; logRuns?: boolean; metrics?: boolean;
 }
 
 /** Starts an HaServer worker process and waits until it serves. */

@@ -2,16 +2,18 @@
  * An HaServer in its own process, for faults that must hit a real process. Every handler run is
  * logged with process.hrtime.bigint() (CLOCK_MONOTONIC, comparable across processes) and the epoch
  * it ran under, so tests can count runs per epoch and check that no two epochs overlap.
- *   env ZKHA_WORKER = JSON {connect, root, service, mode, id, sessionTimeoutMs, weight?, leaseFraction?, leaseMs?, logRuns?}
+ *   env ZKHA_WORKER = JSON {connect, root, service, mode, id, sessionTimeoutMs, weight?, zone?, leaseFraction?, leaseMs?, logRuns?, metrics?}
+ *   (metrics: a prom-client registry behind GET /metrics)
  *   stdin commands: {"cmd":"stepDown"} {"cmd":"close"} {"cmd":"busy","ms":N} {"cmd":"flaky","on":bool}
  */
-import { HaServer, RpcError } from '../../lib';
+import { Registry } from 'prom-client';
+import { HaMetrics, HaServer, RpcError } from '../../lib';
 import type { CallContext, ServiceMode } from '../../lib';
 import { emit, onCommand } from './worker-io';
 
 interface Config {
   connect: string; root: string; service: string; mode: ServiceMode; id: string; sessionTimeoutMs: number;
-  weight?: number; leaseFraction?: number; leaseMs?: number; logRuns?: boolean;
+  weight?: number; zone?: string; leaseFraction?: number; leaseMs?: number; logRuns?: boolean; metrics?: boolean;
 }
 const config = JSON.parse(process.env.ZKHA_WORKER ?? '{}') as Config;
 let flaky = false;
@@ -38,6 +40,8 @@ const server = new HaServer({
   root: config.root,
   id: config.id,
   weight: config.weight ?? 1,
+  zone: config.zone,
+  metrics: config.metrics ? new HaMetrics({ registry: new Registry() }) : undefined,
   leaseFraction: config.leaseFraction,
   leaseMs: config.leaseMs,
   transport: { heartbeatMs: 200, heartbeatTimeoutMs: 600 },
