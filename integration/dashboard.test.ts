@@ -94,6 +94,7 @@ describe('zk-ha dashboard (headless Chromium)', function () {
     await sleep(1500); // a second of call rates on the new primary, for the picture
     expect(await page.$$eval('[data-service="orders"] tr[data-member]', (rows) => rows.length)).to.equal(2);
 
+    await page.setViewport({ width: 1280, height: 360 });
     const dir = process.env.ZKHA_DOCS_SCREENSHOT === '1' ? path.join(REPO, 'docs') : path.join(REPO, '.tmp', 'charts');
     fs.mkdirSync(dir, { recursive: true });
     await page.screenshot({ path: path.join(dir, 'dashboard.png') as `${string}.png`, fullPage: true });

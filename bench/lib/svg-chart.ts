@@ -22,6 +22,7 @@ export interface BarPanel {
 
 export interface BarChartSpec {
   readonly title: string;
+  /** One or more lines ("\n" separates them). */
   readonly subtitle?: string;
   readonly yLabel: string;
   readonly panels: readonly BarPanel[];
@@ -56,18 +57,19 @@ export function renderBarChart(spec: BarChartSpec): string {
   const fmt = spec.format ?? defaultFormat;
   const left = 64;
   const right = 30;
-  const top = spec.subtitle ? 78 : 58;
+  const subtitle = spec.subtitle ? spec.subtitle.split('\n') : [];
+  const top = 58 + 18 * subtitle.length;
   const legendNames = [...new Set(spec.panels.flatMap((p) => p.series.map((s) => s.name)))];
   const colors = new Map<string, string>();
   for (const p of spec.panels) p.series.forEach((s) => { if (!colors.has(s.name)) colors.set(s.name, s.color ?? PALETTE[colors.size % PALETTE.length]!); });
-  const bottom = 78;
+  const bottom = 92;
   const width = spec.panels.length * panelW;
   const height = top + 24 + plotH + bottom;
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif">`);
   out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
   out.push(`<text x="${width / 2}" y="28" text-anchor="middle" font-size="18" font-weight="bold" fill="#111827">${escapeXml(spec.title)}</text>`);
-  if (spec.subtitle) out.push(`<text x="${width / 2}" y="50" text-anchor="middle" font-size="12" fill="#4b5563">${escapeXml(spec.subtitle)}</text>`);
+  subtitle.forEach((line, i) => out.push(`<text x="${width / 2}" y="${50 + 17 * i}" text-anchor="middle" font-size="12" fill="#4b5563">${escapeXml(line)}</text>`));
 
   spec.panels.forEach((panel, pi) => {
     const x0 = pi * panelW + left;
@@ -107,7 +109,9 @@ export function renderBarChart(spec: BarChartSpec): string {
         }
         out.push(`<text x="${cx}" y="${labelY.toFixed(1)}" text-anchor="middle" font-size="9" fill="#111827">${escapeXml(fmt(v))}</text>`);
       });
-      out.push(`<text x="${(x0 + gi * groupW + groupW / 2).toFixed(1)}" y="${y0 + plotH + 18}" text-anchor="middle" font-size="12" fill="#374151">${escapeXml(g)}</text>`);
+      wrap(g, groupW).forEach((line, li) => {
+        out.push(`<text x="${(x0 + gi * groupW + groupW / 2).toFixed(1)}" y="${y0 + plotH + 18 + 15 * li}" text-anchor="middle" font-size="12" fill="#374151">${escapeXml(line)}</text>`);
+      });
     });
   });
 
@@ -122,4 +126,21 @@ export function renderBarChart(spec: BarChartSpec): string {
   });
   out.push('</svg>');
   return `${out.join('\n')}\n`;
+}
+
+/** Splits a label into lines that fit `width` px at 12 px (about 6.5 px a character). */
+function wrap(label: string, width: number): string[] {
+  const max = Math.max(6, Math.floor((width - 8) / 6.5));
+  const lines: string[] = [];
+  let line = '';
+  for (const word of label.split(' ')) {
+    if (line && (line + ' ' + word).length > max) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
 }

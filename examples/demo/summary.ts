@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CHART_DIR, DOCS_DIR, FAULT_LABELS, readFailoverRows } from '../../bench/lib/failover-chart';
+import { CHART_DIR, DOCS_DIR, readFailoverRows } from '../../bench/lib/failover-chart';
 import { renderBarChart, type BarSeries } from '../../bench/lib/svg-chart';
 import type { FaultWindow, FailedCall } from './call-load';
 
@@ -110,9 +110,9 @@ export function writeSummaryChart(windows: readonly FaultWindow[], primaryBackup
       for (const [system, name, color] of [['curator', 'Curator LeaderLatch (bench p50)', '#f59e0b'], ['kazoo', 'kazoo Election (bench p50)', '#10b981']] as const) {
         series.push({ name, color, values: windows.map((w) => rows.find((r) => r.system === system && r.sessionTimeoutMs === t && r.fault === BENCH_FAULT[w.name])?.unavailableMs.p50 ?? null) });
       }
-      note = `; Curator and kazoo: bench/results/failover.json, session timeout ${t} ms (${Object.values(BENCH_FAULT).map((f) => FAULT_LABELS[f]).join(', ')})`;
+      note = `\nCurator and kazoo: p50 of the same fault in bench/results/failover.json (session timeout ${t} ms)`;
     } catch {
-      note = '; no bench/results/failover.json to compare with';
+      note = '\nno bench/results/failover.json to compare with';
     }
   }
   const svg = renderBarChart({
