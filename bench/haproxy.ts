@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   console.log(`\nhandler runs on a member that was not the primary, or overlapping epochs: ${violations.length}`);
   const result = {
     quick, measuredAt: new Date().toISOString(), machine: machine(), trialsPerFault: TRIALS, sessionTimeoutMs: SESSION_MS,
-    haproxy: 'Debian haproxy 2.6, checks inter 1000 fastinter 100 downinter 100 rise 1 fall 2, timeout check 500 ms',
+    haproxy: 'Debian haproxy 2.6, checks inter 1000 fastinter 100 downinter 100 rise 1 fall 2, observe layer4 error-limit 1 on-error mark-down, option redispatch 1, retries 2, timeout connect/check 500 ms',
     executionViolations: violations.length, rows,
   };
   console.log(`\nwrote ${writeResult('haproxy.json', result)}`);

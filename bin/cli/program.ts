@@ -80,13 +80,13 @@ export function buildProgram(run: (action: (ctx: CliContext) => Promise<void>, g
     .requiredOption('--backend <name>', 'the backend whose servers zk-ha manages')
     .option('--prefix <prefix>', 'only servers with this name prefix are managed', 'zkha-')
     .option('--interval <ms>', 're-sync this often besides on every change', integerOption(50, 600_000, ' (ms)'), 1000)
-    .option('--server-options <keywords>', 'check keywords of the servers added (default: inter 1000 fastinter 100 downinter 100 rise 1 fall 2 on-marked-down shutdown-sessions)')
+    .option('--server-options <keywords>', 'check keywords of the servers added (default: inter 1000 fastinter 100 downinter 100 rise 1 fall 2 on-marked-down shutdown-sessions observe layer4 error-limit 1 on-error mark-down)')
     .option('--print-config <bind>', 'print a ready haproxy.cfg for the service (clients connect to <bind>, e.g. :8080) and exit')
     .action((service: string, o: HaproxyCommandOptions, cmd: Command) => run((ctx) => haproxyCommand(ctx, service, o), globals(cmd)));
   program.command('dashboard')
     .description('serve a live status page of the services (docs/operators.md)')
     .option('--host <host>', 'listen address (the page shows the cluster layout: keep it on loopback unless protected)', '127.0.0.1')
-    .option('--port <port>', 'listen port (0 = any free one)', (v: string) => Number(v), 8090)
+    .option('--port <port>', 'listen port (0 = any free one)', integerOption(0, 65535), 8090)
     .option('--service <name...>', 'only these services (default: every service under --root)')
     .action((o: DashboardCommandOptions, cmd: Command) => run((ctx) => dashboardCommand(ctx, o), globals(cmd)));
   program.command('services')

@@ -14,9 +14,11 @@ export interface HaproxyConfigOptions {
   readonly globalExtra?: readonly string[];
 }
 
-/** Check settings of the servers the bridge adds: fast detection, sessions shut when marked down. */
+/** Check settings of the servers the bridge adds: fast detection, sessions shut when marked down, a dead server out at its first refused connection. */
 export function defaultServerOptions(interMs = 1000, fastInterMs = 100): string {
-  return `inter ${interMs} fastinter ${fastInterMs} downinter ${fastInterMs} rise 1 fall 2 on-marked-down shutdown-sessions`;
+  // observe layer4 + error-limit 1 + on-error mark-down: the first refused connection to a member
+  // that died takes it out at once, instead of after `fall` failed checks.
+  return `inter ${interMs} fastinter ${fastInterMs} downinter ${fastInterMs} rise 1 fall 2 on-marked-down shutdown-sessions observe layer4 error-limit 1 on-error mark-down`;
 }
 
 /**
@@ -37,7 +39,8 @@ export function renderHaproxyConfig(o: HaproxyConfigOptions): string {
     '',
     'defaults',
     '  mode http',
-    '  option redispatch',
+    // Every retry may go to another server: no turn-around wait (min(timeout connect, 1 s)) on a dead one.
+    '  option redispatch 1',
     '  retries 2',
     '  timeout connect 500ms',
     '  timeout client 60s',
