@@ -6,10 +6,25 @@
  * The unavailability figures are measured by bench/haproxy.ts, not asserted here.
  */
 import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { HaServer } from '../lib';
 import { sharedZooKeeper } from './support/shared-zookeeper';
 import { checkRuns, HaproxyTestbed } from './support/haproxy-testbed';
 import { findHaproxy } from './support/haproxy';
 import { uniqueRoot } from './support/wait';
+
+const CLI = path.join(__dirname, '..', 'bin', 'zk-ha.ts');
+
+function run(file: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(file, args, { timeout: 30000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
 
 describe('HAProxy bridge (real HAProxy, servers as processes)', function () {
   this.timeout(180000);
@@ -37,5 +52,29 @@ describe('HAProxy bridge (real HAProxy, servers as processes)', function () {
     expect(bed.runs().length).to.be.greaterThan(50);
     expect(bed.bridgeLog.some((l) => l.includes('"remove"'))).to.equal(true);
     console.log(`      figures (not asserted): ${JSON.stringify([kill, freeze])}`);
+  });
+
+  it('--print-config renders a haproxy.cfg that HAProxy accepts; a wrong socket or backend is a one-line error', async () => {
+    const { connectString } = await sharedZooKeeper();
+    const root = uniqueRoot('haproxy-cfg');
+    const server = new HaServer({ zk: { connect: connectString, sessionTimeoutMs: 2000 }, service: 'web', mode: 'redundant', root });
+    await server.start();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zkha-cfg-'));
+    try {
+      const node = [process.execPath, '-r', 'tsx/cjs', CLI, '--connect', connectString, '--root', root];
+      const printed = await run(node[0]!, [...node.slice(1), 'haproxy', 'web', '--socket', path.join(dir, 'admin.sock'), '--backend', 'web', '--print-config', '127.0.0.1:18080']);
+      expect(printed.code, printed.stderr).to.equal(0);
+      expect(printed.stdout).to.include('option httpchk GET /readyz'); // redundant mode
+      fs.writeFileSync(path.join(dir, 'haproxy.cfg'), printed.stdout);
+      const check = await run(findHaproxy(), ['-c', '-f', path.join(dir, 'haproxy.cfg')]);
+      expect(check.code, check.stdout + check.stderr).to.equal(0);
+
+      const noSocket = await run(node[0]!, [...node.slice(1), 'haproxy', 'web', '--socket', path.join(dir, 'nope.sock'), '--backend', 'web']);
+      expect(noSocket.code).to.equal(1);
+      expect(noSocket.stderr).to.match(/^zk-ha: .*stats socket/);
+    } finally {
+      await server.close({ graceMs: 0 });
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
