@@ -117,10 +117,10 @@ export function writeSummaryChart(windows: readonly FaultWindow[], primaryBackup
   }
   const svg = renderBarChart({
     title: `zk-ha demo (${primaryBackup ? 'primary/backup' : 'redundant'}): unavailability per fault (ms)`,
-    subtitle: `session timeout ${sessionTimeoutMs} ms; zk-ha = ${primaryBackup ? 'fault → first call answered by the new primary' : 'longest gap between successful calls'}${note}`,
+    subtitle: `session timeout ${sessionTimeoutMs} ms; zk-ha = ${primaryBackup ? 'fault → first call answered by the new primary (where the primary stayed: the longest gap between successful calls)' : 'longest gap between successful calls'}${note}`,
     yLabel: 'ms',
     panels: [{ title: '', groups, series }],
-    panelWidth: Math.max(720, 130 * groups.length),
+    panelWidth: Math.max(760, 130 * groups.length),
   });
   const dir = where === 'docs' ? DOCS_DIR : CHART_DIR;
   fs.mkdirSync(dir, { recursive: true });
