@@ -13,8 +13,11 @@ import * as path from 'node:path';
 import { HaServer } from '../lib';
 import { sharedZooKeeper } from './support/shared-zookeeper';
 import { checkRuns, HaproxyTestbed } from './support/haproxy-testbed';
-import { findHaproxy } from './support/haproxy';
-import { uniqueRoot } from './support/wait';
+import { findHaproxy, startHaproxy } from './support/haproxy';
+import { eventually, uniqueRoot } from './support/wait';
+import { HaproxyBridge } from '../bin/cli/haproxy/bridge';
+import { MembershipView } from '../lib/coordination';
+import { ZkSession } from '../lib/zk';
 
 const CLI = path.join(__dirname, '..', 'bin', 'zk-ha.ts');
 
@@ -75,6 +78,36 @@ describe('HAProxy bridge (real HAProxy, servers as processes)', function () {
     } finally {
       await server.close({ graceMs: 0 });
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('redundant mode: every member an active server with its weight, checked on /readyz; a member that leaves is removed', async () => {
+    const { connectString } = await sharedZooKeeper();
+    const root = uniqueRoot('haproxy-red');
+    const haproxy = await startHaproxy({ backend: 'red', mode: 'redundant' });
+    const servers = [1, 3].map((weight, i) => new HaServer({ zk: { connect: connectString, sessionTimeoutMs: 2000 }, service: 'red', mode: 'redundant', root, id: `r${i}`, weight }));
+    const session = new ZkSession({ connect: connectString, sessionTimeoutMs: 4000 });
+    const view = new MembershipView(session, 'red', { root });
+    const bridge = new HaproxyBridge({ api: haproxy.api, backend: 'red', mode: 'redundant' });
+    try {
+      for (const s of servers) await s.start();
+      await session.start();
+      view.on('change', ({ snapshot }) => void bridge.sync(snapshot));
+      await bridge.sync(await view.start());
+      const managed = async () => (await haproxy.api.servers('red')).filter((x) => x.name.startsWith('zkha-') && !x.status.startsWith('MAINT'));
+      await eventually('both members UP with their weights', async () => {
+        const m = await managed();
+        return m.length === 2 && m.every((x) => !x.backup && x.status.startsWith('UP')) && m.map((x) => x.weight).sort().join() === '1,3';
+      }, 20000);
+      await servers[1]!.close({ graceMs: 0 });
+      await eventually('the member that left is gone from the backend', async () => (await managed()).length === 1, 20000);
+      expect((await managed())[0]!.weight).to.equal(1);
+    } finally {
+      bridge.stop();
+      view.stop();
+      await session.close();
+      for (const s of servers) await s.close({ graceMs: 0 });
+      await haproxy.stop();
     }
   });
 });
