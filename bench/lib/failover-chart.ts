@@ -22,7 +22,7 @@ interface Row {
 }
 
 export const FAULT_LABELS: Record<string, string> = {
-  handover: 'graceful handover', sigkill: 'SIGKILL leader', sigstop: 'SIGSTOP leader', 'zk-leader-loss': 'ZooKeeper leader lost',
+  handover: 'graceful handover', sigkill: 'SIGKILL leader', sigstop: 'SIGSTOP leader', 'zk-leader-loss': 'ZooKeeper leader lost', partition: 'network partition',
 };
 
 const SERIES: readonly { name: string; color: string; match: (r: Row) => boolean }[] = [
