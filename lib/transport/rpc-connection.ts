@@ -10,6 +10,7 @@ import { DeadlineSweeper } from './deadline-sweeper';
 import { livenessTickMs } from './limits';
 import { incompatibility, PROTOCOL_HEADER, REFUSAL_CODE_HEADER, REFUSAL_MESSAGE_HEADER } from './protocol';
 import { isRpcErrorCode, RpcError } from './rpc-error';
+import { isTlsVerificationError } from './tls-errors';
 import type { TransportFault } from './transport-fault';
 
 export type { RpcConnectionOptions } from './client-options';
@@ -34,20 +35,6 @@ export interface RpcConnectionEvents {
   up: [];
   down: [event: DownEvent];
   fault: [fault: TransportFault];
-}
-
-/** OpenSSL's certificate verification failures (and Node's host name check), as error codes. */
-const TLS_VERIFICATION_CODES: ReadonlySet<string> = new Set([
-  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_CRL', 'UNABLE_TO_DECRYPT_CERT_SIGNATURE', 'UNABLE_TO_DECRYPT_CRL_SIGNATURE',
-  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY', 'CERT_SIGNATURE_FAILURE', 'CRL_SIGNATURE_FAILURE', 'CERT_NOT_YET_VALID', 'CERT_HAS_EXPIRED',
-  'CRL_NOT_YET_VALID', 'CRL_HAS_EXPIRED', 'ERROR_IN_CERT_NOT_BEFORE_FIELD', 'ERROR_IN_CERT_NOT_AFTER_FIELD', 'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_CHAIN_TOO_LONG',
-  'CERT_REVOKED', 'INVALID_CA', 'PATH_LENGTH_EXCEEDED', 'INVALID_PURPOSE', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'HOSTNAME_MISMATCH',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
-
-function isTlsVerificationError(err: Error & { code?: string }): boolean {
-  return typeof err.code === 'string' && TLS_VERIFICATION_CODES.has(err.code);
 }
 
 /** ~24.8 days: longer waits are sent as this (servers cap calls far lower, see maxDeadlineMs). */

@@ -234,6 +234,9 @@ export class ServerSession implements CoreOwner {
 
   private succeed(call: ServerCall, value: unknown): void {
     if (!this.finish(call)) return;
+    // A connection being closed (a slow consumer cut off, say) gets no more answers: do not
+    // even encode them, or a thousand handlers finishing at once cost a second of copying.
+    if (!this.core.isOpen) return;
     let frame: Buffer;
     try {
       frame = encodeResponse(call.callId, value, call.epoch);
