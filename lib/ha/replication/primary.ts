@@ -250,8 +250,15 @@ export class PrimaryReplicator implements PeerHost {
     this.advance();
     if (this.stopped || this.isrBusy || this.waiterHead >= this.waiters.length) return;
     const oldest = this.waiters[this.waiterHead]!;
-    if (monotonicMs() - oldest.at < this.options.ackTimeoutMs) return;
-    const slow = this.requiredLagging(oldest.index);
+    let slow: string[];
+    if (monotonicMs() - oldest.at >= this.options.ackTimeoutMs) {
+      slow = this.requiredLagging(oldest.index);
+    } else {
+      // Sooner: every live member has answered and none is this in-sync one (e.g. the old primary after a failover).
+      if (this.peers.size === 0 || [...this.peers.values()].some((p) => p.key === undefined)) return;
+      const known = this.matchByKey();
+      slow = requiredMembers(this.members, this.joining, this.replica.key).filter((k) => !known.has(k));
+    }
     if (slow.length === 0) return;
     const joiningSlow = slow.filter((k) => this.joining.has(k) && !isrHas(this.isr!.record, k));
     for (const k of joiningSlow) this.joining.delete(k);
