@@ -48,6 +48,8 @@ export interface ReplicationHost {
   yieldLeadership(): void;
   /** Other members of the group, by URL. */
   peerUrls(): string[];
+  /** How long a resigning primary may still apply ops it had ordered (its lease). */
+  handoverMs(): number;
 }
 
 /**
@@ -58,6 +60,7 @@ export class Replication {
   readonly replica: Replica;
   readonly set: InSyncSet;
   private primary: PrimaryReplicator | undefined;
+  private handingOver: PrimaryReplicator | undefined;
   private claimTimer: NodeJS.Timeout | undefined;
   private lastUnavailableReport = -Infinity;
   private readonly ackTimeoutMs: number;
@@ -178,6 +181,14 @@ export class Replication {
     this.claimTimer = undefined;
     const p = this.primary;
     this.primary = undefined;
+    this.handingOver?.stop(reason);
+    this.handingOver = undefined;
+    if (p && reason === 'resigned' && p.ready) {
+      // Graceful: the calls being drained finish their ops (see PrimaryReplicator.handover).
+      this.handingOver = p;
+      p.handover(this.host.handoverMs());
+      return;
+    }
     p?.stop(reason);
   }
 
