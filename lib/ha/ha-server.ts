@@ -270,6 +270,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
         if (this.roleValue === 'primary') this.stepDown().catch(() => undefined);
       },
       peerUrls: () => this.view.snapshot.members.filter((m) => m.record.id !== this.id).map((m) => m.record.url),
+      handoverMs: () => this.election?.leaseMs ?? 0,
     });
     for (const [method, handler] of Object.entries(replication.handlers())) this.rpc.register(method, handler);
     return replication;

@@ -55,7 +55,7 @@ export class Peer {
     private readonly limits: PeerLimits,
     connection: Omit<RpcConnectionOptions, 'url'>,
   ) {
-    this.conn = new RpcConnection({ heartbeatMs: 1000, ...connection, url });
+    this.conn = new RpcConnection({ ...connection, url });
     this.conn.on('fault', () => undefined);
     this.conn.on('down', () => {
       this.match = -1;

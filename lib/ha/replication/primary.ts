@@ -61,6 +61,9 @@ export class PrimaryReplicator implements PeerHost {
   private stopped = false;
   private readyValue = false;
   private readonly results = new Map<number, unknown>();
+  /** A graceful handover: ops already ordered may still commit and apply until then (monotonic ms). */
+  private handoverUntil = -Infinity;
+  private handoverTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly replica: Replica,
@@ -164,10 +167,25 @@ export class PrimaryReplicator implements PeerHost {
     return p;
   }
 
+  /**
+   * A graceful handover (stepDown, close): no new ops, but those already ordered still commit and
+   * apply for up to `windowMs` — the resigning primary's lease node stays, renewed, until its
+   * admitted calls have drained, so no successor acts meanwhile; then this replicator stops.
+   */
+  handover(windowMs: number): void {
+    if (this.stopped) return;
+    this.readyValue = false;
+    this.handoverUntil = monotonicMs() + windowMs;
+    this.handoverTimer = setTimeout(() => this.stop('handover window over'), windowMs);
+    this.handoverTimer.unref();
+    this.advance();
+  }
+
   /** Ends this epoch's replication: ops waiting get UNAVAILABLE (their outcome is unknown). */
   stop(reason: string): void {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.handoverTimer) clearTimeout(this.handoverTimer);
     this.readyValue = false;
     if (this.checkTimer) clearInterval(this.checkTimer);
     for (const peer of this.peers.values()) peer.close();
@@ -227,7 +245,7 @@ export class PrimaryReplicator implements PeerHost {
     const last = this.replica.log.lastIndex;
     const required = requiredMembers(this.members, this.joining, this.replica.key);
     const commit = required.length > 0 ? commitIndex(required, this.matchByKey(), last) : last;
-    if (commit > this.commit && this.options.mayApply()) {
+    if (commit > this.commit && (this.options.mayApply() || monotonicMs() < this.handoverUntil)) {
       this.commit = commit;
       this.replica.applyUpTo(commit);
       for (const peer of this.peers.values()) peer.commitAdvanced();
@@ -243,6 +261,7 @@ export class PrimaryReplicator implements PeerHost {
       this.waiters = this.waiters.slice(this.waiterHead);
       this.waiterHead = 0;
     }
+    if (this.handoverTimer !== undefined && this.pendingOps === 0) this.stop('handed over');
   }
 
   /** The oldest op waiting longer than ackTimeoutMs names the backups to remove. */
@@ -250,8 +269,15 @@ export class PrimaryReplicator implements PeerHost {
     this.advance();
     if (this.stopped || this.isrBusy || this.waiterHead >= this.waiters.length) return;
     const oldest = this.waiters[this.waiterHead]!;
-    if (monotonicMs() - oldest.at < this.options.ackTimeoutMs) return;
-    const slow = this.requiredLagging(oldest.index);
+    let slow: string[];
+    if (monotonicMs() - oldest.at >= this.options.ackTimeoutMs) {
+      slow = this.requiredLagging(oldest.index);
+    } else {
+      // Sooner: every live member has answered and none is this in-sync one (e.g. the old primary after a failover).
+      if (this.peers.size === 0 || [...this.peers.values()].some((p) => p.key === undefined)) return;
+      const known = this.matchByKey();
+      slow = requiredMembers(this.members, this.joining, this.replica.key).filter((k) => !known.has(k));
+    }
     if (slow.length === 0) return;
     const joiningSlow = slow.filter((k) => this.joining.has(k) && !isrHas(this.isr!.record, k));
     for (const k of joiningSlow) this.joining.delete(k);

@@ -4,7 +4,7 @@ import { integerInRange, positiveNumber } from '../../base/options';
 import { InSyncSet, isEligible, replicaKey } from '../../coordination/in-sync-set';
 import type { IsrRecord } from '../../coordination/in-sync-set';
 import type { ServicePaths } from '../../coordination';
-import { RpcError } from '../../transport';
+import { RpcConnection, RpcError } from '../../transport';
 import type { Handler, RpcConnectionOptions } from '../../transport';
 import type { ZkSession, AclEntry } from '../../zk';
 import { ClaimOutcome, PrimaryEvent, PrimaryReplicator } from './primary';
@@ -48,6 +48,8 @@ export interface ReplicationHost {
   yieldLeadership(): void;
   /** Other members of the group, by URL. */
   peerUrls(): string[];
+  /** How long a resigning primary may still apply ops it had ordered (its lease). */
+  handoverMs(): number;
 }
 
 /**
@@ -58,6 +60,7 @@ export class Replication {
   readonly replica: Replica;
   readonly set: InSyncSet;
   private primary: PrimaryReplicator | undefined;
+  private handingOver: PrimaryReplicator | undefined;
   private claimTimer: NodeJS.Timeout | undefined;
   private lastUnavailableReport = -Infinity;
   private readonly ackTimeoutMs: number;
@@ -86,7 +89,14 @@ export class Replication {
     if (o.connection !== undefined && (typeof o.connection !== 'object' || o.connection === null)) {
       throw new InvalidOptionError('replication.connection', 'must be an object');
     }
-    this.connection = o.connection ?? {};
+    this.connection = { heartbeatMs: 1000, ...o.connection };
+    try {
+      // Validated now (constructing connects nothing), not when the first backup appears.
+      new RpcConnection({ ...this.connection, url: 'ws://127.0.0.1:1' });
+    } catch (error) {
+      if (error instanceof InvalidOptionError) throw new InvalidOptionError(`replication.connection.${error.option}`, error.message);
+      throw error;
+    }
     const fault: ReplicaFault = (kind, detail) => this.host.fault({ kind: 'replication', detail: { what: kind, ...detail } });
     // A new incarnation per process: in-memory state does not survive a restart, so neither does membership of the set.
     this.replica = new Replica(replicaKey(host.memberId, randomUUID().slice(0, 8)), state, { retainEntries, maxSnapshotBytes }, fault);
@@ -171,6 +181,14 @@ export class Replication {
     this.claimTimer = undefined;
     const p = this.primary;
     this.primary = undefined;
+    this.handingOver?.stop(reason);
+    this.handingOver = undefined;
+    if (p && reason === 'resigned' && p.ready) {
+      // Graceful: the calls being drained finish their ops (see PrimaryReplicator.handover).
+      this.handingOver = p;
+      p.handover(this.host.handoverMs());
+      return;
+    }
     p?.stop(reason);
   }
 
