@@ -265,7 +265,7 @@ export class Election extends EventEmitter<ElectionEvents> {
       skipped.push(invalid);
     }
     if (this.membership.node !== own) return this.schedule();
-    if (ahead === 0) return this.observeHead(ordered[0]!.name, skipped);
+    if (ahead === 0) return this.observeHead(own, ordered[0]!.name, skipped);
     this.observer?.close();
     this.observer = undefined;
     await this.watchPredecessor(ordered[ahead]!.name, ordered[ahead - 1]!.name);
@@ -297,7 +297,7 @@ export class Election extends EventEmitter<ElectionEvents> {
   }
 
   /** Second in line: watch the head's lease; remove the head once it has not renewed for lease × (1 + margin). */
-  private async observeHead(name: string, skipped: readonly { path: string; version: number }[]): Promise<void> {
+  private async observeHead(own: OwnNode, name: string, skipped: readonly { path: string; version: number }[]): Promise<void> {
     if (this.observer?.name !== name) {
       this.watchToken++; // predecessor watches from when we were further back are stale now
       this.observer?.close();
@@ -322,11 +322,12 @@ export class Election extends EventEmitter<ElectionEvents> {
       return;
     }
     const outcome = await observer.takeover(skipped);
-    if (outcome === 'done') {
-      this.stats.takeovers++;
-      this.emit('takeover', { node: name, reason: observer.takeoverReason });
-    }
-    this.schedule();
+    if (outcome !== 'done') return this.schedule();
+    this.stats.takeovers++;
+    this.emit('takeover', { node: name, reason: observer.takeoverReason });
+    // Everything ahead of us went in that one multi (later nodes only come behind): we are the head.
+    if (this.membership.node !== own) return this.schedule();
+    return this.evaluateHead(own, monotonicMs());
   }
 
   /** First in line: wait out any lease the departed head may still hold, then take the lease. */
@@ -349,21 +350,30 @@ export class Election extends EventEmitter<ElectionEvents> {
       this.wakeAtTime(monotonicMs() + this.leaseMs / 3);
       return;
     }
-    const stat = await this.session.exists(own.path);
-    if (!stat) return;
-    if (stat.ephemeralOwner !== this.session.sessionId) {
-      // A node left behind by an earlier session of ours (or another process with our id): never trust it.
-      this.demote('ownership');
-      return;
-    }
-    if (this.membership.node !== own) return this.schedule();
     const holder = new LeaseHolder(this.session, {
       memberPath: own.path,
       leasePath: `${this.membership.paths.leases}/${leaseNodeName(own.name, own.sessionId)}`,
       leaseMs: this.leaseMs,
       acl: this.membership.acl,
     });
-    if (!(await holder.acquire())) {
+    // The ownership check runs beside the lease's creation (one round trip less on a failover);
+    // nobody is told we lead unless both hold.
+    const [statResult, acquireResult] = await Promise.allSettled([this.session.exists(own.path), holder.acquire()]);
+    if (statResult.status === 'rejected' || acquireResult.status === 'rejected') {
+      holder.stop();
+      await holder.remove();
+      throw statResult.status === 'rejected' ? statResult.reason : (acquireResult as PromiseRejectedResult).reason;
+    }
+    const stat = statResult.value;
+    const acquired = acquireResult.value;
+    if (!stat || stat.ephemeralOwner !== this.session.sessionId) {
+      holder.stop();
+      await holder.remove();
+      // A node left behind by an earlier session of ours (or another process with our id): never trust it.
+      if (stat) this.demote('ownership');
+      return;
+    }
+    if (!acquired) {
       // Our member node went (Membership registers again) or a stale lease node of ours is in the way.
       await holder.remove();
       this.wakeAtTime(monotonicMs() + this.leaseMs / 3);
