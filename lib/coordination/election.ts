@@ -274,13 +274,13 @@ export class Election extends EventEmitter<ElectionEvents> {
       // over, we remove the head and it together, one lease later than the second would have.
       const head = ordered[0]!.name;
       this.ensureObserver(head);
-      const second = await this.watchPredecessor(ordered[1]!.name, head);
+      const second = await this.watchPredecessor(ordered[1]!.name, head, true);
       if (!second) return;
       return this.observeHead(own, head, [...skipped, second], this.leaseMs);
     }
     this.observer?.close();
     this.observer = undefined;
-    await this.watchPredecessor(ordered[ahead]!.name, ordered[ahead - 1]!.name);
+    await this.watchPredecessor(ordered[ahead]!.name, ordered[ahead - 1]!.name, false);
   }
 
   /** The node's path and version if its record is invalid (reported once per version); undefined if valid or gone. */
@@ -427,12 +427,12 @@ export class Election extends EventEmitter<ElectionEvents> {
   }
 
   /**
-   * Third in line or later: watch the predecessor's member node (its departure), its lease node (its
-   * creation: it became the head and serves, so we are second now) and the member node one further
-   * ahead: when that one departs our predecessor may become a head that never serves, and we must
-   * then be its observer. Each departure wakes the two members behind it, never N.
+   * Behind the head's observer: watch the predecessor's member node (its departure), the member
+   * node one further ahead (when it departs our predecessor may become a head that never serves, or
+   * we become third), and — further back — that node's lease node (its creation: it became the head,
+   * so we are third in line now, a backup observer). Each change wakes at most two members, never N.
    */
-  private async watchPredecessor(name: string, beyond: string): Promise<SkippedNode | undefined> {
+  private async watchPredecessor(name: string, beyond: string, beyondIsHead: boolean): Promise<SkippedNode | undefined> {
     const key = `${name}|${beyond}`;
     const armed = this.predecessorWatch;
     if (armed && armed.key === key && armed.token === this.watchToken) return armed.node;
@@ -451,17 +451,19 @@ export class Election extends EventEmitter<ElectionEvents> {
       return undefined;
     }
     const leasePath = `${this.membership.paths.leases}/${leaseNodeName(name, stat.ephemeralOwner)}`;
-    const [lease, further] = await Promise.all([
-      this.session.exists(leasePath, { watch }),
-      this.session.exists(`${this.membership.paths.members}/${beyond}`, { watch }),
-    ]);
+    const further = await this.session.exists(`${this.membership.paths.members}/${beyond}`, { watch });
     if (token !== this.watchToken) return undefined;
     if (!further) {
       this.schedule();
       return undefined;
     }
-    // It serves already, so our listing is behind: look again soon (a timer, not a loop: a stray lease node must not spin us).
-    if (lease) this.wakeAtTime(monotonicMs() + this.leaseMs / 3);
+    if (!beyondIsHead) {
+      // The node two ahead creating its lease node means it became the head: we are third in line
+      // now (a backup observer) without any departure next to us having told us.
+      const lease = await this.session.exists(`${this.membership.paths.leases}/${leaseNodeName(beyond, further.ephemeralOwner)}`, { watch });
+      // It serves already, so our listing is behind: look again soon (a timer, not a loop: a stray lease node must not spin us).
+      if (lease && token === this.watchToken) this.wakeAtTime(monotonicMs() + this.leaseMs / 3);
+    }
     const node: SkippedNode = { path, version: stat.version, leasePath };
     this.predecessorWatch = { key, token, node };
     return node;
