@@ -3,7 +3,7 @@
 // ZooKeeper ensemble, with the same session timeout and the same faults.
 //   npm run bench:failover               full run: session timeouts 1000 and 4000 ms, 20 trials each
 //   npm run bench:failover -- --quick    3 trials, 1000 ms only (about 2-3 minutes)
-//   npm run bench:failover -- --lease    issue 14: session 10 s, lease 500 ms; client-observed handover/SIGKILL/SIGSTOP/partition, Curator and kazoo beside (10 trials)
+//   npm run bench:failover -- --lease    (add --systems=zk-ha --keep-peers to re-measure zk-ha only) issue 14: session 10 s, lease 500 ms; client-observed handover/SIGKILL/SIGSTOP/partition, Curator and kazoo beside (10 trials)
 //   --chart=docs writes the SVG chart to docs/failover.svg (default .tmp/charts/failover.svg, git-ignored)
 //   options: --out=<file> (partial runs)  --trials=N  --timeouts=1000,4000  --systems=zk-ha,curator,kazoo  --faults=handover,sigkill,sigstop,zk-leader-loss
 //
@@ -356,6 +356,11 @@ async function main(): Promise<void> {
     peers?.dispose();
   }
 
+  // --keep-peers (lease run): rows of systems not measured now come from the last bench/results/failover.json.
+  if (leaseRun && process.argv.includes('--keep-peers')) {
+    const previous = JSON.parse(fs.readFileSync(path.join(RESULTS_DIR, 'failover.json'), 'utf8')) as { scenarios: ScenarioResult[] };
+    rows.push(...previous.scenarios.filter((r) => !systems.includes(r.system) && timeouts.includes(r.sessionTimeoutMs)));
+  }
   const sorted = [...rows].sort((a, b) => a.sessionTimeoutMs - b.sessionTimeoutMs || ALL_FAULTS.indexOf(a.fault) - ALL_FAULTS.indexOf(b.fault) || SYSTEMS.indexOf(a.system) - SYSTEMS.indexOf(b.system));
   console.log(`\n${formatTable(HEADERS, tableRows(sorted))}`);
   const checks = verdicts(sorted);

@@ -241,6 +241,23 @@ describe('leadership: a lease on the primary\'s own znode (real ZooKeeper)', fun
     expect([a, b].filter((c) => c.election.isLeader())).to.have.length(1);
   });
 
+  it('SIGKILL of the primary while the second in line is idle (registered, no election): the third removes both and leads, before any session expires', async () => {
+    const root = uniqueRoot();
+    const first = new Worker('candidate-worker.ts', [zk.connectString, root, 'svc', '10000', 'k0']);
+    workers.push(first);
+    await first.waitFor('elected', 1, 30000);
+    const idle = new Membership(await open(zk.connectString, 10000), { service: 'svc', mode: 'primary-backup', root, record: { id: 'idle', url: 'ws://127.0.0.1:1/idle' } });
+    const idleNode = await idle.register();
+    const third = await candidate(root, 'third');
+    await sleep(1000);
+    await first.kill();
+    await eventually('the third leads', () => third.election.isLeader(), 9000);
+    expect(third.takeovers.map((t) => t.reason)).to.deep.equal(['lease-expired']);
+    const admin = await open();
+    expect(await admin.exists(idleNode.path), 'the idle second was removed with the head').to.equal(null);
+    await idle.leave();
+  });
+
   it('SIGKILL of the primary with a 10 s session: the successor takes over after about one lease, long before the session could expire', async () => {
     const root = uniqueRoot();
     const spawn = (id: string): Worker => {

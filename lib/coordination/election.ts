@@ -6,6 +6,7 @@ import { ZkError, ZkSession } from '../zk';
 import { CoordinationError } from './coordination-error';
 import { decodeRecord } from './member-record';
 import { HeadObserver } from './head-observer';
+import type { SkippedNode } from './head-observer';
 import { LeaseHolder } from './lease-holder';
 import type { Membership, OwnNode } from './membership';
 import { leaseNodeName, sortMemberNames } from './paths';
@@ -90,6 +91,8 @@ export class Election extends EventEmitter<ElectionEvents> {
   private actAt: { node: string; at: number } | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeAt = Number.POSITIVE_INFINITY;
+  /** The predecessor watches armed (per token): a backup observer evaluates on every renewal and must not pile up watches. */
+  private predecessorWatch: { key: string; token: number; node: SkippedNode } | undefined;
   /** Invalid records already reported (path@version). */
   private readonly reported = new Set<string>();
 
@@ -265,10 +268,19 @@ export class Election extends EventEmitter<ElectionEvents> {
       skipped.push(invalid);
     }
     if (this.membership.node !== own) return this.schedule();
-    if (ahead === 0) return this.observeHead(ordered[0]!.name, skipped);
+    if (ahead === 0) return this.observeHead(own, ordered[0]!.name, skipped, 0);
+    if (ahead === 1) {
+      // Third in line: a backup observer. Should the second (a crashed or idle process) not take
+      // over, we remove the head and it together, one lease later than the second would have.
+      const head = ordered[0]!.name;
+      this.ensureObserver(head);
+      const second = await this.watchPredecessor(ordered[1]!.name, head, true);
+      if (!second) return;
+      return this.observeHead(own, head, [...skipped, second], this.leaseMs);
+    }
     this.observer?.close();
     this.observer = undefined;
-    await this.watchPredecessor(ordered[ahead]!.name, ordered[ahead - 1]!.name);
+    await this.watchPredecessor(ordered[ahead]!.name, ordered[ahead - 1]!.name, false);
   }
 
   /** The node's path and version if its record is invalid (reported once per version); undefined if valid or gone. */
@@ -297,9 +309,10 @@ export class Election extends EventEmitter<ElectionEvents> {
   }
 
   /** Second in line: watch the head's lease; remove the head once it has not renewed for lease × (1 + margin). */
-  private async observeHead(name: string, skipped: readonly { path: string; version: number }[]): Promise<void> {
+  private ensureObserver(name: string): HeadObserver {
     if (this.observer?.name !== name) {
       this.watchToken++; // predecessor watches from when we were further back are stale now
+      this.predecessorWatch = undefined;
       this.observer?.close();
       this.observer = new HeadObserver(this.session, this.membership.paths, name, {
         leaseMs: this.leaseMs,
@@ -314,19 +327,25 @@ export class Election extends EventEmitter<ElectionEvents> {
         onInvalid: (info) => this.emit('invalid', info),
       });
     }
-    const observer = this.observer;
+    return this.observer;
+  }
+
+  /** Watch the head's lease; remove the head once it has not renewed for lease × (1 + margin) (+ `extraMs` as a backup observer). */
+  private async observeHead(own: OwnNode, name: string, skipped: readonly SkippedNode[], extraMs: number): Promise<void> {
+    const observer = this.ensureObserver(name);
     if (!(await observer.refresh())) return this.schedule();
-    const deadline = observer.deadline();
+    const deadline = observer.deadline() + extraMs;
     if (monotonicMs() < deadline) {
       this.wakeAtTime(deadline);
       return;
     }
     const outcome = await observer.takeover(skipped);
-    if (outcome === 'done') {
-      this.stats.takeovers++;
-      this.emit('takeover', { node: name, reason: observer.takeoverReason });
-    }
-    this.schedule();
+    if (outcome !== 'done') return this.schedule();
+    this.stats.takeovers++;
+    this.emit('takeover', { node: name, reason: observer.takeoverReason });
+    // Everything ahead of us went in that one multi (later nodes only come behind): we are the head.
+    if (this.membership.node !== own) return this.schedule();
+    return this.evaluateHead(own, monotonicMs());
   }
 
   /** First in line: wait out any lease the departed head may still hold, then take the lease. */
@@ -349,21 +368,30 @@ export class Election extends EventEmitter<ElectionEvents> {
       this.wakeAtTime(monotonicMs() + this.leaseMs / 3);
       return;
     }
-    const stat = await this.session.exists(own.path);
-    if (!stat) return;
-    if (stat.ephemeralOwner !== this.session.sessionId) {
-      // A node left behind by an earlier session of ours (or another process with our id): never trust it.
-      this.demote('ownership');
-      return;
-    }
-    if (this.membership.node !== own) return this.schedule();
     const holder = new LeaseHolder(this.session, {
       memberPath: own.path,
       leasePath: `${this.membership.paths.leases}/${leaseNodeName(own.name, own.sessionId)}`,
       leaseMs: this.leaseMs,
       acl: this.membership.acl,
     });
-    if (!(await holder.acquire())) {
+    // The ownership check runs beside the lease's creation (one round trip less on a failover);
+    // nobody is told we lead unless both hold.
+    const [statResult, acquireResult] = await Promise.allSettled([this.session.exists(own.path), holder.acquire()]);
+    if (statResult.status === 'rejected' || acquireResult.status === 'rejected') {
+      holder.stop();
+      await holder.remove();
+      throw statResult.status === 'rejected' ? statResult.reason : (acquireResult as PromiseRejectedResult).reason;
+    }
+    const stat = statResult.value;
+    const acquired = acquireResult.value;
+    if (!stat || stat.ephemeralOwner !== this.session.sessionId) {
+      holder.stop();
+      await holder.remove();
+      // A node left behind by an earlier session of ours (or another process with our id): never trust it.
+      if (stat) this.demote('ownership');
+      return;
+    }
+    if (!acquired) {
       // Our member node went (Membership registers again) or a stale lease node of ours is in the way.
       await holder.remove();
       this.wakeAtTime(monotonicMs() + this.leaseMs / 3);
@@ -399,27 +427,45 @@ export class Election extends EventEmitter<ElectionEvents> {
   }
 
   /**
-   * Third in line or later: watch the predecessor's member node (its departure), its lease node (its
-   * creation: it became the head and serves, so we are second now) and the member node one further
-   * ahead: when that one departs our predecessor may become a head that never serves, and we must
-   * then be its observer. Each departure wakes the two members behind it, never N.
+   * Behind the head's observer: watch the predecessor's member node (its departure), the member
+   * node one further ahead (when it departs our predecessor may become a head that never serves, or
+   * we become third), and — further back — that node's lease node (its creation: it became the head,
+   * so we are third in line now, a backup observer). Each change wakes at most two members, never N.
    */
-  private async watchPredecessor(name: string, beyond: string): Promise<void> {
+  private async watchPredecessor(name: string, beyond: string, beyondIsHead: boolean): Promise<SkippedNode | undefined> {
+    const key = `${name}|${beyond}`;
+    const armed = this.predecessorWatch;
+    if (armed && armed.key === key && armed.token === this.watchToken) return armed.node;
     const token = ++this.watchToken;
+    this.predecessorWatch = undefined;
     const watch = (): void => {
       if (token !== this.watchToken) return; // superseded by a newer watch on the same departure
+      this.predecessorWatch = undefined;
       this.stats.wakeups++;
       this.schedule();
     };
-    const stat = await this.session.exists(`${this.membership.paths.members}/${name}`, { watch });
-    if (!stat) return this.schedule(); // it left between getChildren and exists
-    const [lease, further] = await Promise.all([
-      this.session.exists(`${this.membership.paths.leases}/${leaseNodeName(name, stat.ephemeralOwner)}`, { watch }),
-      this.session.exists(`${this.membership.paths.members}/${beyond}`, { watch }),
-    ]);
-    if (token !== this.watchToken) return;
-    if (!further) return this.schedule();
-    // It serves already, so our listing is behind: look again soon (a timer, not a loop: a stray lease node must not spin us).
-    if (lease) this.wakeAtTime(monotonicMs() + this.leaseMs / 3);
+    const path = `${this.membership.paths.members}/${name}`;
+    const stat = await this.session.exists(path, { watch });
+    if (!stat) {
+      this.schedule(); // it left between getChildren and exists
+      return undefined;
+    }
+    const leasePath = `${this.membership.paths.leases}/${leaseNodeName(name, stat.ephemeralOwner)}`;
+    const further = await this.session.exists(`${this.membership.paths.members}/${beyond}`, { watch });
+    if (token !== this.watchToken) return undefined;
+    if (!further) {
+      this.schedule();
+      return undefined;
+    }
+    if (!beyondIsHead) {
+      // The node two ahead creating its lease node means it became the head: we are third in line
+      // now (a backup observer) without any departure next to us having told us.
+      const lease = await this.session.exists(`${this.membership.paths.leases}/${leaseNodeName(beyond, further.ephemeralOwner)}`, { watch });
+      // It serves already, so our listing is behind: look again soon (a timer, not a loop: a stray lease node must not spin us).
+      if (lease && token === this.watchToken) this.wakeAtTime(monotonicMs() + this.leaseMs / 3);
+    }
+    const node: SkippedNode = { path, version: stat.version, leasePath };
+    this.predecessorWatch = { key, token, node };
+    return node;
   }
 }

@@ -25,6 +25,13 @@ type LeaseState =
 
 export type TakeoverOutcome = 'done' | 'changed';
 
+/** A node between the head and us removed with the head: its path and version (and lease path, for a valid member). */
+export interface SkippedNode {
+  readonly path: string;
+  readonly version: number;
+  readonly leasePath?: string;
+}
+
 /**
  * The second in line's view of the head (DESIGN.md, "Takeover" and "Acting"): its member node and
  * its lease node, each read with a watch. `seenAt` is when a lease state was first seen — never
@@ -124,7 +131,7 @@ export class HeadObserver {
    * the invalid nodes between the head and us (`skipped`, conditioned on their versions). Any
    * failure means something moved (a renewal, a new lease, a departure): read again.
    */
-  async takeover(skipped: readonly { readonly path: string; readonly version: number }[] = []): Promise<TakeoverOutcome> {
+  async takeover(skipped: readonly SkippedNode[] = []): Promise<TakeoverOutcome> {
     const lease = this.lease;
     if (!lease || !this.leasePath || this.departed) return 'changed';
     const ops: MultiOp[] = lease.kind === 'present'
@@ -132,7 +139,11 @@ export class HeadObserver {
       : [{ op: 'create', path: this.leasePath, acl: this.options.acl }, { op: 'delete', path: this.leasePath, version: 0 }];
     ops.push({ op: 'delete', path: this.memberPath, version: this.memberVersion });
     // Nodes between the head and us whose records are invalid go in the same step (never candidates).
-    for (const node of skipped) ops.push({ op: 'delete', path: node.path, version: node.version });
+    for (const node of skipped) {
+      // A skipped valid member (a second in line that did not take over) must not serve: its lease node must not exist.
+      if (node.leasePath) ops.push({ op: 'create', path: node.leasePath, acl: this.options.acl }, { op: 'delete', path: node.leasePath, version: 0 });
+      ops.push({ op: 'delete', path: node.path, version: node.version });
+    }
     try {
       await this.session.multi(ops);
     } catch (error) {

@@ -150,8 +150,12 @@ export class LeaseHolder extends EventEmitter<LeaseHolderEvents> {
         { op: 'check', path: memberPath, version: -1 },
         { op: 'set', path: leasePath, data: 'serving', version: this.version },
       ]);
-      if (!this.active) return;
       const stat = results[1]?.stat;
+      // Ended meanwhile (a handover): the write landed all the same; release() writes on top of it.
+      if (!this.active) {
+        this.version = stat ? stat.version : this.version + 1;
+        return;
+      }
       if (stat && stat.ephemeralOwner !== this.session.sessionId) {
         this.end('lease-refused', new ZkError('BAD_VERSION', `${leasePath} is not owned by session ${this.session.sessionId}`, { path: leasePath }));
         return;
