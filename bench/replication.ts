@@ -25,6 +25,8 @@ const rounds = Number(opt('rounds') ?? (quick ? 1 : 3));
 const preload = Number(opt('preload') ?? (quick ? 2000 : 20000));
 const write = !args.includes('--no-write');
 const SESSION_MS = 2000;
+/** Latencies of loopback calls are tens of µs: two decimals. */
+const round2 = (ms: number): number => Math.round(ms * 100) / 100;
 const CONCURRENCY = [1, 32];
 
 interface Point { backups: number; method: string; concurrency: number; callsPerS: number; p50Ms: number; p99Ms: number; errors: number }
@@ -66,7 +68,7 @@ async function measure(c: HaClient, method: string, concurrency: number): Promis
     }
   }));
   const s = summarize(lat);
-  return { callsPerS: Math.round(lat.length / (measureMs / 1000)), p50Ms: round1(s.p50), p99Ms: round1(s.p99), errors };
+  return { callsPerS: Math.round(lat.length / (measureMs / 1000)), p50Ms: round2(s.p50), p99Ms: round2(s.p99), errors };
 }
 
 async function throughput(zk: ZkCluster): Promise<Point[]> {
