@@ -49,7 +49,9 @@ describe('coordination on a 3-node ensemble (real ZooKeeper)', function () {
       const log: string[] = [];
       const members = [leaderSession!, await open(10000), await open(10000)].map((s, i) => {
         const m = new Membership(s, { service: 'svc', mode: 'primary-backup', root, record: { id: `m${i}`, url: `ws://127.0.0.1:1/m${i}` } });
-        const e = new Election(s, m);
+        // A lease longer than a ZooKeeper leader election (~0.2–2 s here) rides it out; a shorter one
+        // pauses the primary during the election (never splits it) — see docs/leadership.md.
+        const e = new Election(s, m, { leaseMs: 5000 });
         e.on('elected', (x) => log.push(`m${i}:elected:${x.epoch}`));
         e.on('demoted', (x) => log.push(`m${i}:demoted:${x.reason}`));
         elections.push(e);
