@@ -128,7 +128,9 @@ async function failover(zk: ZkCluster): Promise<FailoverTrial[]> {
             await c.call('add', { id });
             acked.push(id);
             if (killedAt > 0 && firstAfter === 0) firstAfter = performance.now();
-          } catch { /* outcome unknown or refused */ }
+          } catch {
+            await new Promise((r) => setImmediate(r)); // outcome unknown or refused; never a busy loop
+          }
         }
       })();
       await new Promise((r) => setTimeout(r, 300));

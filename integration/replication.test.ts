@@ -23,7 +23,10 @@ describe('replicated state (real ZooKeeper, servers as processes)', function () 
   const closers: (() => Promise<unknown>)[] = [];
 
   before(async () => { connect = (await sharedZooKeeper()).connectString; });
+  const writers: { stop(): Promise<void> }[] = [];
   afterEach(async () => {
+    // Writers first: a writer left running after a failed test would spin on a closed client.
+    await Promise.all(writers.splice(0).map((w) => w.stop()));
     await Promise.all(clients.splice(0).map((c) => c.close()));
     await Promise.all(workers.splice(0).map((w) => w.kill()));
     for (const close of closers.splice(0)) await close();
@@ -66,11 +69,15 @@ describe('replicated state (real ZooKeeper, servers as processes)', function () 
           await c.call('add', { id }, { deadlineMs: 3000 });
           acked.push(id);
         } catch {
-          // Not acknowledged: may or may not be in the state, but at most once.
+          // Not acknowledged: may or may not be in the state, but at most once. Yield to the
+          // event loop: a call that fails at once (client closed) must not become a busy loop.
+          await sleep(5);
         }
       }
     });
-    return { acked, sent, stop: async () => { running = false; await Promise.all(loops); } };
+    const w = { acked, sent, stop: async () => { running = false; await Promise.all(loops); } };
+    writers.push(w);
+    return w;
   }
 
   const primaryOf = (ws: Worker[]): Worker | undefined => ws.find((w) => w.alive && w.of('elected').length > w.of('demoted').length);
