@@ -21,6 +21,25 @@ function replica(key = 'b@1', retain = 100): { r: Replica; s: Ids; faults: strin
 }
 
 describe('replicated log', () => {
+  it('keeps the tail a backup being caught up still needs, within maxHeld; releases it after', () => {
+    const log = new ReplicatedLog(2, 50);
+    const backup = {};
+    for (let i = 0; i < 5; i++) log.append(1, i);
+    log.applyUpTo(5, () => undefined);
+    log.hold(backup, 4); // a snapshot at index 3 is on its way: the backup continues from 4
+    for (let i = 0; i < 20; i++) log.append(1, i);
+    log.applyUpTo(25, () => undefined);
+    expect(log.firstIndex, 'held entries survive compaction').to.be.at.most(4);
+    expect(log.slice(4, 100)!.map((e) => e.index)[0]).to.equal(4);
+    for (let i = 0; i < 100; i++) log.append(1, i);
+    log.applyUpTo(125, () => undefined);
+    expect(log.length, 'a hold never keeps more than maxHeld applied entries').to.be.at.most(51);
+    log.hold(backup, undefined);
+    for (let i = 0; i < 10; i++) log.append(1, i);
+    log.applyUpTo(135, () => undefined);
+    expect(log.length, 'released: back to retain').to.be.at.most(3);
+  });
+
   it('assigns consecutive indexes, applies in order, keeps a bounded applied tail', () => {
     const log = new ReplicatedLog(2);
     for (let i = 0; i < 6; i++) expect(log.append(7, `op${i}`).index).to.equal(i + 1);

@@ -85,6 +85,7 @@ export class Peer {
 
   close(): void {
     this.closed = true;
+    this.host.replica.log.hold(this, undefined);
     if (this.commitTimer) clearTimeout(this.commitTimer);
     void this.conn.close();
   }
@@ -127,6 +128,7 @@ export class Peer {
     this.key = result.key;
     // A backup on an older epoch drops its unapplied tail when our first append arrives.
     this.match = result.epoch === this.host.epoch ? result.lastIndex : result.appliedIndex;
+    this.host.replica.log.hold(this, this.match + 1);
     this.host.progressed(this);
   }
 
@@ -140,12 +142,15 @@ export class Peer {
     if (!isObject(result) || !isIndex(result.match)) throw new RpcError('INTERNAL', 'bad $repl.append answer');
     this.key = result.key;
     this.match = result.gap ? Math.min(result.match, log.lastIndex) : result.match;
+    log.hold(this, this.match + 1);
     this.sentCommit = Math.max(this.sentCommit, commit);
     this.host.progressed(this);
   }
 
   private async sendSnapshot(): Promise<void> {
     const { index, bytes } = this.host.replica.takeSnapshot();
+    // Keep the tail written while the snapshot travels: the backup continues from index + 1.
+    this.host.replica.log.hold(this, index + 1);
     const id = randomUUID();
     let offset = 0;
     this.host.report('snapshot-sent', { url: this.url, index, bytes: bytes.length });
@@ -158,6 +163,7 @@ export class Peer {
       if (result.match !== undefined) {
         this.key = result.key;
         this.match = result.match;
+        this.host.replica.log.hold(this, this.match + 1);
         this.host.progressed(this);
         return;
       }

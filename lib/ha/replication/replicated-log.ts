@@ -17,8 +17,25 @@ export class ReplicatedLog {
   /** Index of entries[0]; entries cover [first, first + length). */
   private first = 1;
   private applied = 0;
+  /** Next index each backup being caught up still needs: compaction keeps those entries. */
+  private readonly holds = new Map<object, number>();
 
-  constructor(private readonly retain: number) {}
+  /**
+   * `retain` applied entries are always kept; entries a backup still needs (see `hold`) are kept too,
+   * up to `maxHeld` entries in all, so memory stays bounded: a backup further behind than that gets
+   * another snapshot.
+   */
+  constructor(private readonly retain: number, private readonly maxHeld = Math.max(100_000, retain * 10)) {}
+
+  /**
+   * Keeps entries from `nextIndex` on for `owner` (a backup that just restored a snapshot and needs
+   * the tail written meanwhile); undefined releases. Without it, a primary writing faster than a
+   * snapshot travels would compact the tail away every time and the backup would never catch up.
+   */
+  hold(owner: object, nextIndex: number | undefined): void {
+    if (nextIndex === undefined) this.holds.delete(owner);
+    else this.holds.set(owner, nextIndex);
+  }
 
   get lastIndex(): number {
     return this.first + this.entries.length - 1;
@@ -97,8 +114,11 @@ export class ReplicatedLog {
 
   /** Keeps at most `retain` applied entries (log truncation after snapshots: a snapshot is taken on demand). */
   private compact(): void {
-    const appliedHeld = this.applied - this.first + 1;
-    const excess = appliedHeld - this.retain;
+    let keepFrom = this.applied - this.retain + 1;
+    // A hold below `first` asks for entries already gone (that backup gets a snapshot): ignore it.
+    for (const next of this.holds.values()) if (next >= this.first && next < keepFrom) keepFrom = next;
+    keepFrom = Math.max(keepFrom, this.applied - this.maxHeld + 1);
+    const excess = keepFrom - this.first;
     // Splice in batches so the cost is amortised, not paid on every apply.
     if (excess > 0 && (excess >= 1024 || excess >= this.retain)) {
       this.entries.splice(0, excess);
