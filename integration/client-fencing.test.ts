@@ -3,7 +3,7 @@
  * client raises its fence only from the primary its own view acknowledges.
  */
 import { expect } from 'chai';
-import { HaClient } from '../lib';
+import { HaClient, HaServer } from '../lib';
 import { ZkSession } from '../lib/blocks';
 import { startServer } from './support/ha-fixtures';
 import { sharedZooKeeper } from './support/shared-zookeeper';
@@ -41,12 +41,20 @@ describe('client fencing (real ZooKeeper)', function () {
     const admin = new ZkSession({ connect });
     await admin.start();
     closers.push(() => admin.close());
-    const original = (await admin.get(primary.path)).data;
-    await admin.set(primary.path, Buffer.from('not json {'));
+    // The primary writes its own record back at once ('record-restored'), so keep overwriting for a
+    // second to hold it unreadable.
+    let overwriting = true;
+    const vandal = (async () => {
+      while (overwriting) {
+        await admin.set(primary.path, Buffer.from('not json {')).catch(() => undefined);
+        await sleep(5);
+      }
+    })();
     await eventually('the view rejected the record', () => faults.includes('rejected-input'));
     const during = await Promise.allSettled([1, 2, 3].map(() => c.call('whoami', {}, { deadlineMs: 300 })));
     await sleep(1000);
-    await admin.set(primary.path, original).catch(() => undefined); // gone if a successor took over meanwhile
+    overwriting = false;
+    await vandal;
 
     // From here on every call succeeds again: none is refused as FENCED.
     await eventually('calls succeed again', async () => (await c.callWithInfo('whoami').then(() => true, () => false)));
@@ -55,6 +63,30 @@ describe('client fencing (real ZooKeeper)', function () {
     expect(after.every((r) => r.epoch !== undefined && r.epoch >= c.epoch)).to.equal(true);
     expect(faults).to.not.include('stale-epoch');
     expect(during.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code)).to.not.include('FENCED');
+  });
+
+  it("a live primary whose record is overwritten writes it back and is routed to again (no restart)", async () => {
+    const root = uniqueRoot('record-restored');
+    const server = new HaServer({ zk: { connect, sessionTimeoutMs: T }, service: 'svc', mode: 'primary-backup', root, id: 'p1',
+      handlers: { whoami: () => ({ id: 'p1' }) } });
+    const restored: unknown[] = [];
+    server.on('fault', (f) => { if (f.kind === 'record-restored') restored.push(f.detail); });
+    closers.push(() => server.close());
+    await server.start();
+    const c = new HaClient({ zk: { connect, sessionTimeoutMs: 4000 }, service: 'svc', root, deadlineMs: 2000 });
+    closers.push(() => c.close());
+    await c.start();
+    await c.call('whoami');
+    const path = c.view.snapshot.members[0]!.path;
+    const admin = new ZkSession({ connect });
+    await admin.start();
+    closers.push(() => admin.close());
+    const original = (await admin.get(path)).data;
+    await admin.set(path, Buffer.from('{"id":"p1","url":"ws://127.0.0.1:1"}'));
+    await eventually('the record is restored', async () => (await admin.get(path)).data.equals(original));
+    expect(restored.length).to.be.greaterThan(0);
+    await eventually('calls reach the primary', async () => (await c.call<{ id: string }>('whoami', {}, { idempotent: true }).then((r) => r.id, () => '')) === 'p1');
+    expect(c.view.snapshot.primary?.path).to.equal(path);
   });
 
   it('the service node recreated (a new generation, sequences restart): answers are accepted again', async () => {

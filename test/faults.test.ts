@@ -35,6 +35,7 @@ const EXPECTED_LEVEL: Record<FaultKind, Level> = {
   'start-failed': 'error',
   'zookeeper-error': 'error',
   'generation-changed': 'warn',
+  'record-restored': 'warn',
   'isr-shrunk': 'warn',
   'isr-expanded': 'info',
   'isr-unavailable': 'warn',

@@ -15,6 +15,7 @@ export type FaultKind =
   | 'transport'           // a transport event that is not bad input: overload, a handler failure, a slow reader
   | 'stale-epoch'         // a response from an epoch below the client's verified fence was refused (FENCED)
   | 'generation-changed'  // the service node was recreated (new czxid): epochs restart, so does the client's fence
+  | 'record-restored'     // this member's record in ZooKeeper had been overwritten by another writer; it wrote its own back
   | 'start-failed'        // start() gave up: detail.code / detail.message say why; everything it opened is released
   | 'zookeeper-error'     // an unexpected ZooKeeper error outside start() (e.g. QUOTA_EXCEEDED while re-registering)
   | 'isr-shrunk'          // replicated state: the primary removed backups that did not acknowledge (detail.removed)

@@ -41,6 +41,8 @@ export interface MembershipEvents {
   failed: [error: unknown];
   /** Existing service nodes were more open than the `acl` option: `fixed` now, or `unfixable` by this session. */
   acl: [info: { fixed: string[]; unfixable: string[] }];
+  /** Our record had been overwritten by another writer (`found` bytes); we wrote ours back. */
+  restored: [info: { path: string; found: number }];
 }
 
 /**
@@ -261,17 +263,33 @@ export class Membership extends EventEmitter<MembershipEvents> {
   }
 
   /** An operator (or anything else) deleting our node makes us register again. */
+  /**
+   * Watches our node: deleted → register again; data overwritten by someone else (an operator, a
+   * bug) → write our record back, conditioned on the version read, so that a garbage record cannot
+   * keep clients away from a live member (they reject records that do not validate).
+   */
   private watchOwn(own: OwnNode): void {
     const onEvent = (): void => {
       if (this.own !== own || !this.active) return;
-      void this.session.exists(own.path, { watch: onEvent }).then((stat) => {
-        if (stat || this.own !== own || !this.active) return;
-        this.own = undefined;
-        this.emit('unregistered', { path: own.path, reason: 'deleted' });
-        void this.reregister('deleted').catch(() => undefined);
-      }, () => {
+      void this.session.get(own.path, { watch: onEvent }).then(({ data, stat }) => {
+        if (this.own !== own || !this.active) return;
+        const current = encodeRecord(this.recordValue);
+        if (data.equals(current)) return;
+        // An update() in flight writes the current record itself; a second write of it is harmless.
+        void this.session.set(own.path, current, stat.version).then(
+          () => this.emit('restored', { path: own.path, found: data.length }),
+          () => undefined, // moved again (the next event repairs it) or gone (re-registration)
+        );
+      }, (error: unknown) => {
+        if (this.own !== own || !this.active) return;
+        if (error instanceof ZkError && error.code === 'NO_NODE') {
+          this.own = undefined;
+          this.emit('unregistered', { path: own.path, reason: 'deleted' });
+          void this.reregister('deleted').catch(() => undefined);
+          return;
+        }
         // The watch was not set (connection trouble): try again while the node is still ours.
-        if (this.own === own && this.active) setTimeout(onEvent, 250).unref();
+        setTimeout(onEvent, 250).unref();
       });
     };
     onEvent();

@@ -444,6 +444,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
     });
     // The service node was created again (deleteall, or ZooKeeper lost its data): epochs restart.
     this.membership.on('generation', (g) => this.faults.report('generation-changed', { detail: { ...g } }));
+    this.membership.on('restored', (r) => this.faults.report('record-restored', { detail: { ...r } }));
     this.membership.on('registered', () => {
       if (!this.election) this.setRole('member');
     });

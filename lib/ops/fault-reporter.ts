@@ -14,7 +14,7 @@ export interface FaultLogger {
 
 export type { FaultKind, FaultReport };
 export const JOURNALED: ReadonlySet<FaultKind> = new Set<FaultKind>(['failover', 'session-lost', 'session-rejoined', 'elected', 'demoted', 'isr-shrunk', 'isr-expanded', 'isr-unavailable']);
-const WARN: ReadonlySet<FaultKind> = new Set<FaultKind>(['demoted', 'session-suspended', 'endpoint-down', 'endpoint-ejected', 'stale-epoch', 'generation-changed', 'rejected-input', 'transport', 'isr-shrunk', 'isr-unavailable']);
+const WARN: ReadonlySet<FaultKind> = new Set<FaultKind>(['demoted', 'session-suspended', 'endpoint-down', 'endpoint-ejected', 'stale-epoch', 'generation-changed', 'record-restored', 'rejected-input', 'transport', 'isr-shrunk', 'isr-unavailable']);
 
 /** Transport fault codes that mean bad input from the peer (the rest are 'transport' events). */
 const INPUT_CODES: ReadonlySet<string> = new Set([
@@ -42,7 +42,7 @@ export interface FaultReporterOptions {
   readonly metrics?: HaMetrics;
   readonly journal?: FaultJournalSink;
   /**
-   * Reports an outsider can trigger ('rejected-input', 'transport') are rate limited per kind
+   * Reports an outsider can trigger ('rejected-input', 'transport', 'record-restored') are rate limited per kind
    * and code: the first `burst` per interval in full (details truncated), then one summary per
    * interval with the count left out. Metrics count every occurrence.
    */
@@ -50,7 +50,7 @@ export interface FaultReporterOptions {
 }
 
 /** Kinds an outsider can trigger at will (bad frames, bad znode data, floods). */
-const RATE_LIMITED: ReadonlySet<FaultKind> = new Set<FaultKind>(['rejected-input', 'transport']);
+const RATE_LIMITED: ReadonlySet<FaultKind> = new Set<FaultKind>(['rejected-input', 'transport', 'record-restored']);
 /** Distinct limiter keys kept; beyond, further codes share one key (codes could come from outside). */
 const MAX_KEYS = 256;
 
