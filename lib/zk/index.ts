@@ -1,7 +1,7 @@
 export { ZkSession } from './zk-session';
 export type {
   ZkSessionState, CreateMode, LostReason, WatchEvent, WatchFn, MultiOp, MultiResult, SessionInfo, ZkSessionEvents, ZkStats,
-} from './zk-session';
+} from './session-types';
 export type { ZkSessionOptions, ZkAuth } from './session-options';
 export { parseConnectString } from './session-options';
 export { ZkError } from './zk-error';
