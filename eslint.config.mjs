@@ -47,6 +47,15 @@ export default tseslint.config(
   },
   ...Object.keys(LAYERS).map(layerRule),
   {
+    // Every timer, deadline and lease runs on the monotonic clock (lib/base/clock.ts): wall-clock
+    // time may only stamp things for humans, where a line says so.
+    files: ['lib/**/*.ts', 'bin/**/*.ts'],
+    ignores: ['lib/base/clock.ts'],
+    rules: {
+      'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'use monotonicMs() from lib/base/clock (wall-clock only for human-facing stamps, with an eslint-disable line saying why).' }],
+    },
+  },
+  {
     files: ['lib/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ regex: `^(\\.\\./)+(${OUTSIDE_LIB.join('|')})(/|$)`, message: 'lib/ never imports bin/, tests, benches or examples.' }] }],

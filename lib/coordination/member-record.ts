@@ -1,3 +1,4 @@
+import { wallClockMs } from '../base/clock';
 import { hostname } from 'os';
 import { CoordinationError } from './coordination-error';
 
@@ -35,7 +36,7 @@ export function completeRecord(partial: Pick<MemberRecord, 'id' | 'url'> & Parti
     weight: 1,
     pid: process.pid,
     host: hostname(),
-    startedAt: Date.now(),
+    startedAt: wallClockMs(),
     version: LIBRARY_VERSION,
     ...partial,
   };

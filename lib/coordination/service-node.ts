@@ -1,3 +1,4 @@
+import { wallClockMs } from '../base/clock';
 import { ZkError, ZkSession } from '../zk';
 import type { AclEntry } from '../zk';
 import { CoordinationError } from './coordination-error';
@@ -23,7 +24,7 @@ export async function ensureService(
   onAcl?: (result: { fixed: string[]; unfixable: string[] }) => void,
 ): Promise<ServiceNodeData> {
   await session.retry(() => session.mkdirp(paths.root, undefined, { acl }));
-  const data: ServiceNodeData = { mode, createdAt: Date.now(), layout: 1 };
+  const data: ServiceNodeData = { mode, createdAt: wallClockMs(), layout: 1 };
   await session.retry(() => createIfAbsent(session, paths.servicePath, JSON.stringify(data), acl));
   const existing = await readServiceNode(session, paths);
   if (existing.mode !== mode) {

@@ -1,3 +1,4 @@
+import { wallClockMs } from '../base/clock';
 import { EventEmitter } from 'events';
 import type { FaultKind, FaultReport } from '../base/fault-report';
 import type { HaMetrics } from './metrics';
@@ -80,7 +81,7 @@ export class FaultReporter extends EventEmitter<FaultReporterEvents> {
       kind,
       service: this.options.service,
       member: fields.member ?? this.options.member,
-      at: Date.now(),
+      at: wallClockMs(),
       durationMs: fields.durationMs,
       detail: limited && fields.detail !== undefined ? this.limiter.truncate(fields.detail) : fields.detail ?? {},
     };
@@ -116,7 +117,7 @@ export class FaultReporter extends EventEmitter<FaultReporterEvents> {
       kind,
       service: this.options.service,
       member: this.options.member,
-      at: Date.now(),
+      at: wallClockMs(),
       durationMs: s.intervalMs,
       detail: { code, suppressed: s.suppressed, intervalMs: s.intervalMs, summary: true },
     });

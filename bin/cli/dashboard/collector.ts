@@ -1,3 +1,4 @@
+import { monotonicMs, wallClockMs } from '../../../lib/base/clock';
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import { MembershipView, readJournal, readServiceNode, servicePaths } from '../../../lib/coordination';
@@ -91,7 +92,7 @@ export class DashboardCollector extends EventEmitter<{ change: [] }> {
         timeline: v.timeline, journal: v.journal, error: v.error,
       });
     }
-    return { root: this.root, at: Date.now(), zookeeper: this.session.state, services };
+    return { root: this.root, at: wallClockMs(), zookeeper: this.session.state, services };
   }
 
   private memberView(m: Member): MemberView {
@@ -134,7 +135,7 @@ export class DashboardCollector extends EventEmitter<{ change: [] }> {
       view.on('change', () => { entry.error = null; this.emit('change'); });
       view.on('leader', ({ member, epoch }) => {
         if (entry.mode !== 'primary-backup') return;
-        entry.timeline.push({ at: Date.now(), epoch: epoch ?? null, member: member?.record.id ?? null });
+        entry.timeline.push({ at: wallClockMs(), epoch: epoch ?? null, member: member?.record.id ?? null });
         if (entry.timeline.length > TIMELINE_MAX) entry.timeline.splice(0, entry.timeline.length - TIMELINE_MAX);
         this.emit('change');
       });
@@ -190,7 +191,7 @@ export class DashboardCollector extends EventEmitter<{ change: [] }> {
       const metrics = await getText(`${base}/metrics`);
       if (metrics && metrics.status === 200) {
         const total = serverCalls(metrics.body);
-        const now = Date.now();
+        const now = monotonicMs();
         if (p.calls !== null && now > p.callsAt) p.rate = Math.max(0, ((total - p.calls) * 1000) / (now - p.callsAt));
         p.calls = total;
         p.callsAt = now;

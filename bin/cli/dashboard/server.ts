@@ -1,3 +1,4 @@
+import { monotonicMs } from '../../../lib/base/clock';
 import http, { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DashboardCollector } from './collector';
@@ -12,7 +13,7 @@ export class DashboardServer {
   private readonly server: http.Server;
   private readonly clients = new Set<ServerResponse>();
   private pending: NodeJS.Timeout | undefined;
-  private lastSent = 0;
+  private lastSent = Number.NEGATIVE_INFINITY;
   private keepAlive: NodeJS.Timeout | undefined;
 
   constructor(private readonly collector: DashboardCollector, private readonly minIntervalMs = 250) {
@@ -77,10 +78,10 @@ export class DashboardServer {
 
   private schedule(): void {
     if (this.pending) return;
-    const wait = Math.max(0, this.lastSent + this.minIntervalMs - Date.now());
+    const wait = Math.max(0, this.lastSent + this.minIntervalMs - monotonicMs());
     this.pending = setTimeout(() => {
       this.pending = undefined;
-      this.lastSent = Date.now();
+      this.lastSent = monotonicMs();
       if (this.clients.size === 0) return;
       const e = this.event();
       for (const c of this.clients) c.write(e);

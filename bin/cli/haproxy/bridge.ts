@@ -1,3 +1,4 @@
+import { monotonicMs } from '../../../lib/base/clock';
 import http from 'node:http';
 import https from 'node:https';
 import type { Member, MembershipSnapshot, ServiceMode } from '../../../lib/coordination';
@@ -192,9 +193,9 @@ export class HaproxyBridge {
   private pollUntilServing(d: Desired): void {
     if (this.polling.has(d.name)) return;
     this.polling.add(d.name);
-    const until = Date.now() + this.promoteWithinMs;
+    const until = monotonicMs() + this.promoteWithinMs;
     const tick = async (): Promise<void> => {
-      if (this.stopped || Date.now() > until) return;
+      if (this.stopped || monotonicMs() > until) return;
       if (await status(d.checkUrl) === 200) {
         await this.options.api.expectOk(`set server ${this.options.backend}/${d.name} health up`);
         this.log('health-up', d.name, d.checkUrl);

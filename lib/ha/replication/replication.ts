@@ -1,3 +1,4 @@
+import { monotonicMs } from '../../base/clock';
 import { randomUUID } from 'crypto';
 import { InvalidOptionError } from '../../base/errors';
 import { integerInRange, positiveNumber } from '../../base/options';
@@ -231,7 +232,7 @@ export class Replication {
 
   /** No in-sync member serves: the service waits (it does not promote a stale member); said once per 30 s. */
   private reportUnavailable(reason: string, isr: IsrRecord): void {
-    const now = Date.now();
+    const now = monotonicMs();
     if (now - this.lastUnavailableReport < 30_000) return;
     this.lastUnavailableReport = now;
     this.host.fault({
