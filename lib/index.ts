@@ -4,7 +4,7 @@
  * The building blocks (sessions, election, transport, balancers) live under 'zk-ha/blocks'.
  */
 export { HaServer } from './ha/ha-server';
-export type { HaServerOptions, HaServerRole, HaServerEvents, HaServerTransportOptions } from './ha/ha-server';
+export type { HaServerOptions, HaServerRole, HaServerEvents, HaServerTransportOptions } from './ha/ha-server-types';
 export type { HaCallContext, HaHandler, ReplicatedState, ReplicationOptions } from './ha/replication';
 export type { IsrRecord } from './coordination/in-sync-set';
 export type { HaMemberStatus, HaHttpOption } from './ha/http-surface';

@@ -1,89 +1,20 @@
 import { EventEmitter } from 'events';
 import { monotonicMs } from '../base/clock';
 import { CoordinationError, Election, faultJournalSink, Membership, MembershipView, memberUrlProblem, SERVICE_MODES } from '../coordination';
-import type { DemotionReason, Member, ServiceMode } from '../coordination';
+import type { ServiceMode } from '../coordination';
 import { InvalidOptionError, ZkHaError } from '../base/errors';
-import { FaultReport, FaultReporter, FaultLogger, transportFaultKind } from '../ops/fault-reporter';
+import { FaultReporter, transportFaultKind } from '../ops/fault-reporter';
 import type { HaMetrics } from '../ops/metrics';
 import { HaHttpOption, HaMemberStatus, HttpSurface, validateHttpOption } from './http-surface';
 import { fraction, nonEmptyString, nonNegativeNumber, oneOf } from '../base/options';
 import { RpcError, RpcServer } from '../transport';
-import type { AdmitDecision, Handler, RpcServerOptions } from '../transport';
-import { ZkError, ZkSession } from '../zk';
-import type { AclEntry, ZkSessionOptions } from '../zk';
+import type { Handler } from '../transport';
+import { ZkSession } from '../zk';
 import { REPL_PREFIX, ReplicatedCall, Replication } from './replication';
-import type { HaHandler, ReplicatedState, ReplicationOptions } from './replication';
-
-/** Transport settings of the server: limits, heartbeats, TLS, authentication. */
-export type HaServerTransportOptions = Omit<RpcServerOptions, 'handlers' | 'admit' | 'host' | 'port' | 'onFault'>;
-
-export interface HaServerOptions {
-  /** A ZkSession to use (the caller owns it), or options for one the server creates and closes. */
-  readonly zk: ZkSession | ZkSessionOptions;
-  readonly service: string;
-  readonly mode: ServiceMode;
-  /** ZooKeeper root of zk-ha's nodes. Default "/zk-ha". */
-  readonly root?: string;
-  /** Where to listen. Default 127.0.0.1, an ephemeral port. */
-  readonly listen?: { readonly host?: string; readonly port?: number };
-  /** The URL clients use, published in the member record. Default ws(s)://<listen host>:<port>. */
-  readonly advertiseUrl?: string;
-  readonly handlers?: Readonly<Record<string, HaHandler>>;
-  /**
-   * Replicated state (primary/backup mode): handlers call `await ctx.replicate(op)`; the op is on
-   * every in-sync member before it is applied and answered. See docs/replication.md.
-   */
-  readonly state?: ReplicatedState;
-  readonly replication?: ReplicationOptions;
-  /** Member id; default a random UUID. */
-  readonly id?: string;
-  readonly weight?: number;
-  readonly zone?: string;
-  readonly meta?: Readonly<Record<string, unknown>>;
-  /**
-   * The primary's lease (DESIGN.md, "Leadership"): it renews its lease node every leaseMs/3 and
-   * serves only until sendTime(last answered renewal) + leaseMs. A crashed or cut-off primary is
-   * replaced after about leaseMs × (1 + driftMargin), independent of the session timeout; a
-   * ZooKeeper hiccup longer than leaseMs pauses the primary, never splits it. Default 500.
-   */
-  readonly leaseMs?: number;
-  /** Clock-rate allowance of the takeover (see ElectionOptions.driftMargin). Default 0.1. */
-  readonly driftMargin?: number;
-  /** Asked before this member takes the lease (see ElectionOptions.isEligible). */
-  readonly isEligible?: () => Promise<boolean> | boolean;
-  /**
-   * Extra guard: serve only while `now - confirmedAt < sessionTimeout × leaseFraction` as well.
-   * Default 0.5.
-   */
-  readonly leaseFraction?: number;
-  /** close(): how long in-flight calls may take to finish. Default 5000. */
-  readonly graceMs?: number;
-  /** ACL of the nodes this member creates (digest-protected service subtrees). */
-  readonly acl?: readonly AclEntry[];
-  readonly transport?: HaServerTransportOptions;
-  readonly logger?: FaultLogger;
-  readonly metrics?: HaMetrics;
-  /** Write cluster-wide faults to the ZooKeeper journal. Default true. */
-  readonly journal?: boolean;
-  /**
-   * Operators' HTTP endpoints: GET /healthz, /readyz, /primary, /metrics (docs/operators.md).
-   * Default: on the RPC port, beside the ws upgrade. `{ host?, port? }`: a listener of their own
-   * (port 0 = ephemeral). `false`: off (plain HTTP requests get 426). The base URL is published in
-   * the member record as `http`.
-   */
-  readonly http?: HaHttpOption;
-}
-
-const NO_EPOCH: AdmitDecision = Object.freeze({});
-
-export type HaServerRole = 'starting' | 'primary' | 'backup' | 'member' | 'stopping' | 'stopped';
-
-export interface HaServerEvents {
-  fault: [report: FaultReport];
-  elected: [info: { epoch: number }];
-  demoted: [info: { epoch: number; reason: DemotionReason }];
-  role: [role: HaServerRole];
-}
+import type { HaHandler } from './replication';
+import { CallAdmission } from './call-admission';
+import { reportCoordinationFaults } from './coordination-faults';
+import type { HaServerEvents, HaServerOptions, HaServerRole } from './ha-server-types';
 
 /**
  * An RPC server that is one member of a highly available service: it listens, registers in
@@ -105,11 +36,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
   private readonly graceMs: number;
   private roleValue: HaServerRole = 'starting';
   private urlValue: string | undefined;
-  private lostAt: number | undefined;
-  private primaryHint: string | undefined;
-  private readonly notPrimaryCache = new Map<string | undefined, RpcError>();
-  private lastCallAt = 0;
-  private admitted: AdmitDecision | undefined;
+  private readonly admission: CallAdmission;
   private starting = false;
   /** Replicated state, when the `state` option is given. */
   readonly replication: Replication | undefined;
@@ -146,7 +73,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
       ...options.transport,
       host: options.listen?.host ?? '127.0.0.1',
       port: options.listen?.port ?? 0,
-      admit: this.mode === 'primary-backup' ? (call) => this.admitPrimary(call.method) : () => this.admitMember(),
+      admit: this.mode === 'primary-backup' ? (call) => this.admission.admitPrimary(call.method) : () => this.admission.admitMember(),
       onFault: (f) => this.faults.report(transportFaultKind(f.code, 'server') ?? 'transport', { detail: { ...f } }),
       httpHandler: this.httpOption === undefined ? this.httpSurface?.handle : undefined,
     });
@@ -181,6 +108,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
         isEligible: this.eligibility(options),
       })
       : undefined;
+    this.admission = new CallAdmission(this, options.metrics);
     if (options.handlers !== undefined) {
       if (typeof options.handlers !== 'object' || options.handlers === null) throw new InvalidOptionError('handlers', 'must be an object of functions');
       for (const [method, handler] of Object.entries(options.handlers)) this.register(method, handler);
@@ -349,7 +277,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
       else await this.membership.leave().catch(() => undefined);
       this.view.stop();
       this.replication?.demoted('closed');
-      await this.quietPeriod(until);
+      await this.admission.quietPeriod(until);
       await this.rpc.close({ graceMs: Math.max(0, Math.floor(until - monotonicMs())) });
       await this.httpSurface?.close();
       await this.faults.flush();
@@ -359,92 +287,20 @@ export class HaServer extends EventEmitter<HaServerEvents> {
     }
   }
 
-  /**
-   * After leaving the group, keep answering until clients have seen us leave (no call for a short
-   * while): a socket closed under a request that is still in flight to us would make its outcome
-   * unknown to the caller. Calls answered meanwhile are served (redundant) or refused with
-   * NOT_PRIMARY (primary/backup), so they go elsewhere.
-   */
-  private async quietPeriod(until: number): Promise<void> {
-    const quietMs = 150;
-    while (monotonicMs() < until && monotonicMs() - this.lastCallAt < quietMs) {
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-
   /** Waits until no call is in flight (bounded): a successor must not run while the old primary still does. */
   private async drain(until: number): Promise<void> {
     while (this.rpc.inFlight > 0 && monotonicMs() < until) await new Promise((r) => setTimeout(r, 2));
   }
 
-  private admitMember(): AdmitDecision {
-    this.lastCallAt = monotonicMs();
-    return NO_EPOCH;
-  }
-
-  /** The per-call lease guard of the primary. */
-  private admitPrimary(method: string): RpcError | AdmitDecision {
-    const now = monotonicMs();
-    const replication = this.replication;
-    // Replication calls reach every member; they carry their own epoch check.
-    if (replication !== undefined && method.startsWith(REPL_PREFIX)) return NO_EPOCH;
-    this.lastCallAt = now;
-    const election = this.election!;
-    if (this.roleValue !== 'stopping' && election.isLeader(now) && (replication === undefined || replication.ready)) {
-      // One frozen decision per epoch: admitting a call allocates nothing.
-      const current = this.admitted;
-      if (current !== undefined && current.epoch === election.epoch) return current;
-      const admitted: AdmitDecision = Object.freeze({ epoch: election.epoch });
-      this.admitted = admitted;
-      return admitted;
-    }
-    this.options.metrics?.call(this.service, 'server', method, 'NOT_PRIMARY', 0);
-    const hint = this.primaryHint;
-    let error = this.notPrimaryCache.get(hint);
-    if (!error) {
-      // One immutable error per hint: NOT_PRIMARY answers stay allocation-free during a failover storm.
-      error = new RpcError('NOT_PRIMARY', `member ${this.id} is not the primary of "${this.service}"`, {
-        notExecuted: true, retryable: true, leaderHint: hint,
-      });
-      this.notPrimaryCache.clear();
-      this.notPrimaryCache.set(hint, error);
-    }
-    return error;
-  }
-
+  /** Role changes, the NOT_PRIMARY hint and replication follow the view and the election. */
   private wireEvents(): void {
-    const s = this.session;
-    s.on('suspended', () => this.faults.report('session-suspended', { detail: { sessionId: s.sessionId } }));
-    s.on('lost', (i) => {
-      this.lostAt = monotonicMs();
-      this.faults.report('session-lost', { detail: { ...i } });
-    });
-    s.on('session', (i) => {
-      const since = this.lostAt;
-      this.lostAt = undefined;
-      this.faults.report('session-rejoined', { durationMs: since === undefined ? undefined : monotonicMs() - since, detail: { ...i } });
-    });
-    // Already rate-limited by the session (one event per second, with a count).
-    s.on('malformedReply', (i) => this.faults.report('rejected-input', { detail: { source: 'zookeeper', ...i } }));
-    // Service nodes found more open than the `acl` option (fixed, or other sessions' nodes left as they are).
-    this.membership.on('acl', (r) => this.faults.report('rejected-input', { detail: { source: 'zookeeper-acl', ...r } }));
-    this.view.on('primary', ({ member }) => { this.primaryHint = this.hintFrom(member); });
+    reportCoordinationFaults(this.faults, { session: this.session, membership: this.membership, view: this.view, election: this.election });
+    this.view.on('primary', ({ member }) => this.admission.primaryIs(member));
     this.view.on('change', ({ snapshot }) => {
-      this.primaryHint = this.hintFrom(snapshot.primary);
+      this.admission.primaryIs(snapshot.primary);
       this.replication?.membersChanged();
       this.options.metrics?.setMembers(this.service, snapshot.members.length);
     });
-    this.view.on('invalid', ({ path, error }) => this.faults.report('rejected-input', { detail: { path, code: error.code, message: error.message } }));
-    this.membership.on('retrying', (error) => {
-      // Connection trouble is reported by the session; anything else (QUOTA_EXCEEDED, NO_AUTH...) is
-      // an operator's problem and would otherwise only show as a member that never registers.
-      if (error instanceof ZkError && (error.retryable || error.code === 'SESSION_EXPIRED' || error.code === 'CLOSED')) return;
-      const code = error instanceof ZkHaError ? error.code : 'INTERNAL';
-      this.faults.report('zookeeper-error', { detail: { op: 'register', code, message: error instanceof Error ? error.message : String(error) } });
-    });
-    // The service node was created again (deleteall, or ZooKeeper lost its data): epochs restart.
-    this.membership.on('generation', (g) => this.faults.report('generation-changed', { detail: { ...g } }));
-    this.membership.on('restored', (r) => this.faults.report('record-restored', { detail: { ...r } }));
     this.membership.on('registered', () => {
       if (!this.election) this.setRole('member');
     });
@@ -455,25 +311,12 @@ export class HaServer extends EventEmitter<HaServerEvents> {
       this.faults.report('elected', { detail: { epoch, url: this.urlValue } });
       this.emit('elected', { epoch });
     });
-    this.election?.on('invalid', ({ path, error }) => this.faults.report('rejected-input', { detail: { path, code: error.code, message: error.message } }));
-    this.election?.on('takeover', (info) => this.faults.report('failover', { detail: { ...info, by: this.id } }));
     this.election?.on('demoted', (info) => {
       this.replication?.demoted(info.reason);
       if (this.roleValue === 'primary') this.setRole('backup');
       this.faults.report('demoted', { detail: { ...info } });
       this.emit('demoted', info);
     });
-  }
-
-  /**
-   * The primary's URL for NOT_PRIMARY answers. When this member is itself the lowest in its view it
-   * is about to be elected (or has just resigned and its view is a moment behind): no hint, so the
-   * client waits for its own view rather than chasing the next in line, which may be a process
-   * that died and whose node has not expired yet.
-   */
-  private hintFrom(leader: Member | undefined): string | undefined {
-    if (!leader || leader.record.id === this.id) return undefined;
-    return leader.record.url;
   }
 
   private setRole(role: HaServerRole): void {

@@ -1,0 +1,95 @@
+import { monotonicMs } from '../base/clock';
+import type { Election, Member } from '../coordination';
+import type { HaMetrics } from '../ops/metrics';
+import { RpcError } from '../transport';
+import type { AdmitDecision } from '../transport';
+import type { HaServerRole } from './ha-server-types';
+import { REPL_PREFIX } from './replication';
+import type { Replication } from './replication';
+
+const NO_EPOCH: AdmitDecision = Object.freeze({});
+
+/** What the admission reads of its HaServer, at the moment of each call. */
+export interface AdmissionHost {
+  readonly service: string;
+  readonly id: string;
+  readonly role: HaServerRole;
+  readonly election: Election | undefined;
+  readonly replication: Replication | undefined;
+}
+
+/**
+ * The HaServer's gate in front of every handler: in primary/backup mode the per-call lease guard
+ * (only the primary runs handlers, and only while its lease holds at dispatch), with NOT_PRIMARY
+ * and a hint to the primary otherwise; in redundant mode every call passes. It also notes when the
+ * last call came, for close()'s quiet period.
+ */
+export class CallAdmission {
+  private lastCallAt = 0;
+  private admitted: AdmitDecision | undefined;
+  private primaryHint: string | undefined;
+  private readonly notPrimaryCache = new Map<string | undefined, RpcError>();
+
+  constructor(
+    private readonly host: AdmissionHost,
+    private readonly metrics: HaMetrics | undefined,
+  ) {}
+
+  admitMember(): AdmitDecision {
+    this.lastCallAt = monotonicMs();
+    return NO_EPOCH;
+  }
+
+  /** The per-call lease guard of the primary. */
+  admitPrimary(method: string): RpcError | AdmitDecision {
+    const now = monotonicMs();
+    const replication = this.host.replication;
+    // Replication calls reach every member; they carry their own epoch check.
+    if (replication !== undefined && method.startsWith(REPL_PREFIX)) return NO_EPOCH;
+    this.lastCallAt = now;
+    const election = this.host.election!;
+    if (this.host.role !== 'stopping' && election.isLeader(now) && (replication === undefined || replication.ready)) {
+      // One frozen decision per epoch: admitting a call allocates nothing.
+      const current = this.admitted;
+      if (current !== undefined && current.epoch === election.epoch) return current;
+      const admitted: AdmitDecision = Object.freeze({ epoch: election.epoch });
+      this.admitted = admitted;
+      return admitted;
+    }
+    this.metrics?.call(this.host.service, 'server', method, 'NOT_PRIMARY', 0);
+    const hint = this.primaryHint;
+    let error = this.notPrimaryCache.get(hint);
+    if (!error) {
+      // One immutable error per hint: NOT_PRIMARY answers stay allocation-free during a failover storm.
+      error = new RpcError('NOT_PRIMARY', `member ${this.host.id} is not the primary of "${this.host.service}"`, {
+        notExecuted: true, retryable: true, leaderHint: hint,
+      });
+      this.notPrimaryCache.clear();
+      this.notPrimaryCache.set(hint, error);
+    }
+    return error;
+  }
+
+  /**
+   * The primary's URL for NOT_PRIMARY answers. When this member is itself the lowest in its view it
+   * is about to be elected (or has just resigned and its view is a moment behind): no hint, so the
+   * client waits for its own view rather than chasing the next in line, which may be a process
+   * that died and whose node has not expired yet.
+   */
+  primaryIs(leader: Member | undefined): void {
+    this.primaryHint = !leader || leader.record.id === this.host.id ? undefined : leader.record.url;
+  }
+
+  /**
+   * After leaving the group, keep answering until clients have seen us leave (no call for a short
+   * while): a socket closed under a request that is still in flight to us would make its outcome
+   * unknown to the caller. Calls answered meanwhile are served (redundant) or refused with
+   * NOT_PRIMARY (primary/backup), so they go elsewhere.
+   */
+  async quietPeriod(until: number): Promise<void> {
+    const quietMs = 150;
+    while (monotonicMs() < until && monotonicMs() - this.lastCallAt < quietMs) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
