@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startZooKeeper, type ZkCluster } from '../integration/harness';
-import { DEFAULT_DRIFT_MARGIN, DEFAULT_LEASE_MS } from '../lib/coordination/election';
+import { DEFAULT_DRIFT_MARGIN, DEFAULT_LEASE_MS } from '../lib/coordination/election-types';
 import { updateDocSection } from './lib/docs';
 import { chartPath, writeFailoverChart } from './lib/failover-chart';
 import { ClientGroup, type ClientFault, type ClientTrial } from './lib/client-trials';

@@ -3,63 +3,16 @@ import { monotonicMs } from '../base/clock';
 import { InvalidOptionError } from '../base/errors';
 import { fraction, integerInRange } from '../base/options';
 import { ZkError, ZkSession } from '../zk';
-import { CoordinationError } from './coordination-error';
-import { decodeRecord } from './member-record';
+import { DEFAULT_DRIFT_MARGIN, DEFAULT_LEASE_MS } from './election-types';
+import type { DemotionReason, ElectionEvents, ElectionOptions, ElectionStats } from './election-types';
 import { HeadObserver } from './head-observer';
 import type { SkippedNode } from './head-observer';
+import { InvalidRecords } from './invalid-records';
 import { LeaseHolder } from './lease-holder';
 import type { Membership, OwnNode } from './membership';
 import { leaseNodeName, sortMemberNames } from './paths';
+import { PredecessorWatch } from './predecessor-watch';
 import { SerialTask } from './serial-task';
-
-export type DemotionReason =
-  | 'session-lost' | 'lease-lost' | 'resigned' | 'node-deleted' | 'ownership' | 'closed' | 'not-lowest' | 'not-eligible';
-
-export interface ElectionEvents {
-  elected: [info: { epoch: number; node: string }];
-  demoted: [info: { epoch: number; reason: DemotionReason }];
-  /** This member removed a head that stopped renewing (or never served). */
-  takeover: [info: { node: string; reason: 'lease-expired' | 'never-served' | 'invalid-record' }];
-  /** The head's member record does not parse: not a candidate (it is removed when it blocks the line). */
-  invalid: [info: { path: string; error: CoordinationError }];
-  /** A ZooKeeper error during an evaluation; it is tried again. */
-  error: [error: unknown];
-}
-
-export interface ElectionOptions {
-  /** The primary's lease (ms): it renews every lease/3 and serves until sendTime(last renewal) + lease. Default 500. */
-  readonly leaseMs?: number;
-  /**
-   * Clock-rate allowance: a successor waits lease × (1 + driftMargin) on its own clock without a
-   * renewal before it takes over. Must exceed the worst relative rate error of two hosts' monotonic
-   * clocks (twice it, to be exact). Default 0.1.
-   */
-  readonly driftMargin?: number;
-  /**
-   * Extra guard kept from the session lease: also serve only while `now - confirmedAt <
-   * sessionTimeout × leaseFraction`. Default 0.5.
-   */
-  readonly leaseFraction?: number;
-  /**
-   * Asked before this member takes the lease (e.g. "am I in the in-sync set?"): while it answers
-   * false this member, though first in line, does not serve; it asks again every lease/3 and its
-   * successor removes it once the no-lease grace has passed. An exception counts as false.
-   */
-  readonly isEligible?: () => Promise<boolean> | boolean;
-}
-
-export interface ElectionStats {
-  /** Predecessor-watch notifications received: one per departure (or new primary) ahead of us, never N. */
-  wakeups: number;
-  /** Notifications about the head's member and lease node (renewals), received by the second in line only. */
-  headEvents: number;
-  evaluations: number;
-  takeovers: number;
-}
-
-/** Defaults (DESIGN.md): fail over in about one lease, ride out GC pauses shorter than it. */
-export const DEFAULT_LEASE_MS = 500;
-export const DEFAULT_DRIFT_MARGIN = 0.1;
 
 interface Leading {
   readonly epoch: number;
@@ -85,16 +38,13 @@ export class Election extends EventEmitter<ElectionEvents> {
     if (this.listenerCount('error') > 0) this.emit('error', error);
     return !(error instanceof ZkError && error.code === 'CLOSED');
   }, 100);
-  private watchToken = 0;
   private observer: HeadObserver | undefined;
   /** When this member, first in line, may act as primary (monotonic); per own node. */
   private actAt: { node: string; at: number } | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeAt = Number.POSITIVE_INFINITY;
-  /** The predecessor watches armed (per token): a backup observer evaluates on every renewal and must not pile up watches. */
-  private predecessorWatch: { key: string; token: number; node: SkippedNode } | undefined;
-  /** Invalid records already reported (path@version). */
-  private readonly reported = new Set<string>();
+  private readonly predecessorWatch: PredecessorWatch;
+  private readonly invalidRecords: InvalidRecords;
 
   private readonly onRegistered = (): void => this.schedule();
   private readonly onUnregistered = (info: { reason: string }): void => {
@@ -125,6 +75,15 @@ export class Election extends EventEmitter<ElectionEvents> {
     if (options.isEligible !== undefined && typeof options.isEligible !== 'function') {
       throw new InvalidOptionError('isEligible', 'must be a function');
     }
+    this.predecessorWatch = new PredecessorWatch(session, membership.paths, this.leaseMs, {
+      wake: () => {
+        this.stats.wakeups++;
+        this.schedule();
+      },
+      schedule: () => this.schedule(),
+      wakeAtTime: (at) => this.wakeAtTime(at),
+    });
+    this.invalidRecords = new InvalidRecords(session, membership.paths.members, (info) => this.emit('invalid', info));
   }
 
   /** The epoch while leading, else undefined. */
@@ -213,7 +172,7 @@ export class Election extends EventEmitter<ElectionEvents> {
   }
 
   private resetObservation(): void {
-    this.watchToken++;
+    this.predecessorWatch.invalidate();
     this.observer?.close();
     this.observer = undefined;
     this.actAt = undefined;
@@ -263,7 +222,7 @@ export class Election extends EventEmitter<ElectionEvents> {
     const skipped: { path: string; version: number }[] = [];
     let ahead = index - 1;
     for (; ahead >= 1; ahead--) {
-      const invalid = await this.invalidNode(ordered[ahead]!.name);
+      const invalid = await this.invalidRecords.check(ordered[ahead]!.name);
       if (!invalid) break;
       skipped.push(invalid);
     }
@@ -274,45 +233,19 @@ export class Election extends EventEmitter<ElectionEvents> {
       // over, we remove the head and it together, one lease later than the second would have.
       const head = ordered[0]!.name;
       this.ensureObserver(head);
-      const second = await this.watchPredecessor(ordered[1]!.name, head, true);
+      const second = await this.predecessorWatch.watch(ordered[1]!.name, head, true);
       if (!second) return;
       return this.observeHead(own, head, [...skipped, second], this.leaseMs);
     }
     this.observer?.close();
     this.observer = undefined;
-    await this.watchPredecessor(ordered[ahead]!.name, ordered[ahead - 1]!.name, false);
-  }
-
-  /** The node's path and version if its record is invalid (reported once per version); undefined if valid or gone. */
-  private async invalidNode(name: string): Promise<{ path: string; version: number } | undefined> {
-    const path = `${this.membership.paths.members}/${name}`;
-    let got: { data: Buffer; stat: { version: number } };
-    try {
-      got = await this.session.get(path);
-    } catch (error) {
-      if (error instanceof ZkError && error.code === 'NO_NODE') return undefined;
-      throw error;
-    }
-    try {
-      decodeRecord(got.data, path);
-      return undefined;
-    } catch (error) {
-      if (!(error instanceof CoordinationError)) throw error;
-      const key = `${path}@${got.stat.version}`;
-      if (!this.reported.has(key)) {
-        if (this.reported.size > 1000) this.reported.clear();
-        this.reported.add(key);
-        this.emit('invalid', { path, error });
-      }
-      return { path, version: got.stat.version };
-    }
+    await this.predecessorWatch.watch(ordered[ahead]!.name, ordered[ahead - 1]!.name, false);
   }
 
   /** Second in line: watch the head's lease; remove the head once it has not renewed for lease × (1 + margin). */
   private ensureObserver(name: string): HeadObserver {
     if (this.observer?.name !== name) {
-      this.watchToken++; // predecessor watches from when we were further back are stale now
-      this.predecessorWatch = undefined;
+      this.predecessorWatch.invalidate(); // predecessor watches from when we were further back are stale now
       this.observer?.close();
       this.observer = new HeadObserver(this.session, this.membership.paths, name, {
         leaseMs: this.leaseMs,
@@ -424,48 +357,5 @@ export class Election extends EventEmitter<ElectionEvents> {
     } catch {
       return false;
     }
-  }
-
-  /**
-   * Behind the head's observer: watch the predecessor's member node (its departure), the member
-   * node one further ahead (when it departs our predecessor may become a head that never serves, or
-   * we become third), and — further back — that node's lease node (its creation: it became the head,
-   * so we are third in line now, a backup observer). Each change wakes at most two members, never N.
-   */
-  private async watchPredecessor(name: string, beyond: string, beyondIsHead: boolean): Promise<SkippedNode | undefined> {
-    const key = `${name}|${beyond}`;
-    const armed = this.predecessorWatch;
-    if (armed && armed.key === key && armed.token === this.watchToken) return armed.node;
-    const token = ++this.watchToken;
-    this.predecessorWatch = undefined;
-    const watch = (): void => {
-      if (token !== this.watchToken) return; // superseded by a newer watch on the same departure
-      this.predecessorWatch = undefined;
-      this.stats.wakeups++;
-      this.schedule();
-    };
-    const path = `${this.membership.paths.members}/${name}`;
-    const stat = await this.session.exists(path, { watch });
-    if (!stat) {
-      this.schedule(); // it left between getChildren and exists
-      return undefined;
-    }
-    const leasePath = `${this.membership.paths.leases}/${leaseNodeName(name, stat.ephemeralOwner)}`;
-    const further = await this.session.exists(`${this.membership.paths.members}/${beyond}`, { watch });
-    if (token !== this.watchToken) return undefined;
-    if (!further) {
-      this.schedule();
-      return undefined;
-    }
-    if (!beyondIsHead) {
-      // The node two ahead creating its lease node means it became the head: we are third in line
-      // now (a backup observer) without any departure next to us having told us.
-      const lease = await this.session.exists(`${this.membership.paths.leases}/${leaseNodeName(beyond, further.ephemeralOwner)}`, { watch });
-      // It serves already, so our listing is behind: look again soon (a timer, not a loop: a stray lease node must not spin us).
-      if (lease && token === this.watchToken) this.wakeAtTime(monotonicMs() + this.leaseMs / 3);
-    }
-    const node: SkippedNode = { path, version: stat.version, leasePath };
-    this.predecessorWatch = { key, token, node };
-    return node;
   }
 }

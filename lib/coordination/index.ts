@@ -3,7 +3,7 @@ export type { MembershipOptions, OwnNode, MembershipEvents } from './membership'
 export { MembershipView } from './membership-view';
 export type { MembershipSnapshot, MembershipChange, MembershipViewEvents } from './membership-view';
 export { Election } from './election';
-export type { ElectionOptions, ElectionEvents, ElectionStats, DemotionReason } from './election';
+export type { ElectionOptions, ElectionEvents, ElectionStats, DemotionReason } from './election-types';
 export { CoordinationError } from './coordination-error';
 export type { CoordinationErrorCode } from './coordination-error';
 export type { MemberRecord, Member } from './member-record';

@@ -1,0 +1,50 @@
+import type { CoordinationError } from './coordination-error';
+
+export type DemotionReason =
+  | 'session-lost' | 'lease-lost' | 'resigned' | 'node-deleted' | 'ownership' | 'closed' | 'not-lowest' | 'not-eligible';
+
+export interface ElectionEvents {
+  elected: [info: { epoch: number; node: string }];
+  demoted: [info: { epoch: number; reason: DemotionReason }];
+  /** This member removed a head that stopped renewing (or never served). */
+  takeover: [info: { node: string; reason: 'lease-expired' | 'never-served' | 'invalid-record' }];
+  /** The head's member record does not parse: not a candidate (it is removed when it blocks the line). */
+  invalid: [info: { path: string; error: CoordinationError }];
+  /** A ZooKeeper error during an evaluation; it is tried again. */
+  error: [error: unknown];
+}
+
+export interface ElectionOptions {
+  /** The primary's lease (ms): it renews every lease/3 and serves until sendTime(last renewal) + lease. Default 500. */
+  readonly leaseMs?: number;
+  /**
+   * Clock-rate allowance: a successor waits lease × (1 + driftMargin) on its own clock without a
+   * renewal before it takes over. Must exceed the worst relative rate error of two hosts' monotonic
+   * clocks (twice it, to be exact). Default 0.1.
+   */
+  readonly driftMargin?: number;
+  /**
+   * Extra guard kept from the session lease: also serve only while `now - confirmedAt <
+   * sessionTimeout × leaseFraction`. Default 0.5.
+   */
+  readonly leaseFraction?: number;
+  /**
+   * Asked before this member takes the lease (e.g. "am I in the in-sync set?"): while it answers
+   * false this member, though first in line, does not serve; it asks again every lease/3 and its
+   * successor removes it once the no-lease grace has passed. An exception counts as false.
+   */
+  readonly isEligible?: () => Promise<boolean> | boolean;
+}
+
+export interface ElectionStats {
+  /** Predecessor-watch notifications received: one per departure (or new primary) ahead of us, never N. */
+  wakeups: number;
+  /** Notifications about the head's member and lease node (renewals), received by the second in line only. */
+  headEvents: number;
+  evaluations: number;
+  takeovers: number;
+}
+
+/** Defaults (DESIGN.md): fail over in about one lease, ride out GC pauses shorter than it. */
+export const DEFAULT_LEASE_MS = 500;
+export const DEFAULT_DRIFT_MARGIN = 0.1;

@@ -1,0 +1,44 @@
+import { ZkError } from '../zk';
+import type { ZkSession } from '../zk';
+import { CoordinationError } from './coordination-error';
+import { decodeRecord } from './member-record';
+
+/**
+ * Member nodes ahead of us in the line whose records do not parse: they are not candidates, the
+ * election looks through them. Each is reported once per data version.
+ */
+export class InvalidRecords {
+  /** Invalid records already reported (path@version). */
+  private readonly reported = new Set<string>();
+
+  constructor(
+    private readonly session: ZkSession,
+    private readonly membersPath: string,
+    private readonly report: (info: { path: string; error: CoordinationError }) => void,
+  ) {}
+
+  /** The node's path and version if its record is invalid (reported once per version); undefined if valid or gone. */
+  async check(name: string): Promise<{ path: string; version: number } | undefined> {
+    const path = `${this.membersPath}/${name}`;
+    let got: { data: Buffer; stat: { version: number } };
+    try {
+      got = await this.session.get(path);
+    } catch (error) {
+      if (error instanceof ZkError && error.code === 'NO_NODE') return undefined;
+      throw error;
+    }
+    try {
+      decodeRecord(got.data, path);
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof CoordinationError)) throw error;
+      const key = `${path}@${got.stat.version}`;
+      if (!this.reported.has(key)) {
+        if (this.reported.size > 1000) this.reported.clear();
+        this.reported.add(key);
+        this.report({ path, error });
+      }
+      return { path, version: got.stat.version };
+    }
+  }
+}
