@@ -139,6 +139,9 @@ export class TcpProxy {
       client.resetAndDestroy();
       return;
     }
+    // A proxy that batches small writes (Nagle) against the peer's delayed ACK adds ~40 ms stalls
+    // to pipelined ZooKeeper requests and replies: a transparent link forwards at once.
+    client.setNoDelay(true);
     const link: Link = { client, upstream: undefined, closedWhileHeld: false };
     this.links.add(link);
     client.on('error', () => undefined);
@@ -154,7 +157,7 @@ export class TcpProxy {
       return;
     }
     if (!link.upstream) {
-      const upstream = net.connect({ host: this.target.host, port: this.target.port, allowHalfOpen: true });
+      const upstream = net.connect({ host: this.target.host, port: this.target.port, allowHalfOpen: true, noDelay: true });
       link.upstream = upstream;
       upstream.on('error', () => undefined);
       upstream.on('close', () => this.onSideClosed(link));
