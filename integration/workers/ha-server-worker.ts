@@ -13,7 +13,6 @@
  *   stdin: {"cmd":"stepDown"} {"cmd":"close"} {"cmd":"busy","ms":N} {"cmd":"flaky","on":bool}
  *          {"cmd":"credentials"} {"cmd":"ping","n":N} {"cmd":"dump","tag":T}
  */
-import { Registry } from 'prom-client';
 import { HaMetrics, HaServer, RpcError } from '../../lib';
 import type { CallContext, HaCallContext, HaHandler, ReplicatedState } from '../../lib';
 import type { ServerWorkerSpec } from './server-spec';
@@ -105,57 +104,67 @@ const replicatedHandlers: HandlerMap = {
   },
 };
 
-const server = new HaServer({
-  zk: { connect: config.connect, sessionTimeoutMs: config.sessionTimeoutMs },
-  service: config.service,
-  mode: config.mode ?? 'primary-backup',
-  root: config.root,
-  id: config.id,
-  weight: config.weight ?? 1,
-  zone: config.zone,
-  listen: { port: config.port ?? 0 },
-  advertiseUrl: config.advertiseUrl,
-  metrics: config.metrics ? new HaMetrics({ registry: new Registry() }) : undefined,
-  leaseFraction: config.leaseFraction,
-  leaseMs: config.leaseMs,
-  graceMs: config.graceMs,
-  journal: config.journal,
-  transport: heartbeat,
-  handlers: config.replicated ? { ...handlers, ...replicatedHandlers } : handlers,
-  ...(config.replicated ? { state: state as ReplicatedState, replication: { connection: heartbeat, ...config.replication } } : {}),
-});
-server.on('elected', (e) => emit('elected', e));
-server.on('demoted', (e) => emit('demoted', e));
-server.on('role', (role) => emit('role', { role }));
-server.on('fault', (f) => {
-  if (f.kind.startsWith('isr') || f.kind === 'replication') emit('fault', { kind: f.kind, detail: f.detail });
-});
-server.session.on('lost', (i) => emit('session-lost', i));
-server.session.on('session', (i) => emit('session-new', i));
+/** Loaded only when asked for: prom-client would add to every worker's start-up (the chaos suite times rejoins). */
+async function metrics(): Promise<HaMetrics | undefined> {
+  if (!config.metrics) return undefined;
+  const { Registry } = await import('prom-client');
+  return new HaMetrics({ registry: new Registry() });
+}
 
-onCommand(async (c) => {
-  if (c.cmd === 'stepDown') { await server.stepDown(); emit('steppedDown'); }
-  if (c.cmd === 'busy') {
-    emit('busy');
-    const end = process.hrtime.bigint() + BigInt(Math.round(Number(c.ms) * 1e6));
-    while (process.hrtime.bigint() < end) { /* stall the event loop */ }
-    emit('unbusy');
-  }
-  if (c.cmd === 'flaky') { flaky = c.on === true; emit('flaky', { on: flaky }); }
-  if (c.cmd === 'credentials') {
-    const cred = server.session.credentials;
-    emit('credentials', cred
-      ? { sessionId: cred.sessionId.toString('hex'), password: cred.password.toString('hex'), session: server.session.sessionId }
-      : { sessionId: undefined });
-  }
-  // Lines on one pipe stay in order: once the runner reads this, it has read every run before it.
-  if (c.cmd === 'ping') emit('pong', { n: c.n });
-  if (c.cmd === 'dump' && server.replication) {
-    emit('dump', { ids: state.ids, counter: state.counter, ...server.replication.status(), role: server.role, tag: c.tag });
-  }
-  if (c.cmd === 'close') { await server.close({ graceMs: config.closeGraceMs }); emit('closed'); process.exit(0); }
-});
+async function main(): Promise<void> {
+  const server = new HaServer({
+    zk: { connect: config.connect, sessionTimeoutMs: config.sessionTimeoutMs },
+    service: config.service,
+    mode: config.mode ?? 'primary-backup',
+    root: config.root,
+    id: config.id,
+    weight: config.weight ?? 1,
+    zone: config.zone,
+    listen: { port: config.port ?? 0 },
+    advertiseUrl: config.advertiseUrl,
+    metrics: await metrics(),
+    leaseFraction: config.leaseFraction,
+    leaseMs: config.leaseMs,
+    graceMs: config.graceMs,
+    journal: config.journal,
+    transport: heartbeat,
+    handlers: config.replicated ? { ...handlers, ...replicatedHandlers } : handlers,
+    ...(config.replicated ? { state: state as ReplicatedState, replication: { connection: heartbeat, ...config.replication } } : {}),
+  });
+  server.on('elected', (e) => emit('elected', e));
+  server.on('demoted', (e) => emit('demoted', e));
+  server.on('role', (role) => emit('role', { role }));
+  server.on('fault', (f) => {
+    if (f.kind.startsWith('isr') || f.kind === 'replication') emit('fault', { kind: f.kind, detail: f.detail });
+  });
+  server.session.on('lost', (i) => emit('session-lost', i));
+  server.session.on('session', (i) => emit('session-new', i));
 
-server.start()
-  .then(({ url }) => emit('started', { url, id: config.id, key: server.replication?.key }))
-  .catch((e) => { emit('error', { error: String(e) }); process.exit(2); });
+  onCommand(async (c) => {
+    if (c.cmd === 'stepDown') { await server.stepDown(); emit('steppedDown'); }
+    if (c.cmd === 'busy') {
+      emit('busy');
+      const end = process.hrtime.bigint() + BigInt(Math.round(Number(c.ms) * 1e6));
+      while (process.hrtime.bigint() < end) { /* stall the event loop */ }
+      emit('unbusy');
+    }
+    if (c.cmd === 'flaky') { flaky = c.on === true; emit('flaky', { on: flaky }); }
+    if (c.cmd === 'credentials') {
+      const cred = server.session.credentials;
+      emit('credentials', cred
+        ? { sessionId: cred.sessionId.toString('hex'), password: cred.password.toString('hex'), session: server.session.sessionId }
+        : { sessionId: undefined });
+    }
+    // Lines on one pipe stay in order: once the runner reads this, it has read every run before it.
+    if (c.cmd === 'ping') emit('pong', { n: c.n });
+    if (c.cmd === 'dump' && server.replication) {
+      emit('dump', { ids: state.ids, counter: state.counter, ...server.replication.status(), role: server.role, tag: c.tag });
+    }
+    if (c.cmd === 'close') { await server.close({ graceMs: config.closeGraceMs }); emit('closed'); process.exit(0); }
+  });
+
+  const { url } = await server.start();
+  emit('started', { url, id: config.id, key: server.replication?.key });
+}
+
+main().catch((e) => { emit('error', { error: String(e) }); process.exit(2); });
