@@ -1,7 +1,7 @@
 // Replicated state benchmark (docs/replication.md): replicated write throughput and p50/p99
 // latency with 1 and 2 backups beside the same call unreplicated, and failover time with state
 // (SIGKILL of the primary → first write acknowledged by the new primary, every acknowledged write
-// checked present). Servers are child processes (integration/workers/replicated-worker.ts) on
+// checked present). Servers are child processes (integration/workers/ha-server-worker.ts, replicated) on
 // loopback, one local ZooKeeper; the client runs in this process.
 //   npm run bench:replication              full run
 //   npm run bench:replication -- --quick   short run

@@ -4,7 +4,8 @@
 // longest gap between successful calls after the fault). Failed calls are counted, not hidden.
 import { HaClient } from '../../lib';
 import { TcpProxy, type ZkCluster } from '../../integration/harness';
-import { Worker } from '../../integration/support/worker';
+import type { Worker } from '../../integration/support/worker';
+import { spawnServer } from '../../integration/support/ha-fixtures';
 import { sleep } from '../../integration/support/wait';
 import type { Fault } from './election-trials';
 
@@ -121,8 +122,7 @@ export class ClientGroup {
     const id = `b${this.next++}`;
     const proxies = await Promise.all(this.cluster.nodes.map((n) => TcpProxy.start({ host: '127.0.0.1', port: n.clientPort })));
     this.proxies.set(id, proxies);
-    const spec = { connect: proxies.map((p) => p.address).join(','), leaseMs: this.leaseMs, root: this.root, service: 'bench', mode: 'primary-backup', id, sessionTimeoutMs: this.sessionTimeoutMs, logRuns: false };
-    const w = new Worker('ha-server-worker.ts', [], { ZKHA_WORKER: JSON.stringify(spec) });
+    const w = spawnServer({ connect: proxies.map((p) => p.address).join(','), leaseMs: this.leaseMs, root: this.root, service: 'bench', id, sessionTimeoutMs: this.sessionTimeoutMs, logRuns: false });
     this.servers.set(id, w);
     await w.waitFor('started', 1, 30000);
   }
@@ -135,11 +135,7 @@ export class ClientGroup {
   private async retire(id: string): Promise<void> {
     const w = this.servers.get(id);
     this.servers.delete(id);
-    if (w?.alive) {
-      w.send({ cmd: 'close' });
-      await Promise.race([w.exit, sleep(5000)]);
-      await w.kill();
-    }
+    await w?.shutdown();
     for (const p of this.proxies.get(id) ?? []) await p.close();
     this.proxies.delete(id);
     await this.fill();

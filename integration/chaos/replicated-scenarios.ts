@@ -1,5 +1,6 @@
 import { eventually, sleep } from '../support/wait';
 import type { Scenario } from './scenarios';
+import { backupOf, blackholed, killPrimary, killZkLeader, partitionPrimaryFromZk, primaryOf, signal, stopPrimary } from './steps';
 import type { ChaosServer, Testbed } from './testbed';
 
 /**
@@ -7,18 +8,6 @@ import type { ChaosServer, Testbed } from './testbed';
  * the durability checker wants every acknowledged id in the new primary's state exactly once,
  * nothing never sent, and no divergence between members.
  */
-async function primaryOf(bed: Testbed): Promise<ChaosServer> {
-  const p = bed.primary();
-  if (!p) throw new Error('no primary to inject the fault into');
-  return p;
-}
-
-function backupOf(bed: Testbed): ChaosServer {
-  const b = bed.backups()[0];
-  if (!b) throw new Error('no backup');
-  return b;
-}
-
 /** Until the member's current process is named by the in-sync set (it caught up and was added). */
 async function waitInSync(bed: Testbed, s: ChaosServer, timeoutMs = 20000): Promise<void> {
   await eventually(`${s.label} back in the in-sync set`, async () => (await bed.inSyncKeys()).includes(s.key ?? '?'), timeoutMs);
@@ -29,30 +18,13 @@ export const REPLICATED_SCENARIOS: readonly Scenario[] = [
     name: 'repl-primary-sigkill',
     fault: 'replicated: primary SIGKILL (restarted empty after the failover)',
     replicated: true,
-    async inject(bed) {
-      const p = await primaryOf(bed);
-      p.worker.signal('SIGKILL');
-      bed.mark(`SIGKILL ${p.label}`);
-      await bed.waitForPrimary(p);
-      await sleep(300);
-      bed.healed();
-      await p.spawn();
-    },
+    inject: killPrimary,
   },
   {
     name: 'repl-primary-sigstop',
     fault: 'replicated: primary SIGSTOP past the session timeout, then SIGCONT',
     replicated: true,
-    async inject(bed) {
-      const p = await primaryOf(bed);
-      p.worker.signal('SIGSTOP');
-      bed.mark(`SIGSTOP ${p.label}`);
-      await bed.waitForPrimary(p);
-      await sleep(bed.sessionTimeoutMs);
-      p.worker.signal('SIGCONT');
-      bed.mark(`SIGCONT ${p.label}`);
-      bed.healed();
-    },
+    inject: stopPrimary,
   },
   {
     name: 'repl-backup-sigkill',
@@ -60,8 +32,7 @@ export const REPLICATED_SCENARIOS: readonly Scenario[] = [
     replicated: true,
     async inject(bed) {
       const b = backupOf(bed);
-      b.worker.signal('SIGKILL');
-      bed.mark(`SIGKILL ${b.label}`);
+      signal(bed, b, 'SIGKILL');
       await sleep(200);
       await b.spawn();
       await waitInSync(bed, b);
@@ -74,11 +45,9 @@ export const REPLICATED_SCENARIOS: readonly Scenario[] = [
     replicated: true,
     async inject(bed) {
       const b = backupOf(bed);
-      b.worker.signal('SIGSTOP');
-      bed.mark(`SIGSTOP ${b.label}`);
+      signal(bed, b, 'SIGSTOP');
       await sleep(2 * bed.sessionTimeoutMs);
-      b.worker.signal('SIGCONT');
-      bed.mark(`SIGCONT ${b.label}`);
+      signal(bed, b, 'SIGCONT');
       bed.healed();
     },
   },
@@ -88,13 +57,7 @@ export const REPLICATED_SCENARIOS: readonly Scenario[] = [
     replicated: true,
     async inject(bed) {
       const b = backupOf(bed);
-      b.clientProxy.blackhole();
-      bed.mark(`ws link of ${b.label} blackholed`);
-      try {
-        await sleep(2 * bed.sessionTimeoutMs);
-      } finally {
-        b.clientProxy.heal();
-      }
+      await blackholed(bed, [b.clientProxy], `ws link of ${b.label} blackholed`, () => sleep(2 * bed.sessionTimeoutMs));
       bed.healed();
     },
   },
@@ -102,30 +65,13 @@ export const REPLICATED_SCENARIOS: readonly Scenario[] = [
     name: 'repl-primary-zk-partition',
     fault: 'replicated: primary cut off from ZooKeeper, not from clients or backups',
     replicated: true,
-    async inject(bed) {
-      const p = await primaryOf(bed);
-      for (const proxy of p.zkProxies) proxy.blackhole();
-      bed.mark(`ZooKeeper links of ${p.label} blackholed`);
-      try {
-        await bed.waitForPrimary(p);
-        await sleep(500);
-      } finally {
-        for (const proxy of p.zkProxies) proxy.heal();
-      }
-      bed.healed();
-    },
+    inject: partitionPrimaryFromZk,
   },
   {
     name: 'repl-zk-leader-kill',
     fault: 'replicated: ensemble leader SIGKILLed, restarted after 2 session timeouts',
     replicated: true,
-    async inject(bed) {
-      const l = await bed.zk.leader();
-      await bed.zk.kill(l);
-      await sleep(2 * bed.sessionTimeoutMs);
-      await bed.zk.restart(l);
-      bed.healed();
-    },
+    inject: killZkLeader,
   },
   {
     name: 'repl-rolling-restart',
@@ -135,9 +81,7 @@ export const REPLICATED_SCENARIOS: readonly Scenario[] = [
       const p = await primaryOf(bed);
       const order = [...bed.servers.filter((s) => s !== p), p];
       for (const s of order) {
-        s.worker.send({ cmd: 'close' });
-        await Promise.race([s.worker.exit, sleep(5000)]);
-        await s.worker.kill();
+        await s.worker.shutdown();
         bed.mark(`restarting ${s.label}`);
         await s.spawn();
         await waitInSync(bed, s);

@@ -1,6 +1,7 @@
 import { sleep } from '../support/wait';
 import type { ChaosServer, Testbed } from './testbed';
 import { REPLICATED_SCENARIOS } from './replicated-scenarios';
+import { backupOf, blackholed, killPrimary, killZkLeader, killZkNode, partitionPrimaryFromZk, primaryOf, signal, stopPrimary } from './steps';
 
 /**
  * A fault and its heal, injected while the clients' steady load runs. `inject` returns after the
@@ -14,28 +15,20 @@ export interface Scenario {
   inject(bed: Testbed): Promise<void>;
 }
 
-async function primaryOrFail(bed: Testbed) {
-  const p = bed.primary();
-  if (!p) throw new Error('no primary to inject the fault into');
-  return p;
-}
-
 /**
  * SIGKILL the primary, wait for its successor, then plant `data` at the dead primary's member name
  * (now the lowest free one: the head of the line) and SIGKILL the new primary too: the third member
  * must remove the planted head as well as the dead primary. The first victim restarts afterwards.
  */
 async function plantedHead(bed: Testbed, plant: (path: string) => Promise<void>, what: string): Promise<void> {
-  const first = await primaryOrFail(bed);
+  const first = await primaryOf(bed);
   const deadName = await bed.memberNodeOf(first);
-  first.worker.signal('SIGKILL');
-  bed.mark(`SIGKILL ${first.label}`);
+  signal(bed, first, 'SIGKILL');
   const second: ChaosServer = await bed.waitForPrimary(first);
   await eventuallyGone(bed, deadName);
   await plant(deadName);
   bed.mark(`${what} planted at ${deadName}`);
-  second.worker.signal('SIGKILL');
-  bed.mark(`SIGKILL ${second.label}`);
+  signal(bed, second, 'SIGKILL');
   await bed.waitForPrimary(second, 30000);
   await sleep(300);
   bed.healed();
@@ -50,38 +43,19 @@ const BASE_SCENARIOS: readonly Scenario[] = [
   {
     name: 'primary-sigkill',
     fault: 'primary SIGKILL (a replacement process is started after the failover)',
-    async inject(bed) {
-      const p = await primaryOrFail(bed);
-      p.worker.signal('SIGKILL');
-      bed.mark(`SIGKILL ${p.label}`);
-      await bed.waitForPrimary(p);
-      await sleep(300);
-      bed.healed();
-      await p.spawn();
-    },
+    inject: killPrimary,
   },
   {
     name: 'primary-sigstop',
     fault: 'primary SIGSTOP past the session timeout, then SIGCONT',
-    async inject(bed) {
-      const p = await primaryOrFail(bed);
-      p.worker.signal('SIGSTOP');
-      bed.mark(`SIGSTOP ${p.label}`);
-      await bed.waitForPrimary(p);
-      await sleep(bed.sessionTimeoutMs);
-      bed.mark(`SIGCONT ${p.label}`);
-      p.worker.signal('SIGCONT');
-      bed.healed();
-    },
+    inject: stopPrimary,
   },
   {
     name: 'backup-sigkill',
     fault: 'backup SIGKILL (restarted after a session timeout)',
     async inject(bed) {
-      const b = bed.backups()[0];
-      if (!b) throw new Error('no backup');
-      b.worker.signal('SIGKILL');
-      bed.mark(`SIGKILL ${b.label}`);
+      const b = backupOf(bed);
+      signal(bed, b, 'SIGKILL');
       await sleep(bed.sessionTimeoutMs + 500);
       bed.healed();
       await b.spawn();
@@ -90,25 +64,12 @@ const BASE_SCENARIOS: readonly Scenario[] = [
   {
     name: 'zk-follower-kill',
     fault: 'ensemble follower SIGKILLed, restarted after 2 session timeouts',
-    async inject(bed) {
-      const [f] = await bed.zk.followers();
-      if (f === undefined) throw new Error('no follower');
-      await bed.zk.kill(f);
-      await sleep(2 * bed.sessionTimeoutMs);
-      await bed.zk.restart(f);
-      bed.healed();
-    },
+    inject: (bed) => killZkNode(bed, async () => (await bed.zk.followers())[0], 'follower'),
   },
   {
     name: 'zk-leader-kill',
     fault: 'ensemble leader SIGKILLed, restarted after 2 session timeouts',
-    async inject(bed) {
-      const l = await bed.zk.leader();
-      await bed.zk.kill(l);
-      await sleep(2 * bed.sessionTimeoutMs);
-      await bed.zk.restart(l);
-      bed.healed();
-    },
+    inject: killZkLeader,
   },
   {
     name: 'quorum-loss-short',
@@ -140,7 +101,7 @@ const BASE_SCENARIOS: readonly Scenario[] = [
     name: 'primary-session-expiry',
     fault: "forced expiry of the primary's ZooKeeper session",
     async inject(bed) {
-      const p = await primaryOrFail(bed);
+      const p = await primaryOf(bed);
       p.worker.send({ cmd: 'credentials' });
       const cred = await p.worker.waitFor('credentials', p.worker.of('credentials').length + 1, 5000);
       if (typeof cred.sessionId !== 'string') throw new Error('the primary has no session');
@@ -152,30 +113,13 @@ const BASE_SCENARIOS: readonly Scenario[] = [
   {
     name: 'primary-zk-partition',
     fault: 'primary cut off from ZooKeeper (all its ensemble links blackholed), not from clients',
-    async inject(bed) {
-      const p = await primaryOrFail(bed);
-      for (const proxy of p.zkProxies) proxy.blackhole();
-      bed.mark(`ZooKeeper links of ${p.label} blackholed`);
-      try {
-        await bed.waitForPrimary(p);
-        await sleep(500);
-      } finally {
-        for (const proxy of p.zkProxies) proxy.heal();
-      }
-      bed.healed();
-    },
+    inject: partitionPrimaryFromZk,
   },
   {
     name: 'client-zk-partition',
     fault: "a client cut off from ZooKeeper (past its session timeout), not from servers",
     async inject(bed) {
-      const c = bed.clients[0]!;
-      for (const proxy of c.zkProxies) proxy.blackhole();
-      try {
-        await sleep(1.3 * bed.options.clientSessionTimeoutMs);
-      } finally {
-        for (const proxy of c.zkProxies) proxy.heal();
-      }
+      await blackholed(bed, bed.clients[0]!.zkProxies, undefined, () => sleep(1.3 * bed.options.clientSessionTimeoutMs));
       bed.healed();
     },
   },
@@ -183,14 +127,8 @@ const BASE_SCENARIOS: readonly Scenario[] = [
     name: 'primary-client-partition',
     fault: 'primary cut off from clients (its client-side link blackholed) for 2 x the session timeout, not from ZooKeeper',
     async inject(bed) {
-      const p = await primaryOrFail(bed);
-      p.clientProxy.blackhole();
-      bed.mark(`client link of ${p.label} blackholed`);
-      try {
-        await sleep(2 * bed.sessionTimeoutMs);
-      } finally {
-        p.clientProxy.heal();
-      }
+      const p = await primaryOf(bed);
+      await blackholed(bed, [p.clientProxy], `client link of ${p.label} blackholed`, () => sleep(2 * bed.sessionTimeoutMs));
       bed.healed();
     },
   },
@@ -198,7 +136,7 @@ const BASE_SCENARIOS: readonly Scenario[] = [
     name: 'primary-event-loop-stall',
     fault: "primary's event loop stalled (busy loop) for 2.5 x the session timeout",
     async inject(bed) {
-      const p = await primaryOrFail(bed);
+      const p = await primaryOf(bed);
       const n = p.worker.of('unbusy').length + 1;
       p.worker.send({ cmd: 'busy', ms: 2.5 * bed.sessionTimeoutMs });
       bed.mark(`busy sent to ${p.label}`);
@@ -210,7 +148,7 @@ const BASE_SCENARIOS: readonly Scenario[] = [
     name: 'primary-node-delete-slow-link',
     fault: "primary's member znode deleted while its ZooKeeper links hold every byte 1.5 s (its session lives on)",
     async inject(bed) {
-      const p = await primaryOrFail(bed);
+      const p = await primaryOf(bed);
       const node = await bed.memberNodeOf(p);
       for (const proxy of p.zkProxies) proxy.delay(1500);
       bed.mark(`ZooKeeper links of ${p.label} slowed to 1.5 s`);

@@ -4,7 +4,9 @@ import { ZkSession, servicePaths } from '../../lib/blocks';
 import { InSyncSet } from '../../lib/coordination/in-sync-set';
 import type { MemberState } from './durability';
 import { TcpProxy, freePort, type ZkCluster } from '../harness';
-import { Worker } from '../support/worker';
+import type { Worker } from '../support/worker';
+import { spawnServer } from '../support/ha-fixtures';
+import type { ServerSpec } from '../support/ha-fixtures';
 import { eventually, sleep, uniqueRoot } from '../support/wait';
 import type { ClientCall, Recovery, ServerRun } from './history';
 
@@ -39,17 +41,19 @@ export class ChaosServer {
     public port: number,
     readonly clientProxy: TcpProxy,
     readonly zkProxies: readonly TcpProxy[],
-    private readonly config: Record<string, unknown>,
+    private readonly config: ServerSpec,
   ) {}
 
   static async create(id: string, zk: ZkCluster, common: { root: string; service: string; sessionTimeoutMs: number; replicated?: boolean }): Promise<ChaosServer> {
     const port = await freePort();
     const clientProxy = await TcpProxy.start({ host: '127.0.0.1', port });
     const zkProxies = await Promise.all(zk.nodes.map((n) => TcpProxy.start({ host: '127.0.0.1', port: n.clientPort })));
-    const config = {
+    const config: ServerSpec = {
       ...common, id, port,
       connect: zkProxies.map((p) => p.address).join(','),
       advertiseUrl: `ws://${clientProxy.address}`,
+      graceMs: 500, closeGraceMs: 200, journal: false,
+      ...(common.replicated ? { replication: { ackTimeoutMs: 500 } } : {}),
     };
     return new ChaosServer(id, port, clientProxy, zkProxies, config);
   }
@@ -61,7 +65,7 @@ export class ChaosServer {
    */
   async spawn(): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      this.worker = new Worker('chaos-server-worker.ts', [], { ZKHA_CHAOS: JSON.stringify({ ...this.config, port: this.port }) });
+      this.worker = spawnServer({ ...this.config, port: this.port });
       this.incarnations.push(this.worker);
       try {
         await this.worker.waitFor('started', 1, 30000, undefined, () => this.worker.of('error').length > 0);

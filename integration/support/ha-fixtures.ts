@@ -1,14 +1,16 @@
-import type { ServiceMode } from '../../lib';
+import type { ServerWorkerSpec } from '../workers/server-spec';
 import { Worker } from './worker';
 
-export interface ServerSpec {
-  connect: string; root: string; service: string; mode: ServiceMode; id: string; sessionTimeoutMs: number;
-  weight?: number; zone?: string; leaseFraction?: number; logRuns?: boolean; metrics?: boolean;
+export type ServerSpec = ServerWorkerSpec;
+
+/** Spawns the HaServer worker (integration/workers/ha-server-worker.ts); does not wait. */
+export function spawnServer(spec: ServerSpec): Worker {
+  return new Worker('ha-server-worker.ts', [], { ZKHA_WORKER: JSON.stringify(spec) });
 }
 
 /** Starts an HaServer worker process and waits until it serves. */
 export async function startServer(spec: ServerSpec): Promise<Worker> {
-  const w = new Worker('ha-server-worker.ts', [], { ZKHA_WORKER: JSON.stringify(spec) });
+  const w = spawnServer(spec);
   await w.waitFor('started', 1, 30000);
   return w;
 }

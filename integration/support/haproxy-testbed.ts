@@ -11,9 +11,9 @@ import { HaClient } from '../../lib';
 import { RpcConnection } from '../../lib/transport';
 import { spawnTracked } from '../harness';
 import { startHaproxy, type RunningHaproxy } from './haproxy';
-import { runsOf, type Run } from './ha-fixtures';
+import { runsOf, spawnServer, type Run } from './ha-fixtures';
 import { eventually, sleep } from './wait';
-import { Worker } from './worker';
+import type { Worker } from './worker';
 
 export type HaproxyFault = 'sigkill' | 'sigstop';
 
@@ -151,8 +151,7 @@ export class HaproxyTestbed {
 
   private async spawn(): Promise<void> {
     const id = `h${this.next++}`;
-    const spec = { connect: this.connect, root: this.root, service: this.service, mode: 'primary-backup', id, sessionTimeoutMs: this.sessionTimeoutMs };
-    const w = new Worker('ha-server-worker.ts', [], { ZKHA_WORKER: JSON.stringify(spec) });
+    const w = spawnServer({ connect: this.connect, root: this.root, service: this.service, id, sessionTimeoutMs: this.sessionTimeoutMs });
     this.servers.set(id, w);
     this.everyWorker.push({ id, w });
     await w.waitFor('started', 1, 30000);
@@ -162,11 +161,7 @@ export class HaproxyTestbed {
   private async retire(id: string): Promise<void> {
     const w = this.servers.get(id)!;
     this.servers.delete(id);
-    if (w.alive) {
-      w.send({ cmd: 'close' });
-      await Promise.race([w.exit, sleep(5000)]);
-      await w.kill();
-    }
+    await w.shutdown();
     await this.spawn();
   }
 

@@ -1,20 +1,16 @@
 import { randomUUID } from 'crypto';
-import type { ReplicationOptions } from '../../lib';
 import { servicePaths, ZkSession } from '../../lib/blocks';
 import { decodeIsr, isrPath } from '../../lib/coordination/in-sync-set';
 import type { IsrRecord } from '../../lib/coordination/in-sync-set';
-import { Worker } from './worker';
+import { startServer } from './ha-fixtures';
+import type { ServerSpec } from './ha-fixtures';
+import type { Worker } from './worker';
 
-export interface ReplicatedSpec {
-  connect: string; root: string; service: string; id: string; sessionTimeoutMs: number;
-  leaseFraction?: number; replication?: ReplicationOptions;
-}
+export type ReplicatedSpec = Omit<ServerSpec, 'mode' | 'replicated'>;
 
-/** Starts a replicated HaServer worker (integration/workers/replicated-worker.ts) and waits until it is registered. */
-export async function startReplicated(spec: ReplicatedSpec): Promise<Worker> {
-  const w = new Worker('replicated-worker.ts', [], { ZKHA_WORKER: JSON.stringify(spec) });
-  await w.waitFor('started', 1, 30000);
-  return w;
+/** Starts the HaServer worker with replicated state and waits until it is registered. */
+export function startReplicated(spec: ReplicatedSpec): Promise<Worker> {
+  return startServer({ ...spec, mode: 'primary-backup', replicated: true });
 }
 
 /** A member's copy of the replicated state. */

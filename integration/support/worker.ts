@@ -2,7 +2,7 @@ import type { ChildProcess } from 'child_process';
 import { createInterface } from 'readline';
 import * as path from 'path';
 import { spawnTracked } from '../harness';
-import { eventually } from './wait';
+import { eventually, sleep } from './wait';
 
 /** A line of JSON a worker prints on stdout: `{ "event": "...", ... }`. */
 export interface WorkerEvent {
@@ -69,6 +69,15 @@ export class Worker {
 
   signal(sig: NodeJS.Signals): void {
     if (!this.exited) this.child.kill(sig);
+  }
+
+  /** Asks the worker to close (`{"cmd":"close"}`), waits up to `timeoutMs` for it to exit, then kills what is left. */
+  async shutdown(timeoutMs = 5000): Promise<void> {
+    if (!this.exited) {
+      this.send({ cmd: 'close' });
+      await Promise.race([this.exit, sleep(timeoutMs)]);
+    }
+    await this.kill();
   }
 
   async kill(): Promise<void> {
