@@ -9,12 +9,14 @@
 //   options: --only=zk-ha,ws-corked  --payloads=small,structured  --conc=16,128  --rounds=N
 //            --warm-ms=N --measure-ms=N  --no-pin  --cpu-prof=DIR (profiles of every child)
 //            --no-write (console only: no JSON, no docs)
+//            --base=DIR  A/B: adds the row 'zk-ha-base' running DIR/lib (e.g. `git archive main lib | tar -x -C DIR`;
+//                        DIR needs node_modules, a symlink will do); implies --no-write
 import { execFileSync, fork, ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import type { PointRequest, PointResult } from './rpc/client';
 import { PAYLOADS, PayloadName } from './rpc/payloads';
-import { TRANSPORTS, TransportName } from './rpc/transports';
+import { BASE_LIB_ENV, TRANSPORTS, TransportName } from './rpc/transports';
 import { updateDocSection } from './lib/docs';
 import { machine, writeResult } from './lib/results';
 import { Cell, formatTable, markdownTable } from './lib/table';
@@ -30,9 +32,14 @@ const warmMs = Number(opt('warm-ms') ?? (quick ? 300 : 500));
 const measureMs = Number(opt('measure-ms') ?? (quick ? 700 : 1500));
 const pin = !args.includes('--no-pin');
 const cpuProfDir = opt('cpu-prof');
-const write = !args.includes('--no-write');
+const baseLib = opt('base');
+const write = !args.includes('--no-write') && baseLib === undefined;
 const transports = only ?? [...TRANSPORTS];
-for (const t of transports) if (!TRANSPORTS.includes(t)) throw new Error(`unknown transport ${t}; known: ${TRANSPORTS.join(', ')}`);
+if (baseLib !== undefined) {
+  process.env[BASE_LIB_ENV] = baseLib;
+  if (!transports.includes('zk-ha-base')) transports.splice(transports.indexOf('zk-ha') + 1, 0, 'zk-ha-base');
+}
+for (const t of transports) if (!TRANSPORTS.includes(t) && t !== 'zk-ha-base') throw new Error(`unknown transport ${t}; known: ${TRANSPORTS.join(', ')}`);
 for (const p of payloads) if (!PAYLOADS.includes(p)) throw new Error(`unknown payload ${p}; known: ${PAYLOADS.join(', ')}`);
 
 const SERVER_CPU = 0;

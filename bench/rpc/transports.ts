@@ -1,7 +1,7 @@
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { RpcConnection, RpcServer } from '../../lib/transport';
+import * as transport from '../../lib/transport';
 import type { BenchMsg } from './payloads';
 import { BenchClient, tcpClient, tcpServer, wsClient, wsServer } from './raw';
 
@@ -11,18 +11,31 @@ export type { BenchClient } from './raw';
  * zk-ha, grpc-js, and the raw baselines: ws/tcp + msgpackr with writes corked per tick (the
  * ceiling a hand-written transport reaches) and uncorked (one write per frame).
  */
-export type TransportName = 'zk-ha' | 'grpc-js' | 'ws-corked' | 'tcp-corked' | 'ws' | 'tcp';
+export type TransportName = 'zk-ha' | 'grpc-js' | 'ws-corked' | 'tcp-corked' | 'ws' | 'tcp' | 'zk-ha-base';
 export const TRANSPORTS: readonly TransportName[] = ['zk-ha', 'ws-corked', 'tcp-corked', 'grpc-js', 'ws', 'tcp'];
+
+/** Env var naming a directory holding another lib/ (e.g. `git archive main lib`): 'zk-ha-base' runs that one, for A/B rounds. */
+export const BASE_LIB_ENV = 'ZKHA_BENCH_BASE_LIB';
+
+type TransportModule = typeof transport;
+
+/** The lib/transport of the A/B baseline ('zk-ha-base'), loaded only when asked for. */
+function baseTransport(): TransportModule {
+  const dir = process.env[BASE_LIB_ENV];
+  if (dir === undefined) throw new Error(`zk-ha-base needs --base=DIR (a directory containing lib/)`);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(path.join(path.resolve(dir), 'lib', 'transport')) as TransportModule;
+}
 
 // ---------------------------------------------------------------- zk-ha
 
-async function zkhaServer(): Promise<number> {
-  const server = new RpcServer({ port: 0, handlers: { echo: (p) => p }, maxInFlightPerConnection: 100_000, maxInFlight: 100_000 });
+async function zkhaServer(lib: TransportModule): Promise<number> {
+  const server = new lib.RpcServer({ port: 0, handlers: { echo: (p) => p }, maxInFlightPerConnection: 100_000, maxInFlight: 100_000 });
   return (await server.listen()).port;
 }
 
-async function zkhaClient(port: number): Promise<BenchClient> {
-  const conn = new RpcConnection({ url: `ws://127.0.0.1:${port}`, reconnect: false });
+async function zkhaClient(lib: TransportModule, port: number): Promise<BenchClient> {
+  const conn = new lib.RpcConnection({ url: `ws://127.0.0.1:${port}`, reconnect: false });
   await conn.connect();
   return { call: (msg) => conn.call('echo', msg), close: () => conn.close() };
 }
@@ -63,7 +76,8 @@ async function grpcClient(port: number): Promise<BenchClient> {
 
 export function startServer(t: TransportName): Promise<number> {
   switch (t) {
-    case 'zk-ha': return zkhaServer();
+    case 'zk-ha': return zkhaServer(transport);
+    case 'zk-ha-base': return zkhaServer(baseTransport());
     case 'grpc-js': return grpcServer();
     case 'ws-corked': return wsServer(true);
     case 'tcp-corked': return tcpServer(true);
@@ -74,7 +88,8 @@ export function startServer(t: TransportName): Promise<number> {
 
 export function startClient(t: TransportName, port: number): Promise<BenchClient> {
   switch (t) {
-    case 'zk-ha': return zkhaClient(port);
+    case 'zk-ha': return zkhaClient(transport, port);
+    case 'zk-ha-base': return zkhaClient(baseTransport(), port);
     case 'grpc-js': return grpcClient(port);
     case 'ws-corked': return wsClient(port, true);
     case 'tcp-corked': return tcpClient(port, true);

@@ -7,13 +7,13 @@ import { WebSocketServer } from 'ws';
 import { InvalidOptionError } from '../base/errors';
 import { integerInRange, nonEmptyString } from '../base/options';
 import { monotonicMs } from '../base/clock';
-import { DeadlineSweeper } from './deadline-sweeper';
 import { HandshakeGuard, peerKey } from './handshake-guard';
+import { InFlightBudget } from './in-flight-budget';
 import { livenessTickMs } from './limits';
 import { headerSafe, incompatibility, PROTOCOL_HEADER, PROTOCOL_VERSION, REFUSAL_CODE_HEADER, REFUSAL_MESSAGE_HEADER } from './protocol';
 import { RpcError, RpcErrorCode } from './rpc-error';
 import type { PeerInfo } from './server-call';
-import { AdmitHook, Handler, ServerSession, SessionHost } from './server-session';
+import { Handler, ServerSession, SessionConfig } from './server-session';
 import { RpcServerOptions, ServerLimits, serverLimits } from './server-options';
 import type { TransportFault } from './transport-fault';
 
@@ -31,9 +31,11 @@ export interface RpcServerEvents {
   disconnection: [peer: PeerInfo];
 }
 
-export class RpcServer extends EventEmitter<RpcServerEvents> implements SessionHost {
+export class RpcServer extends EventEmitter<RpcServerEvents> {
   readonly limits: ServerLimits;
-  readonly admit: AdmitHook | undefined;
+  /** What every session shares (the handler table stays live: `register` adds to it). */
+  private readonly sessionConfig: SessionConfig;
+  private readonly budget: InFlightBudget;
   private readonly protocolVersion: string;
   private readonly tls: RpcServerOptions['tls'];
   private readonly authenticate: RpcServerOptions['authenticate'];
@@ -41,15 +43,11 @@ export class RpcServer extends EventEmitter<RpcServerEvents> implements SessionH
   private readonly httpHandler: RpcServerOptions['httpHandler'];
   private readonly handlers = new Map<string, Handler>();
   private readonly sessions = new Set<ServerSession>();
-  private readonly sweeper = new DeadlineSweeper((now) => this.sweep(now));
   private httpServer: http.Server | https.Server | undefined;
   private wss: WebSocketServer | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
-  private inFlightCount = 0;
   private readonly handshakes: HandshakeGuard;
-  private closingFlag = false;
   private closePromise: Promise<void> | undefined;
-  private idleWaiter: (() => void) | undefined;
 
   constructor(opts: RpcServerOptions) {
     super();
@@ -71,7 +69,8 @@ export class RpcServer extends EventEmitter<RpcServerEvents> implements SessionH
       if (fn !== undefined && typeof fn !== 'function') throw new InvalidOptionError(name, 'must be a function');
     }
     this.authenticate = opts.authenticate;
-    this.admit = opts.admit;
+    this.sessionConfig = { limits: this.limits, handlers: this.handlers, admit: opts.admit };
+    this.budget = new InFlightBudget(this.limits.maxInFlight, (now) => this.sweep(now));
     this.onFault = opts.onFault;
     this.httpHandler = opts.httpHandler;
     if (opts.handlers !== undefined) {
@@ -87,7 +86,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> implements SessionH
   }
 
   get inFlight(): number {
-    return this.inFlightCount;
+    return this.budget.inFlight;
   }
 
   get connections(): number {
@@ -102,12 +101,12 @@ export class RpcServer extends EventEmitter<RpcServerEvents> implements SessionH
   }
 
   get closing(): boolean {
-    return this.closingFlag;
+    return this.budget.closing;
   }
 
   async listen(): Promise<{ url: string; port: number }> {
     if (this.httpServer !== undefined) throw new RpcError('INTERNAL', 'listen() was already called');
-    if (this.closingFlag) throw new RpcError('UNAVAILABLE', 'server is closed');
+    if (this.closing) throw new RpcError('UNAVAILABLE', 'server is closed');
     const server = this.tls
       ? https.createServer({ key: this.tls.key, cert: this.tls.cert, ca: this.tls.ca })
       : http.createServer();
@@ -196,7 +195,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> implements SessionH
       if (!socket.writableEnded) socket.destroy();
       return;
     }
-    if (this.closingFlag) {
+    if (this.closing) {
       this.refuse(socket, 503, 'UNAVAILABLE', 'server is shutting down');
       return;
     }
@@ -225,7 +224,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> implements SessionH
         }
         if (verdict !== true) identity = verdict;
       }
-      if (this.closingFlag || socket.destroyed || !this.handshakes.has(peerName)) {
+      if (this.closing || socket.destroyed || !this.handshakes.has(peerName)) {
         this.refuse(socket, 503, 'UNAVAILABLE', 'server is shutting down');
         return;
       }
@@ -234,12 +233,16 @@ export class RpcServer extends EventEmitter<RpcServerEvents> implements SessionH
     if (wss === undefined) return;
     wss.handleUpgrade(req, socket, head, (ws) => {
       const peer: PeerInfo = identity === undefined ? { address, port } : { address, port, identity };
-      if (this.closingFlag) {
+      if (this.closing) {
         this.handshakes.forget(peerName);
         ws.close(1001, 'server closing');
         return;
       }
-      const session = new ServerSession(this, ws, socket, peer);
+      const session = new ServerSession(this.sessionConfig, this.budget, ws, socket, peer);
+      session.on('fault', (f) => this.fault(f));
+      session.once('close', () => {
+        if (this.sessions.delete(session)) this.emit('disconnection', peer);
+      });
       this.sessions.add(session);
       this.handshakes.forget(peerName);
       this.emit('connection', peer);
@@ -266,24 +269,15 @@ export class RpcServer extends EventEmitter<RpcServerEvents> implements SessionH
   close(opts: { graceMs?: number } = {}): Promise<void> {
     if (this.closePromise) return this.closePromise;
     const graceMs = integerInRange('graceMs', opts.graceMs, 0, 1e9, this.limits.graceMs);
-    this.closingFlag = true;
-    this.closePromise = this.doClose(graceMs);
+    const idle = this.budget.close(graceMs);
+    this.closePromise = this.doClose(idle);
     return this.closePromise;
   }
 
-  private async doClose(graceMs: number): Promise<void> {
+  private async doClose(idle: Promise<void>): Promise<void> {
     const server = this.httpServer;
     const httpClosed = new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    if (this.inFlightCount > 0 && graceMs > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, graceMs);
-        this.idleWaiter = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.idleWaiter = undefined;
-    }
+    await idle;
     const closing: Promise<void>[] = [];
     for (const s of this.sessions) {
       s.shutdown();
@@ -304,28 +298,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> implements SessionH
       await httpClosed;
     }
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-    this.sweeper.stop();
-  }
-
-  // SessionHost
-
-  handlerFor(method: string): Handler | undefined {
-    return this.handlers.get(method);
-  }
-
-  tryAcquire(): boolean {
-    if (this.inFlightCount >= this.limits.maxInFlight) return false;
-    this.inFlightCount++;
-    return true;
-  }
-
-  release(): void {
-    this.inFlightCount--;
-    if (this.inFlightCount === 0 && this.idleWaiter) this.idleWaiter();
-  }
-
-  trackDeadline(deadline: number): void {
-    this.sweeper.track(deadline);
+    this.budget.stop();
   }
 
   private sweep(now: number): number {
@@ -334,16 +307,12 @@ export class RpcServer extends EventEmitter<RpcServerEvents> implements SessionH
     return next;
   }
 
-  fault(f: TransportFault): void {
+  private fault(f: TransportFault): void {
     try {
       this.onFault?.(f);
       if (this.listenerCount('fault') > 0) this.emit('fault', f);
     } catch {
       // A throwing fault listener must not break the server.
     }
-  }
-
-  sessionClosed(session: ServerSession): void {
-    if (this.sessions.delete(session)) this.emit('disconnection', session.peer);
   }
 }

@@ -1,51 +1,60 @@
+import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import { monotonicMs } from '../base/clock';
 import { describeUntrusted } from '../base/untrusted';
 import { encodeError, encodeResponse, ErrorFields, Frame, FrameError, FrameType, RequestFrame } from './codec';
 import { ConnectionCore, CoreOwner } from './connection-core';
+import type { InFlightBudget } from './in-flight-budget';
 import type { ServerLimits } from './server-options';
-import { RpcError } from './rpc-error';
+import { RpcError, RpcErrorCode } from './rpc-error';
 import { PeerInfo, ServerCall } from './server-call';
 import type { TransportFault } from './transport-fault';
 import type { AdmitDecision, AdmitHook, Handler } from './handler';
 
 export type { AdmitDecision, AdmitHook, Handler };
 
-/** What a session needs from its server: shared limits, handlers and bookkeeping. */
-export interface SessionHost {
+/** What every session of a server shares and never changes: its limits, its handlers and its admit hook. */
+export interface SessionConfig {
   readonly limits: ServerLimits;
-  readonly closing: boolean;
+  readonly handlers: ReadonlyMap<string, Handler>;
   readonly admit: AdmitHook | undefined;
-  handlerFor(method: string): Handler | undefined;
-  /** Takes a server-wide in-flight slot; false when the server is full. */
-  tryAcquire(): boolean;
-  release(): void;
-  trackDeadline(deadline: number): void;
-  fault(f: TransportFault): void;
-  sessionClosed(session: ServerSession): void;
+}
+
+/** 'fault': something to report (TransportFault); 'close': the connection is gone and its calls were aborted. */
+export interface SessionEvents {
+  fault: [fault: TransportFault];
+  close: [];
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
 }
 
-/** The server side of one ws connection: runs calls and enforces per-connection limits over a ConnectionCore. */
-export class ServerSession implements CoreOwner {
+/**
+ * The server side of one ws connection over a ConnectionCore: turns request frames into handler
+ * calls and their results into response frames, within the per-connection limits and the
+ * server-wide in-flight budget. The whole path of a call is `onRequest` → `run` → `reply`.
+ */
+export class ServerSession extends EventEmitter<SessionEvents> implements CoreOwner {
   readonly calls = new Map<number, ServerCall>();
   readonly peerName: string;
   readonly core: ConnectionCore;
+  private readonly limits: ServerLimits;
   private closedFlag = false;
   readonly closed: Promise<void>;
 
   constructor(
-    private readonly host: SessionHost,
+    private readonly config: SessionConfig,
+    private readonly budget: InFlightBudget,
     readonly ws: WebSocket,
     socket: Duplex,
     readonly peer: PeerInfo,
   ) {
+    super();
+    this.limits = config.limits;
     this.peerName = `${peer.address}:${peer.port}`;
-    this.core = new ConnectionCore(ws, socket, this, host.limits, this.peerName, (f) => host.fault(f), 'server');
+    this.core = new ConnectionCore(ws, socket, this, config.limits, this.peerName, this.report, 'server');
     let markClosed!: () => void;
     this.closed = new Promise<void>((resolve) => (markClosed = resolve));
     ws.on('error', (err: Error & { code?: string }) => {
@@ -57,6 +66,10 @@ export class ServerSession implements CoreOwner {
       markClosed();
     });
   }
+
+  private readonly report = (f: TransportFault): void => {
+    this.emit('fault', f);
+  };
 
   get isPaused(): boolean {
     return this.core.isReadingPaused;
@@ -79,12 +92,7 @@ export class ServerSession implements CoreOwner {
 
   onOversized(bytes: number, header: { type: number; id: number } | undefined): void {
     if (header !== undefined && header.type === FrameType.REQUEST && !this.calls.has(header.id)) {
-      this.sendError(header.id, {
-        code: 'PAYLOAD_TOO_LARGE',
-        message: `request of ${bytes} bytes exceeds the server's maxFrameBytes ${this.host.limits.maxFrameBytes}`,
-        retryable: false,
-        notExecuted: true,
-      });
+      this.refuse(header.id, 'PAYLOAD_TOO_LARGE', `request of ${bytes} bytes exceeds the server's maxFrameBytes ${this.limits.maxFrameBytes}`, false);
     }
   }
 
@@ -93,7 +101,7 @@ export class ServerSession implements CoreOwner {
     // garbage frame must not decide the outcome of a good one).
     if (err.id !== undefined && err.type === FrameType.REQUEST && !this.calls.has(err.id)) {
       const code = err.reason === 'TOO_COMPLEX' ? 'PAYLOAD_TOO_LARGE' : 'PROTOCOL_ERROR';
-      this.sendError(err.id, { code, message: err.message, retryable: false, notExecuted: true });
+      this.refuse(err.id, code, err.message, false);
     }
   }
 
@@ -118,85 +126,85 @@ export class ServerSession implements CoreOwner {
     // The core reported it and terminates the socket; 'close' cleans up.
   }
 
+  /** A request: refused at once (notExecuted), or its call is registered and run. */
   private onRequest(frame: RequestFrame): void {
     const id = frame[1];
-    const host = this.host;
     if (this.calls.has(id)) {
-      host.fault({ code: 'DUPLICATE_CALL_ID', message: `call id ${id} is already in flight`, peer: this.peerName, detail: { id } });
+      this.report({ code: 'DUPLICATE_CALL_ID', message: `call id ${id} is already in flight`, peer: this.peerName, detail: { id } });
       return;
     }
-    const method = frame[2];
-    if (host.closing) {
-      this.sendError(id, { code: 'UNAVAILABLE', message: 'server is shutting down', retryable: true, notExecuted: true });
+    if (this.budget.closing) {
+      this.refuse(id, 'UNAVAILABLE', 'server is shutting down', true);
       return;
     }
     const timeoutMs = this.timeoutOf(frame[4]);
     if (timeoutMs === undefined) {
-      this.sendError(id, {
-        code: 'INVALID_ARGUMENT',
-        message: `timeout ${describeUntrusted(frame[4])} is not a finite number of milliseconds >= 0`,
-        retryable: false,
-        notExecuted: true,
-      });
+      this.refuse(id, 'INVALID_ARGUMENT', `timeout ${describeUntrusted(frame[4])} is not a finite number of milliseconds >= 0`, false);
       return;
     }
     if (timeoutMs === 0) {
-      this.sendError(id, { code: 'DEADLINE_EXCEEDED', message: 'deadline passed before the call started', retryable: false, notExecuted: true });
+      this.refuse(id, 'DEADLINE_EXCEEDED', 'deadline passed before the call started', false);
       return;
     }
-    const handler = host.handlerFor(method);
+    const method = frame[2];
+    const handler = this.config.handlers.get(method);
     if (handler === undefined) {
-      this.sendError(id, { code: 'METHOD_NOT_FOUND', message: `no method ${describeUntrusted(method)}`, retryable: false, notExecuted: true });
+      this.refuse(id, 'METHOD_NOT_FOUND', `no method ${describeUntrusted(method)}`, false);
       return;
     }
-    if (this.calls.size >= host.limits.maxInFlightPerConnection) {
+    if (this.calls.size >= this.limits.maxInFlightPerConnection) {
       this.refuseOverloaded(id, `connection has ${this.calls.size} calls in flight (maxInFlightPerConnection)`);
       return;
     }
-    if (!host.tryAcquire()) {
+    const deadline = monotonicMs() + timeoutMs;
+    if (!this.budget.acquire(deadline)) {
       this.refuseOverloaded(id, 'server is at maxInFlight');
       return;
     }
-    const deadline = monotonicMs() + timeoutMs;
     const meta = frame[5];
     const call = new ServerCall(id, method, deadline, meta, undefined, this.peer);
     this.calls.set(id, call);
-    host.trackDeadline(deadline);
     // The admit hook (a primary's lease guard) runs LAST, right before the handler: a process can be
     // frozen between any check and the act after it, so nothing else may sit in between.
-    if (host.admit !== undefined) {
-      let decision: RpcError | AdmitDecision;
-      try {
-        decision = host.admit({ method, meta: meta ?? {}, peer: this.peer });
-      } catch (err) {
-        this.calls.delete(id);
-        host.release();
-        host.fault({ code: 'ADMIT_ERROR', message: `admit hook threw: ${String((err as Error)?.message ?? err)}`, peer: this.peerName });
-        this.sendError(id, { code: 'INTERNAL', message: 'admission check failed', retryable: false, notExecuted: true });
-        return;
-      }
-      if (decision instanceof RpcError) {
-        this.calls.delete(id);
-        host.release();
-        this.sendError(id, decision);
-        return;
-      }
-      call.epoch = decision?.epoch;
+    if (this.config.admit !== undefined && !this.admit(this.config.admit, call, meta ?? {})) return;
+    this.run(call, handler, frame[3]);
+  }
+
+  /** Asks the admit hook; on a refusal the call is dropped (its slot given back) and answered. */
+  private admit(admit: AdmitHook, call: ServerCall, meta: Record<string, unknown>): boolean {
+    let decision: RpcError | AdmitDecision;
+    try {
+      decision = admit({ method: call.method, meta, peer: this.peer });
+    } catch (err) {
+      this.finish(call);
+      this.report({ code: 'ADMIT_ERROR', message: `admit hook threw: ${String((err as Error)?.message ?? err)}`, peer: this.peerName });
+      this.refuse(call.callId, 'INTERNAL', 'admission check failed', false);
+      return false;
     }
+    if (decision instanceof RpcError) {
+      this.finish(call);
+      this.sendError(call.callId, decision);
+      return false;
+    }
+    call.epoch = decision?.epoch;
+    return true;
+  }
+
+  private run(call: ServerCall, handler: Handler, params: unknown): void {
     let result: unknown;
     try {
-      result = handler(frame[3], call);
+      result = handler(params, call);
     } catch (err) {
       this.fail(call, err);
       return;
     }
     if (isThenable(result)) {
       result.then(
-        (value) => this.succeed(call, value),
+        (value) => this.reply(call, value),
         (err: unknown) => this.fail(call, err),
       );
     } else {
-      this.succeed(call, result);
+      this.reply(call, result);
     }
   }
 
@@ -205,14 +213,19 @@ export class ServerSession implements CoreOwner {
    * call holds a slot for ever; nil means the server's default. Undefined when invalid.
    */
   private timeoutOf(t: unknown): number | undefined {
-    if (t === undefined || t === null) return this.host.limits.defaultDeadlineMs;
+    if (t === undefined || t === null) return this.limits.defaultDeadlineMs;
     if (typeof t !== 'number' || !(t >= 0) || t === Infinity) return undefined;
-    return t < this.host.limits.maxDeadlineMs ? t : this.host.limits.maxDeadlineMs;
+    return t < this.limits.maxDeadlineMs ? t : this.limits.maxDeadlineMs;
+  }
+
+  /** Answers a call that never ran. */
+  private refuse(id: number, code: RpcErrorCode, message: string, retryable: boolean): void {
+    this.sendError(id, { code, message, retryable, notExecuted: true });
   }
 
   private refuseOverloaded(id: number, why: string): void {
-    this.host.fault({ code: 'OVERLOADED', message: why, peer: this.peerName, detail: { id } });
-    this.sendError(id, { code: 'OVERLOADED', message: why, retryable: true, notExecuted: true });
+    this.report({ code: 'OVERLOADED', message: why, peer: this.peerName, detail: { id } });
+    this.refuse(id, 'OVERLOADED', why, true);
   }
 
   private onCancel(id: number): void {
@@ -228,11 +241,12 @@ export class ServerSession implements CoreOwner {
     if (call.done) return false;
     call.done = true;
     this.calls.delete(call.callId);
-    this.host.release();
+    this.budget.release();
     return true;
   }
 
-  private succeed(call: ServerCall, value: unknown): void {
+  /** A handler's result: encoded and sent, unless the call was decided meanwhile. */
+  private reply(call: ServerCall, value: unknown): void {
     if (!this.finish(call)) return;
     // A connection being closed (a slow consumer cut off, say) gets no more answers: do not
     // even encode them, or a thousand handlers finishing at once cost a second of copying.
@@ -241,7 +255,7 @@ export class ServerSession implements CoreOwner {
     try {
       frame = encodeResponse(call.callId, value, call.epoch);
     } catch (err) {
-      this.host.fault({
+      this.report({
         code: 'NOT_ENCODABLE',
         message: `result of ${call.method} cannot be encoded: ${String((err as Error)?.message ?? err)}`,
         peer: this.peerName,
@@ -249,16 +263,16 @@ export class ServerSession implements CoreOwner {
       this.sendError(call.callId, { code: 'INTERNAL', message: 'result cannot be encoded', retryable: false, notExecuted: false });
       return;
     }
-    if (frame.length > this.host.limits.maxFrameBytes) {
-      this.host.fault({
+    if (frame.length > this.limits.maxFrameBytes) {
+      this.report({
         code: 'PAYLOAD_TOO_LARGE',
-        message: `response of ${frame.length} bytes exceeds maxFrameBytes ${this.host.limits.maxFrameBytes}`,
+        message: `response of ${frame.length} bytes exceeds maxFrameBytes ${this.limits.maxFrameBytes}`,
         peer: this.peerName,
         detail: { id: call.callId, method: call.method, bytes: frame.length },
       });
       this.sendError(call.callId, {
         code: 'PAYLOAD_TOO_LARGE',
-        message: `response of ${frame.length} bytes exceeds the server's maxFrameBytes ${this.host.limits.maxFrameBytes}`,
+        message: `response of ${frame.length} bytes exceeds the server's maxFrameBytes ${this.limits.maxFrameBytes}`,
         retryable: false,
         notExecuted: false,
       });
@@ -274,7 +288,7 @@ export class ServerSession implements CoreOwner {
       return;
     }
     const message = err instanceof Error ? err.message : String(err);
-    this.host.fault({ code: 'HANDLER_ERROR', message: `${call.method}: ${message}`, peer: this.peerName });
+    this.report({ code: 'HANDLER_ERROR', message: `${call.method}: ${message}`, peer: this.peerName });
     this.sendError(call.callId, { code: 'INTERNAL', message, retryable: false, notExecuted: false });
   }
 
@@ -300,7 +314,7 @@ export class ServerSession implements CoreOwner {
     } catch {
       frame = encodeError(id, { code: e.code, message: e.message, retryable: e.retryable, notExecuted: e.notExecuted, leaderHint: e.leaderHint });
     }
-    if (frame.length > this.host.limits.maxFrameBytes) {
+    if (frame.length > this.limits.maxFrameBytes) {
       frame = encodeError(id, { code: e.code, message: e.message.slice(0, 1000), retryable: e.retryable, notExecuted: e.notExecuted });
     }
     this.send(frame);
@@ -327,6 +341,6 @@ export class ServerSession implements CoreOwner {
       call.abort(new RpcError('UNAVAILABLE', 'connection closed', { notExecuted: false }));
       this.finish(call);
     }
-    this.host.sessionClosed(this);
+    this.emit('close');
   }
 }
