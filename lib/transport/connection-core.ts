@@ -3,6 +3,7 @@ import { WebSocket } from 'ws';
 import { monotonicMs } from '../base/clock';
 import { decodeFrame, Frame, FrameError, peekHeader } from './codec';
 import type { DecodeLimits } from './frame-scan';
+import { FrameReader } from './frame-reader';
 import { FrameWriter } from './frame-writer';
 import type { TransportFault } from './transport-fault';
 
@@ -59,6 +60,8 @@ export class ConnectionCore {
   private detached = false;
   /** Direct frame writes (see frame-writer.ts); undefined = through ws.send (client with random masks). */
   private readonly writer: FrameWriter | undefined;
+  /** Direct reads of plain binary frames (see frame-reader.ts); undefined = all through ws's receiver. */
+  readonly reader: FrameReader | undefined;
 
   constructor(
     readonly ws: WebSocket,
@@ -71,6 +74,8 @@ export class ConnectionCore {
     framing: 'server' | 'client-zero-mask' | 'ws' = 'ws',
   ) {
     this.writer = framing === 'ws' ? undefined : new FrameWriter(socket, framing === 'client-zero-mask', this.onFlushed);
+    this.reader = FrameReader.install(ws, this.onBinary);
+    // What the reader leaves to ws (fragmented or text messages) still arrives as 'message'.
     ws.on('message', this.onMessage);
     ws.on('ping', this.onTraffic);
     ws.on('pong', this.onTraffic);
@@ -219,6 +224,10 @@ export class ConnectionCore {
 
   private readonly onTraffic = (): void => {
     this.sawTraffic = true;
+  };
+
+  private readonly onBinary = (data: Buffer): void => {
+    this.onMessage(data, true);
   };
 
   private readonly onMessage = (data: Buffer, isBinary: boolean): void => {

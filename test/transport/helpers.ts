@@ -26,9 +26,17 @@ export async function startPair(
   };
 }
 
-/** A bare ws client speaking the protocol header, for sending hand-made frames. */
-export async function rawClient(url: string): Promise<WebSocket> {
-  const ws = new WebSocket(url, { headers: { [PROTOCOL_HEADER]: PROTOCOL_VERSION }, perMessageDeflate: false });
+/**
+ * A bare ws client speaking the protocol header, for sending hand-made frames. Its masking keys
+ * are zeros, like RpcConnection's, so that its frames take the server's lean read path
+ * (frame-reader.ts); `randomMask` sends them through ws's receiver instead, like a browser's.
+ */
+export async function rawClient(url: string, opts: { randomMask?: boolean } = {}): Promise<WebSocket> {
+  const ws = new WebSocket(url, {
+    headers: { [PROTOCOL_HEADER]: PROTOCOL_VERSION },
+    perMessageDeflate: false,
+    generateMask: opts.randomMask ? undefined : (mask: Buffer) => void mask.fill(0),
+  });
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);
