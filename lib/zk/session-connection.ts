@@ -7,14 +7,12 @@ import { applyClientFixes, MALFORMED_REPLY_EVENT } from './client-fixes';
 import type { MalformedReplyInfo } from './client-fixes';
 import { ResolvedSessionOptions, resolveSessionOptions, ZkSessionOptions } from './session-options';
 import type { LostReason, WatchEvent, WatchFn, ZkSessionEvents, ZkSessionState, ZkStats } from './session-types';
-import { toZkError, ZkError } from './zk-error';
+import { isServerAnswer, toZkError, ZkError } from './zk-error';
 
 // Every user of lib/zk gets node-zookeeper-client's runtime fixes before the first client exists.
 applyClientFixes();
 
 const NO_SESSION = '0000000000000000';
-/** Codes produced by the client itself, not by a server: they prove nothing about the session's liveness. */
-const LOCAL_CODES = new Set<number>([-4, -112, -115]);
 
 const EVENT_TYPES: Record<number, WatchEvent['type']> = {
   [nzc.Event.NODE_CREATED]: 'created',
@@ -184,8 +182,7 @@ export abstract class SessionConnection extends EventEmitter<ZkSessionEvents> {
       try {
         issue(client, (error, result) => {
           if (pending.settled) return;
-          const code = errorCode(error);
-          if (generation === this.generation && (code === undefined || !LOCAL_CODES.has(code))) this.heard(sentAt, isWrite);
+          if (generation === this.generation && isServerAnswer(error)) this.heard(sentAt, isWrite);
           if (error) {
             pending.fail(toZkError(error, op, path));
             return;
@@ -372,11 +369,4 @@ export abstract class SessionConnection extends EventEmitter<ZkSessionEvents> {
     if (next !== 'connected') this.probeInFlight = false;
     this.emit('state', next, previous);
   }
-}
-
-function errorCode(error: unknown): number | undefined {
-  if (error && typeof error === 'object' && 'code' in error && typeof (error as { code: unknown }).code === 'number') {
-    return (error as { code: number }).code;
-  }
-  return undefined;
 }

@@ -43,12 +43,28 @@ export class ZkError extends ZkHaError<ZkErrorCode> {
   }
 }
 
+/** Codes produced by the client itself, not by a server: they prove nothing about the session's liveness. */
+const LOCAL_CODES = new Set<number>([-4, -112, -115]);
+
+/** The numeric code of what node-zookeeper-client handed to a callback, if it has one. */
+function clientErrorCode(error: unknown): number | undefined {
+  if (error && typeof error === 'object' && 'code' in error && typeof (error as { code: unknown }).code === 'number') {
+    return (error as { code: number }).code;
+  }
+  return undefined;
+}
+
+/** True when a server produced this callback outcome (a result, or a server's error code). */
+export function isServerAnswer(error: unknown): boolean {
+  const code = clientErrorCode(error);
+  return code === undefined || !LOCAL_CODES.has(code);
+}
+
 /** Converts whatever node-zookeeper-client handed to a callback into a ZkError. */
 export function toZkError(error: unknown, op: string, path?: string): ZkError {
   if (error instanceof ZkError) return error;
-  if (error && typeof error === 'object' && 'code' in error && typeof (error as { code: unknown }).code === 'number') {
-    return ZkError.fromServerCode((error as { code: number }).code, op, path);
-  }
+  const code = clientErrorCode(error);
+  if (code !== undefined) return ZkError.fromServerCode(code, op, path);
   const message = error instanceof Error ? error.message : String(error);
   // node-zookeeper-client validates arguments with assert() and throws synchronously.
   return new ZkError('BAD_ARGUMENTS', `${op}${path ? ` ${path}` : ''}: ${message}`, { path, sent: false, cause: error });

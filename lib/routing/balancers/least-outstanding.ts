@@ -1,6 +1,5 @@
 import type { RoutedEndpoint } from '../endpoint';
-import { randomIndex } from '../random';
-import type { Picker } from './picker';
+import { RotatingPicker } from './rotating-picker';
 
 /**
  * nginx `least_conn`: the endpoint with the fewest calls in flight relative to its weight
@@ -13,26 +12,19 @@ import type { Picker } from './picker';
  * members: a 30-endpoint scan costs well under a microsecond, see bench/pickers.ts). For large
  * groups use `p2c`, which gets most of the benefit in O(1) (Mitzenmacher's power of two choices).
  */
-export class LeastOutstandingPicker implements Picker {
-  private next: number;
-
+export class LeastOutstandingPicker extends RotatingPicker {
   constructor(
-    private readonly endpoints: readonly RoutedEndpoint[],
+    endpoints: readonly RoutedEndpoint[],
     private readonly weights: Float64Array,
     random: () => number,
   ) {
-    this.next = endpoints.length > 0 ? randomIndex(random, endpoints.length) : 0;
-  }
-
-  get size(): number {
-    return this.endpoints.length;
+    super(endpoints, random);
   }
 
   pick(): RoutedEndpoint | undefined {
     const n = this.endpoints.length;
     if (n === 0) return undefined;
-    const start = this.next;
-    this.next = start + 1 === n ? 0 : start + 1;
+    const start = this.advance(n);
     let best = start;
     let bestLoad = this.endpoints[start].outstanding;
     let bestWeight = this.weights[start];
