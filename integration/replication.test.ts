@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import * as path from 'path';
 import { spawnTracked } from './harness';
 import { HaClient, RpcError } from '../lib';
-import { RpcConnection } from '../lib/blocks';
+import { isrPath, RpcConnection, servicePaths, ZkSession } from '../lib/blocks';
 import { sharedZooKeeper } from './support/shared-zookeeper';
 import { dumpOf, duplicates, keyOf, readIsr, startReplicated } from './support/replication-fixtures';
 import type { ReplicatedSpec } from './support/replication-fixtures';
@@ -175,6 +175,37 @@ describe('replicated state (real ZooKeeper, servers as processes)', function () 
     expect((err as RpcError).code).to.equal('FENCED');
     await sleep(100);
     expect((await dumpOf(backup)).ids).to.not.include('forged');
+  });
+
+  it('the primary writes the in-sync set back when it is deleted or overwritten with garbage; a crash then promotes an in-sync member', async () => {
+    const { root, service, ws } = await group(3);
+    const c = await client(root, service);
+    const w = writer(c, 'g');
+    await eventually('some writes acknowledged', () => w.acked.length >= 100);
+    const before = await readIsr(connect, root, service);
+    expect(before?.members.length).to.equal(3);
+    const admin = new ZkSession({ connect });
+    await admin.start();
+    closers.push(() => admin.close());
+    const isrNode = isrPath(servicePaths(service, root));
+    const restoredCount = () => primaryOf(ws)!.of('fault').filter((f) => (f as { detail?: { what?: string } }).detail?.what === 'isr-restored').length;
+
+    await admin.delete(isrNode);
+    await eventually('the set is back after a delete', async () => (await readIsr(connect, root, service))?.epoch === before!.epoch);
+    await admin.set(isrNode, Buffer.from('{"epoch": "garbage"'));
+    await eventually('the set is back after garbage', async () => (await readIsr(connect, root, service).catch(() => undefined))?.epoch === before!.epoch);
+    expect(restoredCount()).to.be.at.least(2);
+
+    // The repaired set is authoritative: after a SIGKILL of the primary, an in-sync member takes over with every acknowledged write.
+    const old = primaryOf(ws)!;
+    const ackedBefore = w.acked.length;
+    old.signal('SIGKILL');
+    await eventually('a new primary acknowledges writes', () => {
+      const p = primaryOf(ws);
+      return p !== undefined && p !== old && w.acked.length > ackedBefore + 100;
+    }, 30000);
+    await w.stop();
+    checkDurable((await dumpOf(primaryOf(ws)!)).ids, w.acked, w.sent);
   });
 
   it('with no in-sync member alive the service waits and reports it; `zk-ha isr force` is the override', async () => {

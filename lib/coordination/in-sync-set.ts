@@ -1,6 +1,6 @@
 import { ZkHaError } from '../base/errors';
 import { ZkError, ZkSession } from '../zk';
-import type { AclEntry } from '../zk';
+import type { AclEntry, WatchFn } from '../zk';
 import type { ServicePaths } from './paths';
 
 /**
@@ -113,6 +113,11 @@ export interface InSyncSetOptions {
   readonly mayWrite: () => boolean;
 }
 
+export type IsrInspection =
+  | { readonly state: 'ok'; readonly isr: VersionedIsr }
+  | { readonly state: 'bad'; readonly version: number; readonly error: IsrError }
+  | { readonly state: 'missing' };
+
 /** Reads and conditionally writes the in-sync set znode. */
 export class InSyncSet {
   readonly path: string;
@@ -130,6 +135,32 @@ export class InSyncSet {
       if (error instanceof ZkError && error.code === 'NO_NODE') return undefined;
       throw error;
     }
+  }
+
+  /**
+   * The node as it is, with a data watch when it exists: `bad` carries the version of a node whose
+   * data does not validate, so that the primary can write over exactly that.
+   */
+  async inspect(watch?: WatchFn): Promise<IsrInspection> {
+    try {
+      const { data, stat } = await this.session.get(this.path, { watch });
+      try {
+        return { state: 'ok', isr: { record: decodeIsr(data, this.path), version: stat.version } };
+      } catch (error) {
+        return { state: 'bad', version: stat.version, error: error as IsrError };
+      }
+    } catch (error) {
+      if (error instanceof ZkError && error.code === 'NO_NODE') return { state: 'missing' };
+      throw error;
+    }
+  }
+
+  /**
+   * The primary writes its own copy back over a deleted (`version` undefined: create) or
+   * unparseable node (set on `version`). ISR_CONFLICT when it changed again meanwhile.
+   */
+  async restore(record: IsrRecord, version: number | undefined): Promise<VersionedIsr> {
+    return this.write(record, version === undefined ? undefined : { record, version });
   }
 
   /**

@@ -2,7 +2,7 @@ import { monotonicMs } from '../../base/clock';
 import {
   InSyncSet, IsrError, isrHas, replicaId, replicaKey, ANY_INCARNATION, withMember, withoutMembers,
 } from '../../coordination/in-sync-set';
-import type { IsrRecord, VersionedIsr } from '../../coordination/in-sync-set';
+import type { IsrInspection, IsrRecord, VersionedIsr } from '../../coordination/in-sync-set';
 import { RpcError } from '../../transport';
 import type { RpcConnectionOptions } from '../../transport';
 import { Peer, PeerHost, PeerLimits } from './peer';
@@ -58,6 +58,7 @@ export class PrimaryReplicator implements PeerHost {
   private isrChain: Promise<void> = Promise.resolve();
   private isrBusy = false;
   private checkTimer: NodeJS.Timeout | undefined;
+  private guardGeneration = 0;
   private stopped = false;
   private readyValue = false;
   private readonly results = new Map<number, unknown>();
@@ -119,8 +120,46 @@ export class PrimaryReplicator implements PeerHost {
     this.replica.applyUpTo(this.commit);
     this.checkTimer = setInterval(() => this.checkLaggards(), Math.max(10, Math.floor(this.options.ackTimeoutMs / 4)));
     this.checkTimer.unref();
+    this.guardIsr();
     return { ok: true };
   }
+
+  /**
+   * The set is ours to keep while we lead. Deleted or overwritten with data that does not validate
+   * (an operator, a bug, a foreign writer), it is written back from our copy at once, conditioned
+   * on what we saw: otherwise a crash of ours would leave no valid set, and the election would
+   * either admit any member (no set: a stale one included) or stall (unreadable set).
+   */
+  private guardIsr(): void {
+    // Only the newest chain of watch callbacks acts (a re-armed guard leaves older ones inert).
+    const generation = ++this.guardGeneration;
+    const onEvent = (): void => {
+      if (this.stopped || generation !== this.guardGeneration) return;
+      void this.set.inspect(onEvent).then((seen) => {
+        if (this.stopped || generation !== this.guardGeneration || seen.state === 'ok') return;
+        this.isrChain = this.isrChain.then(() => this.restoreIsr(seen));
+      }, () => {
+        if (!this.stopped) setTimeout(onEvent, 250).unref();
+      });
+    };
+    onEvent();
+  }
+
+  private async restoreIsr(seen: Exclude<IsrInspection, { state: 'ok' }>): Promise<void> {
+    if (this.stopped || !this.isr) return;
+    let restored = false;
+    try {
+      this.isr = await this.set.restore(this.isr.record, seen.state === 'bad' ? seen.version : undefined);
+      restored = true;
+      this.emitEvent({ kind: 'peer', detail: { what: 'isr-restored', found: seen.state, ...(seen.state === 'bad' ? { problem: seen.error.message } : {}) } });
+    } catch (error) {
+      this.emitEvent({ kind: 'peer', detail: { what: 'isr-write-failed', message: String((error as Error)?.message ?? error) } });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    // A missing node carried no watch, and a failed write leaves the damage in place: look again.
+    if ((seen.state === 'missing' || !restored) && !this.stopped) this.guardIsr();
+  }
+
 
   /**
    * Waits until every in-sync backup holds the whole log (or has been removed for not answering),
@@ -317,7 +356,9 @@ export class PrimaryReplicator implements PeerHost {
           } catch (error) {
             if (!(error instanceof IsrError) || error.code !== 'ISR_CONFLICT') throw error;
             const fresh = await this.set.read();
-            if (!fresh || fresh.record.epoch !== this.epoch) {
+            // Deleted or unreadable: guardIsr writes our copy back; this change is tried again at the next check.
+            if (!fresh) throw new IsrError('ISR_CONFLICT', 'the in-sync set is gone; restoring it', { path: this.set.path });
+            if (fresh.record.epoch !== this.epoch) {
               this.emitEvent({ kind: 'fenced', detail: { isrEpoch: fresh?.record.epoch, epoch: this.epoch } });
               this.stop('the in-sync set was taken by a newer epoch');
               return;
