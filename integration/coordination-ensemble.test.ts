@@ -77,6 +77,40 @@ describe('coordination on a 3-node ensemble (real ZooKeeper)', function () {
     });
   }
 
+  it('ZooKeeper unavailable for longer than the lease: the primary pauses, then goes on; no takeover', async () => {
+    const root = uniqueRoot();
+    const log: string[] = [];
+    const members = await Promise.all([0, 1, 2].map(async (i) => {
+      const s = await open(10000);
+      const m = new Membership(s, { service: 'svc', mode: 'primary-backup', root, record: { id: `m${i}`, url: `ws://127.0.0.1:1/m${i}` } });
+      const e = new Election(s, m, { leaseMs: 200 });
+      e.on('elected', (x) => log.push(`m${i}:elected:${x.epoch}`));
+      e.on('takeover', (x) => log.push(`m${i}:takeover:${x.node}`));
+      elections.push(e);
+      return { s, m, e };
+    }));
+    for (const { m, e } of members) {
+      e.start();
+      await m.register();
+    }
+    await eventually('m0 leads', () => members[0]!.e.isLeader());
+    const before = [...log];
+    // Every member is cut off for 1.5 s (7 leases): nobody can renew, nobody can observe.
+    await zk.dropQuorum();
+    await sleep(1500);
+    expect(members[0]!.e.isLeader(), 'no lease without ZooKeeper').to.equal(false);
+    await zk.regainQuorum();
+    await eventually('every member session usable again', async () => {
+      const ok = await Promise.all(members.map(({ s }) => s.exists('/').then(() => s.state === 'connected', () => false)));
+      return ok.every(Boolean);
+    }, 30000);
+    await eventually('m0 serves again', () => members[0]!.e.isLeader(), 10000);
+    await sleep(1000);
+    // The successor counted the lease from when its own connection came back: m0 renewed first.
+    expect(log, 'election events after the outage').to.deep.equal(before);
+    expect(members[0]!.e.isLeader()).to.equal(true);
+  });
+
   it('no quorum: a view keeps its last snapshot (even past its session timeout), then converges', async () => {
     const root = uniqueRoot();
     const host = await open(20000);

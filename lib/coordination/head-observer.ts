@@ -116,13 +116,22 @@ export class HeadObserver {
     return !this.departed;
   }
 
-  /** When the head may be removed (monotonic): after a lease × (1 + margin) without a renewal seen. */
+  /**
+   * When the head may be removed (monotonic): after a lease × (1 + margin) without a renewal seen,
+   * counted from no earlier than the moment our own connection to ZooKeeper last came up. A break
+   * of ours (typically a ZooKeeper leader election: every server drops its clients) most likely kept
+   * the head from renewing too, so the head gets a whole lease after the ensemble is back: a lease
+   * shorter than a ZooKeeper election pauses the primary, it does not fail it over. Counting later
+   * only delays a takeover, so this cannot shorten anyone's lease.
+   */
   deadline(): number {
     const lease = this.lease;
     if (!lease) return Number.POSITIVE_INFINITY;
     const full = this.options.leaseMs * (1 + this.options.driftMargin);
-    if (lease.kind === 'present') return lease.released ? lease.seenAt : lease.seenAt + full;
-    return lease.seenAt + (this.recordValid ? Math.max(full, this.options.noLeaseGraceMs) : full);
+    if (lease.kind === 'present' && lease.released) return lease.seenAt;
+    const from = Math.max(lease.seenAt, this.session.connectedSince);
+    if (lease.kind === 'present') return from + full;
+    return from + (this.recordValid ? Math.max(full, this.options.noLeaseGraceMs) : full);
   }
 
   /**

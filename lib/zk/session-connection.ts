@@ -48,6 +48,7 @@ export abstract class SessionConnection extends EventEmitter<ZkSessionEvents> {
   protected negotiatedTimeoutMs: number;
   private everConnected = false;
   private confirmed = Number.NEGATIVE_INFINITY;
+  private connectedAtValue = Number.POSITIVE_INFINITY;
   private lastHeardAt = Number.NEGATIVE_INFINITY;
   private suspendedAt = 0;
   private connectingSince = Number.NaN;
@@ -81,6 +82,10 @@ export abstract class SessionConnection extends EventEmitter<ZkSessionEvents> {
   /** Monotonic send time of the latest answered request of the current session. */
   get confirmedAt(): number {
     return this.confirmed;
+  }
+  /** Monotonic time since which the connection has been up without a break; +Infinity while cut off. */
+  get connectedSince(): number {
+    return this.currentState === 'connected' ? this.connectedAtValue : Number.POSITIVE_INFINITY;
   }
   /** Session id and password of the current session, e.g. to expire it in a test. */
   get credentials(): { sessionId: Buffer; password: Buffer } | undefined {
@@ -257,6 +262,7 @@ export abstract class SessionConnection extends EventEmitter<ZkSessionEvents> {
   private onConnected(client: Client): void {
     const now = monotonicMs();
     this.lastHeardAt = now;
+    this.connectedAtValue = now;
     this.negotiatedTimeoutMs = client.getSessionTimeout();
     const sessionId = client.getSessionId().toString('hex');
     const info = { sessionId, timeoutMs: this.negotiatedTimeoutMs };
