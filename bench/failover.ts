@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startZooKeeper, type ZkCluster } from '../integration/harness';
 import { DEFAULT_DRIFT_MARGIN, DEFAULT_LEASE_MS } from '../lib/coordination/election-types';
+import { flag, option, quick } from './lib/args';
 import { updateDocSection } from './lib/docs';
 import { chartPath, writeFailoverChart } from './lib/failover-chart';
 import { ClientGroup, type ClientFault, type ClientTrial } from './lib/client-trials';
@@ -191,10 +192,6 @@ async function runPeerScenario(system: 'curator' | 'kazoo', fault: Fault, sessio
   return [await runElectionScenario(system, fault, sessionTimeoutMs, trials)];
 }
 
-function option(name: string): string | undefined {
-  return process.argv.slice(2).find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-}
-
 function list<T extends string>(name: string, all: readonly T[], fallback: readonly T[]): T[] {
   const raw = option(name);
   if (!raw) return [...fallback];
@@ -324,9 +321,8 @@ candidate is killed and a fresh one joins at the back; the next trial waits for 
 }
 
 async function main(): Promise<void> {
-  const quick = process.argv.includes('--quick');
   // --lease: the issue-14 run — session 10 s (20 × the lease), the faults a lease must beat.
-  const leaseRun = process.argv.includes('--lease');
+  const leaseRun = flag('lease');
   const trials = Number(option('trials') ?? (quick ? 3 : leaseRun ? 10 : 20));
   const timeouts = (option('timeouts') ?? (leaseRun ? '10000' : quick ? '1000' : '1000,4000')).split(',').map(Number);
   const systems = list('systems', SYSTEMS, SYSTEMS);
@@ -357,7 +353,7 @@ async function main(): Promise<void> {
   }
 
   // --keep-peers (lease run): rows of systems not measured now come from the last bench/results/failover.json.
-  if (leaseRun && process.argv.includes('--keep-peers')) {
+  if (leaseRun && flag('keep-peers')) {
     const previous = JSON.parse(fs.readFileSync(path.join(RESULTS_DIR, 'failover.json'), 'utf8')) as { scenarios: ScenarioResult[] };
     rows.push(...previous.scenarios.filter((r) => !systems.includes(r.system) && timeouts.includes(r.sessionTimeoutMs)));
   }
@@ -381,7 +377,7 @@ async function main(): Promise<void> {
     return;
   }
   // --merge: these rows replace the same rows of the last full run (e.g. after a fix), the rest stay.
-  if (process.argv.includes('--merge')) {
+  if (flag('merge')) {
     const file = path.join(RESULTS_DIR, 'failover.json');
     const previous = JSON.parse(fs.readFileSync(file, 'utf8')) as { quick: boolean; peers?: { curator: string; kazoo: string; java: string }; scenarios: ScenarioResult[]; reruns?: string[] };
     const key = (r: ScenarioResult): string => `${r.system}/${r.measure}/${r.fault}/${r.sessionTimeoutMs}`;

@@ -9,19 +9,12 @@
 import { startZooKeeper, type ZkCluster } from '../integration/harness';
 import { findHaproxy } from '../integration/support/haproxy';
 import { checkRuns, HaproxyTestbed, type HaproxyFault, type HaproxyTrial } from '../integration/support/haproxy-testbed';
+import { positiveInt as opt, quick } from './lib/args';
 import { updateDocSection } from './lib/docs';
 import { machine, writeResult } from './lib/results';
 import { round1, summarize } from './lib/stats';
 import { formatTable, markdownTable } from './lib/table';
 
-const args = process.argv.slice(2);
-const quick = args.includes('--quick');
-const opt = (name: string, fallback: number): number => {
-  const raw = args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-  const n = raw === undefined ? fallback : Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
-  return n;
-};
 const TRIALS = opt('trials', quick ? 2 : 10);
 const SESSION_MS = opt('timeout', 2000);
 const FAULTS: readonly HaproxyFault[] = ['sigkill', 'sigstop'];

@@ -11,19 +11,17 @@ import { startZooKeeper, type ZkCluster, killAllTracked } from '../integration/h
 import { dumpOf, readIsr, startReplicated } from '../integration/support/replication-fixtures';
 import { eventually, uniqueRoot } from '../integration/support/wait';
 import type { Worker } from '../integration/support/worker';
+import { flag, option as opt, quick } from './lib/args';
 import { machine, writeResult } from './lib/results';
 import { round1, summarize } from './lib/stats';
 import { formatTable, markdownTable } from './lib/table';
 
-const args = process.argv.slice(2);
-const opt = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-const quick = args.includes('--quick');
 const measureMs = Number(opt('measure-ms') ?? (quick ? 1500 : 4000));
 const warmMs = quick ? 300 : 800;
 const trials = Number(opt('trials') ?? (quick ? 2 : 5));
 const rounds = Number(opt('rounds') ?? (quick ? 1 : 3));
 const preload = Number(opt('preload') ?? (quick ? 2000 : 20000));
-const write = !args.includes('--no-write');
+const write = !flag('no-write');
 const SESSION_MS = 2000;
 /** Latencies of loopback calls are tens of µs: two decimals. */
 const round2 = (ms: number): number => Math.round(ms * 100) / 100;

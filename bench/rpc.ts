@@ -17,23 +17,21 @@ import path from 'node:path';
 import type { PointRequest, PointResult } from './rpc/client';
 import { PAYLOADS, PayloadName } from './rpc/payloads';
 import { BASE_LIB_ENV, TRANSPORTS, TransportName } from './rpc/transports';
+import { flag, option as opt, quick } from './lib/args';
 import { updateDocSection } from './lib/docs';
 import { machine, writeResult } from './lib/results';
 import { Cell, formatTable, markdownTable } from './lib/table';
 
-const args = process.argv.slice(2);
-const opt = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-const quick = args.includes('--quick');
 const only = opt('only')?.split(',') as TransportName[] | undefined;
 const payloads = (opt('payloads')?.split(',') as PayloadName[] | undefined) ?? [...PAYLOADS];
 const concurrencies = opt('conc')?.split(',').map(Number) ?? [1, 16, 128];
 const rounds = Number(opt('rounds') ?? (quick ? 1 : 3));
 const warmMs = Number(opt('warm-ms') ?? (quick ? 300 : 500));
 const measureMs = Number(opt('measure-ms') ?? (quick ? 700 : 1500));
-const pin = !args.includes('--no-pin');
+const pin = !flag('no-pin');
 const cpuProfDir = opt('cpu-prof');
 const baseLib = opt('base');
-const write = !args.includes('--no-write') && baseLib === undefined;
+const write = !flag('no-write') && baseLib === undefined;
 const transports = only ?? [...TRANSPORTS];
 if (baseLib !== undefined) {
   process.env[BASE_LIB_ENV] = baseLib;

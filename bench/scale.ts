@@ -12,19 +12,12 @@ import { spawnTracked, startZooKeeper, type ZkCluster } from '../integration/har
 import { Election, Membership } from '../lib/coordination';
 import { ZkError, ZkSession } from '../lib/zk';
 import { msBetween, nowNs, sleep } from './lib/clock';
+import { option, positiveInt as opt, quick } from './lib/args';
 import { updateDocSection } from './lib/docs';
 import { machine, writeResult } from './lib/results';
 import { round1, summarize, type Summary } from './lib/stats';
 import { formatTable, markdownTable } from './lib/table';
 
-const args = process.argv.slice(2);
-const quick = args.includes('--quick');
-const opt = (name: string, fallback: number): number => {
-  const raw = args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-  const n = raw === undefined ? fallback : Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
-  return n;
-};
 const CLIENTS = opt('clients', quick ? 200 : 1000);
 const MEMBERS = opt('members', quick ? 20 : 100);
 const PROCESSES = opt('processes', 4);
@@ -473,7 +466,7 @@ re-reads it on every notification, so N−1 wake per change. "watch events" coun
 remaining candidates' sessions received (\`ZkSession.stats.watchEvents\`).
 `;
   // --doc=<file>: write the section to another markdown file (e.g. docs/performance-scale.md).
-  const docFile = args.find((a) => a.startsWith('--doc='))?.slice('--doc='.length);
+  const docFile = option('doc');
   console.log(`wrote ${docFile ? updateDocSection('scale', doc, path.resolve(docFile), '# Membership at scale\n') : updateDocSection('scale', doc)}`);
 }
 

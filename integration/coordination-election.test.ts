@@ -8,6 +8,7 @@ import { TcpProxy, type ZkCluster } from './harness';
 import { sharedZooKeeper } from './support/shared-zookeeper';
 import { Worker, type WorkerEvent } from './support/worker';
 import { eventually, sleep, uniqueRoot, within } from './support/wait';
+import { Sessions } from './support/sessions';
 import { Election, Membership, MembershipView } from '../lib/coordination';
 import type { DemotionReason } from '../lib/coordination';
 import { ZkSession } from '../lib/zk';
@@ -84,7 +85,7 @@ describe('coordination: Election (real ZooKeeper, candidates as child processes)
   this.timeout(90000);
   let zk: ZkCluster;
   const workers: Worker[] = [];
-  const sessions: ZkSession[] = [];
+  const sessions = new Sessions(() => ({ connect: zk.connectString, sessionTimeoutMs: 4000 }));
   const proxies: TcpProxy[] = [];
 
   function candidate(root: string, id: string, timeoutMs = SESSION_MS): Worker {
@@ -92,12 +93,7 @@ describe('coordination: Election (real ZooKeeper, candidates as child processes)
     workers.push(w);
     return w;
   }
-  async function open(connect = zk.connectString, sessionTimeoutMs = 4000): Promise<ZkSession> {
-    const s = new ZkSession({ connect, sessionTimeoutMs });
-    sessions.push(s);
-    await s.start();
-    return s;
-  }
+  const open = (connect = zk.connectString, sessionTimeoutMs = 4000): Promise<ZkSession> => sessions.open({ connect, sessionTimeoutMs });
   const problems = (): string =>
     workers.flatMap((w) => [...w.events.filter((e) => /error|failed/.test(e.event)).map((e) => JSON.stringify(e)), ...w.stderr.slice(-3)]).join('\n');
 
@@ -105,7 +101,7 @@ describe('coordination: Election (real ZooKeeper, candidates as child processes)
   afterEach(async () => {
     await Promise.all(workers.splice(0).map((w) => w.kill()));
     for (const p of proxies.splice(0)) await p.close();
-    await Promise.all(sessions.splice(0).map((s) => s.close()));
+    await sessions.closeAll();
   });
 
   it('5 candidates: exactly one leader; SIGKILL it: the next in line leads and exactly two candidates woke (never N)', async () => {

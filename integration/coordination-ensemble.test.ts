@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import { startZooKeeper, type ZkCluster } from './harness';
 import { nodeOf } from './support/session-node';
 import { eventually, sleep, uniqueRoot } from './support/wait';
+import { Sessions } from './support/sessions';
 import { Election, Membership, MembershipView } from '../lib/coordination';
 import { ZkSession } from '../lib/zk';
 
@@ -14,22 +15,17 @@ import { ZkSession } from '../lib/zk';
 describe('coordination on a 3-node ensemble (real ZooKeeper)', function () {
   this.timeout(90000);
   let zk: ZkCluster;
-  const sessions: ZkSession[] = [];
+  const sessions = new Sessions(() => ({ connect: zk.connectString }));
   const elections: Election[] = [];
   const views: MembershipView[] = [];
 
-  async function open(sessionTimeoutMs: number): Promise<ZkSession> {
-    const s = new ZkSession({ connect: zk.connectString, sessionTimeoutMs });
-    sessions.push(s);
-    await s.start();
-    return s;
-  }
+  const open = (sessionTimeoutMs: number): Promise<ZkSession> => sessions.open({ sessionTimeoutMs });
 
   before(async () => { zk = await startZooKeeper({ nodes: 3 }); });
   afterEach(async () => {
     for (const e of elections.splice(0)) e.stop();
     for (const v of views.splice(0)) v.stop();
-    await Promise.all(sessions.splice(0).map((s) => s.close()));
+    await sessions.closeAll();
     for (const n of zk.nodes) if (!zk.isRunning(n.id)) await zk.restart(n.id);
     await zk.waitReady();
   });

@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import type { ZkCluster } from './harness';
 import { sharedZooKeeper } from './support/shared-zookeeper';
 import { eventually, sleep, uniqueRoot, within } from './support/wait';
+import { Sessions } from './support/sessions';
 import { CoordinationError, decodeRecord, Membership, MembershipView, servicePaths, sortMemberNames } from '../lib/coordination';
 import type { MembershipChange, ServicePaths } from '../lib/coordination';
 import { ZkError, ZkSession } from '../lib/zk';
@@ -35,13 +36,12 @@ function viewed(view: MembershipView): string[] {
 describe('coordination: Membership and MembershipView (real ZooKeeper)', function () {
   this.timeout(60000);
   let zk: ZkCluster;
-  const sessions: ZkSession[] = [];
+  const sessions = new Sessions(() => ({ connect: zk.connectString }));
   const views: MembershipView[] = [];
 
   async function open(sessionTimeoutMs = 4000): Promise<ZkSession> {
-    const s = new ZkSession({ connect: zk.connectString, sessionTimeoutMs });
+    const s = sessions.create({ sessionTimeoutMs });
     s.setMaxListeners(50);
-    sessions.push(s);
     await s.start();
     return s;
   }
@@ -58,7 +58,7 @@ describe('coordination: Membership and MembershipView (real ZooKeeper)', functio
   before(async () => { zk = await sharedZooKeeper(); });
   afterEach(async () => {
     for (const v of views.splice(0)) v.stop();
-    await Promise.all(sessions.splice(0).map((s) => s.close()));
+    await sessions.closeAll();
   });
 
   it('register: an EPHEMERAL_SEQUENTIAL node under members/ holding the JSON record; the service node holds the mode', async () => {

@@ -9,7 +9,7 @@ import { leaseNodeName } from '../lib/coordination';
 import type { HaClientOptions } from '../lib';
 import { startZooKeeper, type ZkCluster } from './harness';
 import { Load, runsOf, startServer } from './support/ha-fixtures';
-import { sharedZooKeeper } from './support/shared-zookeeper';
+import { ServerSuite } from './support/server-suite';
 import { eventually, sleep, uniqueRoot } from './support/wait';
 import type { Worker } from './support/worker';
 
@@ -17,17 +17,8 @@ const T = 1500; // servers' session timeout
 
 describe('HaServer + HaClient (real ZooKeeper, servers as processes)', function () {
   this.timeout(120000);
-  let connect: string;
-  const workers: Worker[] = [];
-  const clients: HaClient[] = [];
-  const closers: (() => Promise<unknown>)[] = [];
-
-  before(async () => { connect = (await sharedZooKeeper()).connectString; });
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.close()));
-    await Promise.all(workers.splice(0).map((w) => w.kill()));
-    for (const close of closers.splice(0)) await close();
-  });
+  const kit = new ServerSuite(T);
+  const { workers, clients, closers } = kit;
 
   async function group(mode: 'primary-backup' | 'redundant', n: number, extra: { weights?: number[] } = {}) {
     const root = uniqueRoot('ha');
@@ -35,20 +26,14 @@ describe('HaServer + HaClient (real ZooKeeper, servers as processes)', function 
     const ws: Worker[] = [];
     for (let i = 0; i < n; i++) {
       // Sequentially, so that s1 is first in line.
-      const w = await startServer({ connect, root, service, mode, id: `s${i + 1}`, sessionTimeoutMs: T, weight: extra.weights?.[i] });
+      const w = await startServer({ connect: kit.connect, root, service, mode, id: `s${i + 1}`, sessionTimeoutMs: T, weight: extra.weights?.[i] });
       ws.push(w);
       workers.push(w);
     }
     return { root, service, ws };
   }
 
-  async function client(root: string, service: string, opts: Partial<HaClientOptions> = {}): Promise<HaClient> {
-    const c = new HaClient({ zk: { connect, sessionTimeoutMs: 4000 }, service, root, deadlineMs: 4 * T, ...opts,
-      connection: { heartbeatMs: 200, heartbeatTimeoutMs: 600, reconnect: { initialMs: 20, maxMs: 200 }, ...opts.connection } });
-    clients.push(c);
-    await c.start();
-    return c;
-  }
+  const client = (root: string, service: string, opts: Partial<HaClientOptions> = {}): Promise<HaClient> => kit.client(root, service, opts);
 
   const primaryOf = (ws: Worker[]): Worker => ws.find((w) => w.of('elected').length > w.of('demoted').length)!;
 
@@ -184,7 +169,7 @@ describe('HaServer + HaClient (real ZooKeeper, servers as processes)', function 
       ws[1]!.signal('SIGKILL');
       await sleep(T + 1000);
       const beforeBack = load.ok.length;
-      workers.push(await startServer({ connect, root, service, mode: 'redundant', id: 's2', sessionTimeoutMs: T }));
+      workers.push(await startServer({ connect: kit.connect, root, service, mode: 'redundant', id: 's2', sessionTimeoutMs: T }));
       await eventually('s2 used again', () => load.ok.slice(beforeBack).some((r) => r.member === 's2'), 15000);
       await load.stop();
       expect(load.failed, JSON.stringify(load.failed.slice(0, 3))).to.have.length(0);
@@ -235,7 +220,7 @@ describe('HaServer + HaClient (real ZooKeeper, servers as processes)', function 
 
   it('a response below the verified epoch is refused (FENCED); a higher one is accepted but raises nothing', async () => {
     const root = uniqueRoot('fence');
-    const session = new ZkSession({ connect });
+    const session = new ZkSession({ connect: kit.connect });
     await session.start();
     let stamp = 0;
     const rogue = new RpcServer({ handlers: { whoami: () => 'rogue' }, admit: () => ({ epoch: stamp }) });

@@ -12,6 +12,7 @@ import type { LocalCluster } from './harness/local-cluster';
 import { sharedZooKeeper } from './support/shared-zookeeper';
 import { Worker } from './support/worker';
 import { eventually, sleep, uniqueRoot } from './support/wait';
+import { Sessions } from './support/sessions';
 import { excerpt } from './chaos/report';
 import { scenario } from './chaos/scenarios';
 import { DEFAULT_TESTBED, runTrial } from './chaos/trial';
@@ -53,7 +54,7 @@ interface Candidate {
 describe('leadership: a lease on the primary\'s own znode (real ZooKeeper)', function () {
   this.timeout(120000);
   let zk: ZkCluster;
-  const sessions: ZkSession[] = [];
+  const sessions = new Sessions(() => ({ connect: zk.connectString }));
   const elections: Election[] = [];
   const views: MembershipView[] = [];
   const workers: Worker[] = [];
@@ -64,16 +65,11 @@ describe('leadership: a lease on the primary\'s own znode (real ZooKeeper)', fun
     for (const e of elections.splice(0)) e.stop();
     for (const v of views.splice(0)) v.stop();
     await Promise.all(workers.splice(0).map((w) => w.kill()));
-    await Promise.all(sessions.splice(0).map((s) => s.close()));
+    await sessions.closeAll();
     await Promise.all(clusters.splice(0).map((c) => c.close()));
   });
 
-  async function open(connect = zk.connectString, sessionTimeoutMs = 6000): Promise<ZkSession> {
-    const s = new ZkSession({ connect, sessionTimeoutMs });
-    sessions.push(s);
-    await s.start();
-    return s;
-  }
+  const open = (connect = zk.connectString, sessionTimeoutMs = 6000): Promise<ZkSession> => sessions.open({ connect, sessionTimeoutMs });
 
   async function candidate(root: string, id: string, connect = zk.connectString): Promise<Candidate> {
     const session = await open(connect);

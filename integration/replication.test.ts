@@ -7,7 +7,7 @@ import * as path from 'path';
 import { spawnTracked } from './harness';
 import { HaClient, RpcError } from '../lib';
 import { isrPath, RpcConnection, servicePaths, ZkSession } from '../lib/blocks';
-import { sharedZooKeeper } from './support/shared-zookeeper';
+import { ServerSuite } from './support/server-suite';
 import { dumpOf, duplicates, keyOf, readIsr, startReplicated } from './support/replication-fixtures';
 import type { ReplicatedSpec } from './support/replication-fixtures';
 import { eventually, sleep, uniqueRoot, within } from './support/wait';
@@ -17,20 +17,8 @@ const T = 1500; // servers' session timeout
 
 describe('replicated state (real ZooKeeper, servers as processes)', function () {
   this.timeout(120000);
-  let connect: string;
-  const workers: Worker[] = [];
-  const clients: HaClient[] = [];
-  const closers: (() => Promise<unknown>)[] = [];
-
-  before(async () => { connect = (await sharedZooKeeper()).connectString; });
-  const writers: { stop(): Promise<void> }[] = [];
-  afterEach(async () => {
-    // Writers first: a writer left running after a failed test would spin on a closed client.
-    await Promise.all(writers.splice(0).map((w) => w.stop()));
-    await Promise.all(clients.splice(0).map((c) => c.close()));
-    await Promise.all(workers.splice(0).map((w) => w.kill()));
-    for (const close of closers.splice(0)) await close();
-  });
+  const kit = new ServerSuite(T);
+  const { workers, closers, loads: writers } = kit;
 
   async function start(spec: ReplicatedSpec): Promise<Worker> {
     const w = await startReplicated(spec);
@@ -42,18 +30,12 @@ describe('replicated state (real ZooKeeper, servers as processes)', function () 
     const root = uniqueRoot('repl');
     const service = 'svc';
     const ws: Worker[] = [];
-    for (let i = 0; i < n; i++) ws.push(await start({ connect, root, service, id: `s${i + 1}`, sessionTimeoutMs: T, replication: { ackTimeoutMs: 500, ...replication } }));
+    for (let i = 0; i < n; i++) ws.push(await start({ connect: kit.connect, root, service, id: `s${i + 1}`, sessionTimeoutMs: T, replication: { ackTimeoutMs: 500, ...replication } }));
     await eventually('s1 serves', () => ws[0]!.of('elected').length > 0);
     return { root, service, ws };
   }
 
-  async function client(root: string, service: string): Promise<HaClient> {
-    const c = new HaClient({ zk: { connect, sessionTimeoutMs: 4000 }, service, root, deadlineMs: 4 * T,
-      connection: { heartbeatMs: 200, heartbeatTimeoutMs: 600, reconnect: { initialMs: 20, maxMs: 200 } } });
-    clients.push(c);
-    await c.start();
-    return c;
-  }
+  const client = (root: string, service: string): Promise<HaClient> => kit.client(root, service);
 
   /** Writes unique ids with `concurrency` loops until stopped; records which were acknowledged. */
   function writer(c: HaClient, prefix: string, concurrency = 4) {
@@ -114,16 +96,16 @@ describe('replicated state (real ZooKeeper, servers as processes)', function () 
   it('a SIGSTOPped backup leaves the in-sync set and writes continue; after SIGCONT it catches up and rejoins', async () => {
     const { root, service, ws } = await group(3);
     const c = await client(root, service);
-    await eventually('all three in sync', async () => (await readIsr(connect, root, service))?.members.length === 3);
+    await eventually('all three in sync', async () => (await readIsr(kit.connect, root, service))?.members.length === 3);
     const w = writer(c, 'b', 2);
     await eventually('writes', () => w.acked.length >= 50);
     const backup = ws[2]!;
     backup.signal('SIGSTOP');
-    await eventually('the stopped backup left the set', async () => !(await readIsr(connect, root, service))?.members.includes(keyOf(backup)), 20000);
+    await eventually('the stopped backup left the set', async () => !(await readIsr(kit.connect, root, service))?.members.includes(keyOf(backup)), 20000);
     const before = w.acked.length;
     await eventually('writes continue without it', () => w.acked.length > before + 100, 20000);
     backup.signal('SIGCONT');
-    await eventually('it rejoined the set', async () => (await readIsr(connect, root, service))?.members.includes(keyOf(backup)) === true, 20000);
+    await eventually('it rejoined the set', async () => (await readIsr(kit.connect, root, service))?.members.includes(keyOf(backup)) === true, 20000);
     await w.stop();
     const primary = await dumpOf(ws[0]!);
     checkDurable(primary.ids, w.acked, w.sent);
@@ -140,8 +122,8 @@ describe('replicated state (real ZooKeeper, servers as processes)', function () 
     await b.kill();
     const after = w.acked.length;
     await eventually('writes continue alone', () => w.acked.length > after + 200, 20000);
-    const b2 = await start({ connect, root, service, id: 's2', sessionTimeoutMs: T, replication: { ackTimeoutMs: 500, retainEntries: 20, chunkBytes: 1024 } });
-    await eventually('the restarted member rejoined the set', async () => (await readIsr(connect, root, service))?.members.includes(keyOf(b2)) === true, 30000);
+    const b2 = await start({ connect: kit.connect, root, service, id: 's2', sessionTimeoutMs: T, replication: { ackTimeoutMs: 500, retainEntries: 20, chunkBytes: 1024 } });
+    await eventually('the restarted member rejoined the set', async () => (await readIsr(kit.connect, root, service))?.members.includes(keyOf(b2)) === true, 30000);
     await w.stop();
     expect(b2.of('fault').some((f) => (f.detail as { what?: string }).what === 'snapshot-restored'), 'restored from a snapshot').to.equal(true);
     const primary = await dumpOf(ws[0]!);
@@ -182,18 +164,18 @@ describe('replicated state (real ZooKeeper, servers as processes)', function () 
     const c = await client(root, service);
     const w = writer(c, 'g');
     await eventually('some writes acknowledged', () => w.acked.length >= 100);
-    const before = await readIsr(connect, root, service);
+    const before = await readIsr(kit.connect, root, service);
     expect(before?.members.length).to.equal(3);
-    const admin = new ZkSession({ connect });
+    const admin = new ZkSession({ connect: kit.connect });
     await admin.start();
     closers.push(() => admin.close());
     const isrNode = isrPath(servicePaths(service, root));
     const restoredCount = () => primaryOf(ws)!.of('fault').filter((f) => (f as { detail?: { what?: string } }).detail?.what === 'isr-restored').length;
 
     await admin.delete(isrNode);
-    await eventually('the set is back after a delete', async () => (await readIsr(connect, root, service))?.epoch === before!.epoch);
+    await eventually('the set is back after a delete', async () => (await readIsr(kit.connect, root, service))?.epoch === before!.epoch);
     await admin.set(isrNode, Buffer.from('{"epoch": "garbage"'));
-    await eventually('the set is back after garbage', async () => (await readIsr(connect, root, service).catch(() => undefined))?.epoch === before!.epoch);
+    await eventually('the set is back after garbage', async () => (await readIsr(kit.connect, root, service).catch(() => undefined))?.epoch === before!.epoch);
     expect(restoredCount()).to.be.at.least(2);
 
     // The repaired set is authoritative: after a SIGKILL of the primary, an in-sync member takes over with every acknowledged write.
@@ -212,11 +194,11 @@ describe('replicated state (real ZooKeeper, servers as processes)', function () 
     const { root, service, ws } = await group(2);
     const c = await client(root, service);
     const [s1, s2] = ws as [Worker, Worker];
-    await eventually('both in sync', async () => (await readIsr(connect, root, service))?.members.length === 2);
+    await eventually('both in sync', async () => (await readIsr(kit.connect, root, service))?.members.length === 2);
     const w = writer(c, 'd', 2);
     await eventually('writes', () => w.acked.length >= 30);
     s2.signal('SIGSTOP');
-    await eventually('s2 left the set', async () => (await readIsr(connect, root, service))?.members.length === 1, 20000);
+    await eventually('s2 left the set', async () => (await readIsr(kit.connect, root, service))?.members.length === 1, 20000);
     const acked = w.acked.length;
     await eventually('writes without s2', () => w.acked.length > acked + 30, 20000);
     await w.stop();
@@ -229,11 +211,11 @@ describe('replicated state (real ZooKeeper, servers as processes)', function () 
     expect(refused).to.be.instanceOf(RpcError);
     // The operator accepts the loss.
     const cli = path.join(__dirname, '..', 'bin', 'zk-ha.ts');
-    const child = spawnTracked(process.execPath, ['-r', 'tsx/cjs', cli, '--connect', connect, '--root', root, 'isr', 'force', service, 's2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnTracked(process.execPath, ['-r', 'tsx/cjs', cli, '--connect', kit.connect, '--root', root, 'isr', 'force', service, 's2'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const code = await within(30000, 'zk-ha isr force', new Promise<number | null>((resolve) => child.once('close', resolve)));
     expect(code).to.equal(0);
     await eventually('s2 serves after the override', () => c.call('add', { id: 'after-force' }, { deadlineMs: 1000 }).then(() => true, () => false), 20000);
-    const isr = await readIsr(connect, root, service);
+    const isr = await readIsr(kit.connect, root, service);
     expect(isr!.members).to.deep.equal([keyOf(s2)]);
   });
 });

@@ -9,6 +9,7 @@ import * as nzc from 'node-zookeeper-client';
 import { startZooKeeper, TcpProxy, type ZkCluster } from './harness';
 import { sharedZooKeeper } from './support/shared-zookeeper';
 import { eventually, sleep, uniqueRoot, within } from './support/wait';
+import { Sessions } from './support/sessions';
 import { applyClientFixes, ZkError, ZkSession } from '../lib/zk';
 
 function bareClient(connect: string, sessionTimeout: number): Promise<nzc.Client> {
@@ -27,19 +28,14 @@ function settles(p: Promise<unknown>): Promise<'settled'> {
 describe('node-zookeeper-client defects, reproduced and handled (real ZooKeeper)', function () {
   this.timeout(60000);
   let zk: ZkCluster;
-  const sessions: ZkSession[] = [];
+  const sessions = new Sessions(() => ({ connect: zk.connectString, sessionTimeoutMs: 2000 }));
   const bare: nzc.Client[] = [];
-  const open = async (opts: Partial<ConstructorParameters<typeof ZkSession>[0]> & { connect?: string } = {}): Promise<ZkSession> => {
-    const s = new ZkSession({ connect: zk.connectString, sessionTimeoutMs: 2000, ...opts });
-    sessions.push(s);
-    await s.start();
-    return s;
-  };
+  const open = (opts: Partial<ConstructorParameters<typeof ZkSession>[0]> = {}): Promise<ZkSession> => sessions.open(opts);
 
   before(async () => { zk = await startZooKeeper({ nodes: 1 }); });
   afterEach(async () => {
     for (const id of zk.nodes.map((n) => n.id)) if (zk.isRunning(id)) zk.resume(id);
-    await Promise.all(sessions.splice(0).map((s) => s.close()));
+    await sessions.closeAll();
     for (const c of bare.splice(0)) c.connectionManager.socket?.destroy();
   });
   after(async () => { await zk?.close(); });

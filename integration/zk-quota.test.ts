@@ -5,12 +5,12 @@
  * ordinary error, which ZkSession types as QUOTA_EXCEEDED.
  */
 import { expect } from 'chai';
-import { quotaRoot, startZooKeeper, Worker, type ZkCluster } from './support';
+import { quotaRoot, startQuotaZooKeeper, Worker, type ZkCluster } from './support';
 
 describe('unknown server error codes (real ZooKeeper enforcing quotas)', function () {
   this.timeout(60000);
   let zk: ZkCluster;
-  before(async () => { zk = await startZooKeeper({ nodes: 1, systemProperties: { 'zookeeper.enforceQuota': 'true' } }); });
+  before(async () => { zk = await startQuotaZooKeeper(); });
   after(async () => { await zk?.close(); });
 
   it('ZkSession: QUOTA_EXCEEDED is a typed error and the process lives', async () => {

@@ -1,54 +1,10 @@
-// ha-consumer.cjs as an ES module: named imports from 'zk-ha' and 'zk-ha/blocks'.
+// An ES module user of the installed package: named imports from 'zk-ha' and 'zk-ha/blocks', then
+// the consumer program (ha-consumer-program.cjs) with what they gave.
 //   node ha-consumer.mjs client <connect> <root>        (starts the two servers itself)
 //   node ha-consumer.mjs server <connect> <root> <id>
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { HaServer, HaClient, RpcError } from 'zk-ha';
 import { ZkSession } from 'zk-ha/blocks';
+import program from './ha-consumer-program.cjs';
 
-const [role, connect, root, id] = process.argv.slice(2);
-const SERVICE = 'pkg-esm';
-const emit = (event, fields) => process.stdout.write(`${JSON.stringify({ event, ...fields })}\n`);
-
-async function server() {
-  const s = new HaServer({
-    zk: { connect, sessionTimeoutMs: 2000 },
-    service: SERVICE,
-    mode: 'primary-backup',
-    root,
-    id,
-    handlers: { whoami: (_p, ctx) => ({ id, pid: process.pid, epoch: ctx.epoch }) },
-  });
-  s.on('role', (r) => emit('role', { id, role: r }));
-  // The parent's end of stdin closes when it dies: never outlive it.
-  process.stdin.on('end', () => process.exit(0)).resume();
-  await s.start();
-}
-
-async function client() {
-  if (typeof ZkSession !== 'function') throw new Error('zk-ha/blocks: no ZkSession');
-  const self = fileURLToPath(import.meta.url);
-  const children = ['a', 'b'].map((sid) => {
-    const child = spawn(process.execPath, [self, 'server', connect, root, sid], { stdio: ['pipe', 'pipe', 'inherit'] });
-    createInterface({ input: child.stdout }).on('line', () => undefined);
-    return child;
-  });
-  const c = new HaClient({ zk: { connect, sessionTimeoutMs: 4000 }, service: SERVICE, root, deadlineMs: 15000 });
-  try {
-    await c.start();
-    const first = await c.call('whoami', undefined, { idempotent: true });
-    process.kill(first.pid, 'SIGKILL');
-    const after = [];
-    for (let i = 0; i < 5; i++) after.push(await c.call('whoami', undefined, { idempotent: true }));
-    emit('result', { first: first.id, after: after.map((r) => r.id), epochs: [first.epoch, ...after.map((r) => r.epoch)], rpcError: typeof RpcError });
-  } finally {
-    await c.close();
-    for (const child of children) child.kill('SIGKILL');
-  }
-}
-
-(role === 'server' ? server() : client()).catch((error) => {
-  emit('error', { error: String(error && error.stack) });
-  process.exit(1);
-});
+program.main({ HaServer, HaClient, RpcError, ZkSession }, fileURLToPath(import.meta.url), 'pkg-esm');

@@ -1,9 +1,15 @@
 import { ZkSession } from '../../lib/zk';
+import { startZooKeeper, type ZkCluster } from '../harness';
 import { uniqueRoot } from './wait';
+
+/** A standalone ZooKeeper that enforces quotas (system property zookeeper.enforceQuota=true). */
+export function startQuotaZooKeeper(): Promise<ZkCluster> {
+  return startZooKeeper({ nodes: 1, systemProperties: { 'zookeeper.enforceQuota': 'true' } });
+}
 
 /**
  * A fresh root with a ZooKeeper hard quota of `count` nodes (the root itself counts as one). Needs a
- * server started with the system property zookeeper.enforceQuota=true.
+ * server that enforces quotas (startQuotaZooKeeper).
  */
 export async function quotaRoot(connect: string, name: string, count = 2): Promise<string> {
   const root = uniqueRoot(name);

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import {
-  decodeFrame, encodeCancel, encodeError, encodeRequest, encodeResponse, FrameError, MAX_CALL_ID, peekHeader,
+  decodeFrame, encodeCancel, encodeError, encodeRequest, encodeResponse, MAX_CALL_ID, peekHeader,
 } from '../../lib/transport';
-import { packr } from './helpers';
+import { frameError, packr } from './helpers';
 
 describe('transport codec', () => {
   it('round-trips every frame type', () => {
@@ -50,24 +50,14 @@ describe('transport codec', () => {
 
   it('throws FrameError, with the id when readable, for bad frames', () => {
     const truncated = encodeRequest(5, 'echo', 'hello world', 1);
-    const e1 = catchFrameError(() => decodeFrame(truncated.subarray(0, truncated.length - 3)));
+    const e1 = frameError(() => decodeFrame(truncated.subarray(0, truncated.length - 3)));
     expect(e1.reason).to.equal('UNDECODABLE');
     expect(e1.id).to.equal(5);
-    const e2 = catchFrameError(() => decodeFrame(packr.pack([0, 6, 123, null, 1])));
+    const e2 = frameError(() => decodeFrame(packr.pack([0, 6, 123, null, 1])));
     expect(e2.reason).to.equal('BAD_SHAPE');
     expect(e2.id).to.equal(6);
-    expect(catchFrameError(() => decodeFrame(packr.pack({ not: 'a frame' }))).reason).to.equal('BAD_SHAPE');
-    expect(catchFrameError(() => decodeFrame(packr.pack([9, 1]))).reason).to.equal('BAD_SHAPE');
-    expect(catchFrameError(() => decodeFrame(packr.pack([0, -1, 'm', null, 1]))).id).to.equal(undefined);
+    expect(frameError(() => decodeFrame(packr.pack({ not: 'a frame' }))).reason).to.equal('BAD_SHAPE');
+    expect(frameError(() => decodeFrame(packr.pack([9, 1]))).reason).to.equal('BAD_SHAPE');
+    expect(frameError(() => decodeFrame(packr.pack([0, -1, 'm', null, 1]))).id).to.equal(undefined);
   });
 });
-
-function catchFrameError(fn: () => unknown): FrameError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).to.be.instanceOf(FrameError);
-    return err as FrameError;
-  }
-  throw new Error('expected a FrameError');
-}

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { Packr } from 'msgpackr';
-import { decodeFrame, encodeRequest, FrameError } from '../../lib/transport';
+import { decodeFrame, encodeRequest } from '../../lib/transport';
 import { describeUntrusted } from '../../lib/base/untrusted';
-import { packr } from './helpers';
+import { frameError, packr } from './helpers';
 
 /** A request whose params are a DAG of shared references: 2^depth leaves in a few hundred bytes. */
 export function dagFrame(depth: number, id = 1): Buffer {
@@ -19,16 +19,6 @@ export function emptyArraysFrame(n: number, id = 1): Buffer {
   arr[0] = 0xdd;
   arr.writeUInt32BE(n, 1);
   return Buffer.concat([head, arr, packr.pack(5000)]);
-}
-
-function frameError(fn: () => unknown): FrameError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).to.be.instanceOf(FrameError);
-    return err as FrameError;
-  }
-  throw new Error('expected a FrameError');
 }
 
 describe('transport decoding does only what the protocol needs', () => {

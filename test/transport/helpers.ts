@@ -1,8 +1,9 @@
+import { expect } from 'chai';
 import { ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { WebSocket } from 'ws';
 import { Packr, Unpackr } from 'msgpackr';
-import { PROTOCOL_HEADER, PROTOCOL_VERSION, RpcConnection, RpcConnectionOptions, RpcServer, RpcServerOptions, TransportFault } from '../../lib/transport';
+import { FrameError, PROTOCOL_HEADER, PROTOCOL_VERSION, RpcConnection, RpcConnectionOptions, RpcServer, RpcServerOptions, TransportFault } from '../../lib/transport';
 
 export const packr = new Packr({ useRecords: false });
 export const unpackr = new Unpackr({ useRecords: false });
@@ -61,6 +62,17 @@ export function nextFrameFor(ws: WebSocket, id: number, timeoutMs = 5000): Promi
     };
     ws.on('message', onMessage);
   });
+}
+
+/** Runs `fn`, which must throw a FrameError; returns it. */
+export function frameError(fn: () => unknown): FrameError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).to.be.instanceOf(FrameError);
+    return err as FrameError;
+  }
+  throw new Error('expected a FrameError');
 }
 
 export function sleep(ms: number): Promise<void> {

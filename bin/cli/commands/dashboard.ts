@@ -1,6 +1,7 @@
 import type { ZkSession } from '../../../lib/zk';
 import { CliError, EXIT } from '../cli-error';
 import { CliContext, openSession, print } from '../context';
+import { untilSignal } from '../signals';
 import { DashboardCollector } from '../dashboard/collector';
 import { DashboardServer } from '../dashboard/server';
 
@@ -16,10 +17,7 @@ export interface DashboardCommandOptions {
  */
 export async function dashboardCommand(ctx: CliContext, o: DashboardCommandOptions): Promise<void> {
   if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new CliError('USAGE', 'invalid --port: must be 0..65535', EXIT.usage);
-  let stop!: () => void;
-  const stopped = new Promise<void>((resolve) => { stop = resolve; });
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  const signal = untilSignal();
   let session: ZkSession | undefined;
   let collector: DashboardCollector | undefined;
   let server: DashboardServer | undefined;
@@ -32,10 +30,9 @@ export async function dashboardCommand(ctx: CliContext, o: DashboardCommandOptio
       throw new CliError('UNREACHABLE', `cannot listen on ${o.host}:${o.port}: ${error.message}`);
     });
     print(ctx.json ? JSON.stringify({ event: 'listening', url }) : `zk-ha dashboard at ${url} (Ctrl-C to stop)`);
-    await stopped;
+    await signal.stopped;
   } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
+    signal.dispose();
     await server?.close();
     collector?.stop();
     await session?.close();

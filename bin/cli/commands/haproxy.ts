@@ -2,6 +2,7 @@ import type { MembershipView } from '../../../lib/coordination';
 import type { ZkSession } from '../../../lib/zk';
 import { CliError, EXIT } from '../cli-error';
 import { CliContext, openSession, pathsOf, print, requireService } from '../context';
+import { untilSignal } from '../signals';
 import { startView } from '../service-state';
 import { HaproxyBridge } from '../haproxy/bridge';
 import { renderHaproxyConfig } from '../haproxy/config';
@@ -46,10 +47,7 @@ export async function haproxyCommand(ctx: CliContext, service: string, o: Haprox
   if (!stat.split('\n').some((l) => l.startsWith(`${o.backend},BACKEND,`))) {
     throw new CliError('USAGE', `HAProxy has no backend "${o.backend}"`, EXIT.usage);
   }
-  let stop!: () => void;
-  const stopped = new Promise<void>((resolve) => { stop = resolve; });
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  const signal = untilSignal();
   let session: ZkSession | undefined;
   let view: MembershipView | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -70,10 +68,9 @@ export async function haproxyCommand(ctx: CliContext, service: string, o: Haprox
     view.on('change', ({ snapshot }) => void b.sync(snapshot));
     view.on('error', () => undefined);
     timer = setInterval(() => void b.sync(), o.interval);
-    await stopped;
+    await signal.stopped;
   } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
+    signal.dispose();
     if (timer) clearInterval(timer);
     bridge?.stop();
     view?.stop();

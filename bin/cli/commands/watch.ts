@@ -1,6 +1,7 @@
 import type { MembershipView, ServiceMode } from '../../../lib/coordination';
 import type { ZkSession } from '../../../lib/zk';
 import { CliContext, openSession, pathsOf, print, printJson, requireService } from '../context';
+import { untilSignal } from '../signals';
 import { escapeControl } from '../escape';
 import { primaryLine, statusText } from '../format';
 import { memberRow, MemberRow, startView, stateOf } from '../service-state';
@@ -19,15 +20,12 @@ export type WatchLine =
  */
 export async function watchCommand(ctx: CliContext, service: string): Promise<void> {
   const paths = pathsOf(service, ctx);
-  let stop!: () => void;
-  const stopped = new Promise<void>((resolve) => { stop = resolve; });
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  const signal = untilSignal();
   let session: ZkSession | undefined;
   let view: MembershipView | undefined;
   try {
     const opening = openSession(ctx);
-    session = await Promise.race([opening, stopped.then(() => undefined)]);
+    session = await Promise.race([opening, signal.stopped.then(() => undefined)]);
     if (!session) {
       // Interrupted while connecting: whatever session still comes up is closed at once.
       void opening.then((s) => s.close(), () => undefined);
@@ -66,10 +64,9 @@ export async function watchCommand(ctx: CliContext, service: string): Promise<vo
     session.on('reconnected', connection('reconnected'));
     session.on('lost', connection('lost'));
     session.on('session', connection('new-session'));
-    await stopped;
+    await signal.stopped;
   } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
+    signal.dispose();
     view?.stop();
     await session?.close();
   }
