@@ -153,6 +153,7 @@ export abstract class SessionConnection extends EventEmitter<ZkSessionEvents> {
   /** The request that keeps the lease clock and the watchdog fed ('write': leader-ordered; 'read'). */
   protected abstract sendProbe(): Promise<unknown>;
 
+  /** @internal node-zookeeper-client types stay out of the published declarations. */
   protected request<T>(
     op: string,
     path: string | undefined,
@@ -215,6 +216,7 @@ export abstract class SessionConnection extends EventEmitter<ZkSessionEvents> {
     if ((leaderOrdered || this.options.leaseProbe === 'read') && sentAt > this.confirmed) this.confirmed = sentAt;
   }
 
+  /** @internal node-zookeeper-client types stay out of the published declarations. */
   protected wrapWatch(client: Client, watch: WatchFn | undefined): ((event: RawEvent) => void) | undefined {
     if (!watch) return undefined;
     const generation = this.generation;
