@@ -134,6 +134,34 @@ async function runPoint(pair: Pair, req: PointRequest): Promise<Measured> {
   return { ...(await result), serverCpuPct: Math.round((used / (b.at - a.at)) * 1000) / 10 };
 }
 
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? Number.NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/**
+ * A/B (--base): per point, the medians over all rounds of calls/s and of CPU per call (client +
+ * server): on a loaded machine the median of many short interleaved rounds is steadier than the best one.
+ */
+function abSummary(all: Measured[]): string {
+  const lines = ['A/B, medians over all rounds: zk-ha vs zk-ha-base (CPU µs/call = client + server)'];
+  const cpuPerCall = (r: Measured): number => ((r.clientCpuPct + r.serverCpuPct) / 100) * 1e6 / r.callsPerSec;
+  for (const p of payloads) {
+    for (const c of concurrencies) {
+      const of = (t: TransportName): Measured[] => all.filter((r) => r.transport === t && r.payload === p && r.concurrency === c && r.callsPerSec > 0);
+      const a = of('zk-ha');
+      const b = of('zk-ha-base');
+      if (a.length === 0 || b.length === 0) continue;
+      const ca = median(a.map((r) => r.callsPerSec));
+      const cb = median(b.map((r) => r.callsPerSec));
+      const ua = median(a.map(cpuPerCall));
+      const ub = median(b.map(cpuPerCall));
+      lines.push(`  ${p} c=${c}: calls/s ${Math.round(ca)} vs ${Math.round(cb)} (${Math.round((ca / cb) * 100)}%), CPU ${ua.toFixed(1)} vs ${ub.toFixed(1)} µs/call (${Math.round((ua / ub) * 100)}%), ${a.length} rounds`);
+    }
+  }
+  return lines.join('\n');
+}
+
 void (async () => {
   const pairs = new Map<TransportName, Pair>();
   const best = new Map<string, Measured>();
@@ -215,6 +243,7 @@ void (async () => {
   console.log(`\n${formatTable(headers, rows)}`);
   if (checks.length) console.log(`\n${checks.join('\n')}`);
   console.log(`\n${conditions.pinned}; load average before ${conditions.loadavg.before.join(' ')}, after ${conditions.loadavg.after.join(' ')}`);
+  if (baseLib !== undefined) console.log(`\n${abSummary(all)}`);
   if (!write) return;
   const runs = transports.flatMap((t) => [...best.values()].filter((r) => r.transport === t));
   console.log(`wrote ${path.relative(process.cwd(), writeResult('rpc.json', { measuredAt: started.toISOString(), conditions, checks, runs, allRounds: all }))}`);

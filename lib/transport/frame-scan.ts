@@ -37,13 +37,20 @@ function extensionAllowed(type: number, length: number): boolean {
   return false;
 }
 
+/** Open levels' pending counts, reused by every scan (one frame is scanned at a time). */
+let sharedStack = new Int32Array(65);
+
 /** Undefined when the frame may be decoded, otherwise what is wrong with it. */
 export function scanFrame(buf: Uint8Array, limits: DecodeLimits): ScanProblem | undefined {
   const end = buf.length;
   const maxDepth = limits.maxDepth;
   const maxElements = limits.maxElements;
+  // Every value takes at least one byte and counts at most CONTAINER_WEIGHT: a frame this short
+  // cannot go over the limit, so the count is skipped (most frames).
+  const counting = end * CONTAINER_WEIGHT > maxElements;
+  if (sharedStack.length <= maxDepth) sharedStack = new Int32Array(maxDepth + 1);
   // Items still to read at each open level; `pending` is the innermost.
-  const stack: number[] = [];
+  const stack = sharedStack;
   let depth = 0;
   let pending = 1;
   let elements = 0;
@@ -56,24 +63,31 @@ export function scanFrame(buf: Uint8Array, limits: DecodeLimits): ScanProblem | 
     }
     if (pos >= end) return malformed('truncated frame');
     pending--;
-    if (++elements > maxElements) return tooMany(maxElements);
     const t = buf[pos++]!;
+    // The common kinds first: short strings, small integers, nil/booleans.
+    if (t >= 0xa0 && t <= 0xbf) {
+      if (counting && ++elements > maxElements) return tooMany(maxElements);
+      const skip = t & 0x1f;
+      if (skip > end - pos) return malformed('truncated frame');
+      pos += skip;
+      continue;
+    }
+    if (t <= 0x7f || t >= 0xe0 || t === 0xc0 || t === 0xc2 || t === 0xc3) {
+      if (counting && ++elements > maxElements) return tooMany(maxElements);
+      continue;
+    }
+    if (counting && ++elements > maxElements) return tooMany(maxElements);
     let children = 0;
     let skip = 0;
     let container = false;
-    if (t <= 0x7f || t >= 0xe0) {
-      // fixint
-    } else if (t <= 0x8f) {
+    if (t <= 0x8f) {
       children = (t & 0x0f) * 2;
       container = true;
     } else if (t <= 0x9f) {
       children = t & 0x0f;
       container = true;
-    } else if (t <= 0xbf) {
-      skip = t & 0x1f;
     } else {
       switch (t) {
-        case 0xc0: case 0xc2: case 0xc3: break;
         case 0xc4: case 0xd9: if (pos + 1 > end) return malformed('truncated length'); skip = buf[pos]!; pos += 1; break;
         case 0xc5: case 0xda: if (pos + 2 > end) return malformed('truncated length'); skip = (buf[pos]! << 8) | buf[pos + 1]!; pos += 2; break;
         case 0xc6: case 0xdb: if (pos + 4 > end) return malformed('truncated length'); skip = readU32(buf, pos); pos += 4; break;
@@ -121,7 +135,7 @@ export function scanFrame(buf: Uint8Array, limits: DecodeLimits): ScanProblem | 
       if (skip > end - pos) return malformed('truncated frame');
       pos += skip;
     }
-    if (container) {
+    if (container && counting) {
       elements += CONTAINER_WEIGHT - 1;
       if (elements > maxElements) return tooMany(maxElements);
     }
