@@ -9,6 +9,7 @@ import { Packr, Unpackr } from 'msgpackr';
 import { WebSocket } from 'ws';
 import { PROTOCOL_HEADER, PROTOCOL_VERSION, RpcConnection, RpcError, RpcServerOptions } from '../lib/transport';
 import { monotonicMs } from '../lib/base/clock';
+import { sleep } from './lib/clock';
 import { formatTable } from './lib/table';
 import { machine, writeResult } from './lib/results';
 
@@ -21,7 +22,6 @@ interface Row { attack: string; inputs: string; result: string; maxStallMs: numb
 const MiB = 1024 * 1024;
 const packr = new Packr({ useRecords: false });
 const unpackr = new Unpackr({ useRecords: false });
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 class Target {
   private constructor(readonly child: ChildProcess, readonly port: number) {}

@@ -18,6 +18,7 @@ import type { PointRequest, PointResult } from './rpc/client';
 import { PAYLOADS, PayloadName } from './rpc/payloads';
 import { BASE_LIB_ENV, TRANSPORTS, TransportName } from './rpc/transports';
 import { flag, option as opt, quick } from './lib/args';
+import { sleep } from './lib/clock';
 import { updateDocSection } from './lib/docs';
 import { machine, writeResult } from './lib/results';
 import { Cell, formatTable, markdownTable } from './lib/table';
@@ -120,7 +121,6 @@ async function serverCpu(server: ChildProcess): Promise<{ usage: NodeJS.CpuUsage
   return { usage: await reply, at: performance.now() };
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function runPoint(pair: Pair, req: PointRequest): Promise<Measured> {
   const result = nextMessage<PointResult>(pair.client, 'result', 120_000);

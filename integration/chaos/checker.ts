@@ -84,7 +84,7 @@ interface EpochSpan {
 }
 
 /** No split brain: each epoch's runs come from one process, and epochs follow each other in time without overlap. */
-function checkEpochs(runs: readonly ServerRun[]): Violation[] {
+export function checkEpochs(runs: readonly ServerRun[]): Violation[] {
   const out: Violation[] = [];
   const spans = new Map<number, EpochSpan>();
   for (const run of runs) {

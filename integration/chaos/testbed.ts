@@ -1,5 +1,6 @@
 import { randomUUID } from 'crypto';
 import { HaClient } from '../../lib';
+import type { ReplicationOptions } from '../../lib';
 import { ZkSession, servicePaths } from '../../lib/blocks';
 import { InSyncSet } from '../../lib/coordination/in-sync-set';
 import type { MemberState } from './durability';
@@ -44,7 +45,7 @@ export class ChaosServer {
     private readonly config: ServerSpec,
   ) {}
 
-  static async create(id: string, zk: ZkCluster, common: { root: string; service: string; sessionTimeoutMs: number; replicated?: boolean }): Promise<ChaosServer> {
+  static async create(id: string, zk: ZkCluster, common: { root: string; service: string; sessionTimeoutMs: number; replicated?: boolean; replication?: ReplicationOptions }): Promise<ChaosServer> {
     const port = await freePort();
     const clientProxy = await TcpProxy.start({ host: '127.0.0.1', port });
     const zkProxies = await Promise.all(zk.nodes.map((n) => TcpProxy.start({ host: '127.0.0.1', port: n.clientPort })));
@@ -53,7 +54,7 @@ export class ChaosServer {
       connect: zkProxies.map((p) => p.address).join(','),
       advertiseUrl: `ws://${clientProxy.address}`,
       graceMs: 500, closeGraceMs: 200, journal: false,
-      ...(common.replicated ? { replication: { ackTimeoutMs: 500 } } : {}),
+      ...(common.replicated ? { replication: { ackTimeoutMs: 500, ...common.replication } } : {}),
     };
     return new ChaosServer(id, port, clientProxy, zkProxies, config);
   }

@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import { HaClient } from '../../lib';
 import { RpcConnection } from '../../lib/transport';
 import { spawnTracked } from '../harness';
+import { checkEpochs } from '../chaos/checker';
 import { startHaproxy, type RunningHaproxy } from './haproxy';
 import { runsOf, spawnServer, type Run } from './ha-fixtures';
 import { eventually, sleep } from './wait';
@@ -207,29 +208,11 @@ export class HaproxyTestbed {
 
 /**
  * Checks execution logs: every handler run carried an epoch (only a lease-holding primary runs
- * handlers), one worker per epoch, epochs never overlap in time, no call id ran twice. Returns the
- * violations (empty = fine).
+ * handlers), one worker per epoch, epochs never overlap in time (the chaos suite's epoch check),
+ * no call id ran twice. Returns the violations (empty = fine).
  */
 export function checkRuns(runs: readonly Run[]): string[] {
-  const problems: string[] = [];
-  const byEpoch = new Map<number, Run[]>();
-  for (const r of runs) {
-    if (r.epoch === undefined) {
-      problems.push(`${r.worker} ran ${r.method} ${r.callId ?? ''} without an epoch (not the primary)`);
-      continue;
-    }
-    byEpoch.set(r.epoch, [...(byEpoch.get(r.epoch) ?? []), r]);
-  }
-  const spans: { epoch: number; worker: string; t0: bigint; t1: bigint }[] = [];
-  for (const [epoch, rs] of byEpoch) {
-    const workers = new Set(rs.map((r) => r.worker));
-    if (workers.size > 1) problems.push(`epoch ${epoch} ran on ${[...workers].join(', ')}`);
-    spans.push({ epoch, worker: rs[0]!.worker, t0: rs.reduce((m, r) => (r.t0 < m ? r.t0 : m), rs[0]!.t0), t1: rs.reduce((m, r) => (r.t1 > m ? r.t1 : m), rs[0]!.t1) });
-  }
-  spans.sort((x, y) => x.epoch - y.epoch);
-  for (let i = 1; i < spans.length; i++) {
-    if (spans[i]!.t0 < spans[i - 1]!.t1) problems.push(`epoch ${spans[i]!.epoch} (${spans[i]!.worker}) ran before epoch ${spans[i - 1]!.epoch} (${spans[i - 1]!.worker}) ended`);
-  }
+  const problems = checkEpochs(runs.map((r) => ({ server: r.worker, callId: r.callId ?? r.method, epoch: r.epoch, t0: r.t0, t1: r.t1 }))).map((v) => v.message);
   const seen = new Set<string>();
   for (const r of runs) {
     if (r.callId === undefined) continue;

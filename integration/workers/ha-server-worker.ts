@@ -25,8 +25,9 @@ const heartbeat = { heartbeatMs: 200, heartbeatTimeoutMs: 600 };
 let flaky = false;
 let counter = 0;
 
-function emitRun(method: string, callId: string | undefined, epoch: number | undefined, t0: bigint, extra: object = {}): void {
-  emit('run', { method, callId, epoch, t0: t0.toString(), t1: process.hrtime.bigint().toString(), ...extra });
+/** `t1`: when the run's effect happened; default now. */
+function emitRun(method: string, callId: string | undefined, epoch: number | undefined, t0: bigint, extra: object = {}, t1 = process.hrtime.bigint()): void {
+  emit('run', { method, callId, epoch, t0: t0.toString(), t1: t1.toString(), ...extra });
 }
 
 /** Wraps a handler so each run is logged: {event:'run', method, callId, epoch, t0, t1, aborted}. */
@@ -51,12 +52,20 @@ function sleepFor(ms: number, ctx: CallContext): Promise<{ id: string }> {
 type Op = { add: string } | { incr: number };
 interface Snapshot { ids: string[]; counter: number }
 
+/**
+ * `op` handlers of this process waiting for their op, and when it was applied here. A run ends at
+ * the apply (the op's effect), not when the handler resumes: under load the continuation can come
+ * milliseconds later, and a SIGSTOP landing in between would stretch the run past the pause.
+ */
+const waiting = new Map<string, bigint | undefined>();
+
 /** The replicated state: the ids written in apply order and a counter. */
 class IdsAndCounter implements ReplicatedState<Op, Snapshot> {
   ids: string[] = [];
   counter = 0;
   apply(op: Op): unknown {
     if ('add' in op) {
+      if (waiting.has(op.add)) waiting.set(op.add, process.hrtime.bigint());
       this.ids.push(op.add);
       return this.ids.length;
     }
@@ -97,9 +106,17 @@ const replicatedHandlers: HandlerMap = {
   plain: (_p: { id: string }, ctx: CallContext) => ({ n: state.ids.length, member: config.id, epoch: ctx.epoch }),
   op: async (p: { callId?: string } | undefined, ctx: HaCallContext) => {
     const t0 = process.hrtime.bigint();
-    await ctx.replicate({ add: String(p?.callId) });
+    const id = String(p?.callId);
+    waiting.set(id, undefined);
+    let applied: bigint | undefined;
+    try {
+      await ctx.replicate({ add: id });
+      applied = waiting.get(id);
+    } finally {
+      waiting.delete(id);
+    }
     // Logged once applied: a failed replicate applied nothing here.
-    emitRun('op', p?.callId, ctx.epoch, t0);
+    emitRun('op', p?.callId, ctx.epoch, t0, {}, applied);
     return { id: config.id, epoch: ctx.epoch };
   },
 };
@@ -134,8 +151,10 @@ async function main(): Promise<void> {
   server.on('elected', (e) => emit('elected', e));
   server.on('demoted', (e) => emit('demoted', e));
   server.on('role', (role) => emit('role', { role }));
-  server.on('fault', (f) => {
-    if (f.kind.startsWith('isr') || f.kind === 'replication') emit('fault', { kind: f.kind, detail: f.detail });
+  server.on('fault', (r) => {
+    // Every report (they are rate limited): the story of a chaos trial that could not run.
+    emit('fault', { kind: r.kind, detail: r.detail });
+    if (r.kind === 'replication' && r.detail.what === 'snapshot-restored') emit('snapshot-restored', r.detail);
   });
   server.session.on('lost', (i) => emit('session-lost', i));
   server.session.on('session', (i) => emit('session-new', i));
