@@ -15,6 +15,7 @@
  */
 import { HaMetrics, HaServer, RpcError } from '../../lib';
 import type { CallContext, HaCallContext, HaHandler, ReplicatedState } from '../../lib';
+import { workerReplicationSecret } from './server-spec';
 import type { ServerWorkerSpec } from './server-spec';
 import { emit, onCommand } from './worker-io';
 
@@ -129,13 +130,13 @@ async function main(): Promise<void> {
     journal: config.journal,
     transport: heartbeat,
     handlers: config.replicated ? { ...handlers, ...replicatedHandlers } : handlers,
-    ...(config.replicated ? { state: state as ReplicatedState, replication: { connection: heartbeat, ...config.replication } } : {}),
+    ...(config.replicated ? { state: state as ReplicatedState, replication: { connection: heartbeat, secret: workerReplicationSecret(config.service), ...config.replication } } : {}),
   });
   server.on('elected', (e) => emit('elected', e));
   server.on('demoted', (e) => emit('demoted', e));
   server.on('role', (role) => emit('role', { role }));
   server.on('fault', (f) => {
-    if (f.kind.startsWith('isr') || f.kind === 'replication') emit('fault', { kind: f.kind, detail: f.detail });
+    if (f.kind.startsWith('isr') || f.kind === 'replication' || f.kind === 'rejected-input') emit('fault', { kind: f.kind, detail: f.detail });
   });
   server.session.on('lost', (i) => emit('session-lost', i));
   server.session.on('session', (i) => emit('session-new', i));

@@ -13,14 +13,18 @@ export type WireEntry = [number, number, unknown];
 
 export interface StatusResult {
   readonly key: string;
-  /** Highest epoch this replica has seen. */
+  /** Highest epoch this replica has verified. */
   readonly epoch: number;
+  /** The generation that epoch counts in ("" before any). */
+  readonly generation: string;
   readonly lastIndex: number;
   readonly appliedIndex: number;
 }
 
 export interface AppendParams {
   readonly epoch: number;
+  /** The generation of the service the epoch counts in (absent = ""). */
+  readonly generation?: string;
   readonly entries: readonly WireEntry[];
   /** The primary's commit index: the backup applies up to it. */
   readonly commit: number;
@@ -36,6 +40,7 @@ export interface AppendResult {
 
 export interface SnapshotParams {
   readonly epoch: number;
+  readonly generation?: string;
   /** Identifies one transfer; a chunk of another transfer restarts the assembly. */
   readonly id: string;
   /** Log index the snapshot was taken at. */
