@@ -7,7 +7,7 @@
  */
 import { expect } from 'chai';
 import { HaClient, RpcError } from '../lib';
-import { RpcConnection } from '../lib/blocks';
+import { Membership, RpcConnection, RpcServer, ZkSession } from '../lib/blocks';
 import { SECRET_META } from '../lib/ha/replication/sender-check';
 import { sharedZooKeeper } from './support/shared-zookeeper';
 import { dumpOf, readIsr, startReplicated } from './support/replication-fixtures';
@@ -22,13 +22,11 @@ const HUGE = 2 ** 52;
 describe('replication calls from outsiders are refused (real ZooKeeper, servers as processes)', function () {
   this.timeout(120000);
   let connect: string;
-  const workers: Worker[] = [];
-  const closers: (() => Promise<unknown>)[] = [];
-
+  /** Connections, the client and the workers, undone last first even when a test failed. */
+  const undo: (() => Promise<unknown>)[] = [];
   before(async () => { connect = (await sharedZooKeeper()).connectString; });
   afterEach(async () => {
-    for (const close of closers.splice(0)) await close().catch(() => undefined);
-    await Promise.all(workers.splice(0).map((w) => w.kill()));
+    while (undo.length > 0) await undo.pop()!().catch(() => undefined);
   });
 
   async function setup() {
@@ -37,20 +35,20 @@ describe('replication calls from outsiders are refused (real ZooKeeper, servers 
     const ws: Worker[] = [];
     for (let i = 0; i < 3; i++) {
       const w = await startReplicated({ connect, root, service, id: `s${i + 1}`, sessionTimeoutMs: T, replication: { ackTimeoutMs: 500 } });
-      workers.push(w);
+      undo.push(() => w.kill());
       ws.push(w);
     }
     await eventually('s1 serves', () => ws[0]!.of('elected').length > 0);
     await eventually('all three in sync', async () => (await readIsr(connect, root, service))?.members.length === 3, 20000);
     const client = new HaClient({ zk: { connect, sessionTimeoutMs: 4000 }, service, root, deadlineMs: 4 * T });
-    closers.push(() => client.close());
+    undo.push(() => client.close());
     await client.start();
     return { service, ws, client };
   }
 
   async function connectTo(w: Worker): Promise<RpcConnection> {
     const conn = new RpcConnection({ url: w.of('started')[0]!.url as string, reconnect: false });
-    closers.push(() => conn.close());
+    undo.push(() => conn.close());
     await conn.connect();
     return conn;
   }
@@ -128,6 +126,43 @@ describe('replication calls from outsiders are refused (real ZooKeeper, servers 
     await client.call('add', { id: 'w2' });
     await expectUnharmed(ws, d0.epoch, ['w1', 'w2']);
     await eventually('the refusals are reported', () => rejected(backup, 'UNAVAILABLE') > 0 && rejected(primary, 'FENCED') > 0);
+  });
+
+  it('a member record registered by someone else never receives the secret: the primary dials it, asks for a proof, sends nothing', async () => {
+    const root = uniqueRoot('replsec-fake');
+    const service = 'svc';
+    const ws: Worker[] = [];
+    for (let i = 0; i < 2; i++) {
+      const w = await startReplicated({ connect, root, service, id: `s${i + 1}`, sessionTimeoutMs: T, replication: { ackTimeoutMs: 500 } });
+      undo.push(() => w.kill());
+      ws.push(w);
+    }
+    await eventually('s1 serves', () => ws[0]!.of('elected').length > 0);
+    // A process with ZooKeeper write access (e.g. a client sharing the servers' credentials) registers itself as a member.
+    const received: { method: string; meta: Record<string, unknown> }[] = [];
+    const capture = (method: string) => (_p: unknown, ctx: { meta: Record<string, unknown> }) => {
+      received.push({ method, meta: ctx.meta });
+      return method === '$repl.hello' ? { proof: Buffer.alloc(32) } : { key: 'fake@00000000', epoch: 0, generation: '', lastIndex: 0, appliedIndex: 0 };
+    };
+    const fake = new RpcServer({ host: '127.0.0.1', port: 0, handlers: { '$repl.hello': capture('$repl.hello'), '$repl.status': capture('$repl.status'), '$repl.append': capture('$repl.append') } });
+    const { port } = await fake.listen();
+    undo.push(() => fake.close({ graceMs: 0 }));
+    const session = new ZkSession({ connect, sessionTimeoutMs: 4000 });
+    undo.push(() => session.close());
+    await session.start();
+    const member = new Membership(session, { service, mode: 'primary-backup', root, record: { id: 'fake', url: `ws://127.0.0.1:${port}`, weight: 1 } });
+    undo.push(() => member.leave());
+    await member.register();
+    const client = new HaClient({ zk: { connect, sessionTimeoutMs: 4000 }, service, root, deadlineMs: 4 * T });
+    undo.push(() => client.close());
+    await client.start();
+    await eventually('the primary dialled the fake member', () => received.some((r) => r.method === '$repl.hello'), 20000);
+    for (let i = 0; i < 20; i++) await client.call('add', { id: `w${i}` });
+    await eventually('the primary reports the member that cannot prove the secret', () => ws[0]!.of('fault').some((f) =>
+      (f.detail as { what?: string; code?: string }).what === 'peer-error' && (f.detail as { code?: string }).code === 'UNAUTHENTICATED'));
+    expect(received.map((r) => r.method), 'nothing but the challenge').to.satisfy((m: string[]) => m.every((x) => x === '$repl.hello'));
+    expect(received.every((r) => r.meta[SECRET_META] === undefined), 'the secret never sent').to.equal(true);
+    expect((await dumpOf(ws[1]!)).ids).to.have.length(20);
   });
 
   /** Every member holds exactly the real writes, at the real epoch; the primary was never demoted and still serves. */

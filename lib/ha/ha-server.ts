@@ -202,6 +202,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
         return { epoch: primary !== undefined && primary.record.id !== this.id ? primary.sequence : undefined, generation };
       },
       generation: () => this.membership.generation,
+      ownUrl: () => this.urlValue,
       peerUrls: () => this.view.snapshot.members.filter((m) => m.record.id !== this.id).map((m) => m.record.url),
       handoverMs: () => this.election?.leaseMs ?? 0,
     });

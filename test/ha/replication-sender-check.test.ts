@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { RpcError } from '../../lib';
 import {
-  claimOf, isUnverified, judgeClaim, mayBeNewer, replicationSecret, SECRET_META, senderAuthentic, unverifiedError,
+  claimOf, isUnverified, judgeClaim, mayBeNewer, memberProof, proofValid, replicationSecret, SECRET_META, senderAuthentic, unverifiedError,
 } from '../../lib/ha/replication/sender-check';
 
 const G = 'a1';
@@ -62,5 +62,15 @@ describe('replication sender check (epochs only from the own ZooKeeper view)', (
     expect(senderAuthentic({ [SECRET_META]: Buffer.from('0123456789abcdef') }, s as Uint8Array)).to.equal(true);
     expect(senderAuthentic({ [SECRET_META]: '0123456789abcdeX' }, s as Uint8Array)).to.equal(false);
     expect(senderAuthentic({}, s as Uint8Array)).to.equal(false);
+  });
+
+  it("a member's proof holds only for its nonce, its own URL and the secret (a relayed answer fails)", () => {
+    const secret = new Uint8Array(Buffer.from('0123456789abcdef'));
+    const proof = memberProof(secret, 'nonce-0123456789', 'ws://10.0.0.2:7001');
+    expect(proofValid(proof, secret, 'nonce-0123456789', 'ws://10.0.0.2:7001')).to.equal(true);
+    expect(proofValid(proof, secret, 'nonce-0123456789', 'ws://10.0.0.9:7001')).to.equal(false);
+    expect(proofValid(proof, secret, 'nonce-other-12345', 'ws://10.0.0.2:7001')).to.equal(false);
+    expect(proofValid(proof, new Uint8Array(16), 'nonce-0123456789', 'ws://10.0.0.2:7001')).to.equal(false);
+    expect(proofValid(undefined, secret, 'nonce-0123456789', 'ws://10.0.0.2:7001')).to.equal(false);
   });
 });

@@ -2,14 +2,16 @@ import { randomUUID } from 'crypto';
 import { RpcConnection, RpcError } from '../../transport';
 import type { RpcConnectionOptions } from '../../transport';
 import { toWire } from './replica';
-import { isUnverified } from './sender-check';
+import { isUnverified, proofValid } from './sender-check';
 import type { Replica } from './replica';
 import {
-  AppendResult, isIndex, isObject, METHOD_APPEND, METHOD_SNAPSHOT, METHOD_STATUS, SnapshotResult, StatusResult,
+  AppendResult, HelloResult, isIndex, isObject, METHOD_APPEND, METHOD_HELLO, METHOD_SNAPSHOT, METHOD_STATUS, SnapshotResult, StatusResult,
 } from './protocol';
 
 /** Pause before resending a call the backup could not verify yet (its view is a notification behind). */
 const UNVERIFIED_RETRY_MS = 15;
+/** Pause before challenging again a member that could not prove it holds the secret. */
+const UNPROVEN_RETRY_MS = 5000;
 
 export interface PeerLimits {
   /** Entries per append. */
@@ -29,6 +31,8 @@ export interface PeerHost {
   readonly generation: string;
   /** Call meta of every replication call: the replication secret. */
   readonly callMeta: Readonly<Record<string, unknown>>;
+  /** The secret itself, to check the backup's proof before sending it `callMeta`. */
+  readonly secret: Uint8Array;
   /** The commit index the backups may apply up to. */
   readonly commitIndex: number;
   /** A peer's match index moved (or it became known). */
@@ -56,6 +60,9 @@ export class Peer {
   private closed = false;
   private commitTimer: NodeJS.Timeout | undefined;
   private unverifiedStreak = 0;
+  /** Connections made so far, and the one whose far end proved it holds the secret. */
+  private ups = 0;
+  private provenUp = -1;
 
   constructor(
     readonly url: string,
@@ -68,7 +75,10 @@ export class Peer {
     this.conn.on('down', () => {
       this.match = -1;
     });
-    this.conn.on('up', () => this.kick());
+    this.conn.on('up', () => {
+      this.ups++;
+      this.kick();
+    });
     this.conn.connect().catch(() => undefined);
   }
 
@@ -103,6 +113,10 @@ export class Peer {
     while (!this.closed) {
       if (this.conn.state !== 'up') return; // 'up' kicks again
       try {
+        if (this.provenUp !== this.ups) {
+          await this.challenge();
+          continue;
+        }
         if (this.match < 0) {
           await this.probe();
           continue;
@@ -127,14 +141,33 @@ export class Peer {
           await new Promise((r) => setTimeout(r, pause).unref());
           continue;
         }
-        this.host.report('peer-error', { url: this.url, code: (error as RpcError)?.code, message: String((error as Error)?.message ?? error) });
+        const code = (error as RpcError)?.code;
+        this.host.report('peer-error', { url: this.url, code, message: String((error as Error)?.message ?? error) });
         this.match = -1;
-        await new Promise((r) => setTimeout(r, this.limits.retryMs).unref());
+        // A member that cannot prove the secret (misconfigured, or a record registered by someone else): seldom again.
+        const pause = code === 'UNAUTHENTICATED' ? UNPROVEN_RETRY_MS : this.limits.retryMs;
+        await new Promise((r) => setTimeout(r, pause).unref());
       }
     }
   }
 
+  /**
+   * The far end proves it holds the secret, for the URL we dialled, before it gets a call carrying
+   * the secret: whoever can register a member record in ZooKeeper learns nothing by being dialled.
+   */
+  private async challenge(): Promise<void> {
+    const up = this.ups;
+    const nonce = randomUUID();
+    const { result } = await this.conn.call<HelloResult>(METHOD_HELLO, { nonce }, { timeoutMs: this.limits.callTimeoutMs });
+    if (!isObject(result) || !proofValid(result.proof, this.host.secret, nonce, this.url)) {
+      throw new RpcError('UNAUTHENTICATED', `the member at ${this.url} cannot prove it holds the replication secret; nothing sent to it`);
+    }
+    this.provenUp = up;
+  }
+
   private async call<R>(method: string, params: Record<string, unknown>): Promise<{ result: R }> {
+    // Only on the connection that proved itself (a reconnect may reach another process).
+    if (this.provenUp !== this.ups) throw new RpcError('UNAVAILABLE', `connection to ${this.url} changed; proving it again`, { notExecuted: true });
     const response = await this.conn.call<R>(method, params, { timeoutMs: this.limits.callTimeoutMs, meta: this.host.callMeta as Record<string, unknown> });
     this.unverifiedStreak = 0;
     return response;

@@ -21,6 +21,8 @@ export interface PrimaryOptions {
   readonly generation: string;
   /** Call meta of every replication call (the replication secret). */
   readonly callMeta: Readonly<Record<string, unknown>>;
+  /** The replication secret, to check the members' proofs before sending them `callMeta`. */
+  readonly secret: Uint8Array;
   /**
    * The lease check, right before applying and answering: a primary paused past its lease applies
    * nothing more (its ops wait, and fail when it is demoted; they are on the in-sync members).
@@ -90,6 +92,9 @@ export class PrimaryReplicator implements PeerHost {
   }
   get callMeta(): Readonly<Record<string, unknown>> {
     return this.options.callMeta;
+  }
+  get secret(): Uint8Array {
+    return this.options.secret;
   }
   /** Serving: claimed the set and every backup of it holds every op. */
   get ready(): boolean {

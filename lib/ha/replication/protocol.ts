@@ -7,6 +7,21 @@ export const REPL_PREFIX = '$repl.';
 export const METHOD_STATUS = '$repl.status';
 export const METHOD_APPEND = '$repl.append';
 export const METHOD_SNAPSHOT = '$repl.snapshot';
+/**
+ * The only replication call that needs no secret: the primary asks a member to prove it knows the
+ * secret before sending it anything that carries the secret (see sender-check.ts, memberProof).
+ */
+export const METHOD_HELLO = '$repl.hello';
+
+export interface HelloParams {
+  /** Random, fresh per connection. */
+  readonly nonce: string;
+}
+
+export interface HelloResult {
+  /** HMAC of the nonce and the member's own URL under the secret. */
+  readonly proof: Uint8Array;
+}
 
 /** [index, epoch, op]: tuples, not objects, to keep frames small. */
 export type WireEntry = [number, number, unknown];

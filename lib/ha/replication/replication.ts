@@ -9,11 +9,11 @@ import { RpcConnection, RpcError } from '../../transport';
 import type { CallContext, Handler, RpcConnectionOptions } from '../../transport';
 import type { ZkSession, AclEntry } from '../../zk';
 import { ClaimOutcome, PrimaryEvent, PrimaryReplicator } from './primary';
-import { METHOD_APPEND, METHOD_SNAPSHOT, METHOD_STATUS } from './protocol';
+import { isObject, METHOD_APPEND, METHOD_HELLO, METHOD_SNAPSHOT, METHOD_STATUS } from './protocol';
 import { Replica } from './replica';
 import type { ReplicaFault, ReplicatedState } from './replica';
 import {
-  claimOf, judgeClaim, mayBeNewer, replicationSecret, SECRET_META, senderAuthentic, unverifiedError,
+  claimOf, judgeClaim, mayBeNewer, memberProof, replicationSecret, SECRET_META, senderAuthentic, unverifiedError,
 } from './sender-check';
 import type { EpochClaim, ViewedPrimary } from './sender-check';
 
@@ -62,6 +62,8 @@ export interface ReplicationHost {
    * is none, or it is this member) and the service's generation.
    */
   viewedPrimary(): ViewedPrimary;
+  /** The URL this member is published at (its proof to the primary is bound to it). */
+  ownUrl(): string | undefined;
   /** The generation this member registered in: the one its epoch counts in when elected. */
   generation(): string;
   /** Other members of the group, by URL. */
@@ -144,6 +146,13 @@ export class Replication {
    */
   handlers(): Record<string, Handler> {
     return {
+      [METHOD_HELLO]: (params, ctx) => {
+        const url = this.host.ownUrl();
+        if (!isObject(params) || typeof params.nonce !== 'string' || params.nonce.length < 16 || params.nonce.length > 128 || url === undefined) {
+          throw this.refused(METHOD_HELLO, ctx, new RpcError('INVALID_ARGUMENT', `bad ${METHOD_HELLO} params`));
+        }
+        return { proof: memberProof(this.secret, params.nonce, url) };
+      },
       [METHOD_STATUS]: (_params, ctx) => {
         this.authenticate(METHOD_STATUS, ctx);
         return this.replica.status();
@@ -226,7 +235,7 @@ export class Replication {
     this.replica.raiseEpoch(epoch, false, generation);
     const primary = new PrimaryReplicator(this.replica, epoch, this.set, {
       limits: this.peerLimits, ackTimeoutMs: this.ackTimeoutMs, maxPending: this.maxPending, connection: this.connection,
-      generation, callMeta: this.callMeta,
+      generation, callMeta: this.callMeta, secret: this.secret,
       mayApply: () => this.host.isPrimary(),
     }, (e) => this.onPrimaryEvent(e));
     this.primary = primary;

@@ -1,3 +1,4 @@
+import { createHmac } from 'crypto';
 import { secretsEqual } from '../../base/secure-compare';
 import { RpcError } from '../../transport';
 import { isIndex, isObject } from './protocol';
@@ -56,6 +57,21 @@ export function claimOf(params: unknown): EpochClaim | undefined {
 /** Whether the call meta carries the replication secret (constant time). */
 export function senderAuthentic(meta: Readonly<Record<string, unknown>>, secret: Uint8Array): boolean {
   return secretsEqual(meta[SECRET_META], secret);
+}
+
+/**
+ * A member's answer to the primary's challenge: proves it holds the secret without revealing it,
+ * bound to the URL it is reached at, so that a process registered under another URL (a fake member
+ * record) cannot relay the challenge to a real member and pass the answer off as its own. Only then
+ * does the primary send calls that carry the secret.
+ */
+export function memberProof(secret: Uint8Array, nonce: string, url: string): Buffer {
+  return createHmac('sha256', secret).update(`zk-ha/replication-member-proof\n${nonce}\n${url}`).digest();
+}
+
+/** Checks a member's proof (constant time). */
+export function proofValid(given: unknown, secret: Uint8Array, nonce: string, url: string): boolean {
+  return secretsEqual(given, memberProof(secret, nonce, url));
 }
 
 const UNVERIFIED_MARK = 'repl-epoch-unverified';
