@@ -36,8 +36,9 @@ export interface ReplicationOptions {
   readonly connection?: Omit<RpcConnectionOptions, 'url'>;
   /**
    * Required. A secret (≥ 16 bytes) every member of the service shares and no client knows: the
-   * primary sends it with every replication call, and a member refuses (UNAUTHENTICATED) a
-   * replication call without it. See docs/replication.md, "Who may send replication calls".
+   * primary sends it with every replication call (to a member that first proved it holds it), and
+   * a member refuses (UNAUTHENTICATED) a replication call without it. See docs/replication.md,
+   * "Who may send replication calls".
    */
   readonly secret?: string | Uint8Array;
 }
