@@ -29,21 +29,22 @@ describe('replication calls from outsiders are refused (real ZooKeeper, servers 
     while (undo.length > 0) await undo.pop()!().catch(() => undefined);
   });
 
-  async function setup() {
+  /** `n` replicated servers (s1 primary) and a client; `inSync`: wait until all are in the in-sync set. */
+  async function setup(n = 3, inSync = true) {
     const root = uniqueRoot('replsec');
     const service = 'svc';
     const ws: Worker[] = [];
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < n; i++) {
       const w = await startReplicated({ connect, root, service, id: `s${i + 1}`, sessionTimeoutMs: T, replication: { ackTimeoutMs: 500 } });
       undo.push(() => w.kill());
       ws.push(w);
     }
     await eventually('s1 serves', () => ws[0]!.of('elected').length > 0);
-    await eventually('all three in sync', async () => (await readIsr(connect, root, service))?.members.length === 3, 20000);
+    if (inSync) await eventually('all in sync', async () => (await readIsr(connect, root, service))?.members.length === n, 20000);
     const client = new HaClient({ zk: { connect, sessionTimeoutMs: 4000 }, service, root, deadlineMs: 4 * T });
     undo.push(() => client.close());
     await client.start();
-    return { service, ws, client };
+    return { root, service, ws, client };
   }
 
   async function connectTo(w: Worker): Promise<RpcConnection> {
@@ -129,15 +130,7 @@ describe('replication calls from outsiders are refused (real ZooKeeper, servers 
   });
 
   it('a member record registered by someone else never receives the secret: the primary dials it, asks for a proof, sends nothing', async () => {
-    const root = uniqueRoot('replsec-fake');
-    const service = 'svc';
-    const ws: Worker[] = [];
-    for (let i = 0; i < 2; i++) {
-      const w = await startReplicated({ connect, root, service, id: `s${i + 1}`, sessionTimeoutMs: T, replication: { ackTimeoutMs: 500 } });
-      undo.push(() => w.kill());
-      ws.push(w);
-    }
-    await eventually('s1 serves', () => ws[0]!.of('elected').length > 0);
+    const { root, service, ws, client } = await setup(2, false);
     // A process with ZooKeeper write access (e.g. a client sharing the servers' credentials) registers itself as a member.
     const received: { method: string; meta: Record<string, unknown> }[] = [];
     const capture = (method: string) => (_p: unknown, ctx: { meta: Record<string, unknown> }) => {
@@ -153,9 +146,6 @@ describe('replication calls from outsiders are refused (real ZooKeeper, servers 
     const member = new Membership(session, { service, mode: 'primary-backup', root, record: { id: 'fake', url: `ws://127.0.0.1:${port}`, weight: 1 } });
     undo.push(() => member.leave());
     await member.register();
-    const client = new HaClient({ zk: { connect, sessionTimeoutMs: 4000 }, service, root, deadlineMs: 4 * T });
-    undo.push(() => client.close());
-    await client.start();
     await eventually('the primary dialled the fake member', () => received.some((r) => r.method === '$repl.hello'), 20000);
     for (let i = 0; i < 20; i++) await client.call('add', { id: `w${i}` });
     await eventually('the primary reports the member that cannot prove the secret', () => ws[0]!.of('fault').some((f) =>
