@@ -3,6 +3,7 @@
  * local 3-node ZooKeeper ensemble, three example servers as child processes and a busy client,
  * then injects faults one after another and measures what the client saw. Exits 0 when green.
  */
+import { randomBytes } from 'crypto';
 import { HaClient } from '../lib';
 import type { FaultReport } from '../lib';
 import { startZooKeeper, type ZkCluster } from '../integration/harness';
@@ -58,10 +59,11 @@ async function main(): Promise<number> {
 
     phase = 'starting servers';
     const script = pb ? 'pb-server.ts' : 'redundant-server.ts';
+    const replSecret = randomBytes(24).toString('base64'); // shared by this run's servers only
     screen.event(`starting 3 servers: examples/${script}`);
     for (let i = 1; i <= 3; i++) {
       servers.push(new ServerProcess(pb ? `s${i}` : `r${i}`, script, {
-        ZK_CONNECT: zk.connectString, SERVICE: service, SESSION_TIMEOUT_MS: String(opts.sessionTimeoutMs), WEIGHT: String(i),
+        ZK_CONNECT: zk.connectString, SERVICE: service, SESSION_TIMEOUT_MS: String(opts.sessionTimeoutMs), WEIGHT: String(i), REPL_SECRET: replSecret,
       }, (line) => screen.event(line)));
     }
     await Promise.all(servers.map((s) => s.start()));

@@ -12,6 +12,8 @@ import { dumpOf, duplicates, keyOf, readIsr, startReplicated } from './support/r
 import type { ReplicatedSpec } from './support/replication-fixtures';
 import { eventually, sleep, uniqueRoot, within } from './support/wait';
 import type { Worker } from './support/worker';
+import { workerReplicationSecret } from './workers/server-spec';
+import { SECRET_META } from '../lib/ha/replication/sender-check';
 
 const T = 1500; // servers' session timeout
 
@@ -147,12 +149,16 @@ describe('replicated state (real ZooKeeper, servers as processes)', function () 
     const conn = new RpcConnection({ url: backup.of('started')[0]!.url as string, reconnect: false });
     closers.push(() => conn.close());
     await conn.connect();
-    let status = { epoch: 0 };
+    // Sent with the replication secret: this is an old primary, not an outsider (see replication-security.test.ts).
+    const meta = { [SECRET_META]: workerReplicationSecret(service) };
+    let status = { epoch: 0, generation: '' };
     await eventually('the backup has seen the new epoch', async () => {
-      status = (await conn.call<{ epoch: number }>('$repl.status', {})).result;
+      status = (await conn.call<{ epoch: number; generation: string }>('$repl.status', {}, { meta })).result;
       return status.epoch > 0;
     });
-    const err = await conn.call('$repl.append', { epoch: status.epoch - 1, entries: [[99, status.epoch - 1, { add: 'forged' }]], commit: 99 }).catch((e: unknown) => e);
+    const err = await conn.call('$repl.append', {
+      epoch: status.epoch - 1, generation: status.generation, entries: [[99, status.epoch - 1, { add: 'forged' }]], commit: 99,
+    }, { meta }).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(RpcError);
     expect((err as RpcError).code).to.equal('FENCED');
     await sleep(100);

@@ -15,6 +15,7 @@
  */
 import { HaMetrics, HaServer, RpcError } from '../../lib';
 import type { CallContext, HaCallContext, HaHandler, ReplicatedState } from '../../lib';
+import { workerReplicationSecret } from './server-spec';
 import type { ServerWorkerSpec } from './server-spec';
 import { emit, onCommand } from './worker-io';
 
@@ -146,7 +147,7 @@ async function main(): Promise<void> {
     journal: config.journal,
     transport: heartbeat,
     handlers: config.replicated ? { ...handlers, ...replicatedHandlers } : handlers,
-    ...(config.replicated ? { state: state as ReplicatedState, replication: { connection: heartbeat, ...config.replication } } : {}),
+    ...(config.replicated ? { state: state as ReplicatedState, replication: { connection: heartbeat, secret: workerReplicationSecret(config.service), ...config.replication } } : {}),
   });
   server.on('elected', (e) => emit('elected', e));
   server.on('demoted', (e) => emit('demoted', e));

@@ -25,3 +25,11 @@ export interface ServerWorkerSpec {
   replicated?: boolean;
   replication?: ReplicationOptions;
 }
+
+/**
+ * The replication secret of the workers of `service` when the spec names none: known to the test
+ * (which plays the attacker with or without it), never to the workers' clients.
+ */
+export function workerReplicationSecret(service: string): string {
+  return `zk-ha-test-replication-secret/${service}`;
+}

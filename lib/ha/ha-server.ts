@@ -197,6 +197,12 @@ export class HaServer extends EventEmitter<HaServerEvents> {
         // The set changed between the eligibility check and the claim: hand over to the next in line.
         if (this.roleValue === 'primary') this.stepDown().catch(() => undefined);
       },
+      viewedPrimary: () => {
+        const { primary, generation } = this.view.snapshot;
+        return { epoch: primary !== undefined && primary.record.id !== this.id ? primary.sequence : undefined, generation };
+      },
+      generation: () => this.membership.generation,
+      ownUrl: () => this.urlValue,
       peerUrls: () => this.view.snapshot.members.filter((m) => m.record.id !== this.id).map((m) => m.record.url),
       handoverMs: () => this.election?.leaseMs ?? 0,
     });

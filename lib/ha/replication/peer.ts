@@ -2,10 +2,16 @@ import { randomUUID } from 'crypto';
 import { RpcConnection, RpcError } from '../../transport';
 import type { RpcConnectionOptions } from '../../transport';
 import { toWire } from './replica';
+import { isUnverified, proofValid } from './sender-check';
 import type { Replica } from './replica';
 import {
-  AppendResult, isIndex, isObject, METHOD_APPEND, METHOD_SNAPSHOT, METHOD_STATUS, SnapshotResult, StatusResult,
+  AppendResult, HelloResult, isIndex, isObject, METHOD_APPEND, METHOD_HELLO, METHOD_SNAPSHOT, METHOD_STATUS, SnapshotResult, StatusResult,
 } from './protocol';
+
+/** Pause before resending a call the backup could not verify yet (its view is a notification behind). */
+const UNVERIFIED_RETRY_MS = 15;
+/** Pause before challenging again a member that could not prove it holds the secret. */
+const UNPROVEN_RETRY_MS = 5000;
 
 export interface PeerLimits {
   /** Entries per append. */
@@ -20,8 +26,13 @@ export interface PeerLimits {
 
 export interface PeerHost {
   readonly replica: Replica;
-  /** The epoch we ship under. */
+  /** The epoch we ship under, and the generation of the service it counts in. */
   readonly epoch: number;
+  readonly generation: string;
+  /** Call meta of every replication call: the replication secret. */
+  readonly callMeta: Readonly<Record<string, unknown>>;
+  /** The secret itself, to check the backup's proof before sending it `callMeta`. */
+  readonly secret: Uint8Array;
   /** The commit index the backups may apply up to. */
   readonly commitIndex: number;
   /** A peer's match index moved (or it became known). */
@@ -48,6 +59,10 @@ export class Peer {
   private running = false;
   private closed = false;
   private commitTimer: NodeJS.Timeout | undefined;
+  private unverifiedStreak = 0;
+  /** Connections made so far, and the one whose far end proved it holds the secret. */
+  private ups = 0;
+  private provenUp = -1;
 
   constructor(
     readonly url: string,
@@ -60,7 +75,10 @@ export class Peer {
     this.conn.on('down', () => {
       this.match = -1;
     });
-    this.conn.on('up', () => this.kick());
+    this.conn.on('up', () => {
+      this.ups++;
+      this.kick();
+    });
     this.conn.connect().catch(() => undefined);
   }
 
@@ -95,6 +113,10 @@ export class Peer {
     while (!this.closed) {
       if (this.conn.state !== 'up') return; // 'up' kicks again
       try {
+        if (this.provenUp !== this.ups) {
+          await this.challenge();
+          continue;
+        }
         if (this.match < 0) {
           await this.probe();
           continue;
@@ -112,22 +134,56 @@ export class Peer {
           this.host.fenced(this, error);
           return;
         }
-        this.host.report('peer-error', { url: this.url, code: (error as RpcError)?.code, message: String((error as Error)?.message ?? error) });
+        if (isUnverified(error)) {
+          // The backup's view has not seen us acknowledged yet (a notification behind): soon again, same
+          // position; backing off to retryMs for a backup whose view stays behind (partitioned from ZooKeeper).
+          const pause = Math.min(this.limits.retryMs, UNVERIFIED_RETRY_MS * 2 ** Math.min(this.unverifiedStreak++, 8));
+          await new Promise((r) => setTimeout(r, pause).unref());
+          continue;
+        }
+        const code = (error as RpcError)?.code;
+        this.host.report('peer-error', { url: this.url, code, message: String((error as Error)?.message ?? error) });
         this.match = -1;
-        await new Promise((r) => setTimeout(r, this.limits.retryMs).unref());
+        // A member that cannot prove the secret (misconfigured, or a record registered by someone else): seldom again.
+        const pause = code === 'UNAUTHENTICATED' ? UNPROVEN_RETRY_MS : this.limits.retryMs;
+        await new Promise((r) => setTimeout(r, pause).unref());
       }
     }
   }
 
+  /**
+   * The far end proves it holds the secret, for the URL we dialled, before it gets a call carrying
+   * the secret: whoever can register a member record in ZooKeeper learns nothing by being dialled.
+   */
+  private async challenge(): Promise<void> {
+    const up = this.ups;
+    const nonce = randomUUID();
+    const { result } = await this.conn.call<HelloResult>(METHOD_HELLO, { nonce }, { timeoutMs: this.limits.callTimeoutMs });
+    if (!isObject(result) || !proofValid(result.proof, this.host.secret, nonce, this.url)) {
+      throw new RpcError('UNAUTHENTICATED', `the member at ${this.url} cannot prove it holds the replication secret; nothing sent to it`);
+    }
+    this.provenUp = up;
+  }
+
+  private async call<R>(method: string, params: Record<string, unknown>): Promise<{ result: R }> {
+    // Only on the connection that proved itself (a reconnect may reach another process).
+    if (this.provenUp !== this.ups) throw new RpcError('UNAVAILABLE', `connection to ${this.url} changed; proving it again`, { notExecuted: true });
+    const response = await this.conn.call<R>(method, params, { timeoutMs: this.limits.callTimeoutMs, meta: this.host.callMeta as Record<string, unknown> });
+    this.unverifiedStreak = 0;
+    return response;
+  }
+
   private async probe(): Promise<void> {
-    const { result } = await this.conn.call<StatusResult>(METHOD_STATUS, { epoch: this.host.epoch }, { timeoutMs: this.limits.callTimeoutMs });
+    const { result } = await this.call<StatusResult>(METHOD_STATUS, { epoch: this.host.epoch, generation: this.host.generation });
     if (!isObject(result) || typeof result.key !== 'string' || !isIndex(result.epoch) || !isIndex(result.lastIndex) || !isIndex(result.appliedIndex)) {
       throw new RpcError('INTERNAL', 'bad $repl.status answer');
     }
-    if (result.epoch > this.host.epoch) throw new RpcError('FENCED', `backup ${result.key} has seen epoch ${result.epoch}`);
+    // Epochs compare within one generation; the backup verified its epoch in ZooKeeper.
+    const sameGeneration = (result.generation ?? '') === this.host.generation;
+    if (sameGeneration && result.epoch > this.host.epoch) throw new RpcError('FENCED', `backup ${result.key} has seen epoch ${result.epoch}`);
     this.key = result.key;
     // A backup on an older epoch drops its unapplied tail when our first append arrives.
-    this.match = result.epoch === this.host.epoch ? result.lastIndex : result.appliedIndex;
+    this.match = sameGeneration && result.epoch === this.host.epoch ? result.lastIndex : result.appliedIndex;
     this.host.replica.log.hold(this, this.match + 1);
     this.host.progressed(this);
   }
@@ -136,8 +192,8 @@ export class Peer {
     const log = this.host.replica.log;
     const entries = log.slice(this.match + 1, this.limits.batchEntries) ?? [];
     const commit = this.host.commitIndex;
-    const { result } = await this.conn.call<AppendResult>(
-      METHOD_APPEND, { epoch: this.host.epoch, entries: toWire(entries), commit }, { timeoutMs: this.limits.callTimeoutMs },
+    const { result } = await this.call<AppendResult>(
+      METHOD_APPEND, { epoch: this.host.epoch, generation: this.host.generation, entries: toWire(entries), commit },
     );
     if (!isObject(result) || !isIndex(result.match)) throw new RpcError('INTERNAL', 'bad $repl.append answer');
     this.key = result.key;
@@ -156,8 +212,8 @@ export class Peer {
     this.host.report('snapshot-sent', { url: this.url, index, bytes: bytes.length });
     for (;;) {
       const chunk = bytes.subarray(offset, Math.min(bytes.length, offset + this.limits.chunkBytes));
-      const { result } = await this.conn.call<SnapshotResult>(
-        METHOD_SNAPSHOT, { epoch: this.host.epoch, id, index, total: bytes.length, offset, chunk }, { timeoutMs: this.limits.callTimeoutMs },
+      const { result } = await this.call<SnapshotResult>(
+        METHOD_SNAPSHOT, { epoch: this.host.epoch, generation: this.host.generation, id, index, total: bytes.length, offset, chunk },
       );
       if (!isObject(result) || !isIndex(result.received)) throw new RpcError('INTERNAL', 'bad $repl.snapshot answer');
       if (result.match !== undefined) {

@@ -17,6 +17,12 @@ export interface PrimaryOptions {
   /** replicate() refuses (OVERLOADED) beyond this many ops not yet committed. */
   readonly maxPending: number;
   readonly connection: Omit<RpcConnectionOptions, 'url'>;
+  /** The generation of the service our epoch counts in (the one we registered in). */
+  readonly generation: string;
+  /** Call meta of every replication call (the replication secret). */
+  readonly callMeta: Readonly<Record<string, unknown>>;
+  /** The replication secret, to check the members' proofs before sending them `callMeta`. */
+  readonly secret: Uint8Array;
   /**
    * The lease check, right before applying and answering: a primary paused past its lease applies
    * nothing more (its ops wait, and fail when it is demoted; they are on the in-sync members).
@@ -81,6 +87,15 @@ export class PrimaryReplicator implements PeerHost {
   get commitIndex(): number {
     return this.commit;
   }
+  get generation(): string {
+    return this.options.generation;
+  }
+  get callMeta(): Readonly<Record<string, unknown>> {
+    return this.options.callMeta;
+  }
+  get secret(): Uint8Array {
+    return this.options.secret;
+  }
   /** Serving: claimed the set and every backup of it holds every op. */
   get ready(): boolean {
     return this.readyValue && !this.stopped;
@@ -115,7 +130,7 @@ export class PrimaryReplicator implements PeerHost {
         throw error;
       }
     }
-    this.replica.raiseEpoch(this.epoch, false);
+    this.replica.raiseEpoch(this.epoch, false, this.options.generation);
     this.commit = this.replica.log.lastIndex;
     this.replica.applyUpTo(this.commit);
     this.checkTimer = setInterval(() => this.checkLaggards(), Math.max(10, Math.floor(this.options.ackTimeoutMs / 4)));

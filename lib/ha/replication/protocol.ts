@@ -7,20 +7,39 @@ export const REPL_PREFIX = '$repl.';
 export const METHOD_STATUS = '$repl.status';
 export const METHOD_APPEND = '$repl.append';
 export const METHOD_SNAPSHOT = '$repl.snapshot';
+/**
+ * The only replication call that needs no secret: the primary asks a member to prove it knows the
+ * secret before sending it anything that carries the secret (see sender-check.ts, memberProof).
+ */
+export const METHOD_HELLO = '$repl.hello';
+
+export interface HelloParams {
+  /** Random, fresh per connection. */
+  readonly nonce: string;
+}
+
+export interface HelloResult {
+  /** HMAC of the nonce and the member's own URL under the secret. */
+  readonly proof: Uint8Array;
+}
 
 /** [index, epoch, op]: tuples, not objects, to keep frames small. */
 export type WireEntry = [number, number, unknown];
 
 export interface StatusResult {
   readonly key: string;
-  /** Highest epoch this replica has seen. */
+  /** Highest epoch this replica has verified. */
   readonly epoch: number;
+  /** The generation that epoch counts in ("" before any). */
+  readonly generation: string;
   readonly lastIndex: number;
   readonly appliedIndex: number;
 }
 
 export interface AppendParams {
   readonly epoch: number;
+  /** The generation of the service the epoch counts in (absent = ""). */
+  readonly generation?: string;
   readonly entries: readonly WireEntry[];
   /** The primary's commit index: the backup applies up to it. */
   readonly commit: number;
@@ -36,6 +55,7 @@ export interface AppendResult {
 
 export interface SnapshotParams {
   readonly epoch: number;
+  readonly generation?: string;
   /** Identifies one transfer; a chunk of another transfer restarts the assembly. */
   readonly id: string;
   /** Log index the snapshot was taken at. */

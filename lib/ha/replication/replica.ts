@@ -36,13 +36,15 @@ interface Assembly {
 
 /**
  * One member's copy of the replicated state: its log, its state machine and the highest epoch it
- * has seen. As a backup it accepts appends and snapshots from the primary of its epoch or a newer
- * one, refusing older epochs (FENCED); on a newer epoch it drops what it had not applied, since
- * only applied (committed) ops are sure to be in the new primary's log.
+ * has verified. As a backup it takes appends and snapshots that Replication has let through (sent
+ * with the secret, from the epoch its ZooKeeper view acknowledges), still refusing older epochs
+ * (FENCED); on a newer epoch it drops what it had not applied, since only applied (committed) ops
+ * are sure to be in the new primary's log.
  */
 export class Replica {
   readonly log: ReplicatedLog;
   private epochValue = 0;
+  private generationValue = '';
   private assembly: Assembly | undefined;
   /** The result of the last apply of each index still waited for (primary side). */
   onApplied: ((entry: LogEntry, result: unknown) => void) | undefined;
@@ -59,18 +61,25 @@ export class Replica {
   get epoch(): number {
     return this.epochValue;
   }
+  /** The generation of the service `epoch` counts in. */
+  get generation(): string {
+    return this.generationValue;
+  }
 
   status(): StatusResult {
-    return { key: this.key, epoch: this.epochValue, lastIndex: this.log.lastIndex, appliedIndex: this.log.appliedIndex };
+    return { key: this.key, epoch: this.epochValue, generation: this.generationValue, lastIndex: this.log.lastIndex, appliedIndex: this.log.appliedIndex };
   }
 
   /**
-   * Raises the epoch (a new primary exists, or we are it). As a backup (`dropUnapplied`), the
-   * ops not applied yet may not be in the new primary's log: they go, and the primary resends.
+   * Raises the epoch (a new primary exists, or we are it) — only ever to an epoch verified in
+   * ZooKeeper (see sender-check.ts). A new generation restarts the count. As a backup
+   * (`dropUnapplied`), the ops not applied yet may not be in the new primary's log: they go, and
+   * the primary resends.
    */
-  raiseEpoch(epoch: number, dropUnapplied: boolean): void {
-    if (epoch <= this.epochValue) return;
+  raiseEpoch(epoch: number, dropUnapplied: boolean, generation = this.generationValue): void {
+    if (generation === this.generationValue && epoch <= this.epochValue) return;
     this.epochValue = epoch;
+    this.generationValue = generation;
     this.assembly = undefined;
     if (dropUnapplied) {
       const dropped = this.log.truncateUnapplied();
@@ -104,8 +113,8 @@ export class Replica {
       throw new RpcError('INVALID_ARGUMENT', 'bad $repl.append params');
     }
     const p = params as unknown as AppendParams;
-    this.fence(p.epoch);
-    this.raiseEpoch(p.epoch, true);
+    this.fence(p.epoch, p.generation);
+    this.raiseEpoch(p.epoch, true, p.generation);
     const entries: LogEntry[] = [];
     for (const w of p.entries) {
       if (!Array.isArray(w) || !isIndex(w[0]) || !isIndex(w[1])) throw new RpcError('INVALID_ARGUMENT', 'bad $repl.append entry');
@@ -124,8 +133,8 @@ export class Replica {
       throw new RpcError('INVALID_ARGUMENT', 'bad $repl.snapshot params');
     }
     const p = params as unknown as SnapshotParams;
-    this.fence(p.epoch);
-    this.raiseEpoch(p.epoch, true);
+    this.fence(p.epoch, p.generation);
+    this.raiseEpoch(p.epoch, true, p.generation);
     if (p.total > this.limits.maxSnapshotBytes) {
       throw new RpcError('PAYLOAD_TOO_LARGE', `snapshot of ${p.total} bytes exceeds maxSnapshotBytes ${this.limits.maxSnapshotBytes}`);
     }
@@ -153,8 +162,8 @@ export class Replica {
     return { key: this.key, received: a.received, match: this.log.lastIndex };
   }
 
-  private fence(epoch: number): void {
-    if (epoch < this.epochValue) {
+  private fence(epoch: number, generation = this.generationValue): void {
+    if (generation === this.generationValue && epoch < this.epochValue) {
       this.fault('stale-epoch', { epoch, seen: this.epochValue });
       throw new RpcError('FENCED', `op from epoch ${epoch} refused: epoch ${this.epochValue} is newer`, { retryable: false, notExecuted: true });
     }

@@ -6,12 +6,16 @@ import { InSyncSet, isEligible, replicaKey } from '../../coordination/in-sync-se
 import type { IsrRecord } from '../../coordination/in-sync-set';
 import type { ServicePaths } from '../../coordination';
 import { RpcConnection, RpcError } from '../../transport';
-import type { Handler, RpcConnectionOptions } from '../../transport';
+import type { CallContext, Handler, RpcConnectionOptions } from '../../transport';
 import type { ZkSession, AclEntry } from '../../zk';
 import { ClaimOutcome, PrimaryEvent, PrimaryReplicator } from './primary';
-import { METHOD_APPEND, METHOD_SNAPSHOT, METHOD_STATUS } from './protocol';
+import { isObject, METHOD_APPEND, METHOD_HELLO, METHOD_SNAPSHOT, METHOD_STATUS } from './protocol';
 import { Replica } from './replica';
 import type { ReplicaFault, ReplicatedState } from './replica';
+import {
+  claimOf, judgeClaim, mayBeNewer, memberProof, replicationSecret, SECRET_META, senderAuthentic, unverifiedError,
+} from './sender-check';
+import type { EpochClaim, ViewedPrimary } from './sender-check';
 
 export interface ReplicationOptions {
   /** A backup that has not acknowledged an op within this long leaves the in-sync set. Default 1000. */
@@ -30,10 +34,17 @@ export interface ReplicationOptions {
   readonly retryMs?: number;
   /** How the primary reaches the backups' ws endpoints (authentication, TLS, heartbeats). */
   readonly connection?: Omit<RpcConnectionOptions, 'url'>;
+  /**
+   * Required. A secret (≥ 16 bytes) every member of the service shares and no client knows: the
+   * primary sends it with every replication call (to a member that first proved it holds it), and
+   * a member refuses (UNAUTHENTICATED) a replication call without it. See docs/replication.md,
+   * "Who may send replication calls".
+   */
+  readonly secret?: string | Uint8Array;
 }
 
 export type ReplicationFault =
-  | { kind: 'isr-shrunk' | 'isr-expanded' | 'isr-unavailable' | 'replication'; detail: Record<string, unknown> };
+  | { kind: 'isr-shrunk' | 'isr-expanded' | 'isr-unavailable' | 'replication' | 'rejected-input'; detail: Record<string, unknown> };
 
 export interface ReplicationHost {
   readonly session: ZkSession;
@@ -47,6 +58,15 @@ export interface ReplicationHost {
   fault(f: ReplicationFault): void;
   /** This member won the election but may not serve (not in sync): let the next in line try. */
   yieldLeadership(): void;
+  /**
+   * What this member's own ZooKeeper view acknowledges: the primary's epoch (undefined when there
+   * is none, or it is this member) and the service's generation.
+   */
+  viewedPrimary(): ViewedPrimary;
+  /** The URL this member is published at (its proof to the primary is bound to it). */
+  ownUrl(): string | undefined;
+  /** The generation this member registered in: the one its epoch counts in when elected. */
+  generation(): string;
   /** Other members of the group, by URL. */
   peerUrls(): string[];
   /** How long a resigning primary may still apply ops it had ordered (its lease). */
@@ -68,6 +88,8 @@ export class Replication {
   private readonly maxPending: number;
   private readonly retryMs: number;
   private readonly connection: Omit<RpcConnectionOptions, 'url'>;
+  private readonly secret: Uint8Array;
+  private readonly callMeta: Readonly<Record<string, unknown>>;
   private readonly peerLimits: { batchEntries: number; chunkBytes: number; callTimeoutMs: number; retryMs: number };
 
   constructor(state: ReplicatedState, options: ReplicationOptions | undefined, private readonly host: ReplicationHost) {
@@ -76,6 +98,10 @@ export class Replication {
     }
     const o = options ?? {};
     if (typeof o !== 'object') throw new InvalidOptionError('replication', 'must be an object');
+    const secret = replicationSecret(o.secret);
+    if (typeof secret === 'string') throw new InvalidOptionError('replication.secret', secret);
+    this.secret = secret;
+    this.callMeta = Object.freeze({ [SECRET_META]: secret });
     this.ackTimeoutMs = positiveNumber('replication.ackTimeoutMs', o.ackTimeoutMs, 1000);
     this.maxPending = integerInRange('replication.maxPending', o.maxPending, 1, 1e7, 10_000);
     this.retryMs = positiveNumber('replication.retryMs', o.retryMs, 1000);
@@ -114,35 +140,73 @@ export class Replication {
     return this.primary?.ready === true;
   }
 
-  /** The internal methods every member serves (authenticated like any call). */
+  /**
+   * The internal methods every member serves. Beyond the transport's authentication (which
+   * clients pass too), each needs the replication secret, and an append or snapshot needs the
+   * epoch this member's own view acknowledges (sender-check.ts).
+   */
   handlers(): Record<string, Handler> {
     return {
-      [METHOD_STATUS]: () => this.replica.status(),
-      [METHOD_APPEND]: (params) => {
-        this.yieldToNewer(params);
+      [METHOD_HELLO]: (params, ctx) => {
+        const url = this.host.ownUrl();
+        if (!isObject(params) || typeof params.nonce !== 'string' || params.nonce.length < 16 || params.nonce.length > 128 || url === undefined) {
+          throw this.refused(METHOD_HELLO, ctx, new RpcError('INVALID_ARGUMENT', `bad ${METHOD_HELLO} params`));
+        }
+        return { proof: memberProof(this.secret, params.nonce, url) };
+      },
+      [METHOD_STATUS]: (_params, ctx) => {
+        this.authenticate(METHOD_STATUS, ctx);
+        return this.replica.status();
+      },
+      [METHOD_APPEND]: (params, ctx) => {
+        this.admitSender(METHOD_APPEND, params, ctx);
         return this.replica.onAppend(params);
       },
-      [METHOD_SNAPSHOT]: (params) => {
-        this.yieldToNewer(params);
+      [METHOD_SNAPSHOT]: (params, ctx) => {
+        this.admitSender(METHOD_SNAPSHOT, params, ctx);
         return this.replica.onSnapshot(params);
       },
     };
   }
 
+  private authenticate(method: string, ctx: CallContext): void {
+    if (senderAuthentic(ctx.meta, this.secret)) return;
+    throw this.refused(method, ctx, new RpcError('UNAUTHENTICATED', `${method} needs the replication secret`, { notExecuted: true, retryable: false }));
+  }
+
   /**
-   * A replication call reaching us while we think we are the primary: from a newer epoch it
-   * means we are not (stop serving at once, the election catches up); otherwise it is refused.
+   * Lets an append/snapshot through only from the primary this member's view acknowledges. No
+   * number in the message raises an epoch or demotes us: a claim we cannot verify is refused
+   * (retryable: our view may be a notification behind), an older one is FENCED.
    */
-  private yieldToNewer(params: unknown): void {
+  private admitSender(method: string, params: unknown, ctx: CallContext): void {
+    this.authenticate(method, ctx);
+    const claim = claimOf(params);
+    if (claim === undefined) throw this.refused(method, ctx, new RpcError('INVALID_ARGUMENT', `bad ${method} params (epoch, generation)`));
     const p = this.primary;
-    if (!p) return;
-    const epoch = typeof params === 'object' && params !== null ? (params as { epoch?: unknown }).epoch : undefined;
-    if (typeof epoch === 'number' && epoch > p.epoch) {
-      this.host.fault({ kind: 'replication', detail: { what: 'newer-primary', epoch, ours: p.epoch } });
-      this.demoted('a newer primary replicates');
+    const own: EpochClaim = p ? { epoch: p.epoch, generation: p.generation } : { epoch: this.replica.epoch, generation: this.replica.generation };
+    const verdict = judgeClaim(claim, this.host.viewedPrimary(), own);
+    const newer = mayBeNewer(claim, own);
+    if (verdict === 'verified' && (!p || newer)) {
+      if (p) {
+        // Our own view shows the newer primary: we are not the primary any more (the election catches up).
+        this.host.fault({ kind: 'replication', detail: { what: 'newer-primary', epoch: claim.epoch, generation: claim.generation, ours: p.epoch } });
+        this.demoted('a newer primary replicates');
+      }
       return;
     }
-    throw new RpcError('FENCED', `this member is the primary of epoch ${p.epoch}`, { notExecuted: true, retryable: false });
+    if (verdict === 'unverified' && (!p || newer)) throw this.refused(method, ctx, unverifiedError(claim), claim);
+    const why = p ? `this member is the primary of epoch ${p.epoch}` : `epoch ${claim.epoch} refused: epoch ${own.epoch} is newer`;
+    throw this.refused(method, ctx, new RpcError('FENCED', why, { notExecuted: true, retryable: false }), claim);
+  }
+
+  /** Reports a refused replication call (rate limited: anyone able to call us can cause these) and returns the error. */
+  private refused(method: string, ctx: CallContext, error: RpcError, claim?: EpochClaim): RpcError {
+    this.host.fault({
+      kind: 'rejected-input',
+      detail: { code: error.code, method, peer: ctx.peer.address, epoch: claim?.epoch, generation: claim?.generation, message: error.message },
+    });
+    return error;
   }
 
   /**
@@ -168,9 +232,11 @@ export class Replication {
   elected(epoch: number): void {
     this.demoted('re-elected');
     // Fence the old primary at once: from here on, appends of older epochs are refused.
-    this.replica.raiseEpoch(epoch, false);
+    const generation = this.host.generation();
+    this.replica.raiseEpoch(epoch, false, generation);
     const primary = new PrimaryReplicator(this.replica, epoch, this.set, {
       limits: this.peerLimits, ackTimeoutMs: this.ackTimeoutMs, maxPending: this.maxPending, connection: this.connection,
+      generation, callMeta: this.callMeta, secret: this.secret,
       mayApply: () => this.host.isPrimary(),
     }, (e) => this.onPrimaryEvent(e));
     this.primary = primary;
