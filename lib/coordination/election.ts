@@ -3,6 +3,7 @@ import { monotonicMs } from '../base/clock';
 import { InvalidOptionError } from '../base/errors';
 import { fraction, integerInRange } from '../base/options';
 import { ZkError, ZkSession } from '../zk';
+import type { MultiOp } from '../zk';
 import { DEFAULT_DRIFT_MARGIN, DEFAULT_LEASE_MS } from './election-types';
 import type { DemotionReason, ElectionEvents, ElectionOptions, ElectionStats } from './election-types';
 import { HeadObserver } from './head-observer';
@@ -133,26 +134,30 @@ export class Election extends EventEmitter<ElectionEvents> {
 
   /**
    * Hands leadership over: stop leading first (so no call is admitted after this point), run
-   * `beforeRelease`, mark the lease released (the successor may then act at once), then give up the
-   * node and register again at the back of the line — or leave the group when `rejoin` is false.
+   * `beforeRelease`, then — in one multi — mark the lease released and give up the member node: the
+   * successor sees both together and may act at once. This member then registers again at the back
+   * of the line, or leaves the group when `rejoin` is false.
    */
   async resign(opts: { rejoin?: boolean; beforeRelease?: () => Promise<void> } = {}): Promise<void> {
     const holder = this.leading?.holder;
     this.demote('resigned', true);
+    let failed: { error: unknown } | undefined;
     try {
       // E.g. let calls admitted while leading finish, so the successor never overlaps with them.
       if (opts.beforeRelease) await opts.beforeRelease();
-    } finally {
-      if (holder) await holder.release();
+    } catch (error) {
+      failed = { error };
     }
+    const release = holder ? holder.releaseOps() : [];
     if (opts.rejoin === false) {
       this.stop();
-      await this.membership.leave();
+      await this.membership.leave(release);
     } else {
-      await this.membership.requeue();
+      await this.membership.requeue(release);
     }
     // The successor has read RELEASED by now or counts from our departure; the node goes.
     if (holder) setTimeout(() => void holder.remove(), this.leaseMs).unref();
+    if (failed) throw failed.error;
   }
 
   /**
@@ -272,8 +277,14 @@ export class Election extends EventEmitter<ElectionEvents> {
       this.wakeAtTime(deadline);
       return;
     }
-    const outcome = await observer.takeover(skipped);
-    if (outcome !== 'done') return this.schedule();
+    // The takeover carries our own lease node's creation: the act-at instant has passed already
+    // (the deadline is seenAt + lease × (1 + margin)), so we publish that we serve in the same write —
+    // one ZooKeeper write and one client notification less. Not eligible: remove the head only.
+    const holder = (await this.eligible()) ? this.newHolder(own) : undefined;
+    const taken = (ops: readonly MultiOp[]): Promise<boolean> => observer.takeover(skipped, ops).then((o) => o === 'done');
+    if (holder) await this.claim(own, holder, () => holder.acquire(taken));
+    else await taken([]);
+    if (!observer.gone) return this.schedule();
     this.stats.takeovers++;
     this.emit('takeover', { node: name, reason: observer.takeoverReason });
     // Everything ahead of us went in that one multi (later nodes only come behind): we are the head.
@@ -301,15 +312,29 @@ export class Election extends EventEmitter<ElectionEvents> {
       this.wakeAtTime(monotonicMs() + this.leaseMs / 3);
       return;
     }
-    const holder = new LeaseHolder(this.session, {
+    const holder = this.newHolder(own);
+    return this.claim(own, holder, () => holder.acquire(), true);
+  }
+
+  private newHolder(own: OwnNode): LeaseHolder {
+    return new LeaseHolder(this.session, {
       memberPath: own.path,
       leasePath: `${this.membership.paths.leases}/${leaseNodeName(own.name, own.sessionId)}`,
       leaseMs: this.leaseMs,
       acl: this.membership.acl,
     });
-    // The ownership check runs beside the lease's creation (one round trip less on a failover);
-    // nobody is told we lead unless both hold.
-    const [statResult, acquireResult] = await Promise.allSettled([this.session.exists(own.path), holder.acquire()]);
+  }
+
+  /**
+   * Leads once the lease node is created (`acquire`) and our member node is ours. The ownership
+   * check runs beside the creation (one round trip less on a failover) and is sent first: a read
+   * queued behind our own write would wait for its commit. Nobody is told we lead unless both
+   * hold. `ownWrite`: the creation was our own multi, so a failure may have left a stale node of
+   * ours to clean up (a takeover multi that failed wrote nothing).
+   */
+  private async claim(own: OwnNode, holder: LeaseHolder, acquire: () => Promise<boolean>, ownWrite = false): Promise<void> {
+    const owned = this.session.exists(own.path);
+    const [statResult, acquireResult] = await Promise.allSettled([owned, acquire()]);
     if (statResult.status === 'rejected' || acquireResult.status === 'rejected') {
       holder.stop();
       await holder.remove();
@@ -325,6 +350,7 @@ export class Election extends EventEmitter<ElectionEvents> {
       return;
     }
     if (!acquired) {
+      if (!ownWrite) return this.schedule();
       // Our member node went (Membership registers again) or a stale lease node of ours is in the way.
       await holder.remove();
       this.wakeAtTime(monotonicMs() + this.leaseMs / 3);
@@ -335,6 +361,10 @@ export class Election extends EventEmitter<ElectionEvents> {
       await holder.remove();
       return this.schedule();
     }
+    this.actAt = { node: own.name, at: monotonicMs() };
+    // Leading: the head we observed (if we took over from it) is history.
+    this.observer?.close();
+    this.observer = undefined;
     this.leading = { epoch: own.sequence, node: own.name, holder };
     holder.on('ended', ({ reason }) => {
       if (this.leading?.holder !== holder) return;
