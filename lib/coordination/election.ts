@@ -44,6 +44,11 @@ export class Election extends EventEmitter<ElectionEvents> {
   private actAt: { node: string; at: number } | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeAt = Number.POSITIVE_INFINITY;
+  private wakeForTakeover = false;
+  /** The line as last listed, when we observe the head (second or third in line). */
+  private line: { own: OwnNode; head: string; skipped: readonly SkippedNode[]; extraMs: number } | undefined;
+  /** No event since that listing: a takeover-deadline wake may skip listing again. */
+  private quiet = false;
   private readonly predecessorWatch: PredecessorWatch;
   private readonly invalidRecords: InvalidRecords;
 
@@ -183,19 +188,29 @@ export class Election extends EventEmitter<ElectionEvents> {
     this.actAt = undefined;
   }
 
+  /** Something changed (a watch, a session event, a failed step): evaluate again from a fresh listing. */
   private schedule(): void {
+    this.quiet = false;
     this.task.schedule();
   }
 
-  /** Wake up at `at` (monotonic) to evaluate again; the earliest request wins. */
-  private wakeAtTime(at: number): void {
+  /**
+   * Wake up at `at` (monotonic) to evaluate again; the earliest request wins. `takeover`: the
+   * observer's deadline — if nothing was heard by then, the takeover goes out without listing the
+   * line again (see evaluate()).
+   */
+  private wakeAtTime(at: number, takeover = false): void {
     if (!this.running || at >= this.wakeAt) return;
     this.clearWake();
     this.wakeAt = at;
+    this.wakeForTakeover = takeover;
     this.wakeTimer = setTimeout(() => {
+      const fast = this.wakeForTakeover;
       this.wakeTimer = undefined;
       this.wakeAt = Number.POSITIVE_INFINITY;
-      this.schedule();
+      this.wakeForTakeover = false;
+      if (fast) this.task.schedule();
+      else this.schedule();
     }, Math.max(0, Math.ceil(at - monotonicMs())));
   }
 
@@ -203,6 +218,7 @@ export class Election extends EventEmitter<ElectionEvents> {
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     this.wakeTimer = undefined;
     this.wakeAt = Number.POSITIVE_INFINITY;
+    this.wakeForTakeover = false;
   }
 
   private get fullLeaseMs(): number {
@@ -213,6 +229,15 @@ export class Election extends EventEmitter<ElectionEvents> {
     const own = this.membership.node;
     if (!own || own.sessionId !== this.session.sessionId) return;
     this.stats.evaluations++;
+    const line = this.line;
+    if (this.quiet && line?.own === own && this.observer?.name === line.head) {
+      // Woken by the takeover deadline with nothing heard since the last listing. The takeover multi
+      // is conditioned on everything that listing showed (the head's and skipped nodes' versions,
+      // our own node), so a line that changed meanwhile makes it fail: one read less on the path.
+      return this.observeHead(own, line.head, line.skipped, line.extraMs);
+    }
+    this.line = undefined;
+    this.quiet = true; // any event from here on clears it
     const { children } = await this.session.children(this.membership.paths.members);
     const learnedAt = monotonicMs();
     if (this.membership.node !== own) return this.schedule();
@@ -232,7 +257,10 @@ export class Election extends EventEmitter<ElectionEvents> {
       skipped.push(invalid);
     }
     if (this.membership.node !== own) return this.schedule();
-    if (ahead === 0) return this.observeHead(own, ordered[0]!.name, skipped, 0);
+    if (ahead === 0) {
+      this.line = { own, head: ordered[0]!.name, skipped, extraMs: 0 };
+      return this.observeHead(own, ordered[0]!.name, skipped, 0);
+    }
     if (ahead === 1) {
       // Third in line: a backup observer. Should the second (a crashed or idle process) not take
       // over, we remove the head and it together, one lease later than the second would have.
@@ -240,7 +268,8 @@ export class Election extends EventEmitter<ElectionEvents> {
       this.ensureObserver(head);
       const second = await this.predecessorWatch.watch(ordered[1]!.name, head, true);
       if (!second) return;
-      return this.observeHead(own, head, [...skipped, second], this.leaseMs);
+      this.line = { own, head, skipped: [...skipped, second], extraMs: this.leaseMs };
+      return this.observeHead(own, head, this.line.skipped, this.leaseMs);
     }
     this.observer?.close();
     this.observer = undefined;
@@ -274,7 +303,7 @@ export class Election extends EventEmitter<ElectionEvents> {
     if (!(await observer.refresh())) return this.schedule();
     const deadline = observer.deadline() + extraMs;
     if (monotonicMs() < deadline) {
-      this.wakeAtTime(deadline);
+      this.wakeAtTime(deadline, true);
       return;
     }
     // The takeover carries our own lease node's creation: the act-at instant has passed already

@@ -28,8 +28,6 @@ export class CallAdmission {
   private lastCallAt = 0;
   private admitted: AdmitDecision | undefined;
   private primaryHint: string | undefined;
-  /** During a handover (stepDown, close), until another primary is acknowledged: the member next in line. */
-  private successorHint: string | undefined;
   private readonly notPrimaryCache = new Map<string | undefined, RpcError>();
 
   constructor(
@@ -59,7 +57,7 @@ export class CallAdmission {
       return admitted;
     }
     this.metrics?.call(this.host.service, 'server', method, 'NOT_PRIMARY', 0);
-    const hint = this.primaryHint ?? this.successorHint;
+    const hint = this.primaryHint;
     let error = this.notPrimaryCache.get(hint);
     if (!error) {
       // One immutable error per hint: NOT_PRIMARY answers stay allocation-free during a failover storm.
@@ -80,17 +78,6 @@ export class CallAdmission {
    */
   primaryIs(leader: Member | undefined): void {
     this.primaryHint = !leader || leader.record.id === this.host.id ? undefined : leader.record.url;
-    if (this.primaryHint !== undefined) this.successorHint = undefined;
-  }
-
-  /**
-   * A handover starts: calls we refuse from now on name the member next in line after us (in
-   * `members`, our view's order), so clients need not wait for their views. A client follows a hint
-   * only to a member it is connected to, so a dead one is not chased.
-   */
-  handingOver(members: readonly Member[]): void {
-    const at = members.findIndex((m) => m.record.id === this.host.id);
-    this.successorHint = at === -1 ? undefined : members[at + 1]?.record.url;
   }
 
   /**

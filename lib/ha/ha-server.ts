@@ -263,7 +263,6 @@ export class HaServer extends EventEmitter<HaServerEvents> {
   async stepDown(): Promise<void> {
     if (!this.election) return;
     const until = monotonicMs() + this.graceMs;
-    this.admission.handingOver(this.view.snapshot.members);
     await this.election.resign({ rejoin: true, beforeRelease: () => this.drain(until) });
   }
 
@@ -274,7 +273,6 @@ export class HaServer extends EventEmitter<HaServerEvents> {
     try {
       const graceMs = opts.graceMs ?? this.graceMs;
       const until = monotonicMs() + graceMs;
-      this.admission.handingOver(this.view.snapshot.members);
       if (this.election) await this.election.resign({ rejoin: false, beforeRelease: () => this.drain(until) }).catch(() => undefined);
       else await this.membership.leave().catch(() => undefined);
       this.view.stop();
