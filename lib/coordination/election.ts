@@ -14,6 +14,7 @@ import type { Membership, OwnNode } from './membership';
 import { leaseNodeName, sortMemberNames } from './paths';
 import { PredecessorWatch } from './predecessor-watch';
 import { SerialTask } from './serial-task';
+import { WakeTimer } from './wake-timer';
 
 interface Leading {
   readonly epoch: number;
@@ -42,9 +43,8 @@ export class Election extends EventEmitter<ElectionEvents> {
   private observer: HeadObserver | undefined;
   /** When this member, first in line, may act as primary (monotonic); per own node. */
   private actAt: { node: string; at: number } | undefined;
-  private wakeTimer: NodeJS.Timeout | undefined;
-  private wakeAt = Number.POSITIVE_INFINITY;
-  private wakeForTakeover = false;
+  /** A takeover-deadline wake leaves `quiet` as it is; any other wake lists the line again. */
+  private readonly wake = new WakeTimer((takeover) => (takeover ? this.task.schedule() : this.schedule()));
   /** The line as last listed, when we observe the head (second or third in line). */
   private line: { own: OwnNode; head: string; skipped: readonly SkippedNode[]; extraMs: number } | undefined;
   /** No event since that listing: a takeover-deadline wake may skip listing again. */
@@ -131,7 +131,7 @@ export class Election extends EventEmitter<ElectionEvents> {
     this.session.off('lost', this.onLost);
     this.session.off('session', this.onNewSession);
     this.session.off('reconnected', this.onReconnected);
-    this.clearWake();
+    this.wake.clear();
     this.task.stop();
     this.resetObservation();
     this.demote('closed');
@@ -194,31 +194,9 @@ export class Election extends EventEmitter<ElectionEvents> {
     this.task.schedule();
   }
 
-  /**
-   * Wake up at `at` (monotonic) to evaluate again; the earliest request wins. `takeover`: the
-   * observer's deadline — if nothing was heard by then, the takeover goes out without listing the
-   * line again (see evaluate()).
-   */
+  /** Wake up at `at` (monotonic) to evaluate again; the earliest request wins. */
   private wakeAtTime(at: number, takeover = false): void {
-    if (!this.running || at >= this.wakeAt) return;
-    this.clearWake();
-    this.wakeAt = at;
-    this.wakeForTakeover = takeover;
-    this.wakeTimer = setTimeout(() => {
-      const fast = this.wakeForTakeover;
-      this.wakeTimer = undefined;
-      this.wakeAt = Number.POSITIVE_INFINITY;
-      this.wakeForTakeover = false;
-      if (fast) this.task.schedule();
-      else this.schedule();
-    }, Math.max(0, Math.ceil(at - monotonicMs())));
-  }
-
-  private clearWake(): void {
-    if (this.wakeTimer) clearTimeout(this.wakeTimer);
-    this.wakeTimer = undefined;
-    this.wakeAt = Number.POSITIVE_INFINITY;
-    this.wakeForTakeover = false;
+    if (this.running) this.wake.request(at, takeover);
   }
 
   private get fullLeaseMs(): number {
