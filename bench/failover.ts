@@ -10,6 +10,7 @@
 // Every candidate is its own process (spawnTracked: killed whatever happens) that prints JSON lines
 // stamped with CLOCK_MONOTONIC; the bench stamps the fault on the same clock just before it acts.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { startZooKeeper, type ZkCluster } from '../integration/harness';
 import { DEFAULT_DRIFT_MARGIN, DEFAULT_LEASE_MS } from '../lib/coordination/election-types';
@@ -246,6 +247,7 @@ function leaseDocSection(rows: readonly ScenarioResult[], checks: readonly strin
 Machine: ${m.cpus}, ${m.cores} cores (shared with other jobs: noisy), ${m.memGiB} GiB, ${m.os}, Node ${m.node}; ZooKeeper 3.8
 (Debian), 3-node ensemble on loopback (tickTime 100 ms, ${cluster.connectString})${peers ? `; Curator ${peers.curatorVersion} (${peers.javaVersion}); kazoo ${peers.kazooVersion}` : ''}.
 zk-ha defaults: lease ${LEASE_MS} ms, drift margin ${DEFAULT_DRIFT_MARGIN}; every system at the same ZooKeeper session timeout.
+Load average (1/5/15 min) when the run ended: ${os.loadavg().map((l) => l.toFixed(1)).join(' / ')} (${m.cores} cores).
 
 ${markdownTable(HEADERS, tableRows(rows))}
 
@@ -256,7 +258,9 @@ TCP proxies, and an \`HaClient\` in the bench process under steady load (two loo
 of a non-idempotent one). Unavailability = fault → the first call answered by the new primary (a higher
 epoch), as the client saw it. *election* rows: three candidate processes per system (zk-ha \`Election\`,
 Curator \`LeaderLatch\`, kazoo \`Election\`); time = fault → the next candidate's \`elected\` line, all stamped
-on CLOCK_MONOTONIC. Faults: **handover** = \`stepDown()\` (zk-ha only in client rows); **sigkill** / **sigstop**
+on CLOCK_MONOTONIC. Faults: **handover** = \`stepDown()\` (zk-ha only in client rows; timed from the moment
+\`stepDown()\` is called in the server process, as its worker stamps it — the bench's stdin command takes 1–15 ms
+to get there on a loaded machine; the election row is timed from the bench's command); **sigkill** / **sigstop**
 of the primary process; **partition** = every ZooKeeper link of the primary blackholed (bytes held, no FIN/RST),
 clients still reach it. "failed calls" after SIGKILL/SIGSTOP/partition are non-idempotent calls in flight to
 the old primary, failed as "outcome unknown" by design; idempotent calls are retried and do not fail.

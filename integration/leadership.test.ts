@@ -71,10 +71,10 @@ describe('leadership: a lease on the primary\'s own znode (real ZooKeeper)', fun
 
   const open = (connect = zk.connectString, sessionTimeoutMs = 6000): Promise<ZkSession> => sessions.open({ connect, sessionTimeoutMs });
 
-  async function candidate(root: string, id: string, connect = zk.connectString): Promise<Candidate> {
+  async function candidate(root: string, id: string, connect = zk.connectString, leaseMs = LEASE_MS): Promise<Candidate> {
     const session = await open(connect);
     const membership = new Membership(session, { service: 'svc', mode: 'primary-backup', root, record: { id, url: `ws://127.0.0.1:1/${id}` } });
-    const election = new Election(session, membership, { leaseMs: LEASE_MS });
+    const election = new Election(session, membership, { leaseMs });
     elections.push(election);
     const c: Candidate = { id, session, membership, election, log: [], takeovers: [] };
     election.on('elected', (e) => c.log.push(`elected:${e.epoch}`));
@@ -182,6 +182,74 @@ describe('leadership: a lease on the primary\'s own znode (real ZooKeeper)', fun
     expect(bElectedAt > lastALeads, 'b elected after a\'s last moment as leader').to.equal(true);
     expect(a.log).to.satisfy((l: string[]) => l.some((x) => x.startsWith('demoted:')));
     expect(b.takeovers, 'no takeover was needed').to.deep.equal([]);
+  });
+
+  it('a graceful handover marks the lease RELEASED in the write that removes the member node: the successor acts at once, with no lease to wait out', async () => {
+    // An 8 s lease: waiting it out (the act-at rule without a release) would take 8.8 s. The first
+    // head of a new service waits one out too (it knows nothing of a predecessor).
+    const root = uniqueRoot();
+    const a = await candidate(root, 'a', zk.connectString, 8000);
+    await eventually('a leads', () => a.election.isLeader(), 15000);
+    const b = await candidate(root, 'b', zk.connectString, 8000);
+    await sleep(200); // b watches a's lease
+    let lastALeads = 0n;
+    let bElectedAt = 0n;
+    const poll = setInterval(() => { if (a.election.isLeader()) lastALeads = process.hrtime.bigint(); }, 1);
+    b.election.once('elected', () => { bElectedAt = process.hrtime.bigint(); });
+    const admin = await open();
+    const paths = servicePaths('svc', root);
+    const leasePath = `${paths.leases}/${(await admin.children(paths.leases)).children[0]!}`;
+    let released = false;
+    const watchLease = (): void => {
+      void admin.get(leasePath, { watch: watchLease }).then(({ data }) => { released ||= data.toString() === 'released'; }, () => undefined);
+    };
+    watchLease();
+    await a.election.resign({ rejoin: true });
+    await eventually('b leads long before an 8 s lease could run out', () => b.election.isLeader(), 5000);
+    clearInterval(poll);
+    expect(bElectedAt > lastALeads, 'b elected after a\'s last moment as leader').to.equal(true);
+    expect(b.takeovers, 'no takeover: a left the line itself').to.deep.equal([]);
+    expect(a.log).to.include('demoted:resigned' satisfies `demoted:${DemotionReason}`);
+    // The mark and the departure are one transaction: whoever reads the lease after the departure sees RELEASED.
+    await eventually('the lease node holds the RELEASED mark', () => released);
+  });
+
+  it('a RELEASED mark written into a live primary\'s lease node (not by its holder) is not trusted: the successor waits out the lease; the old primary stops first', async () => {
+    const root = uniqueRoot();
+    const a = await candidate(root, 'a');
+    await eventually('a leads', () => a.election.isLeader());
+    const b = await candidate(root, 'b');
+    await sleep(LEASE_MS); // b watches a's renewals
+    let lastALeads = 0n;
+    let bElectedAt = 0n;
+    const poll = setInterval(() => { if (a.election.isLeader()) lastALeads = process.hrtime.bigint(); }, 1);
+    b.election.once('elected', () => { bElectedAt = process.hrtime.bigint(); });
+    const admin = await open();
+    const paths = servicePaths('svc', root);
+    const [lease] = (await admin.children(paths.leases)).children;
+    await admin.set(`${paths.leases}/${lease}`, 'released');
+    await eventually('b leads', () => b.election.isLeader());
+    clearInterval(poll);
+    expect(bElectedAt > lastALeads, 'b elected after a\'s last moment as leader').to.equal(true);
+    expect(a.log).to.include('demoted:lease-lost' satisfies `demoted:${DemotionReason}`);
+  });
+
+  it('a takeover publishes the successor\'s lease in the same write: client views go from the old primary straight to the new one', async () => {
+    const root = uniqueRoot();
+    const v = await view(root);
+    const first = new Worker('candidate-worker.ts', [zk.connectString, root, 'svc', '10000', 'k0']);
+    workers.push(first);
+    await first.waitFor('elected', 1, 30000);
+    const b = await candidate(root, 'b', zk.connectString, 500); // the worker's lease: 500 ms
+    await eventually('the view acknowledges k0', () => v.snapshot.primary?.record.id === 'k0');
+    const primaries: (string | undefined)[] = [];
+    v.on('primary', ({ member }) => primaries.push(member?.record.id));
+    await sleep(LEASE_MS);
+    await first.kill();
+    await eventually('b leads', () => b.election.isLeader(), 9000);
+    await eventually('the view acknowledges b', () => v.snapshot.primary?.record.id === 'b');
+    expect(b.takeovers.map((t) => t.reason)).to.deep.equal(['lease-expired']);
+    expect(primaries, 'no snapshot without a primary between the two').to.deep.equal(['b']);
   });
 
   it('an operator deletes the primary\'s lease node: its next renewal is refused, it leaves the head of the line, another leads', async () => {

@@ -63,7 +63,7 @@ export class ClientGroup {
     const old = this.primary()!;
     const oldEpoch = old.w.of('elected').at(-1)!.epoch as number;
     const from = this.done.length;
-    const t0 = now();
+    let t0 = now();
     let zkNode: number | undefined;
     switch (fault) {
       case 'handover': old.w.send({ cmd: 'stepDown' }); break;
@@ -71,6 +71,12 @@ export class ClientGroup {
       case 'sigstop': old.w.signal('SIGSTOP'); break;
       case 'partition': for (const p of this.proxies.get(old.id) ?? []) p.blackhole(); break;
       case 'zk-leader-loss': zkNode = await this.cluster.leader(); await this.cluster.kill(zkNode); break;
+    }
+    if (fault === 'handover') {
+      // The handover starts when stepDown() is called in the server, not when the bench's command
+      // was written to its stdin (that pipe alone takes 1-15 ms on a loaded machine).
+      const stepping = await old.w.waitFor('stepping', 1, 5000); // each server steps down once (retired after its trial)
+      t0 = Number(BigInt(stepping.t as string)) / 1e6;
     }
     let unavailableMs: number;
     let primaryChanged = false;

@@ -30,7 +30,8 @@ const SETTLE_MS = 300;
 
 /**
  * A system's candidates on one election path: three processes, refilled after each trial (a
- * faulted candidate is always killed and replaced by a fresh one that joins at the back).
+ * faulted candidate is retired — asked to leave if it is alive, then killed — and replaced by a
+ * fresh one that joins at the back).
  */
 export class CandidateGroup {
   readonly members: Candidate[] = [];
@@ -76,7 +77,16 @@ export class CandidateGroup {
     }
   }
 
+  /**
+   * Replaces a candidate after its trial. A live one (the SIGCONTed leader, back in line) leaves
+   * the election first: killed outright it would leave a member node behind for a whole session
+   * timeout, and the next trial would measure a dead member in line rather than its own fault.
+   */
   async retire(c: Candidate): Promise<void> {
+    if (c.alive) {
+      c.send('leave');
+      await Promise.race([c.waitFor((e) => e.event === 'left', 3000, 'left').catch(() => undefined), c.exited]);
+    }
     await c.kill();
     const i = this.members.indexOf(c);
     if (i !== -1) this.members.splice(i, 1);

@@ -161,7 +161,7 @@ async function main(): Promise<void> {
   server.session.on('session', (i) => emit('session-new', i));
 
   onCommand(async (c) => {
-    if (c.cmd === 'stepDown') { await server.stepDown(); emit('steppedDown'); }
+    if (c.cmd === 'stepDown') { emit('stepping'); await server.stepDown(); emit('steppedDown'); }
     if (c.cmd === 'busy') {
       emit('busy');
       const end = process.hrtime.bigint() + BigInt(Math.round(Number(c.ms) * 1e6));

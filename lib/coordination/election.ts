@@ -3,6 +3,7 @@ import { monotonicMs } from '../base/clock';
 import { InvalidOptionError } from '../base/errors';
 import { fraction, integerInRange } from '../base/options';
 import { ZkError, ZkSession } from '../zk';
+import type { MultiOp } from '../zk';
 import { DEFAULT_DRIFT_MARGIN, DEFAULT_LEASE_MS } from './election-types';
 import type { DemotionReason, ElectionEvents, ElectionOptions, ElectionStats } from './election-types';
 import { HeadObserver } from './head-observer';
@@ -13,6 +14,7 @@ import type { Membership, OwnNode } from './membership';
 import { leaseNodeName, sortMemberNames } from './paths';
 import { PredecessorWatch } from './predecessor-watch';
 import { SerialTask } from './serial-task';
+import { WakeTimer } from './wake-timer';
 
 interface Leading {
   readonly epoch: number;
@@ -41,8 +43,12 @@ export class Election extends EventEmitter<ElectionEvents> {
   private observer: HeadObserver | undefined;
   /** When this member, first in line, may act as primary (monotonic); per own node. */
   private actAt: { node: string; at: number } | undefined;
-  private wakeTimer: NodeJS.Timeout | undefined;
-  private wakeAt = Number.POSITIVE_INFINITY;
+  /** A takeover-deadline wake leaves `quiet` as it is; any other wake lists the line again. */
+  private readonly wake = new WakeTimer((takeover) => (takeover ? this.task.schedule() : this.schedule()));
+  /** The line as last listed, when we observe the head (second or third in line). */
+  private line: { own: OwnNode; head: string; skipped: readonly SkippedNode[]; extraMs: number } | undefined;
+  /** No event since that listing: a takeover-deadline wake may skip listing again. */
+  private quiet = false;
   private readonly predecessorWatch: PredecessorWatch;
   private readonly invalidRecords: InvalidRecords;
 
@@ -125,7 +131,7 @@ export class Election extends EventEmitter<ElectionEvents> {
     this.session.off('lost', this.onLost);
     this.session.off('session', this.onNewSession);
     this.session.off('reconnected', this.onReconnected);
-    this.clearWake();
+    this.wake.clear();
     this.task.stop();
     this.resetObservation();
     this.demote('closed');
@@ -133,26 +139,30 @@ export class Election extends EventEmitter<ElectionEvents> {
 
   /**
    * Hands leadership over: stop leading first (so no call is admitted after this point), run
-   * `beforeRelease`, mark the lease released (the successor may then act at once), then give up the
-   * node and register again at the back of the line — or leave the group when `rejoin` is false.
+   * `beforeRelease`, then — in one multi — mark the lease released and give up the member node: the
+   * successor sees both together and may act at once. This member then registers again at the back
+   * of the line, or leaves the group when `rejoin` is false.
    */
   async resign(opts: { rejoin?: boolean; beforeRelease?: () => Promise<void> } = {}): Promise<void> {
     const holder = this.leading?.holder;
     this.demote('resigned', true);
+    let failed: { error: unknown } | undefined;
     try {
       // E.g. let calls admitted while leading finish, so the successor never overlaps with them.
       if (opts.beforeRelease) await opts.beforeRelease();
-    } finally {
-      if (holder) await holder.release();
+    } catch (error) {
+      failed = { error };
     }
+    const release = holder ? holder.releaseOps() : [];
     if (opts.rejoin === false) {
       this.stop();
-      await this.membership.leave();
+      await this.membership.leave(release);
     } else {
-      await this.membership.requeue();
+      await this.membership.requeue(release);
     }
     // The successor has read RELEASED by now or counts from our departure; the node goes.
     if (holder) setTimeout(() => void holder.remove(), this.leaseMs).unref();
+    if (failed) throw failed.error;
   }
 
   /**
@@ -178,26 +188,15 @@ export class Election extends EventEmitter<ElectionEvents> {
     this.actAt = undefined;
   }
 
+  /** Something changed (a watch, a session event, a failed step): evaluate again from a fresh listing. */
   private schedule(): void {
+    this.quiet = false;
     this.task.schedule();
   }
 
   /** Wake up at `at` (monotonic) to evaluate again; the earliest request wins. */
-  private wakeAtTime(at: number): void {
-    if (!this.running || at >= this.wakeAt) return;
-    this.clearWake();
-    this.wakeAt = at;
-    this.wakeTimer = setTimeout(() => {
-      this.wakeTimer = undefined;
-      this.wakeAt = Number.POSITIVE_INFINITY;
-      this.schedule();
-    }, Math.max(0, Math.ceil(at - monotonicMs())));
-  }
-
-  private clearWake(): void {
-    if (this.wakeTimer) clearTimeout(this.wakeTimer);
-    this.wakeTimer = undefined;
-    this.wakeAt = Number.POSITIVE_INFINITY;
+  private wakeAtTime(at: number, takeover = false): void {
+    if (this.running) this.wake.request(at, takeover);
   }
 
   private get fullLeaseMs(): number {
@@ -208,6 +207,15 @@ export class Election extends EventEmitter<ElectionEvents> {
     const own = this.membership.node;
     if (!own || own.sessionId !== this.session.sessionId) return;
     this.stats.evaluations++;
+    const line = this.line;
+    if (this.quiet && line?.own === own && this.observer?.name === line.head) {
+      // Woken by the takeover deadline with nothing heard since the last listing. The takeover multi
+      // is conditioned on everything that listing showed (the head's and skipped nodes' versions,
+      // our own node), so a line that changed meanwhile makes it fail: one read less on the path.
+      return this.observeHead(own, line.head, line.skipped, line.extraMs);
+    }
+    this.line = undefined;
+    this.quiet = true; // any event from here on clears it
     const { children } = await this.session.children(this.membership.paths.members);
     const learnedAt = monotonicMs();
     if (this.membership.node !== own) return this.schedule();
@@ -227,7 +235,10 @@ export class Election extends EventEmitter<ElectionEvents> {
       skipped.push(invalid);
     }
     if (this.membership.node !== own) return this.schedule();
-    if (ahead === 0) return this.observeHead(own, ordered[0]!.name, skipped, 0);
+    if (ahead === 0) {
+      this.line = { own, head: ordered[0]!.name, skipped, extraMs: 0 };
+      return this.observeHead(own, ordered[0]!.name, skipped, 0);
+    }
     if (ahead === 1) {
       // Third in line: a backup observer. Should the second (a crashed or idle process) not take
       // over, we remove the head and it together, one lease later than the second would have.
@@ -235,7 +246,8 @@ export class Election extends EventEmitter<ElectionEvents> {
       this.ensureObserver(head);
       const second = await this.predecessorWatch.watch(ordered[1]!.name, head, true);
       if (!second) return;
-      return this.observeHead(own, head, [...skipped, second], this.leaseMs);
+      this.line = { own, head, skipped: [...skipped, second], extraMs: this.leaseMs };
+      return this.observeHead(own, head, this.line.skipped, this.leaseMs);
     }
     this.observer?.close();
     this.observer = undefined;
@@ -269,11 +281,17 @@ export class Election extends EventEmitter<ElectionEvents> {
     if (!(await observer.refresh())) return this.schedule();
     const deadline = observer.deadline() + extraMs;
     if (monotonicMs() < deadline) {
-      this.wakeAtTime(deadline);
+      this.wakeAtTime(deadline, true);
       return;
     }
-    const outcome = await observer.takeover(skipped);
-    if (outcome !== 'done') return this.schedule();
+    // The takeover carries our own lease node's creation: the act-at instant has passed already
+    // (the deadline is seenAt + lease × (1 + margin)), so we publish that we serve in the same write —
+    // one ZooKeeper write and one client notification less. Not eligible: remove the head only.
+    const holder = (await this.eligible()) ? this.newHolder(own) : undefined;
+    const taken = (ops: readonly MultiOp[]): Promise<boolean> => observer.takeover(skipped, ops).then((o) => o === 'done');
+    if (holder) await this.claim(own, holder, () => holder.acquire(taken));
+    else await taken([]);
+    if (!observer.gone) return this.schedule();
     this.stats.takeovers++;
     this.emit('takeover', { node: name, reason: observer.takeoverReason });
     // Everything ahead of us went in that one multi (later nodes only come behind): we are the head.
@@ -301,15 +319,29 @@ export class Election extends EventEmitter<ElectionEvents> {
       this.wakeAtTime(monotonicMs() + this.leaseMs / 3);
       return;
     }
-    const holder = new LeaseHolder(this.session, {
+    const holder = this.newHolder(own);
+    return this.claim(own, holder, () => holder.acquire(), true);
+  }
+
+  private newHolder(own: OwnNode): LeaseHolder {
+    return new LeaseHolder(this.session, {
       memberPath: own.path,
       leasePath: `${this.membership.paths.leases}/${leaseNodeName(own.name, own.sessionId)}`,
       leaseMs: this.leaseMs,
       acl: this.membership.acl,
     });
-    // The ownership check runs beside the lease's creation (one round trip less on a failover);
-    // nobody is told we lead unless both hold.
-    const [statResult, acquireResult] = await Promise.allSettled([this.session.exists(own.path), holder.acquire()]);
+  }
+
+  /**
+   * Leads once the lease node is created (`acquire`) and our member node is ours. The ownership
+   * check runs beside the creation (one round trip less on a failover) and is sent first: a read
+   * queued behind our own write would wait for its commit. Nobody is told we lead unless both
+   * hold. `ownWrite`: the creation was our own multi, so a failure may have left a stale node of
+   * ours to clean up (a takeover multi that failed wrote nothing).
+   */
+  private async claim(own: OwnNode, holder: LeaseHolder, acquire: () => Promise<boolean>, ownWrite = false): Promise<void> {
+    const owned = this.session.exists(own.path);
+    const [statResult, acquireResult] = await Promise.allSettled([owned, acquire()]);
     if (statResult.status === 'rejected' || acquireResult.status === 'rejected') {
       holder.stop();
       await holder.remove();
@@ -325,6 +357,7 @@ export class Election extends EventEmitter<ElectionEvents> {
       return;
     }
     if (!acquired) {
+      if (!ownWrite) return this.schedule();
       // Our member node went (Membership registers again) or a stale lease node of ours is in the way.
       await holder.remove();
       this.wakeAtTime(monotonicMs() + this.leaseMs / 3);
@@ -335,6 +368,10 @@ export class Election extends EventEmitter<ElectionEvents> {
       await holder.remove();
       return this.schedule();
     }
+    this.actAt = { node: own.name, at: monotonicMs() };
+    // Leading: the head we observed (if we took over from it) is history.
+    this.observer?.close();
+    this.observer = undefined;
     this.leading = { epoch: own.sequence, node: own.name, holder };
     holder.on('ended', ({ reason }) => {
       if (this.leading?.holder !== holder) return;

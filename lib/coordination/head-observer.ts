@@ -52,6 +52,8 @@ export class HeadObserver {
   private readAtEvents = -1;
   private reading = false;
   private departed: { at: number; intact: boolean } | undefined;
+  /** The lease node as read right after a departure we did not cause (undefined: gone or unreadable). */
+  private finalLease: Promise<{ version: number; released: boolean } | undefined> = Promise.resolve(undefined);
   private tookOver = false;
   private closed = false;
   private invalidVersion = -1;
@@ -128,7 +130,9 @@ export class HeadObserver {
     const lease = this.lease;
     if (!lease) return Number.POSITIVE_INFINITY;
     const full = this.options.leaseMs * (1 + this.options.driftMargin);
-    if (lease.kind === 'present' && lease.released) return lease.seenAt;
+    // A RELEASED mark counts only together with the departure (the holder writes it in the same
+    // multi that deletes its member node): one seen while the member node stays is no promise of
+    // the holder's — an operator's write, say — and its lease is waited out like any other.
     const from = Math.max(lease.seenAt, this.session.connectedSince);
     if (lease.kind === 'present') return from + full;
     return from + (this.recordValid ? Math.max(full, this.options.noLeaseGraceMs) : full);
@@ -140,7 +144,7 @@ export class HeadObserver {
    * the invalid nodes between the head and us (`skipped`, conditioned on their versions). Any
    * failure means something moved (a renewal, a new lease, a departure): read again.
    */
-  async takeover(skipped: readonly SkippedNode[] = []): Promise<TakeoverOutcome> {
+  async takeover(skipped: readonly SkippedNode[] = [], alongside: readonly MultiOp[] = []): Promise<TakeoverOutcome> {
     const lease = this.lease;
     if (!lease || !this.leasePath || this.departed) return 'changed';
     const ops: MultiOp[] = lease.kind === 'present'
@@ -153,6 +157,8 @@ export class HeadObserver {
       if (node.leasePath) ops.push({ op: 'create', path: node.leasePath, acl: this.options.acl }, { op: 'delete', path: node.leasePath, version: 0 });
       ops.push({ op: 'delete', path: node.path, version: node.version });
     }
+    // E.g. our own lease node's creation: we publish that we serve in the same write.
+    ops.push(...alongside);
     try {
       await this.session.multi(ops);
     } catch (error) {
@@ -181,15 +187,10 @@ export class HeadObserver {
     if (lease?.kind === 'present' && lease.released) return Number.NEGATIVE_INFINITY;
     if (departed.intact && lease) return Math.min(lease.seenAt, departed.at);
     if (this.tookOver) return departed.at;
-    if (this.leasePath) {
-      try {
-        const { data, stat } = await this.session.get(this.leasePath);
-        if (data.toString() === RELEASED) return Number.NEGATIVE_INFINITY;
-        if (lease?.kind === 'present' && lease.version === stat.version) return Math.min(lease.seenAt, departed.at);
-      } catch {
-        // Gone or unreadable: count from the moment we learned of the departure.
-      }
-    }
+    const last = await this.finalLease;
+    if (last?.released) return Number.NEGATIVE_INFINITY;
+    if (last && lease?.kind === 'present' && lease.version === last.version) return Math.min(lease.seenAt, departed.at);
+    // Gone or unreadable: count from the moment we learned of the departure.
     return departed.at;
   }
 
@@ -197,6 +198,15 @@ export class HeadObserver {
     if (this.departed) return;
     const intact = !this.reading && !this.leaseDirty && this.readAtEvents === this.leaseEvents;
     this.departed = { at, intact };
+    // A handover marks the lease RELEASED in the same write that removes the member node: read the
+    // lease's last state now, beside the listing the departure triggers, not after it.
+    const path = this.leasePath;
+    if (!intact && path) {
+      this.finalLease = this.session.get(path).then(
+        ({ data, stat }) => ({ version: stat.version, released: data.toString() === RELEASED }),
+        () => undefined,
+      );
+    }
   }
 
   private readonly onMember = (event: WatchEvent): void => {

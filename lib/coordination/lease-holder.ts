@@ -1,7 +1,7 @@
 import { EventEmitter } from 'events';
 import { monotonicMs } from '../base/clock';
 import { ZkError, ZkSession } from '../zk';
-import type { AclEntry } from '../zk';
+import type { AclEntry, MultiOp } from '../zk';
 
 /** Data of a lease node whose holder has stopped serving for good (a graceful handover). */
 export const RELEASED = 'released';
@@ -33,7 +33,6 @@ export class LeaseHolder extends EventEmitter<LeaseHolderEvents> {
   private version = -1;
   private active = false;
   private timer: NodeJS.Timeout | undefined;
-  private inFlight: Promise<void> | undefined;
   /** Renewals answered; a test and the bench read it. */
   renewals = 0;
 
@@ -56,16 +55,23 @@ export class LeaseHolder extends EventEmitter<LeaseHolderEvents> {
 
   /**
    * Creates the lease node (the first renewal: it publishes that this member serves). Resolves true
-   * once the lease holds; false when the member node is gone or the node exists already.
+   * once the lease holds; false when the member node is gone or the node exists already. `submit`
+   * sends the ops inside a bigger multi instead (a takeover that publishes our lease in the same
+   * write); it resolves false when that multi failed for reasons of its own.
    */
-  async acquire(): Promise<boolean> {
+  async acquire(submit?: (ops: readonly MultiOp[]) => Promise<boolean>): Promise<boolean> {
     const { memberPath, leasePath, acl } = this.options;
+    const ops: MultiOp[] = [
+      { op: 'check', path: memberPath, version: -1 },
+      { op: 'create', path: leasePath, data: 'serving', mode: 'ephemeral', acl },
+    ];
     const sentAt = monotonicMs();
     try {
-      await this.session.multi([
-        { op: 'check', path: memberPath, version: -1 },
-        { op: 'create', path: leasePath, data: 'serving', mode: 'ephemeral', acl },
-      ]);
+      if (submit) {
+        if (!(await submit(ops))) return false;
+      } else {
+        await this.session.multi(ops);
+      }
     } catch (error) {
       if (error instanceof ZkError && error.retryable) {
         // The answer was lost: the node may exist. Adopt it if it is ours, without counting it.
@@ -92,20 +98,17 @@ export class LeaseHolder extends EventEmitter<LeaseHolderEvents> {
   }
 
   /**
-   * Graceful end: stop serving, wait for a renewal in flight, then mark the node RELEASED with a
-   * conditional write, so that a successor that saw that version may act at once.
+   * Graceful end: stop serving, and return the write that marks the node RELEASED, for the caller
+   * to send in the same multi as its member node's deletion (the successor then sees both at once
+   * and may act at once). Unconditional: only this holder writes its node, and a renewal still in
+   * flight was sent earlier on the same session, so it lands first; RELEASED is the last version
+   * either way, written after the last call was admitted. Empty when there is nothing to release.
    */
-  async release(): Promise<void> {
+  releaseOps(): MultiOp[] {
     const wasActive = this.active;
     this.end('released');
-    await this.inFlight?.catch(() => undefined);
-    if (!wasActive || this.version < 0) return;
-    try {
-      const stat = await this.session.set(this.options.leasePath, RELEASED, this.version);
-      this.version = stat.version;
-    } catch {
-      // Gone or moved: the successor counts from when it learns of our departure instead.
-    }
+    if (!wasActive || this.version < 0) return [];
+    return [{ op: 'set', path: this.options.leasePath, data: RELEASED, version: -1 }];
   }
 
   /** Deletes the lease node (best effort): after a release or a refused renewal. */
@@ -136,7 +139,7 @@ export class LeaseHolder extends EventEmitter<LeaseHolderEvents> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.inFlight = this.renew().finally(() => { this.inFlight = undefined; });
+      void this.renew();
     }, Math.max(0, delayMs));
   }
 
@@ -151,7 +154,7 @@ export class LeaseHolder extends EventEmitter<LeaseHolderEvents> {
         { op: 'set', path: leasePath, data: 'serving', version: this.version },
       ]);
       const stat = results[1]?.stat;
-      // Ended meanwhile (a handover): the write landed all the same; release() writes on top of it.
+      // Ended meanwhile (a handover): the write landed all the same; the RELEASED write lands after it.
       if (!this.active) {
         this.version = stat ? stat.version : this.version + 1;
         return;

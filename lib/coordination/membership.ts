@@ -2,7 +2,7 @@ import { backoffDelay, resolveBackoffOptions } from '../base/backoff';
 import { EventEmitter } from 'events';
 import { randomUUID } from 'crypto';
 import { ZkError, ZkSession } from '../zk';
-import type { AclEntry } from '../zk';
+import type { AclEntry, MultiOp } from '../zk';
 import { CoordinationError } from './coordination-error';
 import { completeRecord, decodeRecord, encodeRecord, MemberRecord } from './member-record';
 import { DEFAULT_ROOT, MEMBER_PREFIX, memberSequence, ServicePaths, servicePaths } from './paths';
@@ -136,23 +136,26 @@ export class Membership extends EventEmitter<MembershipEvents> {
   }
 
   /** Leaves the group: deletes the node; no re-registration after this. */
-  async leave(): Promise<void> {
+  async leave(alongside: readonly MultiOp[] = []): Promise<void> {
     this.deactivate();
     // A registration in flight sees `active` false once its create returns and deletes its node.
     await this.registering?.catch(() => undefined);
     const own = this.own;
     this.own = undefined;
     if (!own) return;
-    await this.deleteOwn(own);
+    await this.deleteOwn(own, alongside);
     this.emit('unregistered', { path: own.path, reason: 'left' });
   }
 
-  /** Gives up the current node and registers again at the back of the line. */
-  async requeue(): Promise<OwnNode> {
+  /**
+   * Gives up the current node and registers again at the back of the line. `alongside`: writes
+   * that go in the same multi as the deletion (e.g. the lease's RELEASED mark).
+   */
+  async requeue(alongside: readonly MultiOp[] = []): Promise<OwnNode> {
     const own = this.own;
     this.own = undefined;
     if (own) {
-      await this.deleteOwn(own);
+      await this.deleteOwn(own, alongside);
       this.emit('unregistered', { path: own.path, reason: 'resign' });
     }
     return this.reregister('resign');
@@ -164,7 +167,16 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.session.off('session', this.onSession);
   }
 
-  private async deleteOwn(own: OwnNode): Promise<void> {
+  private async deleteOwn(own: OwnNode, alongside: readonly MultiOp[] = []): Promise<void> {
+    if (alongside.length > 0) {
+      try {
+        await this.session.multi([...alongside, { op: 'delete', path: own.path, version: -1 }]);
+        return;
+      } catch (error) {
+        // One of them is gone (or the answer was lost): delete the node alone; it may be gone too.
+        if (!(error instanceof ZkError)) throw error;
+      }
+    }
     try {
       await this.session.retry(() => this.session.delete(own.path));
     } catch (error) {

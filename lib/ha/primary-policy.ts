@@ -24,11 +24,14 @@ export class PrimaryPolicy<T extends CallTarget> {
   private gapMs: number | undefined;
   /** The epoch of the last answer from the verified primary. */
   private lastEpoch: number | undefined;
+  /** Counts changes of the view's primary: a new primary restarts the backoff of waiting calls. */
+  private primaryChanges = 0;
 
   constructor(private readonly ctx: PolicyContext<T>, readonly fence: EpochFence) {}
 
   /** Takes in a snapshot of the client's view (the primary to route to; the fence). */
   observe(snapshot: MembershipSnapshot): GenerationChange | undefined {
+    if (snapshot.primary?.name !== this.primaryName) this.primaryChanges++;
     this.primaryName = snapshot.primary?.name;
     const change = this.fence.observe(snapshot);
     if (change) this.lastEpoch = undefined; // epochs of another generation do not compare
@@ -41,13 +44,22 @@ export class PrimaryPolicy<T extends CallTarget> {
     let lastError: RpcError | undefined;
     let followedHint = false;
     let mayHaveRun = false;
+    // The backoff counts attempts since the view last named a new primary: a call that waited
+    // through a failover retries the new primary within a few ms (it may answer NOT_PRIMARY for
+    // the moment it takes to read its own takeover's answer), not after a grown backoff.
+    let since = { changes: this.primaryChanges, attempt: 0 };
     for (let attempt = 0; ; attempt++) {
+      // Asked right before each pause: the view may have changed while the attempt was out.
+      const backoffAttempt = (): number => {
+        if (since.changes !== this.primaryChanges) since = { changes: this.primaryChanges, attempt };
+        return attempt - since.attempt;
+      };
       const target = this.target();
       if (target === undefined || !target.up) {
         // A refusal for good (wrong token, incompatible protocol) will not heal by waiting.
         if (target?.refused) throw callOutcome(target.refused, mayHaveRun);
         this.markUnavailable();
-        await waitForChange(ctx, attempt, deadline, opts.signal, lastError ?? noPrimary(ctx.service), mayHaveRun);
+        await waitForChange(ctx, backoffAttempt(), deadline, opts.signal, lastError ?? noPrimary(ctx.service), mayHaveRun);
         continue;
       }
       let e: RpcError;
@@ -81,7 +93,7 @@ export class PrimaryPolicy<T extends CallTarget> {
       } else {
         this.markUnavailable();
       }
-      await waitForChange(ctx, attempt, deadline, opts.signal, e, mayHaveRun);
+      await waitForChange(ctx, backoffAttempt(), deadline, opts.signal, e, mayHaveRun);
     }
   }
 

@@ -3,6 +3,7 @@ import { monotonicMs } from '../../lib/base/clock';
 import { EpochFence } from '../../lib/ha/epoch-fence';
 import { PrimaryPolicy } from '../../lib/ha/primary-policy';
 import { RpcError } from '../../lib/transport';
+import { resolveBackoffOptions } from '../../lib/base/backoff';
 import type { FakeReport, FakeTarget } from './fake-pool';
 import { context, FakePool, lostAfterSend, notPrimary, rejected, snapshot } from './fake-pool';
 
@@ -77,6 +78,27 @@ describe('ha/primary-policy (fake pool)', () => {
     await new Promise((r) => setTimeout(r, 20));
     policy.observe(snapshot([s1, s2], { primary: s2, generation: 'g' }));
     pool.changed();
+    expect(await p).to.include({ member: 's2', epoch: 5 });
+  });
+
+  it('a new primary in the view restarts the backoff: a call that waited through a failover retries it at once, not after a grown pause', async () => {
+    const pool = new FakePool();
+    // No jitter: the pauses are 10, 20, 40, 80, 160, 320, 640, 1280 ms...
+    const ctx = { ...context(pool), backoff: resolveBackoffOptions({ initialMs: 10, maxMs: 60_000, jitter: 'none' }) };
+    const policy = new PrimaryPolicy(ctx, new EpochFence());
+    const s1 = pool.add('s1', 3);
+    const s2 = pool.add('s2', 5).servesAsPrimary();
+    policy.observe(snapshot([s1, s2], { primary: s1, generation: 'g' }));
+    s1.otherwise = { error: notPrimary() };
+    // The new primary refuses once: its view names it before it has read its own takeover's answer.
+    s2.script.push({ error: notPrimary() });
+    const p = policy.call('m', {}, {}, within(2000));
+    while (pool.log.length < 6) await new Promise((r) => setTimeout(r, 2)); // ~310 ms: s1 refused 6 times
+    policy.observe(snapshot([s1, s2], { primary: s2, generation: 'g' }));
+    pool.changed();
+    // s2 serves for 300 ms only. With the restart it is retried 10 ms after its refusal; without,
+    // 1280 ms later — by then it refuses again and the call runs into its deadline.
+    setTimeout(() => { s2.otherwise = { error: notPrimary() }; }, 300);
     expect(await p).to.include({ member: 's2', epoch: 5 });
   });
 
