@@ -1,5 +1,6 @@
 import type { ClientFix } from './client-fix';
 import { corkedWrites } from './corked-writes';
+import { persistentWatch } from './persistent-watch';
 import { replyGuard } from './reply-guard';
 import { unknownErrorCodes } from './unknown-error-codes';
 import { watcherRegistration } from './watcher-registration';
@@ -7,6 +8,8 @@ import { watcherRegistration } from './watcher-registration';
 export type { ClientFix } from './client-fix';
 export { MALFORMED_REPLY_EVENT, DEFAULT_MAX_REPLY_BYTES } from './reply-guard';
 export type { MalformedReplyInfo } from './reply-guard';
+export { addRecursiveWatch, removeRecursiveWatch, recursiveWatchPaths } from './persistent-watch';
+export type { PersistentWatchEvent, PersistentWatcher } from './persistent-watch';
 
 /**
  * Runtime fixes of node-zookeeper-client, applied when lib/zk loads so that every user of the
@@ -19,6 +22,7 @@ const FIXES: readonly ClientFix[] = [
   replyGuard,
   corkedWrites,
   watcherRegistration,
+  persistentWatch,
 ];
 
 const applied: string[] = [];
