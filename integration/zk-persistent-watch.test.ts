@@ -4,49 +4,13 @@
  * every descendant without re-arming, one-shot watches on the same nodes still fire, the watch
  * survives a reconnect (SetWatches2), a chroot, and what an older server answers.
  */
-import * as net from 'net';
 import { expect } from 'chai';
 import { TcpProxy } from './harness';
+import { oldServerRelay } from './support/old-server-relay';
 import { sharedZooKeeper } from './support/shared-zookeeper';
 import { eventually, sleep, uniqueRoot } from './support/wait';
 import { appliedClientFixes, ZkError, ZkSession } from '../lib/zk';
 import type { WatchEvent } from '../lib/zk';
-
-/** A relay that turns every addWatch (opcode 106) into an opcode no ZooKeeper knows: an older server's answer. */
-export async function oldServerRelay(zkPort: number): Promise<{ port: number; rewritten: () => number; close: () => void }> {
-  let rewritten = 0;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(zkPort, '127.0.0.1');
-    for (const s of [client, upstream]) { sockets.add(s); s.on('error', () => undefined); s.on('close', () => sockets.delete(s)); }
-    let pending = Buffer.alloc(0);
-    let first = true;
-    client.on('data', (chunk) => {
-      pending = Buffer.concat([pending, chunk]);
-      while (pending.length >= 4 && pending.length >= 4 + pending.readInt32BE(0)) {
-        const len = pending.readInt32BE(0);
-        const frame = pending.subarray(0, 4 + len);
-        pending = pending.subarray(4 + len);
-        // The first frame is the ConnectRequest (no request header).
-        if (!first && len >= 8 && frame.readInt32BE(8) === 106) {
-          frame.writeInt32BE(999, 8);
-          rewritten++;
-        }
-        first = false;
-        upstream.write(frame);
-      }
-    });
-    upstream.pipe(client);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    rewritten: () => rewritten,
-    close: () => { for (const s of sockets) s.destroy(); server.close(); },
-  };
-}
 
 describe('persistent recursive watches (real ZooKeeper)', function () {
   this.timeout(30_000);
