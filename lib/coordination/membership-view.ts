@@ -315,21 +315,24 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
       else if (JSON.stringify(before.record) !== JSON.stringify(member.record)) updated.push(member);
     });
     if (present) {
+      // Under the persistent watch, names an event added after the listing are there too.
+      const stillThere = (name: string): boolean => present.has(name) || (this.mode === 'persistent' && this.tracked.names.has(name));
       for (const [name, member] of this.byName) {
-        if (!present.has(name)) {
+        if (!stillThere(name)) {
           this.byName.delete(name);
           left.push(member);
         }
       }
-      for (const name of this.invalidVersions.keys()) if (!present.has(name)) this.invalidVersions.delete(name);
-      for (const name of this.staleData) if (!present.has(name)) this.staleData.delete(name);
-    } else {
-      for (const name of this.departed) {
-        const member = this.byName.get(name);
-        if (member) {
-          this.byName.delete(name);
-          left.push(member);
-        }
+      for (const name of this.invalidVersions.keys()) if (!stillThere(name)) this.invalidVersions.delete(name);
+      for (const name of this.staleData) if (!stillThere(name)) this.staleData.delete(name);
+    }
+    // Deleted events (persistent watch), also those that arrived during this round's listing or reads.
+    for (const name of this.departed) {
+      if (this.tracked.names.has(name)) continue;
+      const member = this.byName.get(name);
+      if (member) {
+        this.byName.delete(name);
+        left.push(member);
       }
     }
     this.departed.clear();
