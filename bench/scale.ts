@@ -8,7 +8,8 @@
 //                                        watch on ZooKeeper 3.6+; children: one-shot watches)
 //            --base=DIR   A/B: the propagation phase alternates this lib and DIR/lib (e.g.
 //                         `git archive main lib | tar -x -C DIR`, DIR inside this checkout so that
-//                         node_modules resolves), --rounds=N times each (default 2 with --base, else 1)
+//                         node_modules resolves), --rounds=N times each (default 2 with --base, else 1);
+//                         --base-label=TEXT names the baseline in the doc
 //   BENCH_CHANGE_PROF=<dir>: V8 CPU profiles of the watcher processes during the changes only
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -29,6 +30,8 @@ const MEMBERS = opt('members', quick ? 20 : 100);
 const PROCESSES = opt('processes', 4);
 const CHANGES = opt('changes', quick ? 10 : 30);
 const BASE = option('base');
+/** How the doc names the baseline (e.g. "main at 2fd37f5"); the directory by default. */
+const BASE_LABEL = option('base-label') ?? BASE;
 const ROUNDS = opt('rounds', BASE ? 2 : 1);
 const WATCH_MODE = option('watch-mode') ?? 'auto';
 if (WATCH_MODE !== 'auto' && WATCH_MODE !== 'children') throw new Error('--watch-mode must be auto or children');
@@ -556,7 +559,7 @@ ${markdownTable(propHeaders, propRows)}
 
 ${markdownTable(costHeaders, costRows)}
 
-Every propagation phase of this run (${BASE ? `alternating this lib and the baseline in ${BASE}` : 'one lib'}; the tables above are the last phase of this lib):
+Every propagation phase of this run (${BASE ? `alternating this lib and the baseline, ${BASE_LABEL}` : 'one lib'}; the tables above are the last phase of this lib):
 
 ${markdownTable(abHeaders, abRows)}
 
