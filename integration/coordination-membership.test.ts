@@ -235,51 +235,38 @@ describe('coordination: Membership and MembershipView (real ZooKeeper)', functio
     for (const v of vs) expect(v.snapshot.members.map((m) => m.record.id)).to.deep.equal(['good', 'fixed']);
   });
 
-  it('ZooKeeper errors while refreshing: the view keeps its snapshot, never crashes (no error listener), then converges', async () => {
-    const s = await open();
-    const observer = await open();
-    const root = uniqueRoot();
-    await member(s, root, 'one').register();
-    const v = await view(observer, root, 'children');
-    const first = v.snapshot;
-    const realChildren = observer.children.bind(observer);
+  /** Makes the next three calls of `op` on `session` fail with CONNECTION_LOSS; returns how many failed so far. */
+  function failThrice(session: ZkSession, op: 'children' | 'get'): () => number {
     let failures = 0;
-    observer.children = async (path, opts) => {
+    const real = session[op].bind(session) as (...a: unknown[]) => Promise<unknown>;
+    (session as unknown as Record<string, unknown>)[op] = async (path: string, opts: unknown) => {
       if (failures < 3) {
         failures++;
-        throw new ZkError('CONNECTION_LOSS', `children ${path}: connection lost`, { path });
+        throw new ZkError('CONNECTION_LOSS', `${op} ${path}: connection lost`, { path });
       }
-      return realChildren(path, opts);
+      return real(path, opts);
     };
-    // The old children watch fires once; the refreshes it starts fail three times.
-    await member(s, root, 'two').register();
-    await eventually('three failed refreshes', () => failures === 3);
-    expect(v.snapshot, 'last snapshot kept').to.equal(first);
-    await eventually('converges once ZooKeeper answers', () => v.snapshot.members.length === 2, 10000);
-  });
+    return () => failures;
+  }
 
-  it('ZooKeeper errors while reading a new member under the persistent watch: snapshot kept, then converges', async () => {
-    const s = await open();
-    const observer = await open();
-    const root = uniqueRoot();
-    await member(s, root, 'one').register();
-    const v = await view(observer, root);
-    expect(v.watchMode).to.equal('persistent');
-    const first = v.snapshot;
-    const realGet = observer.get.bind(observer);
-    let failures = 0;
-    observer.get = async (path, opts) => {
-      if (failures < 3) {
-        failures++;
-        throw new ZkError('CONNECTION_LOSS', `get ${path}: connection lost`, { path });
-      }
-      return realGet(path, opts);
-    };
-    await member(s, root, 'two').register();
-    await eventually('three failed refreshes', () => failures === 3);
-    expect(v.snapshot, 'last snapshot kept').to.equal(first);
-    await eventually('converges once ZooKeeper answers', () => v.snapshot.members.length === 2, 10000);
-  });
+  // One-shot watches: the children watch fires once and the refreshes it starts fail at the listing.
+  // Persistent watch: the created event's refresh fails at the new member's getData.
+  for (const [mode, op] of [['children', 'children'], ['persistent', 'get']] as const) {
+    it(`ZooKeeper errors while refreshing (${mode} watch, ${op} fails): the view keeps its snapshot, never crashes (no error listener), then converges`, async () => {
+      const s = await open();
+      const observer = await open();
+      const root = uniqueRoot();
+      await member(s, root, 'one').register();
+      const v = await view(observer, root, mode === 'children' ? 'children' : 'auto');
+      expect(v.watchMode).to.equal(mode);
+      const first = v.snapshot;
+      const failures = failThrice(observer, op);
+      await member(s, root, 'two').register();
+      await eventually('three failed refreshes', () => failures() === 3);
+      expect(v.snapshot, 'last snapshot kept').to.equal(first);
+      await eventually('converges once ZooKeeper answers', () => v.snapshot.members.length === 2, 10000);
+    });
+  }
 
   it('the async iterator yields each change and ends when the view stops', async () => {
     const s = await open();
