@@ -1,7 +1,8 @@
 import * as nzc from 'node-zookeeper-client';
 import { monotonicMs } from '../base/clock';
 import { AclEntry, fromRawAcls, toRawAcls } from './acl';
-import { addRecursiveWatch, removeRecursiveWatch } from './client-fixes';
+// Straight from the fix (not its index): its node-zookeeper-client types stay out of the published declarations.
+import { addRecursiveWatch, removeRecursiveWatch } from './client-fixes/persistent-watch';
 import { SessionConnection } from './session-connection';
 import type { CreateMode, MultiOp, MultiResult, WatchFn } from './session-types';
 import { toZnodeStat, ZnodeStat } from './stat';

@@ -8,8 +8,6 @@ import { watcherRegistration } from './watcher-registration';
 export type { ClientFix } from './client-fix';
 export { MALFORMED_REPLY_EVENT, DEFAULT_MAX_REPLY_BYTES } from './reply-guard';
 export type { MalformedReplyInfo } from './reply-guard';
-export { addRecursiveWatch, removeRecursiveWatch, recursiveWatchPaths } from './persistent-watch';
-export type { PersistentWatchEvent, PersistentWatcher } from './persistent-watch';
 
 /**
  * Runtime fixes of node-zookeeper-client, applied when lib/zk loads so that every user of the
