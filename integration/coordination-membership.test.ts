@@ -48,8 +48,8 @@ describe('coordination: Membership and MembershipView (real ZooKeeper)', functio
   function member(session: ZkSession, root: string, id: string, extra: Partial<ConstructorParameters<typeof Membership>[1]> = {}): Membership {
     return new Membership(session, { service: 'svc', mode: 'primary-backup', root, record: { id, url: `ws://127.0.0.1:1/${id}` }, ...extra });
   }
-  async function view(session: ZkSession, root: string): Promise<MembershipView> {
-    const v = new MembershipView(session, 'svc', { root });
+  async function view(session: ZkSession, root: string, watchMode: 'auto' | 'children' = 'auto'): Promise<MembershipView> {
+    const v = new MembershipView(session, 'svc', { root, watchMode });
     views.push(v);
     await v.start();
     return v;
@@ -184,29 +184,35 @@ describe('coordination: Membership and MembershipView (real ZooKeeper)', functio
     expect(m.node).to.equal(undefined);
   });
 
-  it('each change costs one getChildren plus getData of the new node only (session.stats.reads)', async () => {
-    const s = await open();
-    const observer = await open(30000); // write probes only: reads below are the view's alone
-    const root = uniqueRoot();
-    const members = Array.from({ length: 30 }, (_, i) => member(s, root, `m${i}`));
-    for (const m of members) await m.register();
-    const v = await view(observer, root);
-    expect(v.snapshot.members).to.have.length(30);
-    /** Reads the view makes for `act` until `done` holds, plus a quiet time in which any wasted read would show. */
-    const cost = async (what: string, act: () => Promise<unknown>, done: () => boolean): Promise<number> => {
-      const before = observer.stats.reads;
-      await act();
-      await eventually(what, done);
-      await sleep(300);
-      return observer.stats.reads - before;
-    };
-    const late = member(s, root, 'late');
-    expect(await cost('joined', () => late.register(), () => v.snapshot.members.length === 31), 'reads for one join').to.equal(2);
-    expect(await cost('updated', () => late.update({ weight: 5 }),
-      () => v.snapshot.members.find((m) => m.record.id === 'late')?.record.weight === 5), 'reads for one update').to.equal(1);
-    const leaveCost = await cost('left', () => members[5]!.leave(), () => v.snapshot.members.length === 30);
-    expect(leaveCost, 'reads for one departure').to.equal(1);
-  });
+  for (const [mode, expected] of [
+    ['persistent', { join: 1, update: 1, leave: 0 }],
+    ['children', { join: 2, update: 1, leave: 1 }],
+  ] as const) {
+    it(`each change costs ${mode === 'persistent' ? 'a getData of the new or changed node only, a departure nothing (persistent recursive watch)' : 'one getChildren plus getData of the new node only (one-shot watches)'} (session.stats.reads)`, async () => {
+      const s = await open();
+      const observer = await open(30000); // write probes only: reads below are the view's alone
+      const root = uniqueRoot();
+      const members = Array.from({ length: 30 }, (_, i) => member(s, root, `m${i}`));
+      for (const m of members) await m.register();
+      const v = await view(observer, root, mode === 'persistent' ? 'auto' : 'children');
+      expect(v.watchMode).to.equal(mode);
+      expect(v.snapshot.members).to.have.length(30);
+      /** Reads the view makes for `act` until `done` holds, plus a quiet time in which any wasted read would show. */
+      const cost = async (what: string, act: () => Promise<unknown>, done: () => boolean): Promise<number> => {
+        const before = observer.stats.reads;
+        await act();
+        await eventually(what, done);
+        await sleep(300);
+        return observer.stats.reads - before;
+      };
+      const late = member(s, root, 'late');
+      expect(await cost('joined', () => late.register(), () => v.snapshot.members.length === 31), 'reads for one join').to.equal(expected.join);
+      expect(await cost('updated', () => late.update({ weight: 5 }),
+        () => v.snapshot.members.find((m) => m.record.id === 'late')?.record.weight === 5), 'reads for one update').to.equal(expected.update);
+      const leaveCost = await cost('left', () => members[5]!.leave(), () => v.snapshot.members.length === 30);
+      expect(leaveCost, 'reads for one departure').to.equal(expected.leave);
+    });
+  }
 
   it('garbage in a member znode: every view skips it and reports it; fixing the data makes it appear', async () => {
     const s = await open();
@@ -229,28 +235,38 @@ describe('coordination: Membership and MembershipView (real ZooKeeper)', functio
     for (const v of vs) expect(v.snapshot.members.map((m) => m.record.id)).to.deep.equal(['good', 'fixed']);
   });
 
-  it('ZooKeeper errors while refreshing: the view keeps its snapshot, never crashes (no error listener), then converges', async () => {
-    const s = await open();
-    const observer = await open();
-    const root = uniqueRoot();
-    await member(s, root, 'one').register();
-    const v = await view(observer, root);
-    const first = v.snapshot;
-    const realChildren = observer.children.bind(observer);
+  /** Makes the next three calls of `op` on `session` fail with CONNECTION_LOSS; returns how many failed so far. */
+  function failThrice(session: ZkSession, op: 'children' | 'get'): () => number {
     let failures = 0;
-    observer.children = async (path, opts) => {
+    const real = session[op].bind(session) as (...a: unknown[]) => Promise<unknown>;
+    (session as unknown as Record<string, unknown>)[op] = async (path: string, opts: unknown) => {
       if (failures < 3) {
         failures++;
-        throw new ZkError('CONNECTION_LOSS', `children ${path}: connection lost`, { path });
+        throw new ZkError('CONNECTION_LOSS', `${op} ${path}: connection lost`, { path });
       }
-      return realChildren(path, opts);
+      return real(path, opts);
     };
-    // The old children watch fires once; the refreshes it starts fail three times.
-    await member(s, root, 'two').register();
-    await eventually('three failed refreshes', () => failures === 3);
-    expect(v.snapshot, 'last snapshot kept').to.equal(first);
-    await eventually('converges once ZooKeeper answers', () => v.snapshot.members.length === 2, 10000);
-  });
+    return () => failures;
+  }
+
+  // One-shot watches: the children watch fires once and the refreshes it starts fail at the listing.
+  // Persistent watch: the created event's refresh fails at the new member's getData.
+  for (const [mode, op] of [['children', 'children'], ['persistent', 'get']] as const) {
+    it(`ZooKeeper errors while refreshing (${mode} watch, ${op} fails): the view keeps its snapshot, never crashes (no error listener), then converges`, async () => {
+      const s = await open();
+      const observer = await open();
+      const root = uniqueRoot();
+      await member(s, root, 'one').register();
+      const v = await view(observer, root, mode === 'children' ? 'children' : 'auto');
+      expect(v.watchMode).to.equal(mode);
+      const first = v.snapshot;
+      const failures = failThrice(observer, op);
+      await member(s, root, 'two').register();
+      await eventually('three failed refreshes', () => failures() === 3);
+      expect(v.snapshot, 'last snapshot kept').to.equal(first);
+      await eventually('converges once ZooKeeper answers', () => v.snapshot.members.length === 2, 10000);
+    });
+  }
 
   it('the async iterator yields each change and ends when the view stops', async () => {
     const s = await open();
@@ -273,13 +289,14 @@ describe('coordination: Membership and MembershipView (real ZooKeeper)', functio
     expect(await within(2000, 'iterator ends after stop()', done)).to.equal('ended');
   });
 
-  it('200 members join and leave concurrently while 20 views watch: every view ends on a fresh read', async () => {
+  it('200 members join and leave concurrently while 20 views watch (10 persistent, 10 one-shot): every view ends on a fresh read', async () => {
     const root = uniqueRoot();
     const hosts = await Promise.all(Array.from({ length: 20 }, () => open(6000)));
     const observers = await Promise.all(Array.from({ length: 20 }, () => open(6000)));
     // The service exists before the churn (the first member creates it).
     await member(hosts[0]!, root, 'anchor').register();
-    const vs = await Promise.all(observers.map((o) => view(o, root)));
+    const vs = await Promise.all(observers.map((o, i) => view(o, root, i % 2 ? 'children' : 'auto')));
+    expect(vs.map((v) => v.watchMode)).to.include.members(['persistent', 'children']);
     const errors: unknown[] = [];
     for (const v of vs) v.on('error', (e) => errors.push(e));
     const members = hosts.flatMap((h, i) => Array.from({ length: 10 }, (_, j) => member(h, root, `h${i}-m${j}`)));

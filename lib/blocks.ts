@@ -11,7 +11,7 @@ export type {
 export { Membership, MembershipView, Election, CoordinationError, servicePaths, DEFAULT_ROOT } from './coordination';
 export { serviceAcl, enforceAcl, enforceServiceAcls, excessGrants } from './coordination';
 export type {
-  MembershipOptions, MembershipSnapshot, MembershipChange, Member, MemberRecord, ElectionOptions, DemotionReason,
+  MembershipOptions, MembershipSnapshot, MembershipChange, MembershipViewOptions, Member, MemberRecord, ElectionOptions, DemotionReason,
   ServiceMode, CoordinationErrorCode, ServicePaths, OwnNode,
 } from './coordination';
 

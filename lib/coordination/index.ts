@@ -1,7 +1,7 @@
 export { Membership } from './membership';
 export type { MembershipOptions, OwnNode, MembershipEvents } from './membership';
 export { MembershipView } from './membership-view';
-export type { MembershipSnapshot, MembershipChange, MembershipViewEvents } from './membership-view';
+export type { MembershipSnapshot, MembershipChange, MembershipViewEvents, MembershipViewOptions } from './membership-view';
 export { Election } from './election';
 export type { ElectionOptions, ElectionEvents, ElectionStats, DemotionReason } from './election-types';
 export { CoordinationError } from './coordination-error';

@@ -1,57 +1,27 @@
 import { EventEmitter } from 'events';
+import { InvalidOptionError } from '../base/errors';
 import { ZkError, ZkSession } from '../zk';
-import type { WatchEvent } from '../zk';
+import type { WatchEvent, ZnodeStat } from '../zk';
 import { CoordinationError } from './coordination-error';
+import { MemberNames } from './member-names';
 import { decodeRecord, Member } from './member-record';
 import { SerialTask } from './serial-task';
 import { DEFAULT_ROOT, leaseNodeName, ServicePaths, servicePaths, memberSequence } from './paths';
 import { generationOf } from './service-node';
+import type { MembershipChange, MembershipSnapshot, MembershipViewEvents, MembershipViewOptions } from './membership-types';
 
-export interface MembershipSnapshot {
-  /** Members in election order (lowest sequence first). */
-  readonly members: readonly Member[];
-  /** The valid member with the lowest sequence: the head of the line (it may not serve yet). */
-  readonly leader: Member | undefined;
-  /**
-   * The acknowledged primary (primary/backup mode): the head of the line once it has published its
-   * lease node, i.e. once it serves. Undefined during a handover. Its `sequence` is the epoch.
-   */
-  readonly primary: Member | undefined;
-  /**
-   * The service's generation: its node's czxid (hex) and creation time. A service node created again (deleted, or
-   * ZooKeeper lost its data) has a new generation; epochs compare only within one generation.
-   * "" until the service node has been seen.
-   */
-  readonly generation: string;
-  /** Counts the changes this view has seen. */
-  readonly version: number;
-}
-
-export interface MembershipChange {
-  readonly snapshot: MembershipSnapshot;
-  readonly joined: readonly Member[];
-  readonly left: readonly Member[];
-  readonly updated: readonly Member[];
-}
-
-export interface MembershipViewEvents {
-  change: [change: MembershipChange];
-  leader: [info: { member: Member | undefined; epoch: number | undefined }];
-  /** The acknowledged primary changed (see MembershipSnapshot.primary). */
-  primary: [info: { member: Member | undefined; epoch: number | undefined; generation: string }];
-  /** The service node was created again: a new generation (the previous one, "" when none was known). */
-  generation: [info: { generation: string; previous: string }];
-  /** A member node whose data does not parse: skipped, never fatal. */
-  invalid: [info: { path: string; error: CoordinationError }];
-  /** A ZooKeeper error while refreshing; the view keeps its last snapshot and tries again. */
-  error: [error: unknown];
-}
+export type { MembershipChange, MembershipSnapshot, MembershipViewEvents, MembershipViewOptions } from './membership-types';
 
 const EMPTY: MembershipSnapshot = { members: [], leader: undefined, primary: undefined, generation: '', version: 0 };
+/** A read whose answer an event made out of date (see MemberNames). */
+const OUTDATED = Symbol('outdated');
 
 /**
- * A live, ordered view of a service's members. A join costs one getChildren plus one getData of the
- * new node, a departure one getChildren, an update one getData — never N reads per change. While
+ * A live, ordered view of a service's members. With a persistent recursive watch (ZooKeeper 3.6+)
+ * a join costs one getData of the new node, a departure no read, an update one getData; after a
+ * reconnect or a new session it lists and reads everything again (ZooKeeper does not replay what
+ * persistent watches missed while disconnected). With one-shot watches (older servers) a join costs
+ * one getChildren plus one getData, a departure one getChildren — never N reads per change. While
  * ZooKeeper is unreachable it keeps its last snapshot: it never empties itself because of a
  * ZooKeeper error.
  */
@@ -73,6 +43,12 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
   private membersId: string | undefined;
   private generationValue = '';
   private running = false;
+  /** undefined until the first refresh decides ('auto'); 'children' for good once the server refused addWatch. */
+  private mode: 'persistent' | 'children' | undefined;
+  /** Member names under the persistent watch (unused in 'children' mode). */
+  private readonly tracked: MemberNames;
+  /** Members whose node was deleted since the last refresh (persistent mode). */
+  private readonly departed = new Set<string>();
   /** Refreshes one at a time; a ZooKeeper error keeps the last snapshot and retries (reported to 'error' listeners only: an unheard 'error' event would throw). */
   private readonly task = new SerialTask(() => this.refresh(), (error) => {
     if (this.listenerCount('error') > 0) this.emit('error', error);
@@ -83,6 +59,7 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
   private loaded = false;
   private readonly onSession = (): void => {
     // Watches do not survive a new session: list and read everything again.
+    this.tracked.disarm();
     this.childrenStale = true;
     this.leasesStale = true;
     this.staleData.clear();
@@ -91,6 +68,8 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
     this.schedule();
   };
   private readonly onReconnected = (): void => {
+    // The persistent watch is set again (SetWatches2), but what it missed meanwhile is not replayed.
+    this.tracked.resyncNeeded = true;
     this.childrenStale = true;
     this.leasesStale = true;
     this.schedule();
@@ -105,9 +84,32 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
     this.schedule();
   };
 
-  constructor(private readonly session: ZkSession, service: string, options: { root?: string } = {}) {
+  private readonly onMemberEvent = (): void => this.schedule();
+
+  constructor(private readonly session: ZkSession, service: string, options: MembershipViewOptions = {}) {
     super();
     this.paths = servicePaths(service, options.root ?? DEFAULT_ROOT);
+    if (options.watchMode !== undefined && options.watchMode !== 'auto' && options.watchMode !== 'children') {
+      throw new InvalidOptionError('watchMode', `must be 'auto' or 'children', not ${String(options.watchMode)}`);
+    }
+    if (options.watchMode === 'children') this.mode = 'children';
+    this.tracked = new MemberNames(session, this.paths.members, {
+      stale: (name) => {
+        this.departed.delete(name);
+        this.staleData.add(name);
+        this.invalidVersions.delete(name);
+      },
+      gone: (name) => {
+        this.departed.add(name);
+        this.staleData.delete(name);
+        this.invalidVersions.delete(name);
+      },
+    });
+  }
+
+  /** How this view learns of changes: undefined until its first refresh decided. */
+  get watchMode(): 'persistent' | 'children' | undefined {
+    return this.mode;
   }
 
   get snapshot(): MembershipSnapshot {
@@ -123,6 +125,8 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
       this.session.on('reconnected', this.onReconnected);
       this.childrenStale = true;
       this.leasesStale = true;
+      // Events were not heard while stopped.
+      this.tracked.resyncNeeded = true;
       this.schedule();
     }
     return this.ready();
@@ -139,6 +143,7 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
     this.task.stop();
     this.session.off('session', this.onSession);
     this.session.off('reconnected', this.onReconnected);
+    this.tracked.disarm();
     for (const wake of [...this.iteratorWakers]) wake();
   }
 
@@ -169,25 +174,49 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
     this.task.schedule();
   }
 
-  private async listNames(): Promise<readonly string[]> {
+  /**
+   * The member names to reconcile with, or undefined when only the nodes events named need a look
+   * (persistent watch, no listing this round: staleData and departed say everything).
+   */
+  private async listNames(): Promise<Iterable<string> | undefined> {
+    if (this.mode !== 'children') {
+      if (await this.tracked.arm(this.onMemberEvent)) {
+        this.mode = 'persistent';
+        if (!this.tracked.resyncNeeded) return undefined;
+        const stat = await this.tracked.list();
+        await this.checkGeneration(stat);
+        return this.tracked.names;
+      }
+      // ZooKeeper older than 3.6. Members read under the persistent watch have no data watch: read them again.
+      this.mode = 'children';
+      this.childrenStale = true;
+      for (const name of this.byName.keys()) this.staleData.add(name);
+    }
+    return this.listChildren();
+  }
+
+  private async checkGeneration(stat: ZnodeStat | undefined): Promise<void> {
+    const membersId = stat ? generationOf(stat) : undefined;
+    if (membersId === this.membersId) return;
+    this.membersId = membersId;
+    if (membersId !== undefined) await this.readGeneration();
+  }
+
+  private async listChildren(): Promise<readonly string[]> {
     if (!this.childrenStale) return this.names;
     this.childrenStale = false;
     try {
       try {
         const listed = await this.session.children(this.paths.members, { watch: this.onChildren });
         this.names = listed.children;
-        const membersId = generationOf(listed.stat);
-        if (membersId !== this.membersId) {
-          this.membersId = membersId;
-          await this.readGeneration();
-        }
+        await this.checkGeneration(listed.stat);
       } catch (error) {
         if (!(error instanceof ZkError && error.code === 'NO_NODE')) throw error;
         // No service yet (or it was removed): wait for its members node to appear.
         const stat = await this.session.exists(this.paths.members, { watch: this.onChildren });
         if (stat) {
           this.childrenStale = true;
-          return this.listNames();
+          return this.listChildren();
         }
         this.names = [];
         this.membersId = undefined;
@@ -231,22 +260,37 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
   }
 
   private async refresh(): Promise<void> {
+    try {
+      await this.reconcile();
+    } finally {
+      this.tracked.settle();
+    }
+  }
+
+  private async reconcile(): Promise<void> {
     const [names] = await Promise.all([this.listNames(), this.listLeases()]);
     // One pass, no sort: every watching client runs this on every change (publish sorts when needed).
-    const present = new Set<string>();
+    // Under a persistent watch without a listing, only the nodes events named are looked at.
+    const present = names ? new Set<string>() : undefined;
     const toRead: { name: string; sequence: number }[] = [];
-    for (const name of names) {
+    for (const name of names ?? this.staleData) {
       const sequence = memberSequence(name);
-      if (sequence === undefined) continue;
-      present.add(name);
+      if (sequence === undefined) {
+        if (!present) this.staleData.delete(name); // not a member node: nothing to read
+        continue;
+      }
+      present?.add(name);
       if ((!this.byName.has(name) && !this.invalidVersions.has(name)) || this.staleData.has(name)) toRead.push({ name, sequence });
     }
     for (const o of toRead) this.staleData.delete(o.name);
-    let read: (Member | undefined)[];
+    const watchData = this.mode !== 'persistent';
+    const mark = this.tracked.mark();
+    let read: (Member | undefined | typeof OUTDATED)[];
     try {
-      read = await Promise.all(toRead.map((o) => this.readMember(o.name, o.sequence)));
+      read = await Promise.all(toRead.map((o) => this.readMember(o.name, o.sequence, watchData, mark)));
     } catch (error) {
-      for (const o of toRead) if (this.byName.has(o.name) || this.invalidVersions.has(o.name)) this.staleData.add(o.name);
+      // Read again next time (new names too: under the persistent watch nothing lists them again).
+      for (const o of toRead) if (!this.tracked.changedSince(o.name, mark)) this.staleData.add(o.name);
       throw error;
     }
 
@@ -255,6 +299,8 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
     const left: Member[] = [];
     read.forEach((member, i) => {
       const name = toRead[i]!.name;
+      // An event came after the read was issued: it already marked the node for a read, or as gone.
+      if (member === OUTDATED) return;
       const before = this.byName.get(name);
       if (!member) {
         // Gone, or its data no longer parses: either way it is no longer a member.
@@ -268,19 +314,36 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
       if (!before) joined.push(member);
       else if (JSON.stringify(before.record) !== JSON.stringify(member.record)) updated.push(member);
     });
-    for (const [name, member] of this.byName) {
-      if (!present.has(name)) {
+    if (present) {
+      // Under the persistent watch, names an event added after the listing are there too.
+      const stillThere = (name: string): boolean => present.has(name) || (this.mode === 'persistent' && this.tracked.names.has(name));
+      for (const [name, member] of this.byName) {
+        if (!stillThere(name)) {
+          this.byName.delete(name);
+          left.push(member);
+        }
+      }
+      for (const name of this.invalidVersions.keys()) if (!stillThere(name)) this.invalidVersions.delete(name);
+      for (const name of this.staleData) if (!stillThere(name)) this.staleData.delete(name);
+    }
+    // Deleted events (persistent watch), also those that arrived during this round's listing or reads.
+    for (const name of this.departed) {
+      if (this.tracked.names.has(name)) continue;
+      const member = this.byName.get(name);
+      if (member) {
         this.byName.delete(name);
         left.push(member);
       }
     }
-    for (const name of this.invalidVersions.keys()) if (!present.has(name)) this.invalidVersions.delete(name);
-    for (const name of this.staleData) if (!present.has(name)) this.staleData.delete(name);
+    this.departed.clear();
     this.publish(joined, left, updated);
   }
 
-  /** getData with a data watch; undefined when the node is gone or its data is invalid (reported). */
-  private async readMember(name: string, sequence: number): Promise<Member | undefined> {
+  /**
+   * getData (with a data watch unless the persistent watch covers the node); undefined when the
+   * node is gone or its data is invalid (reported), OUTDATED when an event named it meanwhile.
+   */
+  private async readMember(name: string, sequence: number, watchData: boolean, mark: number): Promise<Member | undefined | typeof OUTDATED> {
     const path = `${this.paths.members}/${name}`;
     const onData = (event: WatchEvent): void => {
       // A deletion also fires the children watch, which lists the members again: one refresh, not two.
@@ -290,7 +353,8 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
       this.schedule();
     };
     try {
-      const { data, stat } = await this.session.get(path, { watch: onData });
+      const { data, stat } = await this.session.get(path, watchData ? { watch: onData } : {});
+      if (this.tracked.changedSince(name, mark)) return OUTDATED;
       try {
         return { name, path, sequence, owner: stat.ephemeralOwner, record: decodeRecord(data, path) };
       } catch (error) {
@@ -302,7 +366,7 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
         return undefined;
       }
     } catch (error) {
-      if (error instanceof ZkError && error.code === 'NO_NODE') return undefined;
+      if (error instanceof ZkError && error.code === 'NO_NODE') return this.tracked.changedSince(name, mark) ? OUTDATED : undefined;
       throw error;
     }
   }

@@ -217,7 +217,7 @@ export abstract class SessionConnection extends EventEmitter<ZkSessionEvents> {
   }
 
   /** @internal node-zookeeper-client types stay out of the published declarations. */
-  protected wrapWatch(client: Client, watch: WatchFn | undefined): ((event: RawEvent) => void) | undefined {
+  protected wrapWatch(client: Client, watch: WatchFn | undefined): ((event: Pick<RawEvent, 'type' | 'path'>) => void) | undefined {
     if (!watch) return undefined;
     const generation = this.generation;
     return (event) => {

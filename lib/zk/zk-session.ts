@@ -1,6 +1,8 @@
 import * as nzc from 'node-zookeeper-client';
 import { monotonicMs } from '../base/clock';
 import { AclEntry, fromRawAcls, toRawAcls } from './acl';
+// Straight from the fix (not its index): its node-zookeeper-client types stay out of the published declarations.
+import { addRecursiveWatch, removeRecursiveWatch } from './client-fixes/persistent-watch';
 import { SessionConnection } from './session-connection';
 import type { CreateMode, MultiOp, MultiResult, WatchFn } from './session-types';
 import { toZnodeStat, ZnodeStat } from './stat';
@@ -55,6 +57,20 @@ export class ZkSession extends SessionConnection {
       c.getChildren(path, this.wrapWatch(c, opts.watch), (err, children, stat) =>
         cb(err, err ? undefined : { children, stat: toZnodeStat(stat) })),
     );
+  }
+
+  /**
+   * A persistent recursive watch (ZooKeeper ≥ 3.6): `watch` hears created / deleted / dataChanged
+   * of `path` and of every node below it, for as long as this session lives — it survives
+   * reconnects, but changes made while disconnected are not replayed (read again on 'reconnected'),
+   * and a new session ('session') has none. Resolves with the function that stops it. A server
+   * older than 3.6 rejects it with UNIMPLEMENTED.
+   */
+  async watchRecursive(path: string, watch: WatchFn): Promise<() => void> {
+    return this.request('addWatch', path, false, (c, cb) => {
+      const fn = this.wrapWatch(c, watch)!;
+      addRecursiveWatch(c, path, fn, (err) => cb(err, err ? undefined : () => removeRecursiveWatch(c, path, fn)));
+    });
   }
 
   async getAcl(path: string): Promise<{ acl: AclEntry[]; stat: ZnodeStat }> {

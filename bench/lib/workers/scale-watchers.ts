@@ -2,18 +2,27 @@
  * `count` watching clients in one process, for bench/scale.ts: each its own ZkSession (leaseProbe
  * 'read') with its own MembershipView of one service. Every view's change is stamped with
  * process.hrtime.bigint() (CLOCK_MONOTONIC, the parent's clock) per member that joined or left.
- *   args: <connect> <root> <service> <count> <sessionTimeoutMs>
+ *   args: <connect> <root> <service> <count> <sessionTimeoutMs> [<dir containing lib/> [<watchMode>]]
+ *   (the lib directory: an A/B baseline, e.g. main's lib; watchMode 'auto' | 'children')
  * IPC in: {cmd:'mark'} (zero the read counters), {cmd:'report'}, {cmd:'close'}
- * IPC out: {ready, members}, {seen: key} once every view saw key ("join:<id>" / "leave:<id>"),
+ * IPC out: {ready, members, modes}, {seen: key} once every view saw key ("join:<id>" / "leave:<id>"),
  *          {report: {arrivals, reads, probes, watchEvents, clients}}, {error}
  */
 import * as fs from 'node:fs';
 import { Session as Inspector } from 'node:inspector';
 import * as path from 'node:path';
-import { MembershipView } from '../../../lib/coordination';
-import { ZkSession } from '../../../lib/zk';
+import type * as Coordination from '../../../lib/coordination';
+import type * as Zk from '../../../lib/zk';
 
-const [connect, root, service, countArg, timeoutArg] = process.argv.slice(2) as [string, string, string, string, string];
+const [connect, root, service, countArg, timeoutArg, libArg, watchModeArg] = process.argv.slice(2) as [string, string, string, string, string, string?, string?];
+const libDir = path.resolve(libArg ?? path.join(__dirname, '..', '..', '..', 'lib'));
+/* eslint-disable @typescript-eslint/no-require-imports -- the lib under test is chosen at run time (A/B) */
+const { MembershipView } = require(path.join(libDir, 'coordination')) as typeof Coordination;
+const { ZkSession } = require(path.join(libDir, 'zk')) as typeof Zk;
+/* eslint-enable @typescript-eslint/no-require-imports */
+type ZkSession = Zk.ZkSession;
+type MembershipView = Coordination.MembershipView;
+const watchMode = watchModeArg === 'children' ? 'children' : 'auto';
 const count = Number(countArg);
 const sessions: ZkSession[] = [];
 const views: MembershipView[] = [];
@@ -47,7 +56,8 @@ async function startOne(): Promise<void> {
   const session = new ZkSession({ connect, sessionTimeoutMs: Number(timeoutArg), leaseProbe: 'read', startTimeoutMs: 120000 });
   sessions.push(session);
   await session.start();
-  const view = new MembershipView(session, service, { root });
+  // A baseline lib without the option ignores it.
+  const view = new MembershipView(session, service, { root, watchMode });
   views.push(view);
   view.on('change', (c) => {
     for (const m of c.joined) arrived(`join:${m.record.id}`);
@@ -106,5 +116,10 @@ void (async () => {
   for (let i = 0; i < count; i += batch) {
     await Promise.all(Array.from({ length: Math.min(batch, count - i) }, () => startOne()));
   }
-  send({ ready: true, members: views.map((v) => v.snapshot.members.length) });
+  const modes: Record<string, number> = {};
+  for (const v of views) {
+    const mode = (v as { watchMode?: string }).watchMode ?? 'children (no watchMode)';
+    modes[mode] = (modes[mode] ?? 0) + 1;
+  }
+  send({ ready: true, members: views.map((v) => v.snapshot.members.length), modes });
 })().catch((error: unknown) => send({ error: String(error) }));

@@ -1,5 +1,6 @@
 import type { ClientFix } from './client-fix';
 import { corkedWrites } from './corked-writes';
+import { persistentWatch } from './persistent-watch';
 import { replyGuard } from './reply-guard';
 import { unknownErrorCodes } from './unknown-error-codes';
 import { watcherRegistration } from './watcher-registration';
@@ -19,6 +20,7 @@ const FIXES: readonly ClientFix[] = [
   replyGuard,
   corkedWrites,
   watcherRegistration,
+  persistentWatch,
 ];
 
 const applied: string[] = [];

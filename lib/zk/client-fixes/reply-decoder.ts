@@ -17,7 +17,7 @@ export class ReplyFormatError extends Error {
 /** ZooKeeper op codes of the requests node-zookeeper-client sends (jute OP_CODES). */
 export const OP = {
   CREATE: 1, DELETE: 2, EXISTS: 3, GET_DATA: 4, SET_DATA: 5, GET_ACL: 6, SET_ACL: 7,
-  CHECK: 13, MULTI: 14, SET_WATCHES: 101, CLOSE_SESSION: -11, ERROR: -1,
+  CHECK: 13, MULTI: 14, SET_WATCHES: 101, SET_WATCHES2: 105, ADD_WATCH: 106, CLOSE_SESSION: -11, ERROR: -1,
 } as const;
 
 export const XID = { NOTIFICATION: -1, PING: -2, AUTHENTICATION: -4 } as const;
@@ -194,7 +194,11 @@ export function decodePayload(op: number, r: JuteReader, chroot: string | undefi
       return { path: stripChroot(r.requiredString('created path'), chroot, 'created path') };
     case OP.DELETE:
     case OP.SET_WATCHES:
+    case OP.SET_WATCHES2:
     case OP.CLOSE_SESSION:
+      return null;
+    case OP.ADD_WATCH:
+      // ZooKeeper 3.6+ answers an ErrorResponse {int err} (always 0 on success); nothing to keep.
       return null;
     case OP.EXISTS:
     case OP.SET_DATA:
