@@ -86,6 +86,29 @@ describe('leadership: a lease on the primary\'s own znode (real ZooKeeper)', fun
     return c;
   }
 
+  /** a leads, b (second in line) has watched a's renewals for a lease; the handoff between them is watched. */
+  async function leaderAndObserver(root: string): Promise<{ a: Candidate; b: Candidate; handoff: { expectNoOverlap(): void }; admin: ZkSession }> {
+    const a = await candidate(root, 'a');
+    await eventually('a leads', () => a.election.isLeader());
+    const b = await candidate(root, 'b');
+    await sleep(LEASE_MS);
+    return { a, b, handoff: watchHandoff(a, b), admin: await open() };
+  }
+
+  /** Polls a's isLeader() every ms and notes when b is elected: b must be elected after a's last moment as leader. */
+  function watchHandoff(a: Candidate, b: Candidate): { expectNoOverlap(): void } {
+    let lastALeads = 0n;
+    let bElectedAt = 0n;
+    const poll = setInterval(() => { if (a.election.isLeader()) lastALeads = process.hrtime.bigint(); }, 1);
+    b.election.once('elected', () => { bElectedAt = process.hrtime.bigint(); });
+    return {
+      expectNoOverlap(): void {
+        clearInterval(poll);
+        expect(bElectedAt > lastALeads, 'b elected after a\'s last moment as leader').to.equal(true);
+      },
+    };
+  }
+
   async function view(root: string, connect = zk.connectString): Promise<MembershipView> {
     const v = new MembershipView(await open(connect), 'svc', { root });
     v.on('error', () => undefined);
@@ -167,19 +190,10 @@ describe('leadership: a lease on the primary\'s own znode (real ZooKeeper)', fun
 
   it('an operator deletes a live primary\'s member node: the successor acts only after the old lease ran out; the old primary stops at once', async () => {
     const root = uniqueRoot();
-    const a = await candidate(root, 'a');
-    await eventually('a leads', () => a.election.isLeader());
-    const b = await candidate(root, 'b');
-    await sleep(LEASE_MS); // b watches a's renewals
-    let lastALeads = 0n;
-    let bElectedAt = 0n;
-    const poll = setInterval(() => { if (a.election.isLeader()) lastALeads = process.hrtime.bigint(); }, 1);
-    b.election.once('elected', () => { bElectedAt = process.hrtime.bigint(); });
-    const admin = await open();
+    const { a, b, handoff, admin } = await leaderAndObserver(root);
     await admin.delete(a.membership.node!.path);
     await eventually('b leads', () => b.election.isLeader());
-    clearInterval(poll);
-    expect(bElectedAt > lastALeads, 'b elected after a\'s last moment as leader').to.equal(true);
+    handoff.expectNoOverlap();
     expect(a.log).to.satisfy((l: string[]) => l.some((x) => x.startsWith('demoted:')));
     expect(b.takeovers, 'no takeover was needed').to.deep.equal([]);
   });
@@ -192,10 +206,7 @@ describe('leadership: a lease on the primary\'s own znode (real ZooKeeper)', fun
     await eventually('a leads', () => a.election.isLeader(), 15000);
     const b = await candidate(root, 'b', zk.connectString, 8000);
     await sleep(200); // b watches a's lease
-    let lastALeads = 0n;
-    let bElectedAt = 0n;
-    const poll = setInterval(() => { if (a.election.isLeader()) lastALeads = process.hrtime.bigint(); }, 1);
-    b.election.once('elected', () => { bElectedAt = process.hrtime.bigint(); });
+    const handoff = watchHandoff(a, b);
     const admin = await open();
     const paths = servicePaths('svc', root);
     const leasePath = `${paths.leases}/${(await admin.children(paths.leases)).children[0]!}`;
@@ -206,8 +217,7 @@ describe('leadership: a lease on the primary\'s own znode (real ZooKeeper)', fun
     watchLease();
     await a.election.resign({ rejoin: true });
     await eventually('b leads long before an 8 s lease could run out', () => b.election.isLeader(), 5000);
-    clearInterval(poll);
-    expect(bElectedAt > lastALeads, 'b elected after a\'s last moment as leader').to.equal(true);
+    handoff.expectNoOverlap();
     expect(b.takeovers, 'no takeover: a left the line itself').to.deep.equal([]);
     expect(a.log).to.include('demoted:resigned' satisfies `demoted:${DemotionReason}`);
     // The mark and the departure are one transaction: whoever reads the lease after the departure sees RELEASED.
@@ -216,21 +226,12 @@ describe('leadership: a lease on the primary\'s own znode (real ZooKeeper)', fun
 
   it('a RELEASED mark written into a live primary\'s lease node (not by its holder) is not trusted: the successor waits out the lease; the old primary stops first', async () => {
     const root = uniqueRoot();
-    const a = await candidate(root, 'a');
-    await eventually('a leads', () => a.election.isLeader());
-    const b = await candidate(root, 'b');
-    await sleep(LEASE_MS); // b watches a's renewals
-    let lastALeads = 0n;
-    let bElectedAt = 0n;
-    const poll = setInterval(() => { if (a.election.isLeader()) lastALeads = process.hrtime.bigint(); }, 1);
-    b.election.once('elected', () => { bElectedAt = process.hrtime.bigint(); });
-    const admin = await open();
+    const { a, b, handoff, admin } = await leaderAndObserver(root);
     const paths = servicePaths('svc', root);
     const [lease] = (await admin.children(paths.leases)).children;
     await admin.set(`${paths.leases}/${lease}`, 'released');
     await eventually('b leads', () => b.election.isLeader());
-    clearInterval(poll);
-    expect(bElectedAt > lastALeads, 'b elected after a\'s last moment as leader').to.equal(true);
+    handoff.expectNoOverlap();
     expect(a.log).to.include('demoted:lease-lost' satisfies `demoted:${DemotionReason}`);
   });
 
