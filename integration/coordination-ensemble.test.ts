@@ -21,6 +21,26 @@ describe('coordination on a 3-node ensemble (real ZooKeeper)', function () {
 
   const open = (sessionTimeoutMs: number): Promise<ZkSession> => sessions.open({ sessionTimeoutMs });
 
+  /** Three members electing on `sessions` (m0 first in line); `log` records elected/demoted/takeover. */
+  async function electionGroup(root: string, sessions: ZkSession[], leaseMs: number) {
+    const log: string[] = [];
+    const members = sessions.map((s, i) => {
+      const m = new Membership(s, { service: 'svc', mode: 'primary-backup', root, record: { id: `m${i}`, url: `ws://127.0.0.1:1/m${i}` } });
+      const e = new Election(s, m, { leaseMs });
+      e.on('elected', (x) => log.push(`m${i}:elected:${x.epoch}`));
+      e.on('demoted', (x) => log.push(`m${i}:demoted:${x.reason}`));
+      e.on('takeover', (x) => log.push(`m${i}:takeover:${x.node}`));
+      elections.push(e);
+      return { s, m, e };
+    });
+    for (const { m, e } of members) {
+      e.start();
+      await m.register();
+    }
+    await eventually('m0 leads', () => members[0]!.e.isLeader());
+    return { log, members };
+  }
+
   before(async () => { zk = await startZooKeeper({ nodes: 3 }); });
   afterEach(async () => {
     for (const e of elections.splice(0)) e.stop();
@@ -42,22 +62,9 @@ describe('coordination on a 3-node ensemble (real ZooKeeper)', function () {
         if ((await nodeOf(zk, s.sessionId)) === victim) leaderSession = s;
       }
       expect(leaderSession, `a session on node ${victim}`).to.not.equal(undefined);
-      const log: string[] = [];
-      const members = [leaderSession!, await open(10000), await open(10000)].map((s, i) => {
-        const m = new Membership(s, { service: 'svc', mode: 'primary-backup', root, record: { id: `m${i}`, url: `ws://127.0.0.1:1/m${i}` } });
-        // A lease longer than a ZooKeeper leader election (~0.2–2 s here) rides it out; a shorter one
-        // pauses the primary during the election (never splits it) — see docs/leadership.md.
-        const e = new Election(s, m, { leaseMs: 5000 });
-        e.on('elected', (x) => log.push(`m${i}:elected:${x.epoch}`));
-        e.on('demoted', (x) => log.push(`m${i}:demoted:${x.reason}`));
-        elections.push(e);
-        return { s, m, e };
-      });
-      for (const { m, e } of members) {
-        e.start();
-        await m.register();
-      }
-      await eventually('m0 leads', () => members[0]!.e.isLeader());
+      // A lease longer than a ZooKeeper leader election (~0.2–2 s here) rides it out; a shorter one
+      // pauses the primary during the election (never splits it) — see docs/leadership.md.
+      const { log, members } = await electionGroup(root, [leaderSession!, await open(10000), await open(10000)], 5000);
       const before = [...log];
       const ids = members.map(({ s }) => s.sessionId);
       await zk.kill(victim);
@@ -75,21 +82,7 @@ describe('coordination on a 3-node ensemble (real ZooKeeper)', function () {
 
   it('ZooKeeper unavailable for longer than the lease: the primary pauses, then goes on; no takeover', async () => {
     const root = uniqueRoot();
-    const log: string[] = [];
-    const members = await Promise.all([0, 1, 2].map(async (i) => {
-      const s = await open(10000);
-      const m = new Membership(s, { service: 'svc', mode: 'primary-backup', root, record: { id: `m${i}`, url: `ws://127.0.0.1:1/m${i}` } });
-      const e = new Election(s, m, { leaseMs: 200 });
-      e.on('elected', (x) => log.push(`m${i}:elected:${x.epoch}`));
-      e.on('takeover', (x) => log.push(`m${i}:takeover:${x.node}`));
-      elections.push(e);
-      return { s, m, e };
-    }));
-    for (const { m, e } of members) {
-      e.start();
-      await m.register();
-    }
-    await eventually('m0 leads', () => members[0]!.e.isLeader());
+    const { log, members } = await electionGroup(root, [await open(10000), await open(10000), await open(10000)], 200);
     const before = [...log];
     // Every member is cut off for 1.5 s (7 leases): nobody can renew, nobody can observe.
     await zk.dropQuorum();
