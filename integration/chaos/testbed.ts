@@ -1,5 +1,6 @@
 import { randomUUID } from 'crypto';
 import { HaClient } from '../../lib';
+import type { ReplicationOptions } from '../../lib';
 import { ZkSession, servicePaths } from '../../lib/blocks';
 import { InSyncSet } from '../../lib/coordination/in-sync-set';
 import type { MemberState } from './durability';
@@ -25,6 +26,8 @@ export interface TestbedOptions {
    * write that must be applied exactly once), and the members' states are checked at the end.
    */
   readonly replicated?: boolean;
+  /** Replication options of every server (replicated mode). */
+  readonly replication?: ReplicationOptions;
 }
 
 /**
@@ -44,7 +47,7 @@ export class ChaosServer {
     private readonly config: ServerSpec,
   ) {}
 
-  static async create(id: string, zk: ZkCluster, common: { root: string; service: string; sessionTimeoutMs: number; replicated?: boolean }): Promise<ChaosServer> {
+  static async create(id: string, zk: ZkCluster, common: { root: string; service: string; sessionTimeoutMs: number; replicated?: boolean; replication?: ReplicationOptions }): Promise<ChaosServer> {
     const port = await freePort();
     const clientProxy = await TcpProxy.start({ host: '127.0.0.1', port });
     const zkProxies = await Promise.all(zk.nodes.map((n) => TcpProxy.start({ host: '127.0.0.1', port: n.clientPort })));
@@ -53,7 +56,7 @@ export class ChaosServer {
       connect: zkProxies.map((p) => p.address).join(','),
       advertiseUrl: `ws://${clientProxy.address}`,
       graceMs: 500, closeGraceMs: 200, journal: false,
-      ...(common.replicated ? { replication: { ackTimeoutMs: 500 } } : {}),
+      ...(common.replicated ? { replication: { ackTimeoutMs: 500, ...common.replication } } : {}),
     };
     return new ChaosServer(id, port, clientProxy, zkProxies, config);
   }
@@ -224,7 +227,7 @@ export class Testbed {
   }
 
   async start(): Promise<void> {
-    const common = { root: this.root, service: this.service, sessionTimeoutMs: this.options.sessionTimeoutMs, replicated: this.options.replicated };
+    const common = { root: this.root, service: this.service, sessionTimeoutMs: this.options.sessionTimeoutMs, replicated: this.options.replicated, replication: this.options.replication };
     for (let i = 0; i < this.options.servers; i++) this.servers.push(await ChaosServer.create(`s${i + 1}`, this.zk, common));
     await Promise.all(this.servers.map((s) => s.spawn()));
     await this.waitForPrimary();

@@ -30,7 +30,7 @@ export const DEFAULT_TESTBED: TestbedOptions = {
  * over everything every server ran and every client saw.
  */
 export async function runTrial(zk: ZkCluster, scenario: Scenario, options: TestbedOptions = DEFAULT_TESTBED): Promise<TrialResult> {
-  const bed = new Testbed(zk, scenario.replicated ? { ...options, replicated: true } : options);
+  const bed = new Testbed(zk, scenario.replicated ? { ...options, replicated: true, replication: scenario.replication } : options);
   try {
     await bed.start();
     bed.startLoad();
