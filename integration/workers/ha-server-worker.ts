@@ -7,7 +7,7 @@
  * process.hrtime.bigint() (CLOCK_MONOTONIC, comparable across processes on one machine), so tests
  * can count runs per epoch and check that no two epochs overlap. The handler `op` (chaos suite) is
  * synchronous: its side effect happens at dispatch, so a run's interval is the moment the lease
- * guard admitted it; replicated, it logs once the op is committed and applied.
+ * guard admitted it; replicated, it logs once the op is committed and applied, t1 = the apply.
  *
  *   env ZKHA_WORKER = JSON ServerWorkerSpec (server-spec.ts)
  *   stdin: {"cmd":"stepDown"} {"cmd":"close"} {"cmd":"busy","ms":N} {"cmd":"flaky","on":bool}
@@ -51,12 +51,20 @@ function sleepFor(ms: number, ctx: CallContext): Promise<{ id: string }> {
 type Op = { add: string } | { incr: number };
 interface Snapshot { ids: string[]; counter: number }
 
+/**
+ * `op` handlers of this process waiting for their id, and when it was applied here. A run ends at
+ * the apply (the op's effect), not when the handler resumes: under load the continuation can come
+ * milliseconds later, and a SIGSTOP landing in between would stretch the run across the pause.
+ */
+const waiting = new Map<string, bigint | undefined>();
+
 /** The replicated state: the ids written in apply order and a counter. */
 class IdsAndCounter implements ReplicatedState<Op, Snapshot> {
   ids: string[] = [];
   counter = 0;
   apply(op: Op): unknown {
     if ('add' in op) {
+      if (waiting.has(op.add)) waiting.set(op.add, process.hrtime.bigint());
       this.ids.push(op.add);
       return this.ids.length;
     }
@@ -97,9 +105,17 @@ const replicatedHandlers: HandlerMap = {
   plain: (_p: { id: string }, ctx: CallContext) => ({ n: state.ids.length, member: config.id, epoch: ctx.epoch }),
   op: async (p: { callId?: string } | undefined, ctx: HaCallContext) => {
     const t0 = process.hrtime.bigint();
-    await ctx.replicate({ add: String(p?.callId) });
-    // Logged once applied: a failed replicate applied nothing here.
-    emitRun('op', p?.callId, ctx.epoch, t0);
+    const id = String(p?.callId);
+    waiting.set(id, undefined);
+    let applied: bigint | undefined;
+    try {
+      await ctx.replicate({ add: id });
+      applied = waiting.get(id);
+    } finally {
+      waiting.delete(id);
+    }
+    // Logged once applied (a failed replicate applied nothing here), with the apply as its end.
+    emitRun('op', p?.callId, ctx.epoch, t0, applied === undefined ? {} : { t1: applied.toString() });
     return { id: config.id, epoch: ctx.epoch };
   },
 };
