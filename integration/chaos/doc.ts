@@ -69,7 +69,9 @@ histories in \`test/chaos/\`) asserts:
 
 The handler is synchronous, so a run's interval is the moment the lease guard admitted it. A handler that awaits
 I/O can still be paused mid-run (SIGSTOP, GC) and finish after a newer primary started: that is what \`ctx.epoch\`
-is for — pass it to the storage you write to as a fencing token.
+is for — pass it to the storage you write to as a fencing token. In the \`repl-*\` scenarios a run spans from the
+admission to the moment the primary applied the op (its effect, after every in-sync member held it); the handler's
+answer may leave later, and the client's epoch fence judges that.
 
 ## Failed calls, and which are expected
 

@@ -61,7 +61,7 @@ async function main(): Promise<number> {
           log(`${s.name} #${i + 1}: ${r.calls} calls, ${r.failedCalls} failed, rejoin ${r.rejoinMs?.toFixed(0) ?? 'never'} ms, ` +
             `${r.check.violations.length} violation(s)${r.check.violations.map((v) => `\n    ${v.kind}: ${v.message}`).join('')}`);
         } catch (error) {
-          errors.push(String((error as Error).stack ?? error).split('\n').slice(0, 3).join(' '));
+          errors.push(String((error as Error).message ?? error));
           log(`${s.name} #${i + 1}: trial could not run: ${(error as Error).message}`);
         }
       }

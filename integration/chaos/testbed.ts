@@ -235,6 +235,13 @@ export class Testbed {
     if (this.options.replicated) for (const c of this.clients) c.idempotentShare = 0;
     this.observer = new ZkSession({ connect: this.zk.connectString, sessionTimeoutMs: 10000, requestTimeoutMs: 1000, leaseProbe: 'read' });
     await this.observer.start();
+    if (this.options.replicated) {
+      // Faults hit a healthy group: every member in sync (a backup still catching up is not a candidate).
+      await eventually('every member in the in-sync set', async () => {
+        const isr = await this.inSyncKeys();
+        return this.servers.every((s) => isr.includes(s.key ?? '?'));
+      }, 20000);
+    }
   }
 
   startLoad(): void {
@@ -358,6 +365,15 @@ export class Testbed {
       this.log(`states: ${(error as Error).message}`);
     }
     return states;
+  }
+
+  /** What each server process last reported (roles, elections, faults): for a trial that could not run. */
+  story(last = 6): string {
+    const said = new Set(['elected', 'demoted', 'role', 'fault', 'session-lost', 'session-new', 'error']);
+    return this.servers.flatMap((s) => s.incarnations.map((w) => {
+      const events = w.events.filter((e) => said.has(e.event)).slice(-last).map((e) => JSON.stringify(e).slice(0, 300));
+      return `${s.id}#${w.pid}${w.alive ? '' : ' (exited)'}: ${events.join(' ') || 'nothing'}`;
+    })).join('\n    ');
   }
 
   async runs(): Promise<ServerRun[]> {

@@ -35,7 +35,12 @@ export async function runTrial(zk: ZkCluster, scenario: Scenario, options: Testb
     await bed.start();
     bed.startLoad();
     await sleep(400);
-    await scenario.inject(bed);
+    try {
+      await scenario.inject(bed);
+    } catch (error) {
+      // The run log keeps the first lines: say what the servers did, not only what the runner waited for.
+      throw new Error(`${(error as Error).message}\n    ${bed.story()}`);
+    }
     const recovery = await bed.recover();
     await sleep(300); // steady load on the healed group
     await bed.stopLoad();
