@@ -235,13 +235,18 @@ export class Testbed {
     if (this.options.replicated) for (const c of this.clients) c.idempotentShare = 0;
     this.observer = new ZkSession({ connect: this.zk.connectString, sessionTimeoutMs: 10000, requestTimeoutMs: 1000, leaseProbe: 'read' });
     await this.observer.start();
-    if (this.options.replicated) {
-      // Faults hit a healthy group: every member in sync (a backup still catching up is not a candidate).
-      await eventually('every member in the in-sync set', async () => {
-        const isr = await this.inSyncKeys();
-        return this.servers.every((s) => isr.includes(s.key ?? '?'));
-      }, 20000);
-    }
+  }
+
+  /**
+   * Replicated mode, under load: until every member is in the in-sync set (backups join once they
+   * have acknowledged writes), so that the fault hits a healthy group.
+   */
+  async allInSync(timeoutMs = 20000): Promise<void> {
+    if (!this.options.replicated) return;
+    await eventually('every member in the in-sync set', async () => {
+      const isr = await this.inSyncKeys();
+      return this.servers.every((s) => isr.includes(s.key ?? '?'));
+    }, timeoutMs);
   }
 
   startLoad(): void {

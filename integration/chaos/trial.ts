@@ -35,6 +35,7 @@ export async function runTrial(zk: ZkCluster, scenario: Scenario, options: Testb
     await bed.start();
     bed.startLoad();
     await sleep(400);
+    await bed.allInSync();
     try {
       await scenario.inject(bed);
     } catch (error) {
