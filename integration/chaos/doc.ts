@@ -89,6 +89,12 @@ Expected failures:
 - Idempotent calls whose outcome became unknown are retried by the client (within the retry budget), so they fail
   only at the deadline.
 
+## When each scenario ran
+
+| fault | finished | commit | minutes |
+|---|---|---|---:|
+${rows.map((r) => `| \`${r.fault}\` | ${r.date ?? 'before chunked runs'} | ${r.commit ?? 'not recorded'} | ${r.minutes ?? ''} |`).join('\n')}
+
 ## Running it
 
 \`\`\`

@@ -1,3 +1,4 @@
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import type { ScenarioSummary } from './report';
 
@@ -7,6 +8,8 @@ export interface StoredScenario extends ScenarioSummary {
   readonly date?: string;
   readonly minutes?: number;
   readonly sessionTimeoutMs?: number;
+  /** The commit the scenario ran on ("-dirty": with uncommitted changes to lib/ or integration/). */
+  readonly commit?: string;
 }
 
 export interface StoredResults {
@@ -61,4 +64,15 @@ export function resultsMeta(rows: readonly StoredScenario[], sessionTimeoutMs: n
     minutes: Number(minutes.toFixed(1)),
     date: new Date().toISOString(),
   };
+}
+
+/** The commit under test, for the record of each scenario's run. */
+export function currentCommit(root: string): string | undefined {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'lib', 'integration'], { cwd: root, encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${head}-dirty` : head;
+  } catch {
+    return undefined;
+  }
 }

@@ -16,7 +16,7 @@ import { Command } from 'commander';
 import { startZooKeeper, killAllTracked } from '../harness';
 import { renderDoc } from './doc';
 import { summarize, table, type ScenarioSummary } from './report';
-import { mergeResults, readStored, resultsMeta, type StoredScenario } from './results';
+import { currentCommit, mergeResults, readStored, resultsMeta, type StoredScenario } from './results';
 import { SCENARIOS, scenario } from './scenarios';
 import { runTrial, DEFAULT_TESTBED, type TrialResult } from './trial';
 
@@ -37,6 +37,7 @@ async function main(): Promise<number> {
   const jsonFile = path.join(root, 'bench', 'results', 'chaos.json');
   const stored = opts.merge ? readStored(jsonFile) : [];
   const done: StoredScenario[] = [];
+  const commit = currentCommit(root);
   const save = (): void => {
     const merged = mergeResults(stored, done, SCENARIOS.map((s) => s.name));
     const meta = resultsMeta(merged, DEFAULT_TESTBED.sessionTimeoutMs);
@@ -67,7 +68,7 @@ async function main(): Promise<number> {
       }
       const row = summarize(s.name, results, errors);
       rows.push(row);
-      done.push({ ...row, date: new Date().toISOString(), minutes: Number(((Date.now() - t0) / 60000).toFixed(1)), sessionTimeoutMs: DEFAULT_TESTBED.sessionTimeoutMs });
+      done.push({ ...row, date: new Date().toISOString(), minutes: Number(((Date.now() - t0) / 60000).toFixed(1)), sessionTimeoutMs: DEFAULT_TESTBED.sessionTimeoutMs, commit });
       if (opts.write) save();
     }
   } finally {
