@@ -13,6 +13,9 @@ import type { ClientCall, History, ServerRun } from './history';
  *                       its response carried (or the response carried none)
  *   duplicate-execution a non-idempotent call ran more than once, or an idempotent one did
  *                       without being retried or hedged (attempts > 1)
+ *   executed-not-reported
+ *                       a call failed with notExecuted: true (the caller is told it did not run),
+ *                       but a server ran it
  *   epoch-regression    a client accepted a response whose epoch is below one it accepted earlier
  *   not-rejoined        after the fault healed, a member did not come back (or a stale node
  *                       stayed), or a call failed
@@ -20,10 +23,11 @@ import type { ClientCall, History, ServerRun } from './history';
  *                       replicated state (when the history has the members' states): see durability.ts
  */
 export type ViolationKind =
-  | 'split-brain' | 'unfenced-run' | 'ack-mismatch' | 'duplicate-execution' | 'epoch-regression' | 'not-rejoined' | DurabilityKind;
+  | 'split-brain' | 'unfenced-run' | 'ack-mismatch' | 'duplicate-execution' | 'executed-not-reported' | 'epoch-regression' | 'not-rejoined'
+  | DurabilityKind;
 
 export const VIOLATION_KINDS: readonly ViolationKind[] = [
-  'split-brain', 'unfenced-run', 'ack-mismatch', 'duplicate-execution', 'epoch-regression', 'not-rejoined',
+  'split-brain', 'unfenced-run', 'ack-mismatch', 'duplicate-execution', 'executed-not-reported', 'epoch-regression', 'not-rejoined',
   'lost-ack', 'applied-twice', 'phantom-write', 'divergence',
 ];
 
@@ -150,6 +154,13 @@ function checkCalls(history: History): Violation[] {
           evidence: [call, ...runs],
         });
       }
+    }
+    if (call.outcome === 'error' && call.notExecuted === true && runs.length > 0) {
+      out.push({
+        kind: 'executed-not-reported',
+        message: `${call.client} was told ${call.callId} did not run (${call.code ?? '?'}, notExecuted), but it ran ${runs.length} time(s)`,
+        evidence: [call, ...runs],
+      });
     }
     if (runs.length > 1) {
       const retried = call.idempotent && (call.attempts === undefined || call.attempts > 1);

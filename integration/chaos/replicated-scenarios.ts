@@ -9,6 +9,11 @@ import type { ChaosServer, Testbed } from './testbed';
  * nothing never sent, and no divergence between members.
  */
 /** Until the member's current process is named by the in-sync set (it caught up and was added). */
+/** Writes the clients have seen acknowledged so far. */
+function acknowledged(bed: Testbed): number {
+  return bed.calls().filter((c) => c.outcome === 'ok').length;
+}
+
 async function waitInSync(bed: Testbed, s: ChaosServer, timeoutMs = 20000): Promise<void> {
   await eventually(`${s.label} back in the in-sync set`, async () => (await bed.inSyncKeys()).includes(s.key ?? '?'), timeoutMs);
 }
@@ -37,6 +42,25 @@ export const REPLICATED_SCENARIOS: readonly Scenario[] = [
       await b.spawn();
       await waitInSync(bed, b);
       bed.healed();
+    },
+  },
+  {
+    name: 'repl-member-restart-empty',
+    fault: "replicated: backup SIGKILLed and kept down while 2 x the primary's retained log is written (retainEntries 200), then restarted from empty: catch-up by snapshot + log tail under write load",
+    replicated: true,
+    replication: { retainEntries: 200 },
+    async inject(bed) {
+      const b = backupOf(bed);
+      b.worker.signal('SIGKILL');
+      bed.mark(`SIGKILL ${b.label}`);
+      const before = acknowledged(bed);
+      await eventually('400 writes acknowledged without the killed backup', () => acknowledged(bed) >= before + 400, 30000);
+      bed.mark(`restarting ${b.label} from empty`);
+      await b.spawn();
+      await waitInSync(bed, b);
+      bed.healed();
+      // The point of the scenario: the log it missed was compacted away, so only a snapshot could bring it back.
+      if (!b.worker.of('fault').some((e) => (e.detail as { what?: unknown } | undefined)?.what === 'snapshot-restored')) throw new Error(`${b.label} caught up without a snapshot: the scenario did not test one`);
     },
   },
   {

@@ -67,13 +67,13 @@ function toJson(value: unknown): unknown {
 }
 
 export function table(rows: readonly ScenarioSummary[]): string {
-  const head = '| fault | trials | calls | failed calls | split-brain runs | duplicate executions | other violations | rejoin p50 (ms) | rejoin p99 (ms) |';
-  const sep = '|---|---:|---:|---:|---:|---:|---:|---:|---:|';
+  const head = '| fault | trials | calls | failed calls | split-brain runs | duplicate executions | ran but reported not executed | other violations | rejoin p50 (ms) | rejoin p99 (ms) |';
+  const sep = '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
   const lines = rows.map((r) => {
-    const other = Object.entries(r.violations).filter(([k]) => k !== 'split-brain' && k !== 'unfenced-run' && k !== 'duplicate-execution')
+    const other = Object.entries(r.violations).filter(([k]) => !['split-brain', 'unfenced-run', 'duplicate-execution', 'executed-not-reported'].includes(k))
       .map(([k, n]) => `${k}: ${n}`).join(', ') || '0';
     const desc = SCENARIOS.find((s) => s.name === r.fault)?.fault ?? r.fault;
-    return `| \`${r.fault}\` — ${desc} | ${r.trials} | ${r.calls} | ${r.failedCalls} | ${r.splitBrain} | ${r.duplicateExecutions} | ${other} | ${r.rejoinMs.p50} | ${r.rejoinMs.p99} |`;
+    return `| \`${r.fault}\` — ${desc} | ${r.trials} | ${r.calls} | ${r.failedCalls} | ${r.splitBrain} | ${r.duplicateExecutions} | ${r.violations['executed-not-reported'] ?? 0} | ${other} | ${r.rejoinMs.p50} | ${r.rejoinMs.p99} |`;
   });
   return [head, sep, ...lines].join('\n');
 }
@@ -85,4 +85,15 @@ export function failuresTable(rows: readonly ScenarioSummary[]): string {
     lines.push(`| \`${r.fault}\` | ${by || 'none'} |`);
   }
   return lines.join('\n');
+}
+
+/** Replicated scenarios: what the durability checker found (durability.ts), per scenario. */
+export function durabilityTable(rows: readonly ScenarioSummary[]): string {
+  const head = '| fault | trials | acknowledged writes | lost-ack | applied-twice | phantom-write | divergence |';
+  const sep = '|---|---:|---:|---:|---:|---:|---:|';
+  const lines = rows.map((r) => {
+    const n = (k: ViolationKind): number => r.violations[k] ?? 0;
+    return `| \`${r.fault}\` | ${r.trials} | ${r.calls - r.failedCalls} | ${n('lost-ack')} | ${n('applied-twice')} | ${n('phantom-write')} | ${n('divergence')} |`;
+  });
+  return [head, sep, ...lines].join('\n');
 }

@@ -1,3 +1,4 @@
+import type { ReplicationOptions } from '../../lib';
 import { sleep } from '../support/wait';
 import type { ChaosServer, Testbed } from './testbed';
 import { REPLICATED_SCENARIOS } from './replicated-scenarios';
@@ -12,6 +13,8 @@ export interface Scenario {
   readonly fault: string;
   /** Replicated state: the servers replicate each write and the durability checker runs too. */
   readonly replicated?: boolean;
+  /** Replication options of every server of the group (replicated scenarios). */
+  readonly replication?: ReplicationOptions;
   inject(bed: Testbed): Promise<void>;
 }
 

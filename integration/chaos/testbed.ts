@@ -26,6 +26,8 @@ export interface TestbedOptions {
    * write that must be applied exactly once), and the members' states are checked at the end.
    */
   readonly replicated?: boolean;
+  /** Replication options of every server (replicated mode). */
+  readonly replication?: ReplicationOptions;
 }
 
 /**
@@ -225,7 +227,7 @@ export class Testbed {
   }
 
   async start(): Promise<void> {
-    const common = { root: this.root, service: this.service, sessionTimeoutMs: this.options.sessionTimeoutMs, replicated: this.options.replicated };
+    const common = { root: this.root, service: this.service, sessionTimeoutMs: this.options.sessionTimeoutMs, replicated: this.options.replicated, replication: this.options.replication };
     for (let i = 0; i < this.options.servers; i++) this.servers.push(await ChaosServer.create(`s${i + 1}`, this.zk, common));
     await Promise.all(this.servers.map((s) => s.spawn()));
     await this.waitForPrimary();
@@ -233,6 +235,18 @@ export class Testbed {
     if (this.options.replicated) for (const c of this.clients) c.idempotentShare = 0;
     this.observer = new ZkSession({ connect: this.zk.connectString, sessionTimeoutMs: 10000, requestTimeoutMs: 1000, leaseProbe: 'read' });
     await this.observer.start();
+  }
+
+  /**
+   * Replicated mode, under load: until every member is in the in-sync set (backups join once they
+   * have acknowledged writes), so that the fault hits a healthy group.
+   */
+  async allInSync(timeoutMs = 20000): Promise<void> {
+    if (!this.options.replicated) return;
+    await eventually('every member in the in-sync set', async () => {
+      const isr = await this.inSyncKeys();
+      return this.servers.every((s) => isr.includes(s.key ?? '?'));
+    }, timeoutMs);
   }
 
   startLoad(): void {
@@ -356,6 +370,15 @@ export class Testbed {
       this.log(`states: ${(error as Error).message}`);
     }
     return states;
+  }
+
+  /** What each server process last reported (roles, elections, faults): for a trial that could not run. */
+  story(last = 6): string {
+    const said = new Set(['elected', 'demoted', 'role', 'fault', 'session-lost', 'session-new', 'error']);
+    return this.servers.flatMap((s) => s.incarnations.map((w) => {
+      const events = w.events.filter((e) => said.has(e.event)).slice(-last).map((e) => JSON.stringify(e).slice(0, 300));
+      return `${s.id}#${w.pid}${w.alive ? '' : ' (exited)'}: ${events.join(' ') || 'nothing'}`;
+    })).join('\n    ');
   }
 
   async runs(): Promise<ServerRun[]> {

@@ -30,12 +30,18 @@ export const DEFAULT_TESTBED: TestbedOptions = {
  * over everything every server ran and every client saw.
  */
 export async function runTrial(zk: ZkCluster, scenario: Scenario, options: TestbedOptions = DEFAULT_TESTBED): Promise<TrialResult> {
-  const bed = new Testbed(zk, scenario.replicated ? { ...options, replicated: true } : options);
+  const bed = new Testbed(zk, scenario.replicated ? { ...options, replicated: true, replication: scenario.replication } : options);
   try {
     await bed.start();
     bed.startLoad();
     await sleep(400);
-    await scenario.inject(bed);
+    await bed.allInSync();
+    try {
+      await scenario.inject(bed);
+    } catch (error) {
+      // The run log keeps the first lines: say what the servers did, not only what the runner waited for.
+      throw new Error(`${(error as Error).message}\n    ${bed.story()}`);
+    }
     const recovery = await bed.recover();
     await sleep(300); // steady load on the healed group
     await bed.stopLoad();

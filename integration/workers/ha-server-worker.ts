@@ -7,7 +7,7 @@
  * process.hrtime.bigint() (CLOCK_MONOTONIC, comparable across processes on one machine), so tests
  * can count runs per epoch and check that no two epochs overlap. The handler `op` (chaos suite) is
  * synchronous: its side effect happens at dispatch, so a run's interval is the moment the lease
- * guard admitted it; replicated, it logs once the op is committed and applied.
+ * guard admitted it; replicated, it logs once the op is committed and applied, t1 = the apply.
  *
  *   env ZKHA_WORKER = JSON ServerWorkerSpec (server-spec.ts)
  *   stdin: {"cmd":"stepDown"} {"cmd":"close"} {"cmd":"busy","ms":N} {"cmd":"flaky","on":bool}

@@ -33,6 +33,14 @@ describe('chaos checker', () => {
     expect(r).to.include({ ok: true, splitBrain: false, duplicateExecutions: 0 });
   });
 
+  it('executed-not-reported: a call failed with notExecuted: true that a server ran', () => {
+    const h = clean();
+    h.runs.push(run('s2#2', 'n', 3, 5030));
+    h.calls.push(failed('n', 5029, 5040, { code: 'FENCED', notExecuted: true }));
+    h.calls.push(failed('u', 5029, 5040, { notExecuted: true })); // did not run: fine
+    expect(kinds(h)).to.deep.equal(['executed-not-reported']);
+  });
+
   it('split brain: runs of two epochs overlap in time', () => {
     const h = clean();
     h.runs.push(run('s1#1', 'x', 1, 4990, 5004)); // started before epoch 3, still running when it began
