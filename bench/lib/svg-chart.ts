@@ -115,14 +115,27 @@ export function renderBarChart(spec: BarChartSpec): string {
     });
   });
 
-  // Legend, centred under the panels.
+  // Legend, centred under the panels, in as many rows as it takes to fit the width.
   const itemW = legendNames.map((name) => 26 + name.length * 7);
-  let lx = (width - itemW.reduce((a, b) => a + b, 0)) / 2;
-  const ly = height - 30;
-  legendNames.forEach((name, i) => {
-    out.push(`<rect x="${lx.toFixed(1)}" y="${ly - 10}" width="12" height="12" fill="${colors.get(name)!}"/>`);
-    out.push(`<text x="${(lx + 17).toFixed(1)}" y="${ly}" font-size="12" fill="#1f2937">${escapeXml(name)}</text>`);
-    lx += itemW[i]!;
+  const rows: number[][] = [[]];
+  let rowW = 0;
+  itemW.forEach((w, i) => {
+    if (rowW + w > width - 20 && rows[rows.length - 1]!.length > 0) {
+      rows.push([]);
+      rowW = 0;
+    }
+    rows[rows.length - 1]!.push(i);
+    rowW += w;
+  });
+  rows.forEach((row, ri) => {
+    let lx = (width - row.reduce((a, i) => a + itemW[i]!, 0)) / 2;
+    const ly = height - 30 - 18 * (rows.length - 1 - ri);
+    for (const i of row) {
+      const name = legendNames[i]!;
+      out.push(`<rect x="${lx.toFixed(1)}" y="${ly - 10}" width="12" height="12" fill="${colors.get(name)!}"/>`);
+      out.push(`<text x="${(lx + 17).toFixed(1)}" y="${ly}" font-size="12" fill="#1f2937">${escapeXml(name)}</text>`);
+      lx += itemW[i]!;
+    }
   });
   out.push('</svg>');
   return `${out.join('\n')}\n`;
