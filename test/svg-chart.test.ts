@@ -29,6 +29,14 @@ describe('SVG bar chart (bench/lib/svg-chart)', () => {
     expect(svg).to.include('line 2');
   });
 
+  it('a legend wider than the chart wraps into rows that stay on the canvas', () => {
+    const names = ['zk-ha (client-observed)', 'zk-ha (election)', 'Curator LeaderLatch', 'kazoo Election'];
+    const svg = renderBarChart({ title: 't', yLabel: 'ms', panels: [{ title: 'p', groups: ['g'], series: names.map((name) => ({ name, values: [1] })) }] });
+    const xs = [...svg.matchAll(/<rect x="(-?[\d.]+)" y="[\d.]+" width="12"/g)].map((m) => Number(m[1]));
+    expect(xs).to.have.length(4);
+    expect(Math.min(...xs)).to.be.at.least(0);
+  });
+
   it('escapeXml covers the five XML specials', () => {
     expect(escapeXml(`<>&"'`)).to.equal('&lt;&gt;&amp;&quot;&apos;');
   });
