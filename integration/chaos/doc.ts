@@ -104,5 +104,8 @@ npm run chaos -- --trials 5 --only primary-sigkill,primary-event-loop-stall --no
 npm run chaos -- --only repl-primary-sigkill,repl-backup-sigkill --merge   # replace these rows, keep the rest
 npx mocha integration/chaos.test.ts # the short pass that npm test runs: 1 trial of 5 faults
 \`\`\`
+
+Hostile input (frames, ZooKeeper replies, foreign and malformed znodes, forged replication calls),
+one regression test per row: [hostile-input.md](hostile-input.md).
 `;
 }
