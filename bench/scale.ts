@@ -3,7 +3,7 @@
 // 100 candidates — zk-ha's predecessor-watch Election next to a naive watch-all-children election.
 //   npm run bench:scale               1000 clients (4 processes × 250 ZkSessions), 100 members
 //   npm run bench:scale -- --quick    200 clients, 20 members
-//   options: --clients=N --members=N --processes=N --changes=N --doc=<markdown file for the section>
+//   options: --clients=N --members=N --processes=N --changes=N --doc=<markdown file for the section, default docs/performance-scale.md>
 //            --watch-mode=auto|children  how this lib's views watch (default auto: a persistent recursive
 //                                        watch on ZooKeeper 3.6+; children: one-shot watches)
 //            --base=DIR   A/B: the propagation phase alternates this lib and DIR/lib (e.g.
@@ -588,9 +588,9 @@ the naive election is implemented in the bench: every candidate sets a children 
 re-reads it on every notification, so N−1 wake per change. "watch events" counts every ZooKeeper watch event the
 remaining candidates' sessions received (\`ZkSession.stats.watchEvents\`).
 `;
-  // --doc=<file>: write the section to another markdown file (e.g. docs/performance-scale.md).
-  const docFile = option('doc');
-  console.log(`wrote ${docFile ? updateDocSection('scale', doc, path.resolve(docFile), '# Membership at scale\n') : updateDocSection('scale', doc)}`);
+  // --doc=<file>: write the section to another markdown file (docs/performance.md keeps the previous round's figures).
+  const docFile = path.resolve(option('doc') ?? path.join(__dirname, '..', 'docs', 'performance-scale.md'));
+  console.log(`wrote ${updateDocSection('scale', doc, docFile, '# Membership at scale\n')}`);
 }
 
 function phaseRow(variant: Variant, round: number, r: PropagationResult): (string | number)[] {
