@@ -1,6 +1,6 @@
 import { eventually, sleep } from '../support/wait';
 import type { Scenario } from './scenarios';
-import { backupOf, blackholed, killPrimary, killZkLeader, partitionPrimaryFromZk, primaryOf, signal, stopPrimary } from './steps';
+import { backupOf, blackholed, killPrimary, killZkLeader, partitionPrimaryFromZk, primaryOf, signal, stepDownPrimary, stopPrimary } from './steps';
 import type { ChaosServer, Testbed } from './testbed';
 
 /**
@@ -96,6 +96,12 @@ export const REPLICATED_SCENARIOS: readonly Scenario[] = [
     fault: 'replicated: ensemble leader SIGKILLed, restarted after 2 session timeouts',
     replicated: true,
     inject: killZkLeader,
+  },
+  {
+    name: 'repl-primary-stepdown',
+    fault: 'replicated: the primary steps down 3 times in a row under load (stepDown)',
+    replicated: true,
+    inject: (bed) => stepDownPrimary(bed),
   },
   {
     name: 'repl-rolling-restart',

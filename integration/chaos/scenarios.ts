@@ -2,7 +2,7 @@ import type { ReplicationOptions } from '../../lib';
 import { sleep } from '../support/wait';
 import type { ChaosServer, Testbed } from './testbed';
 import { REPLICATED_SCENARIOS } from './replicated-scenarios';
-import { backupOf, blackholed, killPrimary, killZkLeader, killZkNode, partitionPrimaryFromZk, primaryOf, signal, stopPrimary } from './steps';
+import { backupOf, blackholed, killPrimary, killZkLeader, killZkNode, partitionPrimaryFromZk, primaryOf, signal, stepDownPrimary, stopPrimary } from './steps';
 
 /**
  * A fault and its heal, injected while the clients' steady load runs. `inject` returns after the
@@ -52,6 +52,11 @@ const BASE_SCENARIOS: readonly Scenario[] = [
     name: 'primary-sigstop',
     fault: 'primary SIGSTOP past the session timeout, then SIGCONT',
     inject: stopPrimary,
+  },
+  {
+    name: 'primary-stepdown',
+    fault: 'graceful handover: the primary steps down 3 times in a row under load (stepDown)',
+    inject: (bed) => stepDownPrimary(bed),
   },
   {
     name: 'backup-sigkill',

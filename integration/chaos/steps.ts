@@ -79,3 +79,19 @@ export async function killZkNode(bed: Testbed, pick: () => Promise<number | unde
 export function killZkLeader(bed: Testbed): Promise<void> {
   return killZkNode(bed, () => bed.zk.leader(), 'leader');
 }
+
+/**
+ * Graceful handovers under load: the primary steps down (stops admitting, drains, releases its lease
+ * and requeues at the back) `times` times in a row, each once a successor serves. Clients must follow
+ * without a failed call; no call may run under the old epoch after the successor started.
+ */
+export async function stepDownPrimary(bed: Testbed, times = 3): Promise<void> {
+  for (let i = 0; i < times; i++) {
+    const p = await primaryOf(bed);
+    bed.mark(`stepDown ${p.label}`);
+    p.worker.send({ cmd: 'stepDown' });
+    await bed.waitForPrimary(p);
+    await sleep(200);
+  }
+  bed.healed();
+}
