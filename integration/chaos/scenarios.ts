@@ -192,7 +192,7 @@ const BASE_SCENARIOS: readonly Scenario[] = [
 export const SCENARIOS: readonly Scenario[] = [...BASE_SCENARIOS, ...REPLICATED_SCENARIOS];
 
 /** The subset `npm test` runs once each (integration/chaos.test.ts). */
-export const SHORT_PASS = ['primary-sigkill', 'primary-sigstop', 'quorum-loss-long', 'primary-zk-partition', 'primary-event-loop-stall', 'primary-node-delete-slow-link'];
+export const SHORT_PASS = ['primary-sigkill', 'primary-sigstop', 'quorum-loss-long', 'primary-zk-partition', 'primary-event-loop-stall', 'primary-node-delete-slow-link', 'primary-stepdown'];
 
 export function scenario(name: string): Scenario {
   const s = SCENARIOS.find((x) => x.name === name);
