@@ -1,9 +1,11 @@
 // Membership at scale: how fast one membership change reaches 1000 watching clients, what it costs
-// them in ZooKeeper reads, and how many watch notifications one leader change wakes with 10 and
-// 100 candidates — zk-ha's predecessor-watch Election next to a naive watch-all-children election.
+// them in ZooKeeper reads, and how many candidates one leader change wakes with 10 and 100
+// candidates (and what they read in steady state) — zk-ha's Election next to a naive
+// watch-all-children election (bench/lib/election-scale.ts).
 //   npm run bench:scale               1000 clients (4 processes × 250 ZkSessions), 100 members
 //   npm run bench:scale -- --quick    200 clients, 20 members
-//   options: --clients=N --members=N --processes=N --changes=N --doc=<markdown file for the section, default docs/performance-scale.md>
+//   options: --clients=N --members=N --processes=N --changes=N --doc=<markdown file for the sections, default docs/performance-scale.md>
+//            --only=elections  only the elections part (its own doc section and bench/results/scale-elections.json)
 //            --watch-mode=auto|children  how this lib's views watch (default auto: a persistent recursive
 //                                        watch on ZooKeeper 3.6+; children: one-shot watches)
 //            --base=DIR   A/B: the propagation phase alternates this lib and DIR/lib (e.g.
@@ -17,10 +19,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnTracked, startZooKeeper, type ZkCluster } from '../integration/harness';
 import { Election, Membership, MembershipView, servicePaths } from '../lib/coordination';
-import { ZkError, ZkSession } from '../lib/zk';
+import { ZkSession } from '../lib/zk';
 import { msBetween, nowNs, sleep } from './lib/clock';
 import { option, positiveInt as opt, quick } from './lib/args';
 import { updateDocSection } from './lib/docs';
+import { electionsReport, measureElections, waitFor, type ElectionScale } from './lib/election-scale';
 import { machine, writeResult } from './lib/results';
 import { round1, summarize, type Summary } from './lib/stats';
 import { formatTable, markdownTable } from './lib/table';
@@ -34,6 +37,8 @@ const BASE = option('base');
 const BASE_LABEL = option('base-label') ?? BASE;
 const ROUNDS = opt('rounds', BASE ? 2 : 1);
 const WATCH_MODE = option('watch-mode') ?? 'auto';
+const ONLY = option('only');
+if (ONLY !== undefined && ONLY !== 'elections') throw new Error('--only must be elections');
 if (WATCH_MODE !== 'auto' && WATCH_MODE !== 'children') throw new Error('--watch-mode must be auto or children');
 /** Targets of issue 15. */
 const TARGET_P99_MS = 150;
@@ -271,137 +276,6 @@ async function measurePropagation(cluster: ZkCluster, variant: Variant): Promise
   }
 }
 
-// ---- notifications per leader change -----------------------------------------------------------
-
-interface ElectionCounts {
-  /** Election.stats.wakeups (zk-ha) or children-watch callbacks (naive), summed, per leader change. */
-  notifications: number;
-  /** Every ZooKeeper watch event the candidates' sessions received, per leader change. */
-  watchEvents: number;
-}
-
-async function zkHaNotifications(connect: string, n: number): Promise<ElectionCounts> {
-  const candidates: { session: ZkSession; membership: Membership; election: Election; leading: boolean }[] = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const session = new ZkSession({ connect, sessionTimeoutMs: WATCHER_SESSION_MS });
-      await session.start();
-      const membership = new Membership(session, { service: `elect-${n}`, mode: 'primary-backup', root: ROOT, record: { id: `c${i}`, url: `ws://127.0.0.1:1/c${i}` } });
-      const election = new Election(session, membership);
-      const c = { session, membership, election, leading: false };
-      election.on('elected', () => { c.leading = true; });
-      election.on('demoted', () => { c.leading = false; });
-      election.start();
-      await membership.register();
-      candidates.push(c);
-    }
-    let notifications = 0;
-    let watchEvents = 0;
-    for (let change = 0; change < LEADER_CHANGES; change++) {
-      const leader = await waitFor(() => candidates.filter((c) => c.leading).length === 1 ? candidates.find((c) => c.leading) : undefined, 20000, 'one zk-ha leader');
-      await sleep(300);
-      const rest = candidates.filter((c) => c !== leader);
-      const before = count(rest.map((c) => [c.election.stats.wakeups, c.session.stats.watchEvents]));
-      leader.election.stop();
-      await leader.membership.leave();
-      await leader.session.close();
-      candidates.splice(candidates.indexOf(leader), 1);
-      await waitFor(() => rest.find((c) => c.leading), 20000, 'the next zk-ha leader');
-      await sleep(500); // late notifications count too
-      const after = count(rest.map((c) => [c.election.stats.wakeups, c.session.stats.watchEvents]));
-      notifications += after[0] - before[0];
-      watchEvents += after[1] - before[1];
-    }
-    return { notifications: notifications / LEADER_CHANGES, watchEvents: watchEvents / LEADER_CHANGES };
-  } finally {
-    for (const c of candidates) c.election.stop();
-    await Promise.all(candidates.map((c) => c.session.close()));
-  }
-}
-
-/** The textbook herd: every candidate watches the children list and re-reads it on every change. */
-class NaiveCandidate {
-  notifications = 0;
-  leading = false;
-  node = '';
-  private closed = false;
-
-  constructor(readonly session: ZkSession, private readonly dir: string) {}
-
-  async join(): Promise<void> {
-    const path = await this.session.create(`${this.dir}/c-`, '', { mode: 'ephemeral-sequential' });
-    this.node = path.slice(this.dir.length + 1);
-    await this.check();
-  }
-
-  private async check(): Promise<void> {
-    if (this.closed) return;
-    try {
-      const { children } = await this.session.children(this.dir, {
-        watch: () => {
-          this.notifications++;
-          void this.check();
-        },
-      });
-      this.leading = [...children].sort()[0] === this.node;
-    } catch (error) {
-      if (!(error instanceof ZkError && error.code === 'CLOSED')) throw error;
-    }
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    await this.session.close();
-  }
-}
-
-async function naiveNotifications(connect: string, n: number): Promise<ElectionCounts> {
-  const dir = `${ROOT}/naive-${n}`;
-  const candidates: NaiveCandidate[] = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const session = new ZkSession({ connect, sessionTimeoutMs: WATCHER_SESSION_MS });
-      await session.start();
-      if (i === 0) await session.mkdirp(dir);
-      const c = new NaiveCandidate(session, dir);
-      await c.join();
-      candidates.push(c);
-    }
-    let notifications = 0;
-    let watchEvents = 0;
-    for (let change = 0; change < LEADER_CHANGES; change++) {
-      const leader = await waitFor(() => candidates.filter((c) => c.leading).length === 1 ? candidates.find((c) => c.leading) : undefined, 20000, 'one naive leader');
-      await sleep(300);
-      const rest = candidates.filter((c) => c !== leader);
-      const before = count(rest.map((c) => [c.notifications, c.session.stats.watchEvents]));
-      await leader.close();
-      candidates.splice(candidates.indexOf(leader), 1);
-      await waitFor(() => rest.find((c) => c.leading), 20000, 'the next naive leader');
-      await sleep(500);
-      const after = count(rest.map((c) => [c.notifications, c.session.stats.watchEvents]));
-      notifications += after[0] - before[0];
-      watchEvents += after[1] - before[1];
-    }
-    return { notifications: notifications / LEADER_CHANGES, watchEvents: watchEvents / LEADER_CHANGES };
-  } finally {
-    await Promise.all(candidates.map((c) => c.close()));
-  }
-}
-
-function count(rows: readonly (readonly [number, number])[] | readonly number[][]): [number, number] {
-  return rows.reduce<[number, number]>((s, r) => [s[0] + r[0]!, s[1] + r[1]!], [0, 0]);
-}
-
-async function waitFor<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms`);
-    await sleep(5);
-  }
-}
-
 // ---- lease renewals seen by client views ----------------------------------------------------------
 
 interface RenewalCounts {
@@ -457,17 +331,25 @@ async function renewalNotifications(connect: string, viewCount: number): Promise
 
 // ---- main ----------------------------------------------------------------------------------------
 
+type Phase = { variant: Variant; round: number; result: PropagationResult };
+
+/** --doc=<file>: the sections go to another markdown file (docs/performance.md keeps the previous round's figures). */
+function writeSection(name: string, markdown: string): string {
+  const docFile = path.resolve(option('doc') ?? path.join(__dirname, '..', 'docs', 'performance-scale.md'));
+  return updateDocSection(name, markdown, docFile, '# Membership at scale\n');
+}
+
 async function main(): Promise<void> {
   let cluster: ZkCluster | undefined;
-  const elections: Record<string, { zkHa: ElectionCounts; naive: ElectionCounts }> = {};
+  const elections: ElectionScale[] = [];
   const variants: Variant[] = [{ label: `this (${WATCH_MODE})`, watchMode: WATCH_MODE as Variant['watchMode'] }];
   if (BASE) variants.push({ label: 'base', root: BASE, watchMode: 'auto' });
-  const phases: { variant: Variant; round: number; result: PropagationResult }[] = [];
-  let renewals: RenewalCounts;
+  const phases: Phase[] = [];
+  let renewals: RenewalCounts | undefined;
   try {
     cluster = await startZooKeeper({ nodes: 1, tickTime: 100 });
     log(`ZooKeeper standalone at ${cluster.connectString}`);
-    for (let round = 1; round <= ROUNDS; round++) {
+    for (let round = 1; round <= (ONLY ? 0 : ROUNDS); round++) {
       for (const variant of variants) {
         log(`propagation, round ${round}: ${variant.label}`);
         const result = await measurePropagation(cluster, variant);
@@ -475,16 +357,31 @@ async function main(): Promise<void> {
         log(`  ${phaseRow(variant, round, result).join(' | ')}`);
       }
     }
-    log('lease renewals under 50 views');
-    renewals = await renewalNotifications(cluster.connectString, 50);
+    if (!ONLY) {
+      log('lease renewals under 50 views');
+      renewals = await renewalNotifications(cluster.connectString, 50);
+    }
     for (const n of CANDIDATE_COUNTS) {
       log(`leader changes with ${n} candidates`);
-      elections[n] = { zkHa: await zkHaNotifications(cluster.connectString, n), naive: await naiveNotifications(cluster.connectString, n) };
+      elections.push(await measureElections(cluster.connectString, ROOT, n, LEADER_CHANGES));
     }
   } finally {
     await cluster?.close();
   }
+  const m = machine();
+  const report = electionsReport(elections, LEADER_CHANGES);
+  console.log(`\n${report.markdown}`);
+  console.log(`\nwrote ${writeResult('scale-elections.json', { quick, measuredAt: new Date().toISOString(), machine: m, leaderChanges: LEADER_CHANGES, elections })}`);
+  console.log(`wrote ${writeSection('scale-elections', `## Elections at scale
 
+\`npm run bench:scale${quick ? ' -- --quick' : ''}${ONLY ? ' -- --only=elections' : ''}\` — ${new Date().toISOString()}: ${CANDIDATE_COUNTS.join(' and ')} candidates. Machine: ${m.cpus},
+${m.cores} cores, ${m.memGiB} GiB, ${m.os}, Node ${m.node}; ZooKeeper 3.8 standalone on loopback; 1-minute load average at the end: ${os.loadavg()[0]!.toFixed(1)}.
+
+${report.markdown}`)}`);
+  if (renewals) reportPropagation(phases, variants, renewals);
+}
+
+function reportPropagation(phases: readonly Phase[], variants: readonly Variant[], renewals: RenewalCounts): void {
   // The tables show the last phase of this lib; every phase is in the A/B table.
   const p = phases.filter((ph) => ph.variant === variants[0]).at(-1)!.result;
   const ms = (s: Summary): (string | number)[] => [s.n, round1(s.p50), round1(s.p99), round1(s.max)];
@@ -506,16 +403,13 @@ async function main(): Promise<void> {
   const abRows = phases.map((ph) => phaseRow(ph.variant, ph.round, ph.result));
   const renewalHeaders = ['views', 'lease renewals (3 s)', 'watch events at the views', 'view changes'];
   const renewalRows = [[renewals.views, renewals.renewals, renewals.watchEvents, renewals.changes]];
-  const electHeaders = ['candidates', 'zk-ha wakeups', 'zk-ha watch events', 'naive notifications', 'naive watch events'];
-  const electRows = CANDIDATE_COUNTS.map((n) => [n, round2(elections[n]!.zkHa.notifications), round2(elections[n]!.zkHa.watchEvents), round2(elections[n]!.naive.notifications), round2(elections[n]!.naive.watchEvents)]);
-  console.log(`\n${CLIENTS} clients, ${MEMBERS} members, ${CHANGES} changes\n${formatTable(abHeaders, abRows)}\n\n${formatTable(propHeaders, propRows)}\n\n${formatTable(costHeaders, costRows)}\n\nper leader change (mean of ${LEADER_CHANGES})\n${formatTable(electHeaders, electRows)}\n\nlease renewals\n${formatTable(renewalHeaders, renewalRows)}`);
+  console.log(`\n${CLIENTS} clients, ${MEMBERS} members, ${CHANGES} changes\n${formatTable(abHeaders, abRows)}\n\n${formatTable(propHeaders, propRows)}\n\n${formatTable(costHeaders, costRows)}\n\nlease renewals\n${formatTable(renewalHeaders, renewalRows)}`);
 
   const checks = [
     `${p.perClient.p99 <= TARGET_P99_MS ? 'MET ' : 'MISS'} propagation p99 per client ${round1(p.perClient.p99)} ms to ${CLIENTS} clients (target <= ${TARGET_P99_MS} ms${CLIENTS < 1000 ? '; target is stated for 1000 clients' : ''})`,
     `${p.allClients.p99 <= TARGET_P99_MS ? 'MET ' : 'MISS'} propagation p99 to all ${CLIENTS} clients ${round1(p.allClients.p99)} ms (target <= ${TARGET_P99_MS} ms)`,
     `${p.readsPerChangePerClient <= TARGET_READS ? 'MET ' : 'MISS'} ${round2(p.readsPerChangePerClient)} ZooKeeper reads per change per client (target <= ${TARGET_READS})`,
     `${renewals.watchEvents === 0 && renewals.changes === 0 && renewals.renewals > 0 ? 'MET ' : 'MISS'} lease renewals: ${renewals.watchEvents} watch events and ${renewals.changes} changes at ${renewals.views} views over ${renewals.renewals} renewals (target 0)`,
-    ...CANDIDATE_COUNTS.map((n) => `${elections[n]!.zkHa.notifications <= 2 ? 'MET ' : 'MISS'} ${n} candidates: ${round2(elections[n]!.zkHa.notifications)} zk-ha wakeups per leader change (target at most 2 whatever the group size — the third and fourth in line, who move up to observe the lease; naive: ${round2(elections[n]!.naive.notifications)})`),
   ];
   console.log(`\n${checks.join('\n')}`);
 
@@ -524,7 +418,6 @@ async function main(): Promise<void> {
     members: MEMBERS,
     propagationMs: { p50: round1(p.perClient.p50), p99: round1(p.perClient.p99) },
     zkReadsPerChangePerClient: round2(p.readsPerChangePerClient),
-    notificationsPerLeaderChange: Object.fromEntries(CANDIDATE_COUNTS.map((n) => [String(n), round2(elections[n]!.zkHa.notifications)])),
     quick,
     measuredAt: new Date().toISOString(),
     machine: machine(),
@@ -542,8 +435,6 @@ async function main(): Promise<void> {
     loadAverage1m: p.load,
     phases: phases.map((ph) => ({ variant: ph.variant.label, round: ph.round, row: phaseRow(ph.variant, ph.round, ph.result) })),
     leaseRenewals: renewals,
-    naiveNotificationsPerLeaderChange: Object.fromEntries(CANDIDATE_COUNTS.map((n) => [String(n), round2(elections[n]!.naive.notifications)])),
-    watchEventsPerLeaderChange: Object.fromEntries(CANDIDATE_COUNTS.map((n) => [String(n), { zkHa: round2(elections[n]!.zkHa.watchEvents), naive: round2(elections[n]!.naive.watchEvents) }])),
   });
   console.log(`\nwrote ${file}`);
   const m = machine();
@@ -567,9 +458,7 @@ Lease renewals while views of that service watch (a primary with \`leaseMs\` 600
 
 ${markdownTable(renewalHeaders, renewalRows)}
 
-Watch notifications per leader change (mean of ${LEADER_CHANGES} changes; the leader leaves and closes its session):
-
-${markdownTable(electHeaders, electRows)}
+Elections at scale (who a leader change wakes, what candidates read in steady state): the next section.
 
 ${checks.map((c) => `- ${c}`).join('\n')}
 
@@ -582,15 +471,9 @@ process, each with its own session and \`Membership\`. The bench stamps \`proces
 then the create, so join figures include those); each view stamps the same clock (CLOCK_MONOTONIC, shared across
 processes) when its \`change\` event names that member. The next change starts once every client has seen the
 previous one, plus 150 ms. Reads per change per client = the watchers' \`ZkSession.stats.reads\` delta over the
-changes (minus lease probes, which are counted apart) ÷ (changes × clients). For the elections, zk-ha candidates
-are \`Election\`s (predecessor watch) and the count is the sum of \`election.stats.wakeups\` over the remaining candidates;
-the naive election is implemented in the bench: every candidate sets a children watch on the election node and
-re-reads it on every notification, so N−1 wake per change. "watch events" counts every ZooKeeper watch event the
-remaining candidates' sessions received (\`ZkSession.stats.watchEvents\`).
+changes (minus lease probes, which are counted apart) ÷ (changes × clients).
 `;
-  // --doc=<file>: write the section to another markdown file (docs/performance.md keeps the previous round's figures).
-  const docFile = path.resolve(option('doc') ?? path.join(__dirname, '..', 'docs', 'performance-scale.md'));
-  console.log(`wrote ${updateDocSection('scale', doc, docFile, '# Membership at scale\n')}`);
+  console.log(`wrote ${writeSection('scale', doc)}`);
 }
 
 function phaseRow(variant: Variant, round: number, r: PropagationResult): (string | number)[] {

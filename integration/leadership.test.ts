@@ -13,12 +13,13 @@ import { sharedZooKeeper } from './support/shared-zookeeper';
 import { Worker } from './support/worker';
 import { eventually, sleep, uniqueRoot } from './support/wait';
 import { Sessions } from './support/sessions';
+import { Candidates, type Candidate } from './support/candidates';
 import { excerpt } from './chaos/report';
 import { scenario } from './chaos/scenarios';
 import { DEFAULT_TESTBED, runTrial } from './chaos/trial';
 import { HaServer } from '../lib';
-import { Election, ensureService, Membership, MembershipView, servicePaths } from '../lib/coordination';
-import type { DemotionReason, ElectionEvents } from '../lib/coordination';
+import { ensureService, Membership, MembershipView, servicePaths } from '../lib/coordination';
+import type { DemotionReason } from '../lib/coordination';
 import { ZkSession } from '../lib/zk';
 
 const LEASE_MS = 300;
@@ -42,27 +43,18 @@ async function deleteAll(s: ZkSession, top: string): Promise<void> {
   }
 }
 
-interface Candidate {
-  readonly id: string;
-  readonly session: ZkSession;
-  readonly membership: Membership;
-  readonly election: Election;
-  readonly log: string[];
-  takeovers: ElectionEvents['takeover'][0][];
-}
-
 describe('leadership: a lease on the primary\'s own znode (real ZooKeeper)', function () {
   this.timeout(120000);
   let zk: ZkCluster;
-  const sessions = new Sessions(() => ({ connect: zk.connectString }));
-  const elections: Election[] = [];
+  const sessions = new Sessions(() => ({ connect: zk.connectString, sessionTimeoutMs: 6000 }));
+  const candidates = new Candidates(sessions);
   const views: MembershipView[] = [];
   const workers: Worker[] = [];
   const clusters: ZkCluster[] = [];
 
   before(async () => { zk = await sharedZooKeeper(); });
   afterEach(async () => {
-    for (const e of elections.splice(0)) e.stop();
+    candidates.stopAll();
     for (const v of views.splice(0)) v.stop();
     await Promise.all(workers.splice(0).map((w) => w.kill()));
     await sessions.closeAll();
@@ -71,20 +63,8 @@ describe('leadership: a lease on the primary\'s own znode (real ZooKeeper)', fun
 
   const open = (connect = zk.connectString, sessionTimeoutMs = 6000): Promise<ZkSession> => sessions.open({ connect, sessionTimeoutMs });
 
-  async function candidate(root: string, id: string, connect = zk.connectString, leaseMs = LEASE_MS): Promise<Candidate> {
-    const session = await open(connect);
-    const membership = new Membership(session, { service: 'svc', mode: 'primary-backup', root, record: { id, url: `ws://127.0.0.1:1/${id}` } });
-    const election = new Election(session, membership, { leaseMs });
-    elections.push(election);
-    const c: Candidate = { id, session, membership, election, log: [], takeovers: [] };
-    election.on('elected', (e) => c.log.push(`elected:${e.epoch}`));
-    election.on('demoted', (e) => c.log.push(`demoted:${e.reason}`));
-    election.on('takeover', (t) => c.takeovers.push(t));
-    election.on('error', () => undefined);
-    election.start();
-    await membership.register();
-    return c;
-  }
+  const candidate = (root: string, id: string, connect = zk.connectString, leaseMs = LEASE_MS): Promise<Candidate> =>
+    candidates.start(root, id, { connect, leaseMs });
 
   /** a leads, b (second in line) has watched a's renewals for a lease; the handoff between them is watched. */
   async function leaderAndObserver(root: string): Promise<{ a: Candidate; b: Candidate; handoff: { expectNoOverlap(): void }; admin: ZkSession }> {
@@ -172,19 +152,20 @@ describe('leadership: a lease on the primary\'s own znode (real ZooKeeper)', fun
     expect(() => new HaServer({ ...base, advertiseUrl: 'ws://host-without-port' })).to.throw(/option "advertiseUrl"/);
   });
 
-  it('steady state: lease renewals wake no client view (0 notifications), only the second in line', async () => {
+  it('steady state: lease renewals wake no client view (0 notifications), only the second in line — not the third (it reads the lease), nor anyone behind', async () => {
     const root = uniqueRoot();
     const v = await view(root);
     const a = await candidate(root, 'a');
     const b = await candidate(root, 'b');
-    await candidate(root, 'c');
+    const rest = [await candidate(root, 'c'), await candidate(root, 'd'), await candidate(root, 'e')];
     await eventually('the view sees a serving', () => v.snapshot.primary?.record.id === 'a');
     await sleep(300);
     const viewSession = (v as unknown as { session: ZkSession }).session;
-    const before = { view: viewSession.stats.watchEvents, b: b.election.stats.headEvents };
+    const before = { view: viewSession.stats.watchEvents, b: b.election.stats.headEvents, rest: rest.map((c) => c.notifications.length) };
     await sleep(3 * LEASE_MS);
     expect(viewSession.stats.watchEvents - before.view, 'notifications to the client view').to.equal(0);
     expect(b.election.stats.headEvents - before.b, 'the second in line saw the renewals').to.be.at.least(3);
+    expect(rest.map((c, i) => c.notifications.length - before.rest[i]!), 'notifications to the third, fourth and fifth').to.deep.equal([0, 0, 0]);
     expect(a.election.isLeader()).to.equal(true);
   });
 

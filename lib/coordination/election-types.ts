@@ -37,10 +37,16 @@ export interface ElectionOptions {
 }
 
 export interface ElectionStats {
-  /** Predecessor-watch notifications received: one per departure (or new primary) ahead of us, never N. */
+  /** Predecessor-watch notifications received: the member right ahead of us (behind the second in line) left or changed. */
   wakeups: number;
-  /** Notifications about the head's member and lease node (renewals), received by the second in line only. */
+  /** Notifications about the head's member and lease node (renewals included), received by the second in line only. */
   headEvents: number;
+  /**
+   * Notifications that a member node ahead of us changed or went (the head's, or our predecessor's):
+   * `wakeups` plus the head's member-node events, without lease events (renewals). A leader change
+   * notifies the second in line only; those behind it learn of it by reads.
+   */
+  notified: number;
   evaluations: number;
   takeovers: number;
 }

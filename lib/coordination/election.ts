@@ -24,16 +24,20 @@ interface Leading {
 
 /**
  * Leader election over a Membership with a lease on the primary's own znode (DESIGN.md,
- * "Leadership"). Members line up by sequence; each watches its predecessor, and the second in line
- * watches the head's lease node and takes over when no renewal shows for lease × (1 + margin). The
- * head acts as primary only from max(now, lastPossibleRenewal + lease × (1 + margin)), then creates
- * its lease node and renews it; it serves while the lease holds. The epoch is its sequence.
+ * "Leadership"). Members line up by sequence. The second in line watches the head's member and
+ * lease nodes and takes over when no renewal shows for lease × (1 + margin): it alone is notified of
+ * a leader change. The third reads the head's lease about once a lease (no watch) as a backup
+ * observer. Everyone further back watches only its predecessor and, at place k, lists the line
+ * again after (k − 2) leases: one that moved up to third starts observing within about a lease,
+ * while the group lists only H(N − 3) ≈ ln N times per lease (about 5 at 100 candidates). The head
+ * acts as primary only from max(now, lastPossibleRenewal + lease × (1 + margin)), then creates its
+ * lease node and renews it; it serves while the lease holds. The epoch is its sequence.
  */
 export class Election extends EventEmitter<ElectionEvents> {
   readonly leaseMs: number;
   readonly driftMargin: number;
   readonly leaseFraction: number;
-  readonly stats: ElectionStats = { wakeups: 0, headEvents: 0, evaluations: 0, takeovers: 0 };
+  readonly stats: ElectionStats = { wakeups: 0, headEvents: 0, notified: 0, evaluations: 0, takeovers: 0 };
   private leading: Leading | undefined;
   private running = false;
   private readonly task = new SerialTask(() => this.evaluate(), (error) => {
@@ -50,7 +54,6 @@ export class Election extends EventEmitter<ElectionEvents> {
   /** No event since that listing: a takeover-deadline wake may skip listing again. */
   private quiet = false;
   private readonly predecessorWatch: PredecessorWatch;
-  private readonly invalidRecords: InvalidRecords;
 
   private readonly onRegistered = (): void => this.schedule();
   private readonly onUnregistered = (info: { reason: string }): void => {
@@ -81,15 +84,15 @@ export class Election extends EventEmitter<ElectionEvents> {
     if (options.isEligible !== undefined && typeof options.isEligible !== 'function') {
       throw new InvalidOptionError('isEligible', 'must be a function');
     }
-    this.predecessorWatch = new PredecessorWatch(session, membership.paths, this.leaseMs, {
+    const invalidRecords = new InvalidRecords(session, membership.paths.members, (info) => this.emit('invalid', info));
+    this.predecessorWatch = new PredecessorWatch(session, membership.paths, invalidRecords, {
       wake: () => {
         this.stats.wakeups++;
+        this.stats.notified++;
         this.schedule();
       },
       schedule: () => this.schedule(),
-      wakeAtTime: (at) => this.wakeAtTime(at),
     });
-    this.invalidRecords = new InvalidRecords(session, membership.paths.members, (info) => this.emit('invalid', info));
   }
 
   /** The epoch while leading, else undefined. */
@@ -209,9 +212,10 @@ export class Election extends EventEmitter<ElectionEvents> {
     this.stats.evaluations++;
     const line = this.line;
     if (this.quiet && line?.own === own && this.observer?.name === line.head) {
-      // Woken by the takeover deadline with nothing heard since the last listing. The takeover multi
-      // is conditioned on everything that listing showed (the head's and skipped nodes' versions,
-      // our own node), so a line that changed meanwhile makes it fail: one read less on the path.
+      // Woken by the takeover deadline (or, third in line, to read the head's lease again) with nothing
+      // heard since the last listing. The takeover multi is conditioned on everything that listing
+      // showed (the head's and skipped nodes' versions, our own node), so a line that changed
+      // meanwhile makes it fail: one read less on the path.
       return this.observeHead(own, line.head, line.skipped, line.extraMs);
     }
     this.line = undefined;
@@ -225,38 +229,45 @@ export class Election extends EventEmitter<ElectionEvents> {
     if (index === 0) return this.evaluateHead(own, learnedAt);
     if (this.leading) this.demote('not-lowest');
     if (this.actAt?.node === own.name) this.actAt = undefined;
-    // Nodes ahead of us whose records are invalid are not candidates: look through them. If only
-    // such nodes stand between us and the head, we are the head's observer (second in line).
-    const skipped: { path: string; version: number }[] = [];
-    let ahead = index - 1;
-    for (; ahead >= 1; ahead--) {
-      const invalid = await this.invalidRecords.check(ordered[ahead]!.name);
-      if (!invalid) break;
-      skipped.push(invalid);
-    }
-    if (this.membership.node !== own) return this.schedule();
+    // Far back, and our predecessor (valid when we armed its watch, unchanged since) is still there:
+    // only our distance from the head can have shrunk. No read beyond the listing.
+    if (index >= 3 && this.predecessorWatch.isWatching(ordered[index - 1]!.name)) return this.listAgainLater(index - 1);
+    // If only invalid records (not candidates) stand between us and the head, we are second in line.
+    const place = await this.predecessorWatch.place(ordered, index);
+    if (!place || this.membership.node !== own) return this.schedule();
+    const { ahead, skipped, predecessor } = place;
     if (ahead === 0) {
       this.line = { own, head: ordered[0]!.name, skipped, extraMs: 0 };
       return this.observeHead(own, ordered[0]!.name, skipped, 0);
     }
     if (ahead === 1) {
-      // Third in line: a backup observer. Should the second (a crashed or idle process) not take
-      // over, we remove the head and it together, one lease later than the second would have.
+      // Third in line: a backup observer, by reads. Should the second (a crashed or idle process)
+      // not take over, we remove the head and it together, one lease later than the second would
+      // have. Its departure is the only one we are told of.
       const head = ordered[0]!.name;
-      this.ensureObserver(head);
-      const second = await this.predecessorWatch.watch(ordered[1]!.name, head, true);
+      this.ensureObserver(head, true);
+      const second = await this.predecessorWatch.watch(ordered[1]!.name, predecessor!.version);
       if (!second) return;
       this.line = { own, head, skipped: [...skipped, second], extraMs: this.leaseMs };
       return this.observeHead(own, head, this.line.skipped, this.leaseMs);
     }
     this.observer?.close();
     this.observer = undefined;
-    await this.predecessorWatch.watch(ordered[ahead]!.name, ordered[ahead - 1]!.name, false);
+    if (await this.predecessorWatch.watch(ordered[ahead]!.name, predecessor!.version)) this.listAgainLater(ahead);
   }
 
-  /** Second in line: watch the head's lease; remove the head once it has not renewed for lease × (1 + margin). */
-  private ensureObserver(name: string): HeadObserver {
-    if (this.observer?.name !== name) {
+  /** Fourth in line or further back: nobody tells us when the head or the second leaves (class comment). */
+  private listAgainLater(ahead: number): void {
+    this.wakeAtTime(monotonicMs() + (ahead - 1) * this.leaseMs);
+  }
+
+  /**
+   * The head's observer: the second in line watches the head's member and lease nodes; the third
+   * (`poll`) reads them on its own timer instead, so that only the second is woken by a renewal or
+   * a leader change.
+   */
+  private ensureObserver(name: string, poll = false): HeadObserver {
+    if (this.observer?.name !== name || this.observer.polled !== poll) {
       this.predecessorWatch.invalidate(); // predecessor watches from when we were further back are stale now
       this.observer?.close();
       this.observer = new HeadObserver(this.session, this.membership.paths, name, {
@@ -265,8 +276,10 @@ export class Election extends EventEmitter<ElectionEvents> {
         // The head may itself wait up to one full lease (act-at rule) before its lease node appears.
         noLeaseGraceMs: 2 * this.fullLeaseMs + this.leaseMs,
         acl: this.membership.acl,
-        onEvent: () => {
+        poll,
+        onEvent: (node) => {
           this.stats.headEvents++;
+          if (node === 'member') this.stats.notified++;
           this.schedule();
         },
         onInvalid: (info) => this.emit('invalid', info),
@@ -277,11 +290,13 @@ export class Election extends EventEmitter<ElectionEvents> {
 
   /** Watch the head's lease; remove the head once it has not renewed for lease × (1 + margin) (+ `extraMs` as a backup observer). */
   private async observeHead(own: OwnNode, name: string, skipped: readonly SkippedNode[], extraMs: number): Promise<void> {
-    const observer = this.ensureObserver(name);
+    const observer = this.ensureObserver(name, extraMs > 0);
     if (!(await observer.refresh())) return this.schedule();
     const deadline = observer.deadline() + extraMs;
-    if (monotonicMs() < deadline) {
-      this.wakeAtTime(deadline, true);
+    const now = monotonicMs();
+    if (now < deadline) {
+      // The backup observer has no watch: it reads the head's lease again within a lease.
+      this.wakeAtTime(observer.polled ? Math.min(deadline, now + this.leaseMs) : deadline, true);
       return;
     }
     // The takeover carries our own lease node's creation: the act-at instant has passed already

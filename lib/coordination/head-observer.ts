@@ -12,15 +12,21 @@ export interface HeadObserverOptions {
   /** How long a head with a valid record may go without a lease node before it is removed. */
   readonly noLeaseGraceMs: number;
   readonly acl?: readonly AclEntry[];
-  /** A watch fired: evaluate again. */
-  readonly onEvent: () => void;
+  /**
+   * Observe by reads, without watches (the third in line, a backup observer): each refresh() reads
+   * the lease node's stat, and the member node's when the lease did not move. Nothing it does wakes
+   * on a renewal or a departure; its election calls refresh() about once a lease.
+   */
+  readonly poll?: boolean;
+  /** A watch fired on the head's member node or on its lease node: evaluate again. */
+  readonly onEvent: (node: 'member' | 'lease') => void;
   /** The head's record does not parse (reported once per data version). */
   readonly onInvalid: (info: { path: string; error: CoordinationError }) => void;
 }
 
 /** What the observer last read of the head's lease node, and when (monotonic). */
 type LeaseState =
-  | { readonly kind: 'present'; readonly version: number; readonly released: boolean; readonly seenAt: number }
+  | { readonly kind: 'present'; readonly version: number; readonly mzxid: bigint; readonly released: boolean; readonly seenAt: number }
   | { readonly kind: 'absent'; readonly seenAt: number };
 
 export type TakeoverOutcome = 'done' | 'changed';
@@ -34,10 +40,11 @@ export interface SkippedNode {
 
 /**
  * The second in line's view of the head (DESIGN.md, "Takeover" and "Acting"): its member node and
- * its lease node, each read with a watch. `seenAt` is when a lease state was first seen — never
- * earlier than the renewal that produced it — so `seenAt + lease × (1 + margin)` on our clock is
- * after the end of any lease that renewal granted, whatever the other host's clock says (only
- * rates drift, by less than the margin).
+ * its lease node, each read with a watch — or, for the third in line (`poll`), read again on a
+ * timer without watches. `seenAt` is when a lease state was first seen — never earlier than the
+ * renewal that produced it (a poll sees it later still) — so `seenAt + lease × (1 + margin)` on our
+ * clock is after the end of any lease that renewal granted, whatever the other host's clock says
+ * (only rates drift, by less than the margin).
  */
 export class HeadObserver {
   readonly memberPath: string;
@@ -71,6 +78,10 @@ export class HeadObserver {
     this.closed = true;
   }
 
+  get polled(): boolean {
+    return this.options.poll === true;
+  }
+
   get gone(): boolean {
     return this.departed !== undefined;
   }
@@ -81,41 +92,69 @@ export class HeadObserver {
     return this.recordValid ? 'never-served' : 'invalid-record';
   }
 
-  /** Reads what changed since the last call (with watches). Returns false once the head is gone. */
+  /** Reads what changed since the last call (with watches), or polls. Returns false once the head is gone. */
   async refresh(): Promise<boolean> {
     if (this.departed) return false;
-    if (this.memberDirty) {
-      this.memberDirty = false;
-      try {
-        const { data, stat } = await this.session.get(this.memberPath, { watch: this.onMember });
-        this.memberVersion = stat.version;
-        const leasePath = `${this.paths.leases}/${leaseNodeName(this.name, stat.ephemeralOwner)}`;
-        if (leasePath !== this.leasePath) {
-          this.leasePath = leasePath;
-          this.leaseDirty = true;
-        }
-        try {
-          decodeRecord(data, this.memberPath);
-          this.recordValid = true;
-        } catch (error) {
-          if (!(error instanceof CoordinationError)) throw error;
-          this.recordValid = false;
-          if (this.invalidVersion !== stat.version) {
-            this.invalidVersion = stat.version;
-            this.options.onInvalid({ path: this.memberPath, error });
-          }
-        }
-      } catch (error) {
-        if (error instanceof ZkError && error.code === 'NO_NODE') {
-          this.noteDeparture(monotonicMs());
-          return false;
-        }
-        this.memberDirty = true;
-        throw error;
-      }
+    if (this.memberDirty) await this.readMember();
+    if (this.options.poll) {
+      if (!this.departed) await this.pollLease();
+      if (this.memberDirty && !this.departed) await this.readMember();
+      return !this.departed;
     }
     while (this.leaseDirty && !this.departed) await this.readLease();
     return !this.departed;
+  }
+
+  private async readMember(): Promise<void> {
+    this.memberDirty = false;
+    try {
+      const { data, stat } = await this.session.get(this.memberPath, this.options.poll ? {} : { watch: this.onMember });
+      this.memberVersion = stat.version;
+      const leasePath = `${this.paths.leases}/${leaseNodeName(this.name, stat.ephemeralOwner)}`;
+      if (leasePath !== this.leasePath) {
+        this.leasePath = leasePath;
+        this.leaseDirty = true;
+      }
+      try {
+        decodeRecord(data, this.memberPath);
+        this.recordValid = true;
+      } catch (error) {
+        if (!(error instanceof CoordinationError)) throw error;
+        this.recordValid = false;
+        if (this.invalidVersion !== stat.version) {
+          this.invalidVersion = stat.version;
+          this.options.onInvalid({ path: this.memberPath, error });
+        }
+      }
+    } catch (error) {
+      if (error instanceof ZkError && error.code === 'NO_NODE') {
+        this.noteDeparture(monotonicMs());
+        return;
+      }
+      this.memberDirty = true;
+      throw error;
+    }
+  }
+
+  /**
+   * The backup observer's read of the head's lease (no watch). A new write counts as a renewal seen
+   * at this read's completion — later than the renewal really happened, which can only delay a
+   * takeover. When the lease did not move, the member node is read too: has the head left?
+   */
+  private async pollLease(): Promise<void> {
+    const path = this.leasePath;
+    if (!path) return;
+    const stat = await this.session.exists(path);
+    const now = monotonicMs();
+    const previous = this.lease;
+    if (stat && !(previous?.kind === 'present' && previous.version === stat.version && previous.mzxid === stat.mzxid)) {
+      this.lease = { kind: 'present', version: stat.version, mzxid: stat.mzxid, released: false, seenAt: now };
+      return;
+    }
+    if (!stat && previous?.kind !== 'absent') this.lease = { kind: 'absent', seenAt: now };
+    const member = await this.session.exists(this.memberPath);
+    if (!member) this.noteDeparture(monotonicMs());
+    else if (member.version !== this.memberVersion || this.leasePath !== `${this.paths.leases}/${leaseNodeName(this.name, member.ephemeralOwner)}`) this.memberDirty = true;
   }
 
   /**
@@ -183,6 +222,10 @@ export class HeadObserver {
   async departureBasis(learnedAt: number): Promise<number> {
     if (!this.departed) this.noteDeparture(learnedAt);
     const departed = this.departed!;
+    // A backup observer's head was two ahead of us: the member between may have led after it, with
+    // renewals we never read. Unless our own takeover removed them both (neither can have renewed
+    // after it), count from the listing that showed them gone.
+    if (this.options.poll && !this.tookOver) return learnedAt;
     const lease = this.lease;
     if (lease?.kind === 'present' && lease.released) return Number.NEGATIVE_INFINITY;
     if (departed.intact && lease) return Math.min(lease.seenAt, departed.at);
@@ -196,12 +239,13 @@ export class HeadObserver {
 
   private noteDeparture(at: number): void {
     if (this.departed) return;
-    const intact = !this.reading && !this.leaseDirty && this.readAtEvents === this.leaseEvents;
+    // Only a watch orders what we read before the departure against it; a poll never does.
+    const intact = !this.options.poll && !this.reading && !this.leaseDirty && this.readAtEvents === this.leaseEvents;
     this.departed = { at, intact };
     // A handover marks the lease RELEASED in the same write that removes the member node: read the
     // lease's last state now, beside the listing the departure triggers, not after it.
     const path = this.leasePath;
-    if (!intact && path) {
+    if (!intact && path && !this.options.poll) {
       this.finalLease = this.session.get(path).then(
         ({ data, stat }) => ({ version: stat.version, released: data.toString() === RELEASED }),
         () => undefined,
@@ -213,14 +257,14 @@ export class HeadObserver {
     if (this.closed) return;
     if (event.type === 'deleted') this.noteDeparture(monotonicMs());
     else this.memberDirty = true;
-    this.options.onEvent();
+    this.options.onEvent('member');
   };
 
   private readonly onLease = (): void => {
     if (this.closed) return;
     this.leaseEvents++;
     this.leaseDirty = true;
-    this.options.onEvent();
+    this.options.onEvent('lease');
   };
 
   private async readLease(): Promise<void> {
@@ -234,8 +278,8 @@ export class HeadObserver {
       try {
         const { data, stat } = await this.session.get(path, { watch: this.onLease });
         const previous = this.lease;
-        const same = previous?.kind === 'present' && previous.version === stat.version;
-        next = same ? previous : { kind: 'present', version: stat.version, released: data.toString() === RELEASED, seenAt: monotonicMs() };
+        const same = previous?.kind === 'present' && previous.version === stat.version && previous.mzxid === stat.mzxid;
+        next = same ? previous : { kind: 'present', version: stat.version, mzxid: stat.mzxid, released: data.toString() === RELEASED, seenAt: monotonicMs() };
       } catch (error) {
         if (!(error instanceof ZkError && error.code === 'NO_NODE')) throw error;
         const stat = await this.session.exists(path, { watch: this.onLease });

@@ -3,6 +3,13 @@ import type { ZkSession } from '../zk';
 import { CoordinationError } from './coordination-error';
 import { decodeRecord } from './member-record';
 
+/** A member node ahead of us as read: its path and version, and whether its record makes it a candidate. */
+export interface ReadRecord {
+  readonly path: string;
+  readonly version: number;
+  readonly valid: boolean;
+}
+
 /**
  * Member nodes ahead of us in the line whose records do not parse: they are not candidates, the
  * election looks through them. Each is reported once per data version.
@@ -17,8 +24,8 @@ export class InvalidRecords {
     private readonly report: (info: { path: string; error: CoordinationError }) => void,
   ) {}
 
-  /** The node's path and version if its record is invalid (reported once per version); undefined if valid or gone. */
-  async check(name: string): Promise<{ path: string; version: number } | undefined> {
+  /** Reads the node's record (an invalid one is reported once per version); undefined if it is gone. */
+  async check(name: string): Promise<ReadRecord | undefined> {
     const path = `${this.membersPath}/${name}`;
     let got: { data: Buffer; stat: { version: number } };
     try {
@@ -29,7 +36,7 @@ export class InvalidRecords {
     }
     try {
       decodeRecord(got.data, path);
-      return undefined;
+      return { path, version: got.stat.version, valid: true };
     } catch (error) {
       if (!(error instanceof CoordinationError)) throw error;
       const key = `${path}@${got.stat.version}`;
@@ -38,7 +45,7 @@ export class InvalidRecords {
         this.reported.add(key);
         this.report({ path, error });
       }
-      return { path, version: got.stat.version };
+      return { path, version: got.stat.version, valid: false };
     }
   }
 }

@@ -1,34 +1,60 @@
-import { monotonicMs } from '../base/clock';
 import type { ZkSession } from '../zk';
 import type { SkippedNode } from './head-observer';
+import type { InvalidRecords, ReadRecord } from './invalid-records';
 import { leaseNodeName } from './paths';
 import type { ServicePaths } from './paths';
 
 /** What a predecessor watch tells its Election. */
 export interface PredecessorWatchHooks {
-  /** A watched node changed: evaluate again. */
+  /** The watched node changed or went: evaluate again. */
   readonly wake: () => void;
   readonly schedule: () => void;
-  readonly wakeAtTime: (at: number) => void;
+}
+
+/** Where we stand behind the head: `ahead` is the place of the first valid member before us (0: we are second). */
+export interface PlaceInLine {
+  readonly ahead: number;
+  /** Invalid records between it and us (looked through; removed with the head by a takeover). */
+  readonly skipped: readonly SkippedNode[];
+  /** Its record as read (undefined when it is the head). */
+  readonly predecessor: ReadRecord | undefined;
 }
 
 /**
- * Behind the head's observer: watch the predecessor's member node (its departure), the member
- * node one further ahead (when it departs our predecessor may become a head that never serves, or
- * we become third), and — further back — that node's lease node (its creation: it became the head,
- * so we are third in line now, a backup observer). Each change wakes at most two members, never N.
+ * Behind the head's observer: a watch on the predecessor's member node only (its departure, or its
+ * record changing). Nobody behind the second in line watches the head or a lease node: a leader
+ * change notifies the successor alone, and those further back learn of it by reads on their own
+ * timers (election.ts). Each departure wakes the one member right behind it, never N.
  */
 export class PredecessorWatch {
   private token = 0;
-  /** The predecessor watches armed (per token): a backup observer evaluates on every renewal and must not pile up watches. */
-  private armed: { key: string; token: number; node: SkippedNode } | undefined;
+  /** The watch armed (per token), so that evaluating again does not pile up watches. */
+  private armed: { name: string; token: number; node: SkippedNode } | undefined;
 
   constructor(
     private readonly session: ZkSession,
     private readonly paths: ServicePaths,
-    private readonly leaseMs: number,
+    private readonly records: InvalidRecords,
     private readonly hooks: PredecessorWatchHooks,
   ) {}
+
+  /**
+   * Reads the records ahead of us (`index` in `ordered`) from the nearest back, looking through
+   * invalid ones — they are not candidates — up to the first valid member or the head. Undefined
+   * when a node left meanwhile (list again).
+   */
+  async place(ordered: readonly { name: string }[], index: number): Promise<PlaceInLine | undefined> {
+    const skipped: SkippedNode[] = [];
+    let ahead = index - 1;
+    let predecessor: ReadRecord | undefined;
+    for (; ahead >= 1; ahead--) {
+      predecessor = await this.records.check(ordered[ahead]!.name);
+      if (!predecessor) return undefined;
+      if (predecessor.valid) break;
+      skipped.push(predecessor);
+    }
+    return { ahead, skipped, predecessor: ahead === 0 ? undefined : predecessor };
+  }
 
   /** Makes every watch armed so far stale: its notification no longer wakes the election. */
   invalidate(): void {
@@ -36,39 +62,35 @@ export class PredecessorWatch {
     this.armed = undefined;
   }
 
-  async watch(name: string, beyond: string, beyondIsHead: boolean): Promise<SkippedNode | undefined> {
-    const key = `${name}|${beyond}`;
+  /** A watch on `name` is armed and has not fired: the node is there, at the version it was armed on. */
+  isWatching(name: string): boolean {
+    return this.armed?.name === name && this.armed.token === this.token;
+  }
+
+  /**
+   * Watches `name`, whose record we read at `version` (and found valid). Resolves its node, or
+   * undefined when it left or changed meanwhile (the election is scheduled to evaluate again).
+   */
+  async watch(name: string, version: number): Promise<SkippedNode | undefined> {
     const armed = this.armed;
-    if (armed && armed.key === key && armed.token === this.token) return armed.node;
+    if (armed && this.isWatching(name) && armed.node.version === version) return armed.node;
     const token = ++this.token;
     this.armed = undefined;
     const watch = (): void => {
-      if (token !== this.token) return; // superseded by a newer watch on the same departure
+      if (token !== this.token) return; // superseded by a newer watch
       this.armed = undefined;
       this.hooks.wake();
     };
     const path = `${this.paths.members}/${name}`;
     const stat = await this.session.exists(path, { watch });
-    if (!stat) {
-      this.hooks.schedule(); // it left between getChildren and exists
-      return undefined;
-    }
-    const leasePath = `${this.paths.leases}/${leaseNodeName(name, stat.ephemeralOwner)}`;
-    const further = await this.session.exists(`${this.paths.members}/${beyond}`, { watch });
     if (token !== this.token) return undefined;
-    if (!further) {
+    if (!stat || stat.version !== version) {
+      // It left, or its record changed, between our read and the watch: look again.
       this.hooks.schedule();
       return undefined;
     }
-    if (!beyondIsHead) {
-      // The node two ahead creating its lease node means it became the head: we are third in line
-      // now (a backup observer) without any departure next to us having told us.
-      const lease = await this.session.exists(`${this.paths.leases}/${leaseNodeName(beyond, further.ephemeralOwner)}`, { watch });
-      // It serves already, so our listing is behind: look again soon (a timer, not a loop: a stray lease node must not spin us).
-      if (lease && token === this.token) this.hooks.wakeAtTime(monotonicMs() + this.leaseMs / 3);
-    }
-    const node: SkippedNode = { path, version: stat.version, leasePath };
-    this.armed = { key, token, node };
+    const node: SkippedNode = { path, version, leasePath: `${this.paths.leases}/${leaseNodeName(name, stat.ephemeralOwner)}` };
+    this.armed = { name, token, node };
     return node;
   }
 }

@@ -2,8 +2,9 @@ import { monotonicMs } from '../base/clock';
 
 /**
  * The election's one pending wake-up (monotonic): the earliest request wins. A wake at the
- * observer's takeover deadline is marked as such, so the election may skip listing the line again
- * when nothing was heard before it (election.ts, evaluate()).
+ * observer's takeover deadline (or the backup observer's next read of the head's lease) is marked
+ * as such, so the election may skip listing the line again when nothing was heard before it
+ * (election.ts, evaluate()).
  */
 export class WakeTimer {
   private timer: NodeJS.Timeout | undefined;
