@@ -220,8 +220,9 @@ was elected — it includes the renewals of the new head that the new second in 
 old head's end on its timer) follows from then on. The naive election is implemented in the bench: every candidate
 sets a children watch on the election node and re-reads it on every notification, so N−1 wake per change. Steady-state
 reads are \`ZkSession.stats.reads\` (session lease probes are writes, not counted): the second re-reads the lease after
-each renewal notification, the third reads it about once a lease (no watch), and each member further back lists the line
-again after (place − 2) leases.`;
+each renewal notification, the third reads the head's lease and member nodes once a lease (two \`exists\`, no watch), and
+each member further back, at 0-based place k, lists the line again after (k − 2) leases (expected: H(N − 3) listings per
+lease in all).`;
   return { markdown, checks };
 }
 

@@ -245,9 +245,10 @@ export class Election extends EventEmitter<ElectionEvents> {
       // not take over, we remove the head and it together, one lease later than the second would
       // have. Its departure is the only one we are told of.
       const head = ordered[0]!.name;
-      this.ensureObserver(head, true);
+      const observer = this.ensureObserver(head, true);
       const second = await this.predecessorWatch.watch(ordered[1]!.name, predecessor!.version);
       if (!second) return;
+      observer.setSecond(second);
       this.line = { own, head, skipped: [...skipped, second], extraMs: this.leaseMs };
       return this.observeHead(own, head, this.line.skipped, this.leaseMs);
     }

@@ -62,6 +62,7 @@ export class HeadObserver {
   /** The lease node as read right after a departure we did not cause (undefined: gone or unreadable). */
   private finalLease: Promise<{ version: number; released: boolean } | undefined> = Promise.resolve(undefined);
   private tookOver = false;
+  private second: SkippedNode | undefined;
   private closed = false;
   private invalidVersion = -1;
 
@@ -137,24 +138,28 @@ export class HeadObserver {
   }
 
   /**
-   * The backup observer's read of the head's lease (no watch). A new write counts as a renewal seen
-   * at this read's completion — later than the renewal really happened, which can only delay a
-   * takeover. When the lease did not move, the member node is read too: has the head left?
+   * The backup observer's reads of the head's lease and member nodes (no watches, sent together). A
+   * new write of the lease counts as a renewal seen at the read's completion — later than the
+   * renewal really happened, which can only delay a takeover.
    */
   private async pollLease(): Promise<void> {
     const path = this.leasePath;
     if (!path) return;
-    const stat = await this.session.exists(path);
+    const [stat, member] = await Promise.all([this.session.exists(path), this.session.exists(this.memberPath)]);
     const now = monotonicMs();
+    if (!member) return this.noteDeparture(now);
+    if (member.version !== this.memberVersion || path !== `${this.paths.leases}/${leaseNodeName(this.name, member.ephemeralOwner)}`) this.memberDirty = true;
     const previous = this.lease;
     if (stat && !(previous?.kind === 'present' && previous.version === stat.version && previous.mzxid === stat.mzxid)) {
       this.lease = { kind: 'present', version: stat.version, mzxid: stat.mzxid, released: false, seenAt: now };
-      return;
+    } else if (!stat && previous?.kind !== 'absent') {
+      this.lease = { kind: 'absent', seenAt: now };
     }
-    if (!stat && previous?.kind !== 'absent') this.lease = { kind: 'absent', seenAt: now };
-    const member = await this.session.exists(this.memberPath);
-    if (!member) this.noteDeparture(monotonicMs());
-    else if (member.version !== this.memberVersion || this.leasePath !== `${this.paths.leases}/${leaseNodeName(this.name, member.ephemeralOwner)}`) this.memberDirty = true;
+  }
+
+  /** The backup observer's second in line (valid, between the head and us): see departureBasis(). */
+  setSecond(node: SkippedNode): void {
+    this.second = node;
   }
 
   /**
@@ -222,10 +227,12 @@ export class HeadObserver {
   async departureBasis(learnedAt: number): Promise<number> {
     if (!this.departed) this.noteDeparture(learnedAt);
     const departed = this.departed!;
-    // A backup observer's head was two ahead of us: the member between may have led after it, with
-    // renewals we never read. Unless our own takeover removed them both (neither can have renewed
-    // after it), count from the listing that showed them gone.
-    if (this.options.poll && !this.tookOver) return learnedAt;
+    // A backup observer's head was two ahead of us: the second may have led after it, with renewals
+    // we never read. Unless our own takeover removed them both (neither can have renewed after it),
+    // count from the listing that showed them gone — or not at all if the second's lease, read now
+    // that it is gone (its last version), says it released it: it served, so it waited out the
+    // head's lease before, and admitted nothing after the mark.
+    if (this.options.poll && !this.tookOver) return (await this.secondReleased()) ? Number.NEGATIVE_INFINITY : learnedAt;
     const lease = this.lease;
     if (lease?.kind === 'present' && lease.released) return Number.NEGATIVE_INFINITY;
     if (departed.intact && lease) return Math.min(lease.seenAt, departed.at);
@@ -235,6 +242,12 @@ export class HeadObserver {
     if (last && lease?.kind === 'present' && lease.version === last.version) return Math.min(lease.seenAt, departed.at);
     // Gone or unreadable: count from the moment we learned of the departure.
     return departed.at;
+  }
+
+  private async secondReleased(): Promise<boolean> {
+    const path = this.second?.leasePath;
+    if (!path) return false;
+    return this.session.get(path).then(({ data }) => data.toString() === RELEASED, () => false);
   }
 
   private noteDeparture(at: number): void {
