@@ -10,7 +10,8 @@ import { markdownTable } from './table';
 const SESSION_MS = 30000;
 /** Election's default lease: the period everything below scales with. */
 export const LEASE_MS = 500;
-const STEADY_WINDOW_MS = 20 * LEASE_MS;
+/** At least the longest listing period ((N − 3) leases), so that every member's timer counts at its rate. */
+const steadyWindowMs = (n: number): number => Math.max(20, n - 2) * LEASE_MS;
 
 /** Per leader change (means over the changes). */
 export interface ChangeCounts {
@@ -65,11 +66,12 @@ async function steadyState(candidates: readonly ZkHaCandidate[]): Promise<Steady
   await sleep(4 * LEASE_MS); // everyone has found its place
   const line = [...candidates].sort((a, b) => a.membership.node!.sequence - b.membership.node!.sequence);
   const snap = (): number[][] => line.map((c) => [c.session.stats.reads, c.session.stats.watchEvents]);
+  const windowMs = steadyWindowMs(line.length);
   const before = snap();
-  await sleep(STEADY_WINDOW_MS);
+  await sleep(windowMs);
   const after = snap();
   const perSec = (k: number, from: number, to = line.length): number =>
-    round1((after.slice(from, to).reduce((s, r, i) => s + r[k]! - before[from + i]![k]!, 0) * 1000) / STEADY_WINDOW_MS);
+    round1((after.slice(from, to).reduce((s, r, i) => s + r[k]! - before[from + i]![k]!, 0) * 1000) / windowMs);
   const by = (k: number): SteadyCounts['readsPerSec'] => ({ total: perSec(k, 0), second: perSec(k, 1, 2), third: perSec(k, 2, 3), behind: perSec(k, 3) });
   return { readsPerSec: by(0), notificationsPerSec: by(1) };
 }
@@ -205,7 +207,7 @@ export function electionsReport(results: readonly ElectionScale[], changes: numb
 
 ${markdownTable(changeHeaders, changeRows)}
 
-Steady state, one leader renewing every ~${Math.round(LEASE_MS / 3)} ms (a ${STEADY_WINDOW_MS / 1000} s window; ZooKeeper reads and watch notifications per second, by place in line):
+Steady state, one leader renewing every ~${Math.round(LEASE_MS / 3)} ms (a window of max(20, N − 2) leases — ${results.map((r) => `${steadyWindowMs(r.candidates) / 1000} s with ${r.candidates}`).join(', ')}; ZooKeeper reads and watch notifications per second, by place in line):
 
 ${markdownTable(steadyHeaders, steadyRows)}
 
@@ -220,7 +222,7 @@ was elected — it includes the renewals of the new head that the new second in 
 old head's end on its timer) follows from then on. The naive election is implemented in the bench: every candidate
 sets a children watch on the election node and re-reads it on every notification, so N−1 wake per change. Steady-state
 reads are \`ZkSession.stats.reads\` (session lease probes are writes, not counted): the second re-reads the lease after
-each renewal notification, the third reads the head's lease and member nodes once a lease (two \`exists\`, no watch), and
+each renewal notification (and nothing else: a lease event does not make it list the line again), the third reads the head's lease and member nodes once a lease (two \`exists\`, no watch), and
 each member further back, at 0-based place k, lists the line again after (k − 2) leases (expected: H(N − 3) listings per
 lease in all).`;
   return { markdown, checks };

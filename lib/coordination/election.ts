@@ -280,7 +280,8 @@ export class Election extends EventEmitter<ElectionEvents> {
         poll,
         onEvent: (node) => {
           this.stats.headEvents++;
-          if (node === 'member') this.stats.notified++;
+          if (node === 'lease') return this.task.schedule(); // a renewal: the line is as listed, read the lease only
+          this.stats.notified++;
           this.schedule();
         },
         onInvalid: (info) => this.emit('invalid', info),
