@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { Writable, type Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { RpcConnection, RpcServer } from '../../lib/transport';
 import { FrameWriter } from '../../lib/transport/frame-writer';
@@ -134,5 +134,39 @@ describe('transport frame writer', () => {
       await conn.close();
       await server.close();
     }
+  });
+  it('reuses its batch buffer only when the socket took the last batch whole; a buffer still held by a socket is never written over', () => {
+    // A socket that takes every write at once, and one that keeps its writes pending (a peer not reading).
+    const taken: Buffer[] = [];
+    const fast = new Writable({ write(chunk: Buffer, _enc, cb) { taken.push(chunk); cb(); } });
+    const held: Buffer[] = [];
+    // Keeps every write pending (never completes it), as a socket whose peer does not read.
+    const stuck = {
+      destroyed: false, writable: true, writableLength: 0,
+      write(chunk: Buffer): boolean { held.push(chunk); this.writableLength += chunk.length; return false; },
+      cork(): void {}, uncork(): void {},
+    };
+    const a = new FrameWriter(fast as unknown as Duplex, false);
+    const b = new FrameWriter(stuck as unknown as Duplex, false);
+    a.write(message(100, 1));
+    a.flush();
+    a.write(message(100, 2));
+    a.flush();
+    expect(taken[1]!.buffer).to.equal(taken[0]!.buffer, 'a batch the socket took whole leaves its buffer for the next');
+    b.write(message(100, 3));
+    b.flush();
+    const kept = Buffer.from(held[0]!);
+    // Later batches, through either writer, must not land in the buffer the stuck socket still holds.
+    for (let i = 0; i < 5; i++) {
+      a.write(message(100, 10 + i));
+      a.flush();
+      b.write(message(100, 20 + i));
+      b.flush();
+    }
+    expect(held[0]!.equals(kept)).to.equal(true);
+    held.forEach((chunk, i) => expect(chunk.subarray(2).equals(message(100, i === 0 ? 3 : 19 + i))).to.equal(true));
+    for (const chunk of [...taken, ...held]) expect(chunk.length).to.equal(102);
+    const buffers = new Set(held.map((c) => c.buffer));
+    expect(buffers.size).to.equal(held.length, 'every batch held by the stuck socket has its own buffer');
   });
 });
