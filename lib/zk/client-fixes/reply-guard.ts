@@ -98,9 +98,17 @@ export function installReplyGuard(
       perms, id: Object.assign(Object.create(jute.data.Id.prototype) as object, { scheme, id }),
     }),
   };
-  proto.onSocketData = function onSocketData(this: ConnectionManagerInternals, chunk: Buffer): void {
+  proto.onSocketData = function onSocketData(this: ConnectionManagerInternals, chunk: Buffer, borrowed = false): void {
     onData(this, chunk, factory, jute, Exception);
+    // A borrowed chunk (socket-reads.ts) is overwritten by the next read: keep a copy of what is left.
+    if (borrowed) own(this);
   };
+}
+
+/** Copies the unread bytes still held (an incomplete frame) out of a borrowed chunk. */
+function own(cm: ConnectionManagerInternals): void {
+  const f = framing.get(cm);
+  if (f && f.length > 0) merge(f); // a copy into memory of its own
 }
 
 function onData(cm: ConnectionManagerInternals, chunk: Buffer, factory: RecordFactory, jute: JuteModule, Exception: ExceptionModule): void {
