@@ -241,6 +241,7 @@ describe('zk reply guard (node-zookeeper-client onSocketData replacement)', () =
     let worstCpuMs = 0;
     let parsed = 0;
     const heapBefore = process.memoryUsage();
+    let scratch = Buffer.alloc(64 * 1024);
     for (let i = 0; i < 20_000; i++) {
       const connect = rand() < 0.1;
       let input: Buffer;
@@ -256,10 +257,20 @@ describe('zk reply guard (node-zookeeper-client onSocketData replacement)', () =
       const t0 = process.cpuUsage();
       try {
         // Split at random points: framing must not care how the bytes arrive.
+        // Every other input arrives in one reused read buffer (socket-reads.ts), scribbled over after each read.
+        const borrowed = i % 2 === 1;
         let at = 0;
         while (at < input.length) {
           const step = rand() < 0.5 ? input.length : 1 + Math.floor(rand() * 64);
-          h.cm.onSocketData(input.subarray(at, at + step));
+          const piece = input.subarray(at, at + step);
+          if (borrowed) {
+            if (scratch.length < piece.length) scratch = Buffer.alloc(piece.length);
+            piece.copy(scratch);
+            h.cm.onSocketData(scratch.subarray(0, piece.length), true);
+            scratch.fill(0xee, 0, piece.length);
+          } else {
+            h.cm.onSocketData(piece);
+          }
           at += step;
         }
       } catch (error) {
