@@ -178,6 +178,8 @@ interface PropagationResult {
   watchEventsPerChangePerClient: number;
   /** CPU time (user + system) per change, by process group, over the whole change phase (includes the 150 ms gaps). */
   cpuMsPerChange: Record<string, number>;
+  /** The same, for joins and for departures apart (the 150 ms gap after each change included). */
+  cpuMsPerChangeByKind: Record<'join' | 'leave', Record<string, number>>;
   /** How the views watched (view.watchMode → number of views). */
   watchModes: Record<string, number>;
   /** 1-minute load average at the start and at the end of the change phase. */
@@ -233,7 +235,10 @@ async function measurePropagation(cluster: ZkCluster, variant: Variant): Promise
     let joined = 0;
     /** How long each joiner's register() took (ensureService + create): part of every join's figure. */
     const registerMs: number[] = [];
+    /** CPU ms by process group summed over the changes of each kind (each change until the next starts). */
+    const cpuByKind: Record<'join' | 'leave', Record<string, number>> = { join: {}, leave: {} };
     for (let c = 0; c < CHANGES; c++) {
+      const cpuAtStart = cpuMs(cpuPids);
       let key: string;
       let t0: bigint;
       if (c % 2 === 0) {
@@ -255,6 +260,9 @@ async function measurePropagation(cluster: ZkCluster, variant: Variant): Promise
       changes.push({ key, kind: key.startsWith('join') ? 'join' : 'leave', t0 });
       await waitAll(watchers, key, 60000);
       await sleep(150); // let the trailing reads of this change finish before the next one
+      const cpuAtEnd = cpuMs(cpuPids);
+      const kind = cpuByKind[changes.at(-1)!.kind];
+      for (const k of Object.keys(cpuPids)) kind[k] = (kind[k] ?? 0) + cpuAtEnd[k]! - cpuAtStart[k]!;
     }
     const cpuAfter = cpuMs(cpuPids);
     const loadAfter = os.loadavg()[0]!;
@@ -286,6 +294,10 @@ async function measurePropagation(cluster: ZkCluster, variant: Variant): Promise
       readsInclProbesPerChangePerClient: sum('reads') / denom,
       watchEventsPerChangePerClient: sum('watchEvents') / denom,
       cpuMsPerChange: cpuPerChange,
+      cpuMsPerChangeByKind: Object.fromEntries((['join', 'leave'] as const).map((kind) => {
+        const n = changes.filter((ch) => ch.kind === kind).length;
+        return [kind, Object.fromEntries(Object.entries(cpuByKind[kind]).map(([k, v]) => [k, v / Math.max(1, n)]))];
+      })) as Record<'join' | 'leave', Record<string, number>>,
       watchModes,
       load: [loadBefore, loadAfter],
       register: summarize(registerMs),
@@ -505,6 +517,9 @@ function printPhases(phases: readonly { variant: Variant; round: number; result:
   for (const ph of phases) {
     const r = ph.result;
     console.log(`${ph.variant.label} #${ph.round}: leaves p50 ${round1(r.byKind.leave.p50)} p99 ${round1(r.byKind.leave.p99)}, joins p50 ${round1(r.byKind.join.p50)} p99 ${round1(r.byKind.join.p99)} (register() p50 ${round1(r.register.p50)} max ${round1(r.register.max)}); CPU ms/change ${Object.entries(r.cpuMsPerChange).map(([k, v]) => `${k} ${round2(v)}`).join(', ')}`);
+    for (const kind of ['join', 'leave'] as const) {
+      console.log(`  CPU ms per ${kind}: ${Object.entries(r.cpuMsPerChangeByKind[kind]).map(([k, v]) => `${k} ${round2(v)}`).join(', ')}`);
+    }
   }
 }
 
