@@ -17,6 +17,7 @@ const EMPTY: MembershipSnapshot = { members: [], leader: undefined, primary: und
 /** A read whose answer an event made out of date (see MemberNames). */
 const OUTDATED = Symbol('outdated');
 type Read = Member | undefined | typeof OUTDATED;
+const NO_OPTIONS = {};
 
 /**
  * A live, ordered view of a service's members. With a persistent recursive watch (ZooKeeper 3.6+)
@@ -379,15 +380,8 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
    */
   private async readMember(name: string, sequence: number, watchData: boolean, mark: number): Promise<Read> {
     const path = `${this.paths.members}/${name}`;
-    const onData = (event: WatchEvent): void => {
-      // A deletion also fires the children watch, which lists the members again: one refresh, not two.
-      if (event.type === 'deleted') return;
-      this.staleData.add(name);
-      this.invalidVersions.delete(name);
-      this.schedule();
-    };
     try {
-      const { data, stat } = await this.session.get(path, watchData ? { watch: onData } : {});
+      const { data, stat } = await this.session.get(path, watchData ? { watch: this.dataWatch(name) } : NO_OPTIONS);
       if (this.tracked.changedSince(name, mark)) return OUTDATED;
       try {
         return { name, path, sequence, owner: stat.ephemeralOwner, record: decodeRecord(data, path) };
@@ -403,6 +397,17 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
       if (error instanceof ZkError && error.code === 'NO_NODE') return this.tracked.changedSince(name, mark) ? OUTDATED : undefined;
       throw error;
     }
+  }
+
+  /** The data watch of a member read under one-shot watches. */
+  private dataWatch(name: string): (event: WatchEvent) => void {
+    return (event) => {
+      // A deletion also fires the children watch, which lists the members again: one refresh, not two.
+      if (event.type === 'deleted') return;
+      this.staleData.add(name);
+      this.invalidVersions.delete(name);
+      this.schedule();
+    };
   }
 
   private publish(joined: Member[], left: Member[], updated: Member[]): void {

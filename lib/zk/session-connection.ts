@@ -5,6 +5,7 @@ import { monotonicMs } from '../base/clock';
 import { abandonConnection, CM_STATES, disposeClient, internalState } from './client-internals';
 import { applyClientFixes, MALFORMED_REPLY_EVENT } from './client-fixes';
 import type { MalformedReplyInfo } from './client-fixes';
+import { startTicking, stopTicking } from './session-ticker';
 import { ResolvedSessionOptions, resolveSessionOptions, ZkSessionOptions } from './session-options';
 import type { LostReason, WatchEvent, WatchFn, ZkSessionEvents, ZkSessionState, ZkStats } from './session-types';
 import { isServerAnswer, toZkError, ZkError } from './zk-error';
@@ -103,7 +104,8 @@ export abstract class SessionConnection extends EventEmitter<ZkSessionEvents> {
   private connectingSince = Number.NaN;
   private probeInFlight = false;
   private lastProbeAt = Number.NEGATIVE_INFINITY;
-  private ticker: NodeJS.Timeout | undefined;
+  /** The tick period while started (session-ticker.ts); undefined before start() and after close(). */
+  private tickMs: number | undefined;
   private readonly pending = new Set<PendingRequest>();
   private startPromise: Promise<void> | undefined;
   private malformedReported = Number.NEGATIVE_INFINITY;
@@ -183,8 +185,8 @@ export abstract class SessionConnection extends EventEmitter<ZkSessionEvents> {
     this.setState('connecting');
     this.openClient();
     const tickMs = Math.max(10, Math.min(100, Math.floor(this.options.sessionTimeoutMs / 20)));
-    this.ticker = setInterval(() => this.tick(), tickMs);
-    this.ticker.unref();
+    this.tickMs = tickMs;
+    startTicking(this, tickMs);
     return this.startPromise;
   }
 
@@ -192,7 +194,8 @@ export abstract class SessionConnection extends EventEmitter<ZkSessionEvents> {
   async close(): Promise<void> {
     if (this.currentState === 'closed') return;
     this.setState('closed');
-    if (this.ticker) clearInterval(this.ticker);
+    if (this.tickMs !== undefined) stopTicking(this, this.tickMs);
+    this.tickMs = undefined;
     this.failPending(new ZkError('CLOSED', 'session closed', { sent: false }));
     const client = this.client;
     this.client = undefined;
@@ -361,8 +364,8 @@ export abstract class SessionConnection extends EventEmitter<ZkSessionEvents> {
     for (const p of [...this.pending]) p.fail(error);
   }
 
-  /** Lease probe, read-timeout watchdog and local expiry timer, on one coarse timer. */
-  private tick(): void {
+  /** @internal Lease probe, read-timeout watchdog and local expiry timer, on one coarse timer (session-ticker.ts). */
+  tick(): void {
     const client = this.client;
     if (!client || this.currentState === 'closed') return;
     const now = monotonicMs();
