@@ -12,7 +12,14 @@
 //                         `git archive main lib | tar -x -C DIR`, DIR inside this checkout so that
 //                         node_modules resolves), --rounds=N times each (default 2 with --base, else 1);
 //                         --base-label=TEXT names the baseline in the doc
-//   BENCH_CHANGE_PROF=<dir>: V8 CPU profiles of the watcher processes during the changes only
+//            --cpu-prof=DIR  V8 CPU profiles of the watcher processes during the changes only (from the
+//                            first change to the report: start-up, i.e. 100 000 first reads, would swamp
+//                            them), one DIR/changes-<pid>.cpuprofile each; summary: `tsx bench/profile-summary.ts DIR`
+//            --cpu-prof-whole=DIR  node's own --cpu-prof --cpu-prof-dir=DIR on the watcher children (whole life)
+//            --zk-jit=c1|full  ZooKeeper's JIT: c1 (default: the test harness's fast-start -XX:TieredStopAtLevel=1)
+//                              or full (the JVM's own tiered C1 + C2, as in production: C2 compiles during the
+//                              first phase's changes, which then cost ZooKeeper about twice the CPU)
+//            --propagation-only  skip the renewal and leader-change measures; print, write no JSON or doc
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -21,7 +28,7 @@ import { spawnTracked, startZooKeeper, type ZkCluster } from '../integration/har
 import { Election, Membership, MembershipView, servicePaths } from '../lib/coordination';
 import { ZkSession } from '../lib/zk';
 import { msBetween, nowNs, sleep } from './lib/clock';
-import { option, positiveInt as opt, quick } from './lib/args';
+import { flag, option, positiveInt as opt, quick } from './lib/args';
 import { updateDocSection } from './lib/docs';
 import { electionsReport, measureElections, waitFor, type ElectionScale } from './lib/election-scale';
 import { machine, writeResult } from './lib/results';
@@ -39,6 +46,12 @@ const ROUNDS = opt('rounds', BASE ? 2 : 1);
 const WATCH_MODE = option('watch-mode') ?? 'auto';
 const ONLY = option('only');
 if (ONLY !== undefined && ONLY !== 'elections') throw new Error('--only must be elections');
+const CHANGE_PROF_DIR = option('cpu-prof') ?? process.env.BENCH_CHANGE_PROF;
+const WHOLE_PROF_DIR = option('cpu-prof-whole') ?? process.env.BENCH_CPU_PROF;
+const PROPAGATION_ONLY = flag('propagation-only');
+/** How ZooKeeper's JVM compiles (see the header). */
+const ZK_JIT = option('zk-jit') ?? 'c1';
+if (ZK_JIT !== 'full' && ZK_JIT !== 'c1') throw new Error('--zk-jit must be full or c1');
 if (WATCH_MODE !== 'auto' && WATCH_MODE !== 'children') throw new Error('--watch-mode must be auto or children');
 /** Targets of issue 15. */
 const TARGET_P99_MS = 150;
@@ -78,10 +91,11 @@ class WatcherProcess {
   constructor(readonly clients: number, connect: string, variant: Variant) {
     const file = path.join(__dirname, 'lib', 'workers', 'scale-watchers.ts');
     const lib = path.resolve(variant.root ?? path.join(__dirname, '..'), 'lib');
-    // BENCH_CPU_PROF=<dir>: V8 CPU profiles of the watcher processes, to see where a change's time goes.
-    const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+    const prof = WHOLE_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(WHOLE_PROF_DIR)}`] : [];
+    const env = CHANGE_PROF_DIR ? { ...process.env, BENCH_CHANGE_PROF: path.resolve(CHANGE_PROF_DIR) } : process.env;
     this.child = spawnTracked(process.execPath, [...prof, '-r', 'tsx/cjs', file, connect, ROOT, SERVICE, String(clients), String(WATCHER_SESSION_MS), lib, variant.watchMode], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env,
     });
     this.child.on('message', (m: Record<string, unknown>) => {
       if (typeof m.seen === 'string') this.seen.add(m.seen);
@@ -164,10 +178,14 @@ interface PropagationResult {
   watchEventsPerChangePerClient: number;
   /** CPU time (user + system) per change, by process group, over the whole change phase (includes the 150 ms gaps). */
   cpuMsPerChange: Record<string, number>;
+  /** The same, for joins and for departures apart (the 150 ms gap after each change included). */
+  cpuMsPerChangeByKind: Record<'join' | 'leave', Record<string, number>>;
   /** How the views watched (view.watchMode → number of views). */
   watchModes: Record<string, number>;
   /** 1-minute load average at the start and at the end of the change phase. */
   load: [number, number];
+  /** The joiners' register() calls (diagnostic: joins are timed from before it). */
+  register: Summary;
 }
 
 /** user + system CPU ms of each pid group, from /proc/<pid>/stat (clock ticks of 10 ms). */
@@ -215,7 +233,12 @@ async function measurePropagation(cluster: ZkCluster, variant: Variant): Promise
     const loadBefore = os.loadavg()[0]!;
     const changes: { key: string; kind: 'join' | 'leave'; t0: bigint }[] = [];
     let joined = 0;
+    /** How long each joiner's register() took (ensureService + create): part of every join's figure. */
+    const registerMs: number[] = [];
+    /** CPU ms by process group summed over the changes of each kind (each change until the next starts). */
+    const cpuByKind: Record<'join' | 'leave', Record<string, number>> = { join: {}, leave: {} };
     for (let c = 0; c < CHANGES; c++) {
+      const cpuAtStart = cpuMs(cpuPids);
       let key: string;
       let t0: bigint;
       if (c % 2 === 0) {
@@ -231,11 +254,15 @@ async function measurePropagation(cluster: ZkCluster, variant: Variant): Promise
         key = `join:${m.id}`;
         t0 = nowNs();
         await m.membership.register();
+        registerMs.push(msBetween(t0, nowNs()));
         members.push(m);
       }
       changes.push({ key, kind: key.startsWith('join') ? 'join' : 'leave', t0 });
       await waitAll(watchers, key, 60000);
       await sleep(150); // let the trailing reads of this change finish before the next one
+      const cpuAtEnd = cpuMs(cpuPids);
+      const kind = cpuByKind[changes.at(-1)!.kind];
+      for (const k of Object.keys(cpuPids)) kind[k] = (kind[k] ?? 0) + cpuAtEnd[k]! - cpuAtStart[k]!;
     }
     const cpuAfter = cpuMs(cpuPids);
     const loadAfter = os.loadavg()[0]!;
@@ -267,8 +294,13 @@ async function measurePropagation(cluster: ZkCluster, variant: Variant): Promise
       readsInclProbesPerChangePerClient: sum('reads') / denom,
       watchEventsPerChangePerClient: sum('watchEvents') / denom,
       cpuMsPerChange: cpuPerChange,
+      cpuMsPerChangeByKind: Object.fromEntries((['join', 'leave'] as const).map((kind) => {
+        const n = changes.filter((ch) => ch.kind === kind).length;
+        return [kind, Object.fromEntries(Object.entries(cpuByKind[kind]).map(([k, v]) => [k, v / Math.max(1, n)]))];
+      })) as Record<'join' | 'leave', Record<string, number>>,
       watchModes,
       load: [loadBefore, loadAfter],
+      register: summarize(registerMs),
     };
   } finally {
     await Promise.all(watchers.map((w) => w.stop()));
@@ -347,7 +379,7 @@ async function main(): Promise<void> {
   const phases: Phase[] = [];
   let renewals: RenewalCounts | undefined;
   try {
-    cluster = await startZooKeeper({ nodes: 1, tickTime: 100 });
+    cluster = await startZooKeeper({ nodes: 1, tickTime: 100, jvmFlags: ZK_JIT === 'full' ? ['-XX:TieredStopAtLevel=4'] : [] });
     log(`ZooKeeper standalone at ${cluster.connectString}`);
     for (let round = 1; round <= (ONLY ? 0 : ROUNDS); round++) {
       for (const variant of variants) {
@@ -356,6 +388,10 @@ async function main(): Promise<void> {
         phases.push({ variant, round, result });
         log(`  ${phaseRow(variant, round, result).join(' | ')}`);
       }
+    }
+    if (PROPAGATION_ONLY) {
+      printPhases(phases);
+      return;
     }
     if (!ONLY) {
       log('lease renewals under 50 views');
@@ -399,11 +435,10 @@ function reportPropagation(phases: readonly Phase[], variants: readonly Variant[
     ['watch notifications received', round2(p.watchEventsPerChangePerClient)],
     ...Object.entries(p.cpuMsPerChange).map(([k, v]) => [`CPU ms per change, ${k} (all clients together)`, round2(v)]),
   ];
-  const abHeaders = ['phase', 'views watch by', 'load 1-min', 'p50 ms', 'p99 ms', 'all-clients p99 ms', 'reads/change/client', 'CPU ms/change watchers', 'CPU ms/change zookeeper'];
   const abRows = phases.map((ph) => phaseRow(ph.variant, ph.round, ph.result));
   const renewalHeaders = ['views', 'lease renewals (3 s)', 'watch events at the views', 'view changes'];
   const renewalRows = [[renewals.views, renewals.renewals, renewals.watchEvents, renewals.changes]];
-  console.log(`\n${CLIENTS} clients, ${MEMBERS} members, ${CHANGES} changes\n${formatTable(abHeaders, abRows)}\n\n${formatTable(propHeaders, propRows)}\n\n${formatTable(costHeaders, costRows)}\n\nlease renewals\n${formatTable(renewalHeaders, renewalRows)}`);
+  console.log(`\n${CLIENTS} clients, ${MEMBERS} members, ${CHANGES} changes\n${formatTable(AB_HEADERS, abRows)}\n\n${formatTable(propHeaders, propRows)}\n\n${formatTable(costHeaders, costRows)}\n\nlease renewals\n${formatTable(renewalHeaders, renewalRows)}`);
 
   const checks = [
     `${p.perClient.p99 <= TARGET_P99_MS ? 'MET ' : 'MISS'} propagation p99 per client ${round1(p.perClient.p99)} ms to ${CLIENTS} clients (target <= ${TARGET_P99_MS} ms${CLIENTS < 1000 ? '; target is stated for 1000 clients' : ''})`,
@@ -452,7 +487,7 @@ ${markdownTable(costHeaders, costRows)}
 
 Every propagation phase of this run (${BASE ? `alternating this lib and the baseline, ${BASE_LABEL}` : 'one lib'}; the tables above are the last phase of this lib):
 
-${markdownTable(abHeaders, abRows)}
+${markdownTable(AB_HEADERS, abRows)}
 
 Lease renewals while views of that service watch (a primary with \`leaseMs\` 600 renews every ~200 ms, a setData under leases/):
 
@@ -475,6 +510,20 @@ changes (minus lease probes, which are counted apart) ÷ (changes × clients).
 `;
   console.log(`wrote ${writeSection('scale', doc)}`);
 }
+
+/** --propagation-only: the phases, and each phase's leaves and joins apart. */
+function printPhases(phases: readonly { variant: Variant; round: number; result: PropagationResult }[]): void {
+  console.log(`\n${CLIENTS} clients, ${MEMBERS} members, ${CHANGES} changes (propagation only: no JSON, no doc)\n${formatTable(AB_HEADERS, phases.map((ph) => phaseRow(ph.variant, ph.round, ph.result)))}`);
+  for (const ph of phases) {
+    const r = ph.result;
+    console.log(`${ph.variant.label} #${ph.round}: leaves p50 ${round1(r.byKind.leave.p50)} p99 ${round1(r.byKind.leave.p99)}, joins p50 ${round1(r.byKind.join.p50)} p99 ${round1(r.byKind.join.p99)} (register() p50 ${round1(r.register.p50)} max ${round1(r.register.max)}); CPU ms/change ${Object.entries(r.cpuMsPerChange).map(([k, v]) => `${k} ${round2(v)}`).join(', ')}`);
+    for (const kind of ['join', 'leave'] as const) {
+      console.log(`  CPU ms per ${kind}: ${Object.entries(r.cpuMsPerChangeByKind[kind]).map(([k, v]) => `${k} ${round2(v)}`).join(', ')}`);
+    }
+  }
+}
+
+const AB_HEADERS = ['phase', 'views watch by', 'load 1-min', 'p50 ms', 'p99 ms', 'all-clients p99 ms', 'reads/change/client', 'CPU ms/change watchers', 'CPU ms/change zookeeper'];
 
 function phaseRow(variant: Variant, round: number, r: PropagationResult): (string | number)[] {
   const modes = Object.entries(r.watchModes).map(([k, v]) => `${k} ${v}`).join(', ');

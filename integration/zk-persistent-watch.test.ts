@@ -122,6 +122,17 @@ describe('persistent recursive watches (real ZooKeeper)', function () {
     await writer.mkdirp(`${root}/chroot/svc/a`);
     await eventually('events', () => events.length >= 2, 5000);
     expect(events).to.deep.equal(['created /svc', 'created /svc/a']);
+    // getData (client-fixes/direct-get) under the chroot: the path is sent with it, the stat comes back.
+    await writer.set(`${root}/chroot/svc/a`, 'rec');
+    const got = await watcher.get('/svc/a');
+    expect(got.data.toString()).to.equal('rec');
+    expect(got.stat.version).to.equal(1);
+    expect((await watcher.get('/')).stat.czxid).to.equal((await writer.get(`${root}/chroot`)).stat.czxid);
+    let fired = '';
+    await watcher.get('/svc/a', { watch: (e) => { fired = `${e.type} ${e.path}`; } });
+    await writer.set(`${root}/chroot/svc/a`, 'rec2');
+    await eventually('the data watch', () => fired !== '', 5000);
+    expect(fired).to.equal('dataChanged /svc/a');
     await writer.deleteRecursive(root);
   });
 

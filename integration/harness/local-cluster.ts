@@ -16,6 +16,8 @@ export interface LocalClusterConfig {
   readonly maxSessionTimeout: number;
   /** Extra JVM system properties, e.g. { 'zookeeper.enforceQuota': 'true' }. */
   readonly systemProperties?: Readonly<Record<string, string>>;
+  /** Extra JVM flags after the harness's own (a later -XX flag wins). */
+  readonly jvmFlags?: readonly string[];
   readonly log?: (line: string) => void;
 }
 
@@ -56,8 +58,12 @@ export class LocalCluster extends ClusterBase {
   private closing: Promise<void> | undefined;
 
   private readonly systemProperties: Readonly<Record<string, string>>;
+  private readonly jvmFlags: readonly string[];
 
-  private constructor(specs: NodeSpec[], rootDir: string, install: ZooKeeperInstall, log?: (line: string) => void, systemProperties: Readonly<Record<string, string>> = {}) {
+  private constructor(
+    specs: NodeSpec[], rootDir: string, install: ZooKeeperInstall, log?: (line: string) => void,
+    systemProperties: Readonly<Record<string, string>> = {}, jvmFlags: readonly string[] = [],
+  ) {
     super(
       specs.map(({ id, host, clientPort, connectString }) => ({ id, host, clientPort, connectString })),
       log,
@@ -66,6 +72,7 @@ export class LocalCluster extends ClusterBase {
     this.rootDir = rootDir;
     this.install = install;
     this.systemProperties = systemProperties;
+    this.jvmFlags = jvmFlags;
   }
 
   static async start(config: LocalClusterConfig, install: ZooKeeperInstall): Promise<LocalCluster> {
@@ -87,7 +94,7 @@ export class LocalCluster extends ClusterBase {
         dir: path.join(rootDir, `node${id}`),
       });
     }
-    const cluster = new LocalCluster(specs, rootDir, install, config.log, config.systemProperties);
+    const cluster = new LocalCluster(specs, rootDir, install, config.log, config.systemProperties, config.jvmFlags);
     try {
       for (const spec of specs) cluster.writeNodeFiles(spec, specs, config);
       for (const spec of specs) cluster.spawnNode(spec.id);
@@ -253,7 +260,7 @@ export class LocalCluster extends ClusterBase {
     try {
       child = spawnTracked(
         this.install.java,
-        [...JVM_FLAGS, ...props, '-cp', this.install.classpath, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', path.join(spec.dir, 'zoo.cfg')],
+        [...JVM_FLAGS, ...this.jvmFlags, ...props, '-cp', this.install.classpath, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', path.join(spec.dir, 'zoo.cfg')],
         { stdio: ['ignore', out, out] },
       );
     } finally {

@@ -25,7 +25,10 @@ export async function startZooKeeper(opts: StartOptions = {}): Promise<ZkCluster
     throw new InvalidOptionError('maxSessionTimeout', `must be >= minSessionTimeout (${minSessionTimeout}), got ${maxSessionTimeout}`);
   }
   if (opts.log !== undefined && typeof opts.log !== 'function') throw new InvalidOptionError('log', 'must be a function');
-  const config: LocalClusterConfig = { nodes, tickTime, minSessionTimeout, maxSessionTimeout, log: opts.log, systemProperties: opts.systemProperties };
+  if (opts.jvmFlags !== undefined && (!Array.isArray(opts.jvmFlags) || !opts.jvmFlags.every((f) => typeof f === 'string' && f.startsWith('-')))) {
+    throw new InvalidOptionError('jvmFlags', 'must be an array of JVM flags (each starting with "-")');
+  }
+  const config: LocalClusterConfig = { nodes, tickTime, minSessionTimeout, maxSessionTimeout, log: opts.log, systemProperties: opts.systemProperties, jvmFlags: opts.jvmFlags };
 
   switch (backend) {
     case 'external': {

@@ -17,6 +17,12 @@ export interface StartOptions {
   backend?: Backend;
   /** Extra JVM system properties for every node (local backend), e.g. { 'zookeeper.enforceQuota': 'true' }. */
   systemProperties?: Record<string, string>;
+  /**
+   * Extra JVM flags for every node (local backend), after the harness's own, which favour a fast
+   * start (C1 only, serial GC, small heap); e.g. ['-XX:TieredStopAtLevel=4'] for a JVM that compiles
+   * like a production one.
+   */
+  jvmFlags?: readonly string[];
   /** Progress lines (start, ready, kill, ...). */
   log?: (line: string) => void;
 }

@@ -29,9 +29,11 @@ export class MemberNames {
   /** A listing is needed: at start, after a reconnect or a new session, or when the members node itself was created or deleted. */
   resyncNeeded = true;
   private readonly prefix: string;
-  /** name → counter value of the latest event that named it; cleared when no read is in flight. */
+  /** name → counter value of the latest event that named it, while reads are in flight (from mark() to settle()). */
   private readonly touched = new Map<string, number>();
   private counter = 0;
+  /** Reads were issued (mark()) and not settled: events must be remembered for changedSince. */
+  private tracking = false;
   private journal: { name: string; deleted: boolean }[] | undefined;
   /** Ends the watch's delivery; undefined while none is armed on the current session. */
   private unwatch: (() => void) | undefined;
@@ -122,17 +124,23 @@ export class MemberNames {
     return at !== undefined && at > mark;
   }
 
+  /** Call before issuing reads; changedSince(name, mark()) tells whether an event named `name` after that. */
   mark(): number {
+    this.tracking = true;
     return this.counter;
   }
 
   /** Call when no read of this view is in flight: the bookkeeping of reads in flight can go. */
   settle(): void {
-    if (this.journal === undefined) this.touched.clear();
+    if (this.journal !== undefined) return;
+    this.tracking = false;
+    if (this.touched.size > 0) this.touched.clear();
   }
 
   private apply(name: string, deleted: boolean): void {
-    this.touched.set(name, ++this.counter);
+    // Only a read or a listing in flight needs to know (the usual event finds neither: no map entry).
+    ++this.counter;
+    if (this.tracking || this.journal !== undefined) this.touched.set(name, this.counter);
     if (deleted) {
       this.names.delete(name);
       this.hooks.gone(name);

@@ -83,15 +83,31 @@ export function decodeRecord(data: Buffer, path: string): MemberRecord {
   if (data.length > MAX_RECORD_BYTES) {
     throw new CoordinationError('BAD_MEMBER_RECORD', `${path}: record of ${data.length} bytes exceeds ${MAX_RECORD_BYTES}`, { path });
   }
+  const text = data.toString('utf8');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(data.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch (error) {
     throw new CoordinationError('BAD_MEMBER_RECORD', `${path}: not JSON (${(error as Error).message})`, { path });
   }
+  // The same text always validates the same way: checked once per process, not once per view.
+  if (validTexts.has(text)) return parsed as MemberRecord;
   validateRecord(parsed, path);
+  if (text.length <= VALID_TEXT_MAX_CHARS) {
+    if (validTexts.size >= VALID_TEXTS_MAX) validTexts.delete(validTexts.values().next().value!);
+    validTexts.add(text);
+  }
   return parsed;
 }
+
+/**
+ * Record texts that passed validateRecord, oldest first (bounded: at most VALID_TEXTS_MAX texts of
+ * at most VALID_TEXT_MAX_CHARS). A process with many views of one service — or one view relisting
+ * after a reconnect — reads the same record text many times; a text not seen recently is validated.
+ */
+const validTexts = new Set<string>();
+const VALID_TEXTS_MAX = 512;
+const VALID_TEXT_MAX_CHARS = 4096;
 
 function validateRecord(value: unknown, where: string): asserts value is MemberRecord {
   const fail = (why: string): never => {

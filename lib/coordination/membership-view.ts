@@ -4,6 +4,7 @@ import { ZkError, ZkSession } from '../zk';
 import type { WatchEvent, ZnodeStat } from '../zk';
 import { CoordinationError } from './coordination-error';
 import { MemberNames } from './member-names';
+import { orderedMembers } from './member-order';
 import { decodeRecord, Member } from './member-record';
 import { SerialTask } from './serial-task';
 import { DEFAULT_ROOT, leaseNodeName, ServicePaths, servicePaths, memberSequence } from './paths';
@@ -15,6 +16,8 @@ export type { MembershipChange, MembershipSnapshot, MembershipViewEvents, Member
 const EMPTY: MembershipSnapshot = { members: [], leader: undefined, primary: undefined, generation: '', version: 0 };
 /** A read whose answer an event made out of date (see MemberNames). */
 const OUTDATED = Symbol('outdated');
+type Read = Member | undefined | typeof OUTDATED;
+const NO_OPTIONS = {};
 
 /**
  * A live, ordered view of a service's members. With a persistent recursive watch (ZooKeeper 3.6+)
@@ -39,6 +42,8 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
   /** Lease node names (leases/ children): only their presence matters, never their data, so renewals wake no view. */
   private leaseNames: ReadonlySet<string> = new Set();
   private leasesStale = true;
+  /** The lease names the current snapshot's primary was decided with. */
+  private leaseNamesPublished: ReadonlySet<string> | undefined;
   /** czxid.ctime of the members node last listed: when it changes the service node was recreated. */
   private membersId: string | undefined;
   private generationValue = '';
@@ -259,18 +264,39 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
     }
   }
 
-  private async refresh(): Promise<void> {
+  /**
+   * One round: list if needed, read what changed, publish. In the steady state under the persistent
+   * watch nothing is listed, and a round that needs no read (a departure) runs synchronously: every
+   * watching client runs this on every change.
+   */
+  private refresh(): Promise<void> | void {
+    if (this.mode === 'persistent' && this.tracked.armed && !this.tracked.resyncNeeded && !this.leasesStale) {
+      let pending: Promise<void> | void = undefined;
+      try {
+        pending = this.update(undefined);
+      } finally {
+        if (pending === undefined) this.tracked.settle();
+      }
+      return pending?.finally(() => this.tracked.settle());
+    }
+    return this.refreshAll();
+  }
+
+  private async refreshAll(): Promise<void> {
     try {
-      await this.reconcile();
+      const [names] = await Promise.all([this.listNames(), this.listLeases()]);
+      await this.update(names);
     } finally {
       this.tracked.settle();
     }
   }
 
-  private async reconcile(): Promise<void> {
-    const [names] = await Promise.all([this.listNames(), this.listLeases()]);
-    // One pass, no sort: every watching client runs this on every change (publish sorts when needed).
-    // Under a persistent watch without a listing, only the nodes events named are looked at.
+  /**
+   * Reads the nodes that need a read and publishes. `names`: a listing to reconcile with; undefined
+   * under a persistent watch without a listing this round (staleData and departed say everything).
+   */
+  private update(names: Iterable<string> | undefined): Promise<void> | void {
+    // One pass, no sort.
     const present = names ? new Set<string>() : undefined;
     const toRead: { name: string; sequence: number }[] = [];
     for (const name of names ?? this.staleData) {
@@ -282,25 +308,32 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
       present?.add(name);
       if ((!this.byName.has(name) && !this.invalidVersions.has(name)) || this.staleData.has(name)) toRead.push({ name, sequence });
     }
+    if (toRead.length === 0) {
+      this.apply(present, toRead, []);
+      return undefined;
+    }
     for (const o of toRead) this.staleData.delete(o.name);
     const watchData = this.mode !== 'persistent';
     const mark = this.tracked.mark();
-    let read: (Member | undefined | typeof OUTDATED)[];
-    try {
-      read = await Promise.all(toRead.map((o) => this.readMember(o.name, o.sequence, watchData, mark)));
-    } catch (error) {
+    const reads = toRead.length === 1
+      ? this.readMember(toRead[0]!.name, toRead[0]!.sequence, watchData, mark).then((m): Read[] => [m])
+      : Promise.all(toRead.map((o) => this.readMember(o.name, o.sequence, watchData, mark)));
+    return reads.then((read) => this.apply(present, toRead, read), (error: unknown) => {
       // Read again next time (new names too: under the persistent watch nothing lists them again).
       for (const o of toRead) if (!this.tracked.changedSince(o.name, mark)) this.staleData.add(o.name);
       throw error;
-    }
+    });
+  }
 
+  private apply(present: Set<string> | undefined, toRead: readonly { name: string }[], read: readonly Read[]): void {
     const joined: Member[] = [];
     const updated: Member[] = [];
     const left: Member[] = [];
-    read.forEach((member, i) => {
+    for (let i = 0; i < read.length; i++) {
+      const member = read[i];
       const name = toRead[i]!.name;
       // An event came after the read was issued: it already marked the node for a read, or as gone.
-      if (member === OUTDATED) return;
+      if (member === OUTDATED) continue;
       const before = this.byName.get(name);
       if (!member) {
         // Gone, or its data no longer parses: either way it is no longer a member.
@@ -308,12 +341,12 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
           this.byName.delete(name);
           left.push(before);
         }
-        return;
+        continue;
       }
       this.byName.set(name, member);
       if (!before) joined.push(member);
       else if (JSON.stringify(before.record) !== JSON.stringify(member.record)) updated.push(member);
-    });
+    }
     if (present) {
       // Under the persistent watch, names an event added after the listing are there too.
       const stillThere = (name: string): boolean => present.has(name) || (this.mode === 'persistent' && this.tracked.names.has(name));
@@ -327,15 +360,17 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
       for (const name of this.staleData) if (!stillThere(name)) this.staleData.delete(name);
     }
     // Deleted events (persistent watch), also those that arrived during this round's listing or reads.
-    for (const name of this.departed) {
-      if (this.tracked.names.has(name)) continue;
-      const member = this.byName.get(name);
-      if (member) {
-        this.byName.delete(name);
-        left.push(member);
+    if (this.departed.size > 0) {
+      for (const name of this.departed) {
+        if (this.tracked.names.has(name)) continue;
+        const member = this.byName.get(name);
+        if (member) {
+          this.byName.delete(name);
+          left.push(member);
+        }
       }
+      this.departed.clear();
     }
-    this.departed.clear();
     this.publish(joined, left, updated);
   }
 
@@ -343,17 +378,10 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
    * getData (with a data watch unless the persistent watch covers the node); undefined when the
    * node is gone or its data is invalid (reported), OUTDATED when an event named it meanwhile.
    */
-  private async readMember(name: string, sequence: number, watchData: boolean, mark: number): Promise<Member | undefined | typeof OUTDATED> {
+  private async readMember(name: string, sequence: number, watchData: boolean, mark: number): Promise<Read> {
     const path = `${this.paths.members}/${name}`;
-    const onData = (event: WatchEvent): void => {
-      // A deletion also fires the children watch, which lists the members again: one refresh, not two.
-      if (event.type === 'deleted') return;
-      this.staleData.add(name);
-      this.invalidVersions.delete(name);
-      this.schedule();
-    };
     try {
-      const { data, stat } = await this.session.get(path, watchData ? { watch: onData } : {});
+      const { data, stat } = await this.session.get(path, watchData ? { watch: this.dataWatch(name) } : NO_OPTIONS);
       if (this.tracked.changedSince(name, mark)) return OUTDATED;
       try {
         return { name, path, sequence, owner: stat.ephemeralOwner, record: decodeRecord(data, path) };
@@ -371,13 +399,28 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
     }
   }
 
+  /** The data watch of a member read under one-shot watches. */
+  private dataWatch(name: string): (event: WatchEvent) => void {
+    return (event) => {
+      // A deletion also fires the children watch, which lists the members again: one refresh, not two.
+      if (event.type === 'deleted') return;
+      this.staleData.add(name);
+      this.invalidVersions.delete(name);
+      this.schedule();
+    };
+  }
+
   private publish(joined: Member[], left: Member[], updated: Member[]): void {
-    const members = joined.length + left.length > 0
-      ? [...this.byName.values()].sort((a, b) => a.sequence - b.sequence)
-      : this.current.members.map((m) => this.byName.get(m.name) ?? m);
+    const members = joined.length + left.length + updated.length > 0
+      ? orderedMembers(this.current.members, this.byName, joined, left, updated)
+      : this.current.members;
     const head = members[0];
-    const primary = head && this.leaseNames.has(leaseNodeName(head.name, head.owner)) ? head : undefined;
     const previous = this.current;
+    // The primary depends on the head and the lease names only.
+    const primary = head === previous.leader && this.leaseNames === this.leaseNamesPublished
+      ? previous.primary
+      : head && this.leaseNames.has(leaseNodeName(head.name, head.owner)) ? head : undefined;
+    this.leaseNamesPublished = this.leaseNames;
     const changed = joined.length + left.length + updated.length > 0
       || primary?.name !== previous.primary?.name || this.generationValue !== previous.generation;
     if (changed || !this.loaded) {

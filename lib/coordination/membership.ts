@@ -6,7 +6,7 @@ import type { AclEntry, MultiOp } from '../zk';
 import { CoordinationError } from './coordination-error';
 import { completeRecord, decodeRecord, encodeRecord, MemberRecord } from './member-record';
 import { DEFAULT_ROOT, MEMBER_PREFIX, memberSequence, ServicePaths, servicePaths } from './paths';
-import { ensureService, generationOf, ServiceMode, SERVICE_MODES } from './service-node';
+import { ensureServiceNode, generationOf, ServiceMode, SERVICE_MODES } from './service-node';
 import { oneOf } from '../base/options';
 
 /** Re-registration after a failure: jittered so a fleet that lost ZooKeeper together does not come back in step. */
@@ -108,9 +108,9 @@ export class Membership extends EventEmitter<MembershipEvents> {
   }
 
   private async ensure(): Promise<void> {
-    await ensureService(this.session, this.paths, this.mode, this.options.acl, (r) => this.emit('acl', r));
-    const stat = await this.session.retry(() => this.session.exists(this.paths.servicePath));
-    if (!stat) throw new ZkError('NO_NODE', `${this.paths.servicePath} went away while registering`, { path: this.paths.servicePath });
+    // The generation as read with the service node (a replacement right after that read is seen at
+    // the next registration, as it was with a separate exists() here).
+    const { stat } = await ensureServiceNode(this.session, this.paths, this.mode, this.options.acl, (r) => this.emit('acl', r));
     const generation = generationOf(stat);
     if (generation === this.generationValue) return;
     const previous = this.generationValue;

@@ -1,6 +1,6 @@
 import { wallClockMs } from '../base/clock';
 import { ZkError, ZkSession } from '../zk';
-import type { AclEntry } from '../zk';
+import type { AclEntry, ZnodeStat } from '../zk';
 import { CoordinationError } from './coordination-error';
 import { enforceServiceAcls, serviceAcl } from './service-acl';
 import type { ServicePaths } from './paths';
@@ -23,10 +23,61 @@ export async function ensureService(
   session: ZkSession, paths: ServicePaths, mode: ServiceMode, acl?: readonly AclEntry[],
   onAcl?: (result: { fixed: string[]; unfixable: string[] }) => void,
 ): Promise<ServiceNodeData> {
-  await session.retry(() => session.mkdirp(paths.root, undefined, { acl }));
-  const data: ServiceNodeData = { mode, createdAt: wallClockMs(), layout: 1 };
-  await session.retry(() => createIfAbsent(session, paths.servicePath, JSON.stringify(data), acl));
-  const existing = await readServiceNode(session, paths);
+  return (await ensureServiceNode(session, paths, mode, acl, onAcl)).data;
+}
+
+/**
+ * ensureService, resolving also with the service node's stat as read (its generation). When the
+ * service exists already — every registration but the first — it costs one round trip of four
+ * reads: a create that fails with NODE_EXISTS is a write (it goes through ZooKeeper's log), and the
+ * nodes were created one after the other.
+ */
+export async function ensureServiceNode(
+  session: ZkSession, paths: ServicePaths, mode: ServiceMode, acl?: readonly AclEntry[],
+  onAcl?: (result: { fixed: string[]; unfixable: string[] }) => void,
+): Promise<{ data: ServiceNodeData; stat: ZnodeStat }> {
+  const found = await existingService(session, paths);
+  let existing: { data: ServiceNodeData; stat: ZnodeStat };
+  if (found) {
+    existing = found;
+    checkMode(existing.data, paths, mode);
+  } else {
+    await session.retry(() => session.mkdirp(paths.root, undefined, { acl }));
+    const data: ServiceNodeData = { mode, createdAt: wallClockMs(), layout: 1 };
+    await session.retry(() => createIfAbsent(session, paths.servicePath, JSON.stringify(data), acl));
+    existing = await readServiceNodeWithStat(session, paths);
+    checkMode(existing.data, paths, mode);
+    await session.retry(() => createIfAbsent(session, paths.members, undefined, acl));
+    await session.retry(() => createIfAbsent(session, paths.leases, undefined, acl));
+    await session.retry(() => createIfAbsent(session, paths.faults, undefined, acl));
+  }
+  // Nodes that existed before may be more open than configured: fixed here, or ACL_TOO_OPEN.
+  const checked = await enforceServiceAcls(session, paths, serviceAcl(session, acl));
+  if (onAcl && (checked.fixed.length > 0 || checked.unfixable.length > 0)) onAcl(checked);
+  return existing;
+}
+
+/**
+ * The service node and its stat when it and members/, leases/ and faults/ all exist (read together,
+ * one round trip); undefined when one is missing or cannot be read — ensureServiceNode then goes
+ * the long way, which creates what is missing and reports what is wrong.
+ */
+async function existingService(session: ZkSession, paths: ServicePaths): Promise<{ data: ServiceNodeData; stat: ZnodeStat } | undefined> {
+  let read: [{ data: Buffer; stat: ZnodeStat }, ...(ZnodeStat | null)[]];
+  try {
+    read = await session.retry(() => Promise.all([
+      session.get(paths.servicePath), session.exists(paths.members), session.exists(paths.leases), session.exists(paths.faults),
+    ]));
+  } catch (error) {
+    if (error instanceof ZkError && !error.retryable && error.code !== 'SESSION_EXPIRED' && error.code !== 'CLOSED') return undefined;
+    throw error;
+  }
+  const [service, ...dirs] = read;
+  if (dirs.some((stat) => stat === null)) return undefined;
+  return { data: parseServiceNode(service.data, paths.servicePath), stat: service.stat };
+}
+
+function checkMode(existing: ServiceNodeData, paths: ServicePaths, mode: ServiceMode): void {
   if (existing.mode !== mode) {
     throw new CoordinationError(
       'MODE_MISMATCH',
@@ -34,13 +85,6 @@ export async function ensureService(
       { service: paths.service, existing: existing.mode, requested: mode },
     );
   }
-  await session.retry(() => createIfAbsent(session, paths.members, undefined, acl));
-  await session.retry(() => createIfAbsent(session, paths.leases, undefined, acl));
-  await session.retry(() => createIfAbsent(session, paths.faults, undefined, acl));
-  // Nodes that existed before may be more open than configured: fixed here, or ACL_TOO_OPEN.
-  const checked = await enforceServiceAcls(session, paths, serviceAcl(session, acl));
-  if (onAcl && (checked.fixed.length > 0 || checked.unfixable.length > 0)) onAcl(checked);
-  return existing;
 }
 
 /**
@@ -53,8 +97,12 @@ export function generationOf(stat: { readonly czxid: bigint; readonly ctime: num
 }
 
 export async function readServiceNode(session: ZkSession, paths: ServicePaths): Promise<ServiceNodeData> {
-  const { data } = await session.retry(() => session.get(paths.servicePath));
-  return parseServiceNode(data, paths.servicePath);
+  return (await readServiceNodeWithStat(session, paths)).data;
+}
+
+async function readServiceNodeWithStat(session: ZkSession, paths: ServicePaths): Promise<{ data: ServiceNodeData; stat: ZnodeStat }> {
+  const { data, stat } = await session.retry(() => session.get(paths.servicePath));
+  return { data: parseServiceNode(data, paths.servicePath), stat };
 }
 
 export function parseServiceNode(data: Buffer, path: string): ServiceNodeData {

@@ -5,6 +5,7 @@ import { monotonicMs } from '../base/clock';
 import { abandonConnection, CM_STATES, disposeClient, internalState } from './client-internals';
 import { applyClientFixes, MALFORMED_REPLY_EVENT } from './client-fixes';
 import type { MalformedReplyInfo } from './client-fixes';
+import { startTicking, stopTicking } from './session-ticker';
 import { ResolvedSessionOptions, resolveSessionOptions, ZkSessionOptions } from './session-options';
 import type { LostReason, WatchEvent, WatchFn, ZkSessionEvents, ZkSessionState, ZkStats } from './session-types';
 import { isServerAnswer, toZkError, ZkError } from './zk-error';
@@ -21,9 +22,58 @@ const EVENT_TYPES: Record<number, WatchEvent['type']> = {
   [nzc.Event.NODE_CHILDREN_CHANGED]: 'childrenChanged',
 };
 
-interface Pending {
-  settled: boolean;
-  fail(error: ZkError): void;
+/** A request in flight: settles once — answered, failed, timed out, or failed with the session. */
+class PendingRequest {
+  settled = false;
+  readonly generation: number;
+  readonly sentAt = monotonicMs();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly owner: SessionConnection,
+    private readonly op: string,
+    private readonly path: string | undefined,
+    readonly isWrite: boolean,
+    private readonly resolve: (value: unknown) => void,
+    private readonly reject: (error: ZkError) => void,
+  ) {
+    this.generation = owner.currentGeneration;
+    const timeoutMs = owner.options.requestTimeoutMs ?? owner.sessionTimeoutMs;
+    this.timer = setTimeout(timedOut, timeoutMs, this, timeoutMs);
+  }
+
+  answer(error: unknown, result: unknown): void {
+    if (this.settled) return;
+    if (isServerAnswer(error)) this.owner.answered(this);
+    if (error) {
+      this.fail(toZkError(error, this.op, this.path));
+      return;
+    }
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.owner.forget(this);
+    this.resolve(result);
+  }
+
+  fail(error: ZkError): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.owner.forget(this);
+    this.reject(error);
+  }
+
+  describe(): string {
+    return `${this.op}${this.path ? ` ${this.path}` : ''}`;
+  }
+
+  get where(): string | undefined {
+    return this.path;
+  }
+}
+
+function timedOut(pending: PendingRequest, timeoutMs: number): void {
+  pending.fail(new ZkError('TIMEOUT', `${pending.describe()}: no answer within ${timeoutMs} ms (outcome unknown)`, { path: pending.where }));
 }
 
 /**
@@ -54,8 +104,9 @@ export abstract class SessionConnection extends EventEmitter<ZkSessionEvents> {
   private connectingSince = Number.NaN;
   private probeInFlight = false;
   private lastProbeAt = Number.NEGATIVE_INFINITY;
-  private ticker: NodeJS.Timeout | undefined;
-  private readonly pending = new Set<Pending>();
+  /** The tick period while started (session-ticker.ts); undefined before start() and after close(). */
+  private tickMs: number | undefined;
+  private readonly pending = new Set<PendingRequest>();
   private startPromise: Promise<void> | undefined;
   private malformedReported = Number.NEGATIVE_INFINITY;
   private malformedHeld: (MalformedReplyInfo & { count: number }) | undefined;
@@ -78,6 +129,10 @@ export abstract class SessionConnection extends EventEmitter<ZkSessionEvents> {
   /** The timeout ZooKeeper granted (it may differ from the one requested). */
   get sessionTimeoutMs(): number {
     return this.negotiatedTimeoutMs;
+  }
+  /** @internal Which client (session generation) requests are issued on now. */
+  get currentGeneration(): number {
+    return this.generation;
   }
   /** Monotonic send time of the latest answered request of the current session. */
   get confirmedAt(): number {
@@ -130,8 +185,8 @@ export abstract class SessionConnection extends EventEmitter<ZkSessionEvents> {
     this.setState('connecting');
     this.openClient();
     const tickMs = Math.max(10, Math.min(100, Math.floor(this.options.sessionTimeoutMs / 20)));
-    this.ticker = setInterval(() => this.tick(), tickMs);
-    this.ticker.unref();
+    this.tickMs = tickMs;
+    startTicking(this, tickMs);
     return this.startPromise;
   }
 
@@ -139,7 +194,8 @@ export abstract class SessionConnection extends EventEmitter<ZkSessionEvents> {
   async close(): Promise<void> {
     if (this.currentState === 'closed') return;
     this.setState('closed');
-    if (this.ticker) clearInterval(this.ticker);
+    if (this.tickMs !== undefined) stopTicking(this, this.tickMs);
+    this.tickMs = undefined;
     this.failPending(new ZkError('CLOSED', 'session closed', { sent: false }));
     const client = this.client;
     this.client = undefined;
@@ -166,42 +222,27 @@ export abstract class SessionConnection extends EventEmitter<ZkSessionEvents> {
     }
     if (isWrite) this.stats.writes++;
     else this.stats.reads++;
-    const generation = this.generation;
-    const sentAt = monotonicMs();
-    const timeoutMs = this.options.requestTimeoutMs ?? this.negotiatedTimeoutMs;
     return new Promise<T>((resolve, reject) => {
-      const pending: Pending = {
-        settled: false,
-        fail: (error) => {
-          if (pending.settled) return;
-          pending.settled = true;
-          clearTimeout(timer);
-          this.pending.delete(pending);
-          reject(error);
-        },
-      };
-      const timer = setTimeout(
-        () => pending.fail(new ZkError('TIMEOUT', `${op}${path ? ` ${path}` : ''}: no answer within ${timeoutMs} ms (outcome unknown)`, { path })),
-        timeoutMs,
-      );
+      // One object and one callback per request: every watching client issues one per change it reads.
+      const pending = new PendingRequest(this, op, path, isWrite, resolve as (value: unknown) => void, reject);
       this.pending.add(pending);
       try {
-        issue(client, (error, result) => {
-          if (pending.settled) return;
-          if (generation === this.generation && isServerAnswer(error)) this.heard(sentAt, isWrite);
-          if (error) {
-            pending.fail(toZkError(error, op, path));
-            return;
-          }
-          pending.settled = true;
-          clearTimeout(timer);
-          this.pending.delete(pending);
-          resolve(result as T);
-        });
+        issue(client, (error, result) => pending.answer(error, result));
       } catch (error) {
         pending.fail(toZkError(error, op, path));
       }
     });
+  }
+
+  /** @internal A PendingRequest was answered by a server (see heard()). */
+  answered(pending: PendingRequest): void {
+    this.pending.delete(pending);
+    if (pending.generation === this.generation) this.heard(pending.sentAt, pending.isWrite);
+  }
+
+  /** @internal A PendingRequest settled without an answer, or with an error. */
+  forget(pending: PendingRequest): void {
+    this.pending.delete(pending);
   }
 
   /**
@@ -323,8 +364,8 @@ export abstract class SessionConnection extends EventEmitter<ZkSessionEvents> {
     for (const p of [...this.pending]) p.fail(error);
   }
 
-  /** Lease probe, read-timeout watchdog and local expiry timer, on one coarse timer. */
-  private tick(): void {
+  /** @internal Lease probe, read-timeout watchdog and local expiry timer, on one coarse timer (session-ticker.ts). */
+  tick(): void {
     const client = this.client;
     if (!client || this.currentState === 'closed') return;
     const now = monotonicMs();

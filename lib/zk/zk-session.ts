@@ -2,6 +2,7 @@ import * as nzc from 'node-zookeeper-client';
 import { monotonicMs } from '../base/clock';
 import { AclEntry, fromRawAcls, toRawAcls } from './acl';
 // Straight from the fix (not its index): its node-zookeeper-client types stay out of the published declarations.
+import { directGetData } from './client-fixes/direct-get';
 import { addRecursiveWatch, removeRecursiveWatch } from './client-fixes/persistent-watch';
 import { SessionConnection } from './session-connection';
 import type { CreateMode, MultiOp, MultiResult, WatchFn } from './session-types';
@@ -32,10 +33,8 @@ export class ZkSession extends SessionConnection {
   }
 
   async get(path: string, opts: { watch?: WatchFn } = {}): Promise<{ data: Buffer; stat: ZnodeStat }> {
-    return this.request('get', path, false, (c, cb) =>
-      c.getData(path, this.wrapWatch(c, opts.watch), (err, data, stat) =>
-        cb(err, err ? undefined : { data: data ?? Buffer.alloc(0), stat: toZnodeStat(stat) })),
-    );
+    // The most frequent request of all (a watching client's read of every join): no client layers.
+    return this.request('get', path, false, (c, cb) => directGetData(c, path, this.wrapWatch(c, opts.watch), cb));
   }
 
   async set(path: string, data: Buffer | string, version = -1): Promise<ZnodeStat> {

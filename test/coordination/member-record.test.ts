@@ -59,4 +59,18 @@ describe('coordination member records', () => {
       expect(code(() => parseServiceNode(bad, '/s'))).to.equal('BAD_SERVICE_NODE');
     }
   });
+  it('validates a text once per process but returns a fresh object each time; invalid texts always fail', () => {
+    const data = bytes({ ...good, id: 'cached' });
+    const a = decodeRecord(data, '/a');
+    const b = decodeRecord(data, '/b');
+    expect(a).to.deep.equal(b);
+    expect(a).to.not.equal(b);
+    const bad = bytes({ ...good, url: 'ws://no-port' });
+    expect(code(() => decodeRecord(bad, '/c'))).to.equal('BAD_MEMBER_RECORD');
+    expect(code(() => decodeRecord(bad, '/c'))).to.equal('BAD_MEMBER_RECORD');
+    // Past the bound the oldest texts are forgotten (validated again), never wrongly accepted.
+    for (let i = 0; i < 600; i++) decodeRecord(bytes({ ...good, id: `n${i}` }), '/d');
+    expect(decodeRecord(data, '/a')).to.deep.equal(a);
+    expect(code(() => decodeRecord(bad, '/c'))).to.equal('BAD_MEMBER_RECORD');
+  });
 });

@@ -19,7 +19,7 @@ const CONNECTING = 1;
 
 interface FakeSocket { destroyed: boolean; destroy(): void; setTimeout(ms: number, fn: () => void): void }
 interface Harness {
-  cm: ConnectionManagerInternals & { onSocketData(chunk: Buffer): void };
+  cm: ConnectionManagerInternals & { onSocketData(chunk: Buffer, borrowed?: boolean): void };
   malformed: MalformedReplyInfo[];
   answers: { error: unknown; response: { payload: unknown } | undefined }[];
   notifications: unknown[];
@@ -27,7 +27,7 @@ interface Harness {
 }
 
 function harness(chroot?: string): Harness {
-  const proto = { onSocketData(this: ConnectionManagerInternals, _chunk: Buffer): void { throw new Error('not installed'); } };
+  const proto = { onSocketData(this: ConnectionManagerInternals, _chunk: Buffer, _borrowed?: boolean): void { throw new Error('not installed'); } };
   installReplyGuard(proto, jute, Exception);
   const malformed: MalformedReplyInfo[] = [];
   const answers: Harness['answers'] = [];
@@ -91,6 +91,55 @@ describe('zk reply guard (node-zookeeper-client onSocketData replacement)', () =
     const data = h.answers[3]!.response!.payload as { data: Buffer; stat: { version: number; czxid: Buffer } };
     expect(JSON.parse(data.data.toString())).to.have.property('url');
     expect(data.stat.czxid.readBigInt64BE(0)).to.equal(5n);
+  });
+
+  it('borrowed chunks (one read buffer reused for every read): frames split across reads decode exactly, direct requests get their own decoding', () => {
+    const h = harness();
+    const rand = seeded(7);
+    const replies = [goodReply(OPS.GET_CHILDREN2, 0, rand), goodReply(OPS.GET_DATA, 1, rand), goodReply(OPS.MULTI, 2, rand), goodReply(OPS.GET_DATA, 3, rand)];
+    const direct: unknown[] = [];
+    pend(h, 0, OPS.GET_CHILDREN2);
+    pend(h, 1, OPS.GET_DATA);
+    pend(h, 2, OPS.MULTI);
+    h.cm.pendingQueue.push({
+      request: { header: { xid: 3, type: OPS.GET_DATA }, decode: (r) => ({ data: r.buffer('data'), stat: r.znodeStat() }) },
+      callback: (error, result) => direct.push({ error, result }),
+    });
+    const all = Buffer.concat(replies);
+    const reused = Buffer.alloc(all.length);
+    // Every split point of the stream in two reads, then reads of 1..7 bytes.
+    const feed = (cuts: number[]): void => {
+      let at = 0;
+      for (const cut of [...cuts, all.length]) {
+        const n = all.copy(reused, 0, at, cut);
+        h.cm.onSocketData(reused.subarray(0, n), true);
+        reused.fill(0xee); // the next read overwrites the buffer
+        at = cut;
+      }
+    };
+    feed([5, 37, 38, all.length - 3]);
+    expect(h.malformed).to.deep.equal([]);
+    expect(h.answers).to.have.length(3);
+    expect(direct).to.have.length(1);
+    const plain = h.answers[1]!.response!.payload as { data: Buffer; stat: { czxid: Buffer; ephemeralOwner: Buffer; version: number } };
+    const mine = (direct[0] as { result: { data: Buffer; stat: { czxid: bigint; ephemeralOwner: string; version: number } } }).result;
+    expect(JSON.parse(mine.data.toString())).to.have.property('url');
+    expect(mine.stat.czxid).to.equal(plain.stat.czxid.readBigInt64BE(0));
+    expect(mine.stat.ephemeralOwner).to.equal(plain.stat.ephemeralOwner.toString('hex'));
+    expect(mine.stat.version).to.equal(plain.stat.version);
+    for (let step = 1; step <= 7; step++) {
+      const again = harness();
+      for (let x = 0; x < 4; x++) pend(again, x, [OPS.GET_CHILDREN2, OPS.GET_DATA, OPS.MULTI, OPS.GET_DATA][x]!);
+      const buf = Buffer.alloc(step);
+      for (let at = 0; at < all.length; at += step) {
+        const n = all.copy(buf, 0, at, Math.min(all.length, at + step));
+        again.cm.onSocketData(buf.subarray(0, n), true);
+        buf.fill(0xee);
+      }
+      expect(again.malformed).to.deep.equal([]);
+      expect(again.answers.slice(0, 3).map((a) => a.response!.payload)).to.deep.equal(h.answers.map((a) => a.response!.payload));
+      expect((again.answers[3]!.response!.payload as { data: Buffer }).data.equals(mine.data)).to.equal(true);
+    }
   });
 
   it('strips the chroot from created paths and notification paths, and refuses paths outside it', () => {
@@ -192,6 +241,7 @@ describe('zk reply guard (node-zookeeper-client onSocketData replacement)', () =
     let worstCpuMs = 0;
     let parsed = 0;
     const heapBefore = process.memoryUsage();
+    let scratch = Buffer.alloc(64 * 1024);
     for (let i = 0; i < 20_000; i++) {
       const connect = rand() < 0.1;
       let input: Buffer;
@@ -207,10 +257,20 @@ describe('zk reply guard (node-zookeeper-client onSocketData replacement)', () =
       const t0 = process.cpuUsage();
       try {
         // Split at random points: framing must not care how the bytes arrive.
+        // Every other input arrives in one reused read buffer (socket-reads.ts), scribbled over after each read.
+        const borrowed = i % 2 === 1;
         let at = 0;
         while (at < input.length) {
           const step = rand() < 0.5 ? input.length : 1 + Math.floor(rand() * 64);
-          h.cm.onSocketData(input.subarray(at, at + step));
+          const piece = input.subarray(at, at + step);
+          if (borrowed) {
+            if (scratch.length < piece.length) scratch = Buffer.alloc(piece.length);
+            piece.copy(scratch);
+            h.cm.onSocketData(scratch.subarray(0, piece.length), true);
+            scratch.fill(0xee, 0, piece.length);
+          } else {
+            h.cm.onSocketData(piece);
+          }
           at += step;
         }
       } catch (error) {

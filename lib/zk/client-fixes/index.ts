@@ -2,6 +2,7 @@ import type { ClientFix } from './client-fix';
 import { corkedWrites } from './corked-writes';
 import { persistentWatch } from './persistent-watch';
 import { replyGuard } from './reply-guard';
+import { socketReads } from './socket-reads';
 import { unknownErrorCodes } from './unknown-error-codes';
 import { watcherRegistration } from './watcher-registration';
 
@@ -18,6 +19,7 @@ export type { MalformedReplyInfo } from './reply-guard';
 const FIXES: readonly ClientFix[] = [
   unknownErrorCodes,
   replyGuard,
+  socketReads,
   corkedWrites,
   watcherRegistration,
   persistentWatch,

@@ -6,6 +6,8 @@
  * the frame before anything is allocated, and anything that does not parse is a ReplyFormatError.
  */
 
+import type { ZnodeStat } from '../stat';
+
 /** A reply that does not parse. `reason` is short and never echoes the bytes. */
 export class ReplyFormatError extends Error {
   constructor(readonly reason: string) {
@@ -144,6 +146,27 @@ export class JuteReader {
     s.version = this.int(); s.cversion = this.int(); s.aversion = this.int();
     s.ephemeralOwner = this.long(); s.dataLength = this.int(); s.numChildren = this.int(); s.pzxid = this.long();
     return s;
+  }
+
+  /** A Stat decoded straight into ZkSession's ZnodeStat (no Buffer per 64-bit field). */
+  znodeStat(): ZnodeStat {
+    this.need(STAT_BYTES, 'stat');
+    const b = this.buf;
+    const p = this.pos;
+    this.pos += STAT_BYTES;
+    return {
+      czxid: b.readBigInt64BE(p),
+      mzxid: b.readBigInt64BE(p + 8),
+      ctime: Number(b.readBigInt64BE(p + 16)),
+      mtime: Number(b.readBigInt64BE(p + 24)),
+      version: b.readInt32BE(p + 32),
+      cversion: b.readInt32BE(p + 36),
+      aversion: b.readInt32BE(p + 40),
+      ephemeralOwner: b.toString('hex', p + 44, p + 52),
+      dataLength: b.readInt32BE(p + 52),
+      numChildren: b.readInt32BE(p + 56),
+      pzxid: b.readBigInt64BE(p + 60),
+    };
   }
 
   private length(what: string): number {

@@ -38,7 +38,8 @@ const AUTH_FAILED = -115;
 const WATCH_EVENT_TYPES = new Set([1, 2, 3, 4]);
 
 interface Pending {
-  request: { header: { xid: number; type: number } };
+  /** `decode`: a DirectRequest (direct-get.ts), answered with what it decodes instead of a jute Response. */
+  request: { header: { xid: number; type: number }; decode?: (r: JuteReader, chroot: string | undefined) => unknown };
   callback?: (error: unknown, response?: unknown) => void;
 }
 
@@ -97,9 +98,17 @@ export function installReplyGuard(
       perms, id: Object.assign(Object.create(jute.data.Id.prototype) as object, { scheme, id }),
     }),
   };
-  proto.onSocketData = function onSocketData(this: ConnectionManagerInternals, chunk: Buffer): void {
+  proto.onSocketData = function onSocketData(this: ConnectionManagerInternals, chunk: Buffer, borrowed = false): void {
     onData(this, chunk, factory, jute, Exception);
+    // A borrowed chunk (socket-reads.ts) is overwritten by the next read: keep a copy of what is left.
+    if (borrowed) own(this);
   };
+}
+
+/** Copies the unread bytes still held (an incomplete frame) out of a borrowed chunk. */
+function own(cm: ConnectionManagerInternals): void {
+  const f = framing.get(cm);
+  if (f && f.length > 0) merge(f); // a copy into memory of its own
 }
 
 function onData(cm: ConnectionManagerInternals, chunk: Buffer, factory: RecordFactory, jute: JuteModule, Exception: ExceptionModule): void {
@@ -228,12 +237,13 @@ function onReply(cm: ConnectionManagerInternals, r: JuteReader, factory: RecordF
   }
   // Decode before taking the request off the queue: a payload that does not parse leaves it
   // pending, to fail with CONNECTION_LOSS (outcome unknown) when the socket closes.
-  const payload = header.err === 0 ? decodePayload(pending.request.header.type, r, cm.chrootPath, factory) : null;
+  const decode = pending.request.decode;
+  const payload = header.err !== 0 ? null : decode ? decode.call(pending.request, r, cm.chrootPath) : decodePayload(pending.request.header.type, r, cm.chrootPath, factory);
   const error = header.err === 0 ? null : Exception.create(header.err);
   cm.pendingQueue.shift();
   // Like ZooKeeper's Java client: only a positive zxid moves the last seen zxid.
   if (header.zxid.readBigInt64BE(0) > 0n) cm.zxid = header.zxid;
-  pending.callback?.(error, new jute.Response(header, payload));
+  pending.callback?.(error, decode ? payload : new jute.Response(header, payload));
 }
 
 const GUARDED = Symbol.for('zk-ha.client-fix.reply-guard');
