@@ -17,6 +17,8 @@ const SESSION_MS = 1000;
 const INF = BigInt(Number.MAX_SAFE_INTEGER) * 1000n;
 
 const t = (e: WorkerEvent): bigint => BigInt(e.t as string);
+/** When an act's leadership check ran (the worker stamps it before checking; see candidate-worker.ts). */
+const actAt = (e: WorkerEvent): bigint => BigInt((e.checkedAt ?? e.t) as string);
 const epochOf = (e: WorkerEvent): number => e.epoch as number;
 
 /** True while the worker's latest elected/demoted event is an election. */
@@ -69,7 +71,7 @@ function actIntervals(workers: readonly Worker[]): Interval[] {
   const byEpoch = new Map<number, Interval>();
   workers.forEach((w, i) => {
     for (const e of w.of('act')) {
-      const at = t(e);
+      const at = actAt(e);
       const cur = byEpoch.get(epochOf(e));
       if (!cur) byEpoch.set(epochOf(e), { who: `w${i}`, epoch: epochOf(e), start: at, end: at });
       else {
@@ -218,10 +220,10 @@ describe('coordination: Election (real ZooKeeper, candidates as child processes)
       expect(successor, 'another candidate was elected').to.not.equal(undefined);
       expect(t(successor!) > frozeAt && t(successor!) < resumedAt, 'elected while the old leader was frozen').to.equal(true);
       await sleep(300);
-      const staleActs = leader.of('act').filter((e) => epochOf(e) === epoch && t(e) > resumedAt);
+      const staleActs = leader.of('act').filter((e) => epochOf(e) === epoch && actAt(e) > resumedAt);
       expect(staleActs, 'acts on the old epoch after resuming').to.deep.equal([]);
-      const actsAfterResume = leader.of('act').filter((e) => t(e) > resumedAt);
-      for (const a of actsAfterResume) expect(t(a) > t(demoted), 'acts again only after reporting demoted').to.equal(true);
+      const actsAfterResume = leader.of('act').filter((e) => actAt(e) > resumedAt);
+      for (const a of actsAfterResume) expect(actAt(a) > t(demoted), 'acts again only after reporting demoted').to.equal(true);
       expectDisjoint(actIntervals(ws), 'acting');
     });
   }

@@ -66,15 +66,18 @@ describe('HaServer + HaClient (real ZooKeeper, servers as processes)', function 
       await sleep(300);
       const old = primaryOf(ws);
       const oldEpoch = old.of('elected')[0]!.epoch as number;
-      const stoppedAt = process.hrtime.bigint();
       old.signal('SIGSTOP');
       await eventually('a new primary', () => ws.some((w) => w !== old && w.of('elected').length > 0), 15000);
       await sleep(T);
+      // Stamped before SIGCONT: a handler that starts after this ran in the resumed process. (A stamp
+      // taken before SIGSTOP would also catch runs that began, legitimately, while this process was
+      // descheduled between the stamp and the signal.)
+      const resumedAt = process.hrtime.bigint();
       old.signal('SIGCONT');
       await old.waitFor('demoted', 1, 10000);
       await sleep(800);
       await load.stop();
-      const lateRuns = runsOf(old, 'old').filter((r) => r.t0 > stoppedAt);
+      const lateRuns = runsOf(old, 'old').filter((r) => r.t0 > resumedAt);
       expect(lateRuns, 'handler runs of the frozen primary after it was stopped').to.deep.equal([]);
       expect(load.failed, JSON.stringify(load.failed.slice(0, 3))).to.have.length(0);
       // Each epoch's runs come from one process only.

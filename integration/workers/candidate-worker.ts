@@ -27,8 +27,11 @@ election.on('error', (e) => emit('election-error', { error: String(e) }));
 
 // "Acting as leader": what a primary does before serving a call. Logged so the test can prove a
 // resumed ex-leader never acts on a stale epoch.
+// `checkedAt` is stamped before the check: a SIGSTOP can land between the check and the log line,
+// and the line's own stamp would then date a pre-freeze act after the resume.
 setInterval(() => {
-  if (election.isLeader()) emit('act', { epoch: election.epoch });
+  const checkedAt = process.hrtime.bigint();
+  if (election.isLeader()) emit('act', { epoch: election.epoch, checkedAt: checkedAt.toString() });
 }, 20);
 
 onCommand(async (c) => {
