@@ -25,6 +25,28 @@ function request(ws: WebSocket, id: number, method: string, timeoutMs = 5000): P
   return answer;
 }
 
+/**
+ * A server whose admit hook holds every call (admitting it on the second ask), and a raw client:
+ * `end` ends a held call somehow; afterwards, settling the hold must neither ask again nor run it.
+ */
+async function endedWhileHeld(end: (ctx: { ws: WebSocket; pair: Awaited<ReturnType<typeof startPair>>; asks: AdmitCall[] }) => Promise<void>): Promise<void> {
+  let runs = 0;
+  const h = manualHold(() => ({ epoch: 1 }));
+  const pair = await startPair({ handlers: { work: () => ++runs }, admit: h.admit });
+  const ws = await rawClient(pair.url);
+  try {
+    await end({ ws, pair, asks: h.asks });
+    await until(() => pair.server.inFlight === 0, 2000, 'slot given back');
+    h.settle();
+    await sleep(30);
+    expect(h.asks.length, 'not asked again').to.equal(1);
+    expect(runs).to.equal(0);
+  } finally {
+    ws.terminate();
+    await pair.cleanup();
+  }
+}
+
 describe('transport: admit may hold a call (AdmitHold)', () => {
   it('a held call is asked again once the hold settles, then runs (admit stays the last step)', async () => {
     let runs = 0;
@@ -84,65 +106,25 @@ describe('transport: admit may hold a call (AdmitHold)', () => {
     }
   });
 
-  it('a cancel ends a held call: its slot is free at once and it never runs', async () => {
-    let runs = 0;
-    const h = manualHold(() => ({ epoch: 1 }));
-    const pair = await startPair({ handlers: { work: () => ++runs }, admit: h.admit });
-    try {
-      const ac = new AbortController();
-      const call = expectRejection(pair.client.call('work', null, { signal: ac.signal }));
-      await until(() => h.asks.length === 1, 2000, 'first ask');
-      ac.abort();
-      expect(await call).to.include({ code: 'CANCELLED' });
-      await until(() => pair.server.inFlight === 0, 2000, 'slot given back');
-      h.settle();
-      await sleep(30);
-      expect(h.asks.length, 'not asked again').to.equal(1);
-      expect(runs).to.equal(0);
-    } finally {
-      await pair.cleanup();
-    }
-  });
+  it('a cancel ends a held call: its slot is free at once and it never runs', () => endedWhileHeld(async ({ pair, asks }) => {
+    const ac = new AbortController();
+    const call = expectRejection(pair.client.call('work', null, { signal: ac.signal }));
+    await until(() => asks.length === 1, 2000, 'first ask');
+    ac.abort();
+    expect(await call).to.include({ code: 'CANCELLED' });
+  }));
 
-  it('a held call whose connection closes never runs and gives its slot back', async () => {
-    let runs = 0;
-    const h = manualHold(() => ({ epoch: 1 }));
-    const pair = await startPair({ handlers: { work: () => ++runs }, admit: h.admit });
-    const ws = await rawClient(pair.url);
-    try {
-      ws.send(packr.pack([0, 1, 'work', null, 5000]));
-      await until(() => h.asks.length === 1, 2000, 'first ask');
-      ws.terminate();
-      await until(() => pair.server.inFlight === 0, 2000, 'slot given back');
-      h.settle();
-      await sleep(30);
-      expect(h.asks.length, 'not asked again').to.equal(1);
-      expect(runs).to.equal(0);
-    } finally {
-      ws.terminate();
-      await pair.cleanup();
-    }
-  });
+  it('a held call whose connection closes never runs and gives its slot back', () => endedWhileHeld(async ({ ws, asks }) => {
+    ws.send(packr.pack([0, 1, 'work', null, 5000]));
+    await until(() => asks.length === 1, 2000, 'first ask');
+    ws.terminate();
+  }));
 
-  it('a held call past its deadline gets DEADLINE_EXCEEDED, not executed', async () => {
-    let runs = 0;
-    const h = manualHold(() => ({ epoch: 1 }));
-    const pair = await startPair({ handlers: { work: () => ++runs }, admit: h.admit });
-    const ws = await rawClient(pair.url);
-    try {
-      const f = await request(ws, 7, 'work', 80);
-      expect(f.slice(0, 3)).to.deep.equal([2, 7, 'DEADLINE_EXCEEDED']);
-      expect(f[5], 'notExecuted').to.equal(true);
-      expect(pair.server.inFlight).to.equal(0);
-      h.settle();
-      await sleep(30);
-      expect(h.asks.length, 'not asked again').to.equal(1);
-      expect(runs).to.equal(0);
-    } finally {
-      ws.terminate();
-      await pair.cleanup();
-    }
-  });
+  it('a held call past its deadline gets DEADLINE_EXCEEDED, not executed', () => endedWhileHeld(async ({ ws }) => {
+    const f = await request(ws, 7, 'work', 80);
+    expect(f.slice(0, 3)).to.deep.equal([2, 7, 'DEADLINE_EXCEEDED']);
+    expect(f[5], 'notExecuted').to.equal(true);
+  }));
 
   it('held calls count against maxInFlight and maxInFlightPerConnection: memory stays bounded', async () => {
     let runs = 0;
@@ -173,27 +155,15 @@ describe('transport: admit may hold a call (AdmitHold)', () => {
     }
   });
 
-  it("the server's close answers held calls at once (UNAVAILABLE, retryable, not executed)", async () => {
-    let runs = 0;
-    const h = manualHold(() => ({ epoch: 1 }));
-    const pair = await startPair({ handlers: { work: () => ++runs }, admit: h.admit });
-    const ws = await rawClient(pair.url);
-    try {
-      const answer = request(ws, 3, 'work');
-      await until(() => h.asks.length === 1, 2000, 'first ask');
-      // A long grace: the held call must not wait it out.
-      const closed = pair.server.close({ graceMs: 30_000 });
-      const f = await answer;
-      expect(f.slice(0, 3)).to.deep.equal([2, 3, 'UNAVAILABLE']);
-      expect(f[4], 'retryable').to.equal(true);
-      expect(f[5], 'notExecuted').to.equal(true);
-      await closed;
-      h.settle();
-      await sleep(30);
-      expect(runs).to.equal(0);
-    } finally {
-      ws.terminate();
-      await pair.cleanup();
-    }
-  });
+  it("the server's close answers held calls at once (UNAVAILABLE, retryable, not executed)", () => endedWhileHeld(async ({ ws, pair, asks }) => {
+    const answer = request(ws, 3, 'work');
+    await until(() => asks.length === 1, 2000, 'first ask');
+    // A long grace: the held call must not wait it out.
+    const closed = pair.server.close({ graceMs: 30_000 });
+    const f = await answer;
+    expect(f.slice(0, 3)).to.deep.equal([2, 3, 'UNAVAILABLE']);
+    expect(f[4], 'retryable').to.equal(true);
+    expect(f[5], 'notExecuted').to.equal(true);
+    await closed;
+  }));
 });
