@@ -4,12 +4,16 @@
  */
 import { expect } from 'chai';
 import { HaClient } from '../lib';
-import { Membership, RpcServer, ZkSession } from '../lib/blocks';
+import { Membership, RpcConnection, RpcServer, ZkSession } from '../lib/blocks';
+import type { RpcError } from '../lib/blocks';
+import { monotonicMs } from '../lib/base/clock';
 import { leaseNodeName } from '../lib/coordination';
+import { holdWindowMs } from '../lib/ha/hold-window';
 import type { HaClientOptions } from '../lib';
-import { startZooKeeper, type ZkCluster } from './harness';
+import { startZooKeeper, TcpProxy, type ZkCluster } from './harness';
 import { Load, runsOf, startServer } from './support/ha-fixtures';
 import { ServerSuite } from './support/server-suite';
+import { sharedZooKeeper } from './support/shared-zookeeper';
 import { eventually, sleep, uniqueRoot } from './support/wait';
 import type { Worker } from './support/worker';
 
@@ -116,6 +120,71 @@ describe('HaServer + HaClient (real ZooKeeper, servers as processes)', function 
         for (const ok of load.ok) expect(counts.get(ok.callId), ok.callId).to.equal(1);
       });
     }
+
+    it('stepDown() while the client hears nothing from ZooKeeper: the old primary names its successor, which holds the calls until it serves — 0 failed', async () => {
+      const { root, service, ws } = await group('primary-backup', 3);
+      // The client reaches ZooKeeper through a proxy we blackhole during the handover: its view
+      // cannot learn of the new primary, so only the hint and the successor's hold can carry calls.
+      const proxy = await TcpProxy.start({ host: '127.0.0.1', port: (await sharedZooKeeper()).nodes[0]!.clientPort });
+      closers.push(() => proxy.close());
+      const c = await client(root, service, { zk: { connect: proxy.address, sessionTimeoutMs: 8000 } });
+      await eventually('a primary', () => primaryOf(ws) !== undefined);
+      const [s1, s2] = ws as [Worker, Worker];
+      expect(primaryOf(ws), 's1 is first in line').to.equal(s1);
+      const oldEpoch = s1.of('elected')[0]!.epoch as number;
+      await eventually('the client routes to s1', async () => (await c.callWithInfo('whoami', {}, { idempotent: true })).member === 's1');
+      const load = new Load((id) => c.callWithInfo('incr', { callId: id }, { deadlineMs: 4 * T }), 4, 2);
+      kit.loads.push(load);
+      await sleep(200);
+      proxy.blackhole();
+      s1.send({ cmd: 'stepDown' });
+      const newEpoch = (await s2.waitFor('elected', 1, 10000)).epoch as number;
+      await eventually('calls answered by s2 under its epoch', () => load.ok.some((r) => r.epoch === newEpoch), 10000);
+      await sleep(200);
+      await load.stop();
+      expect(c.epoch, "the client's view never saw the new primary").to.equal(oldEpoch);
+      proxy.heal();
+      expect(load.failed, JSON.stringify(load.failed.slice(0, 3))).to.have.length(0);
+      const after = load.ok.filter((r) => r.epoch !== oldEpoch);
+      expect(after.length).to.be.greaterThan(0);
+      expect(new Set(after.map((r) => `${r.member}@${r.epoch}`))).to.deep.equal(new Set([`s2@${newEpoch}`]));
+    });
+
+    it('stepDown(): while the old primary drains, its NOT_PRIMARY answers name its successor (the next in line), before any view has changed', async () => {
+      const { ws } = await group('primary-backup', 3);
+      await eventually('a primary', () => primaryOf(ws) !== undefined);
+      const [s1, s2] = ws as [Worker, Worker];
+      const conn = new RpcConnection({ url: s1.of('started')[0]!.url as string, reconnect: false });
+      closers.push(() => conn.close());
+      await conn.connect();
+      // A call in flight keeps s1 draining: its release (and so any view change) waits for it.
+      const long = conn.call('sleep', { ms: 3000, callId: 'long' }, { timeoutMs: 10_000 });
+      await sleep(100);
+      s1.send({ cmd: 'stepDown' });
+      await s1.waitFor('stepping');
+      const error = await conn.call('whoami', {}).then(() => undefined, (e: RpcError) => e);
+      expect(error).to.include({ code: 'NOT_PRIMARY', notExecuted: true, leaderHint: s2.of('started')[0]!.url });
+      expect(s2.of('elected'), 'the handover has not happened yet').to.have.length(0);
+      await long;
+      await s2.waitFor('elected', 1, 10000);
+    });
+
+    it('a call to the second in line while the primary serves is held for the hold window, then refused NOT_PRIMARY (not executed) with a hint to the primary', async () => {
+      const { ws } = await group('primary-backup', 3);
+      await eventually('a primary', () => primaryOf(ws) !== undefined);
+      const [s1, s2] = ws as [Worker, Worker];
+      await sleep(500); // s2 observes s1's lease
+      const conn = new RpcConnection({ url: s2.of('started')[0]!.url as string, reconnect: false });
+      closers.push(() => conn.close());
+      await conn.connect();
+      const t0 = monotonicMs();
+      const error = await conn.call('incr', { callId: 'misdirected' }).then(() => undefined, (e: RpcError) => e);
+      const waited = monotonicMs() - t0;
+      expect(error).to.include({ code: 'NOT_PRIMARY', notExecuted: true, retryable: true, leaderHint: s1.of('started')[0]!.url });
+      // A lower bound only (a hold never ends before its window): the call was held, not refused at once.
+      expect(waited).to.be.at.least(holdWindowMs(500) - 2);
+      expect(runsOf(s2, 's2').filter((r) => r.callId === 'misdirected')).to.deep.equal([]);
+    });
 
     it('a backup killed: no call notices', async () => {
       const { root, service, ws } = await group('primary-backup', 3);

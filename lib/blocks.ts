@@ -21,6 +21,7 @@ export type { IsrRecord, VersionedIsr, IsrErrorCode } from './coordination';
 export { RpcServer, RpcConnection, RpcError, RPC_ERROR_CODES } from './transport';
 export type {
   RpcServerOptions, RpcConnectionOptions, RpcErrorCode, CallContext, Handler, CallOptions, RpcResponse, PeerInfo,
+  AdmitCall, AdmitDecision, AdmitHold, AdmitHook,
 } from './transport';
 
 export { createBalancer, BALANCER_NAMES, seededRandom, RetryBudget, HealthSet, EndpointHealth } from './routing';

@@ -53,6 +53,8 @@ export class Election extends EventEmitter<ElectionEvents> {
   private line: { own: OwnNode; head: string; skipped: readonly SkippedNode[]; extraMs: number } | undefined;
   /** No event since that listing: a takeover-deadline wake may skip listing again. */
   private quiet = false;
+  /** The node we last led with: once demoted (or resigned) with it, we do not expect to lead again with it. */
+  private ledWith: string | undefined;
   private readonly predecessorWatch: PredecessorWatch;
 
   private readonly onRegistered = (): void => this.schedule();
@@ -103,6 +105,18 @@ export class Election extends EventEmitter<ElectionEvents> {
   /** Lease milliseconds left (0 when not leading). */
   leaseRemainingMs(now = monotonicMs()): number {
     return this.leading ? this.leading.holder.remainingMs(now) : 0;
+  }
+
+  /**
+   * This member does not lead yet but is next: first in line (waiting for its act-at instant, or
+   * claiming the lease) or second in line watching the head. A hint only — a server may hold a
+   * call briefly for it — never a permission: leading is `isLeader()` alone.
+   */
+  get expectsToLead(): boolean {
+    const own = this.membership.node;
+    if (this.leading || !this.running || own === undefined || own.name === this.ledWith) return false;
+    // The second in line watches the head (the third polls it).
+    return this.actAt?.node === own.name || (this.observer !== undefined && !this.observer.polled);
   }
 
   /**
@@ -390,6 +404,7 @@ export class Election extends EventEmitter<ElectionEvents> {
     this.observer?.close();
     this.observer = undefined;
     this.leading = { epoch: own.sequence, node: own.name, holder };
+    this.ledWith = own.name;
     holder.on('ended', ({ reason }) => {
       if (this.leading?.holder !== holder) return;
       // Refused: the node is gone or moved (a successor took over, an operator deleted it). Leave the

@@ -2,8 +2,9 @@ import { monotonicMs } from '../base/clock';
 import type { Election, Member } from '../coordination';
 import type { HaMetrics } from '../ops/metrics';
 import { RpcError } from '../transport';
-import type { AdmitDecision } from '../transport';
+import type { AdmitDecision, AdmitHold } from '../transport';
 import type { HaServerRole } from './ha-server-types';
+import { HoldWindow, holdWindowMs } from './hold-window';
 import { REPL_PREFIX } from './replication';
 import type { Replication } from './replication';
 
@@ -21,43 +22,62 @@ export interface AdmissionHost {
 /**
  * The HaServer's gate in front of every handler: in primary/backup mode the per-call lease guard
  * (only the primary runs handlers, and only while its lease holds at dispatch), with NOT_PRIMARY
- * and a hint to the primary otherwise; in redundant mode every call passes. It also notes when the
- * last call came, for close()'s quiet period.
+ * and a hint to the primary otherwise; in redundant mode every call passes. The member about to
+ * become primary holds a call briefly instead of refusing it (a graceful handover: the old primary
+ * hints its successor) and lets it run once it serves. It also notes when the last call came, for
+ * close()'s quiet period.
  */
 export class CallAdmission {
   private lastCallAt = 0;
   private admitted: AdmitDecision | undefined;
   private primaryHint: string | undefined;
+  /** After this member resigned: its successor's URL, until the view names a primary. */
+  private successorHint: string | undefined;
   private readonly notPrimaryCache = new Map<string | undefined, RpcError>();
+  private readonly holds: HoldWindow | undefined;
 
   constructor(
     private readonly host: AdmissionHost,
     private readonly metrics: HaMetrics | undefined,
-  ) {}
+  ) {
+    this.holds = host.election === undefined ? undefined : new HoldWindow(holdWindowMs(host.election.leaseMs));
+  }
 
   admitMember(): AdmitDecision {
     this.lastCallAt = monotonicMs();
     return NO_EPOCH;
   }
 
-  /** The per-call lease guard of the primary. */
-  admitPrimary(method: string): RpcError | AdmitDecision {
+  /**
+   * The per-call lease guard of the primary. A call that finds this member about to serve (next in
+   * line, or elected with replication still catching up) is held — once (`held`: it was already) —
+   * until it serves or the hold window ends; it is then asked here again, so the lease is checked
+   * right before the handler, never taken from the wait.
+   */
+  admitPrimary(method: string, held = false): RpcError | AdmitDecision | AdmitHold {
     const now = monotonicMs();
     const replication = this.host.replication;
     // Replication calls reach every member; they carry their own epoch check.
     if (replication !== undefined && method.startsWith(REPL_PREFIX)) return NO_EPOCH;
     this.lastCallAt = now;
     const election = this.host.election!;
-    if (this.host.role !== 'stopping' && election.isLeader(now) && (replication === undefined || replication.ready)) {
-      // One frozen decision per epoch: admitting a call allocates nothing.
-      const current = this.admitted;
-      if (current !== undefined && current.epoch === election.epoch) return current;
-      const admitted: AdmitDecision = Object.freeze({ epoch: election.epoch });
-      this.admitted = admitted;
-      return admitted;
+    if (this.host.role !== 'stopping') {
+      if (election.isLeader(now)) {
+        if (replication === undefined || replication.ready) {
+          // One frozen decision per epoch: admitting a call allocates nothing.
+          const current = this.admitted;
+          if (current !== undefined && current.epoch === election.epoch) return current;
+          const admitted: AdmitDecision = Object.freeze({ epoch: election.epoch });
+          this.admitted = admitted;
+          return admitted;
+        }
+        if (!held) return this.holds!.hold();
+      } else if (!held && this.successorHint === undefined && election.expectsToLead) {
+        return this.holds!.hold();
+      }
     }
     this.metrics?.call(this.host.service, 'server', method, 'NOT_PRIMARY', 0);
-    const hint = this.primaryHint;
+    const hint = this.successorHint ?? this.primaryHint;
     let error = this.notPrimaryCache.get(hint);
     if (!error) {
       // One immutable error per hint: NOT_PRIMARY answers stay allocation-free during a failover storm.
@@ -78,6 +98,31 @@ export class CallAdmission {
    */
   primaryIs(leader: Member | undefined): void {
     this.primaryHint = !leader || leader.record.id === this.host.id ? undefined : leader.record.url;
+    if (this.primaryHint !== undefined) this.successorHint = undefined;
+  }
+
+  /**
+   * This member resigned (stepDown, close): it knows a handover is under way, so its NOT_PRIMARY
+   * answers name the member that succeeds it — the next valid member after it in its view — until
+   * the view names a primary. That member holds the call until it serves.
+   */
+  resigned(successor: Member | undefined): void {
+    this.successorHint = successor?.record.url;
+    this.releaseHeld();
+  }
+
+  /** Elected: calls held for it run now, unless they must wait for replication to be ready too. */
+  elected(): void {
+    this.successorHint = undefined;
+    if (this.host.replication === undefined) this.releaseHeld();
+  }
+
+  /**
+   * Held calls are asked again now: this member serves (elected, replication ready) or will not
+   * soon (demoted, closing). Those not admitted then are refused.
+   */
+  releaseHeld(): void {
+    this.holds?.release();
   }
 
   /**

@@ -73,7 +73,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
       ...options.transport,
       host: options.listen?.host ?? '127.0.0.1',
       port: options.listen?.port ?? 0,
-      admit: this.mode === 'primary-backup' ? (call) => this.admission.admitPrimary(call.method) : () => this.admission.admitMember(),
+      admit: this.mode === 'primary-backup' ? (call) => this.admission.admitPrimary(call.method, call.held) : () => this.admission.admitMember(),
       onFault: (f) => this.faults.report(transportFaultKind(f.code, 'server') ?? 'transport', { detail: { ...f } }),
       httpHandler: this.httpOption === undefined ? this.httpSurface?.handle : undefined,
     });
@@ -205,6 +205,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
       ownUrl: () => this.urlValue,
       peerUrls: () => this.view.snapshot.members.filter((m) => m.record.id !== this.id).map((m) => m.record.url),
       handoverMs: () => this.election?.leaseMs ?? 0,
+      readyToServe: () => this.admission.releaseHeld(),
     });
     for (const [method, handler] of Object.entries(replication.handlers())) this.rpc.register(method, handler);
     return replication;
@@ -311,6 +312,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
       if (!this.election) this.setRole('member');
     });
     this.election?.on('elected', ({ epoch }) => {
+      this.admission.elected();
       this.setRole('primary');
       this.replication?.elected(epoch);
       this.options.metrics?.setEpoch(this.service, epoch);
@@ -318,6 +320,12 @@ export class HaServer extends EventEmitter<HaServerEvents> {
       this.emit('elected', { epoch });
     });
     this.election?.on('demoted', (info) => {
+      if (info.reason === 'resigned') {
+        // Our successor: the next valid member after us in our view (it is told of the release next).
+        this.admission.resigned(this.view.snapshot.members.find((m) => m.sequence > info.epoch && m.record.id !== this.id));
+      } else {
+        this.admission.releaseHeld();
+      }
       this.replication?.demoted(info.reason);
       if (this.roleValue === 'primary') this.setRole('backup');
       this.faults.report('demoted', { detail: { ...info } });
@@ -329,6 +337,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
     if (this.roleValue === role) return;
     if ((this.roleValue === 'stopping' || this.roleValue === 'stopped') && role !== 'stopped') return;
     this.roleValue = role;
+    if (role === 'stopping') this.admission.releaseHeld();
     this.emit('role', role);
   }
 }

@@ -1,7 +1,9 @@
 export { RpcError, RPC_ERROR_CODES, isRpcErrorCode } from './rpc-error';
 export type { RpcErrorCode, RpcErrorOptions } from './rpc-error';
 export { RpcServer } from './rpc-server';
-export type { RpcServerOptions, RpcServerEvents, AuthenticateRequest, CallContext, PeerInfo, Handler, AdmitDecision, AdmitHook } from './rpc-server';
+export type {
+  RpcServerOptions, RpcServerEvents, AuthenticateRequest, CallContext, PeerInfo, Handler, AdmitCall, AdmitDecision, AdmitHold, AdmitHook,
+} from './rpc-server';
 export { RpcConnection } from './rpc-connection';
 export type { RpcConnectionOptions, CallOptions, RpcResponse, ConnectionState, DownEvent, RpcConnectionEvents } from './rpc-connection';
 export type { TransportFault, TransportFaultCode } from './transport-fault';

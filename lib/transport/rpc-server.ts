@@ -18,7 +18,7 @@ import { RpcServerOptions, ServerLimits, serverLimits } from './server-options';
 import type { TransportFault } from './transport-fault';
 
 export type { CallContext, PeerInfo } from './server-call';
-export type { AdmitDecision, AdmitHook, Handler } from './server-session';
+export type { AdmitCall, AdmitDecision, AdmitHold, AdmitHook, Handler } from './server-session';
 export type { AuthenticateRequest, RpcServerOptions, ServerLimits } from './server-options';
 
 /**
@@ -270,6 +270,8 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     if (this.closePromise) return this.closePromise;
     const graceMs = integerInRange('graceMs', opts.graceMs, 0, 1e9, this.limits.graceMs);
     const idle = this.budget.close(graceMs);
+    // A held call would wait out its hold; it never ran, so it can go elsewhere now.
+    for (const s of this.sessions) s.refuseHeld();
     this.closePromise = this.doClose(idle);
     return this.closePromise;
   }

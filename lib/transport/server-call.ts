@@ -32,6 +32,10 @@ const EMPTY_META: Record<string, unknown> = Object.freeze({}) as Record<string, 
 export class ServerCall implements CallContext {
   /** Set once the call's outcome is decided (answered, expired, cancelled or disconnected). */
   done = false;
+  /** Waiting for the admit hook's AdmitHold to settle: its handler has not run. */
+  held = false;
+  /** It was held once: the admit hook must decide now. */
+  wasHeld = false;
   readonly meta: Record<string, unknown>;
   private controller: AbortController | undefined;
   private abortReason: RpcError | undefined;

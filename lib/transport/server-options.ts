@@ -5,9 +5,7 @@ import type { DecodeLimits } from './frame-scan';
 import {
   DecodeLimitOptions, decodeLimits, defaultHardMaxFrameBytes, highWaterMarkOption, livenessLimits, LivenessOptions, maxFrameBytesOption, MiB,
 } from './limits';
-import type { RpcError } from './rpc-error';
-import type { CallContext } from './server-call';
-import type { AdmitDecision, Handler } from './handler';
+import type { AdmitHook, Handler } from './handler';
 import type { TransportFault } from './transport-fault';
 
 export interface AuthenticateRequest {
@@ -57,9 +55,10 @@ export interface RpcServerOptions extends LivenessOptions, DecodeLimitOptions {
   authenticate?: (req: AuthenticateRequest) => boolean | unknown | Promise<boolean | unknown>;
   /**
    * Called per call right before the handler would run (after limits), synchronously at the
-   * moment of dispatch. Return an RpcError to refuse (the handler never runs) or an AdmitDecision.
+   * moment of dispatch. Return an RpcError to refuse (the handler never runs), an AdmitDecision,
+   * or an AdmitHold to be asked again (once) when its promise settles.
    */
-  admit?: (call: { method: string; meta: Record<string, unknown>; peer: CallContext['peer'] }) => RpcError | AdmitDecision;
+  admit?: AdmitHook;
   onFault?: (fault: TransportFault) => void;
   /**
    * Plain HTTP requests (not a WebSocket upgrade) on the same listener go here, e.g. health checks.

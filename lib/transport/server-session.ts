@@ -10,9 +10,9 @@ import type { ServerLimits } from './server-options';
 import { RpcError, RpcErrorCode } from './rpc-error';
 import { PeerInfo, ServerCall } from './server-call';
 import type { TransportFault } from './transport-fault';
-import type { AdmitDecision, AdmitHook, Handler } from './handler';
+import type { AdmitCall, AdmitDecision, AdmitHold, AdmitHook, Handler } from './handler';
 
-export type { AdmitDecision, AdmitHook, Handler };
+export type { AdmitCall, AdmitDecision, AdmitHold, AdmitHook, Handler };
 
 /** What every session of a server shares and never changes: its limits, its handlers and its admit hook. */
 export interface SessionConfig {
@@ -166,19 +166,20 @@ export class ServerSession extends EventEmitter<SessionEvents> implements CoreOw
     this.calls.set(id, call);
     // The admit hook (a primary's lease guard) runs LAST, right before the handler: a process can be
     // frozen between any check and the act after it, so nothing else may sit in between.
-    if (this.config.admit !== undefined && !this.admit(this.config.admit, call, meta ?? {})) return;
+    if (this.config.admit !== undefined && !this.admit(this.config.admit, call, meta ?? {}, handler, frame[3])) return;
     this.run(call, handler, frame[3]);
   }
 
-  /** Asks the admit hook; on a refusal the call is dropped (its slot given back) and answered. */
-  private admit(admit: AdmitHook, call: ServerCall, meta: Record<string, unknown>): boolean {
-    let decision: RpcError | AdmitDecision;
+  /**
+   * Asks the admit hook. True: run the handler now. False: the call was refused (dropped, its slot
+   * given back, answered), or it is held and the hook is asked again when the hold settles.
+   */
+  private admit(admit: AdmitHook, call: ServerCall, meta: Record<string, unknown>, handler: Handler, params: unknown): boolean {
+    let decision: RpcError | AdmitDecision | AdmitHold;
     try {
-      decision = admit({ method: call.method, meta, peer: this.peer });
+      decision = admit({ method: call.method, meta, peer: this.peer, held: call.wasHeld });
     } catch (err) {
-      this.finish(call);
-      this.report({ code: 'ADMIT_ERROR', message: `admit hook threw: ${String((err as Error)?.message ?? err)}`, peer: this.peerName });
-      this.refuse(call.callId, 'INTERNAL', 'admission check failed', false);
+      this.admitFailed(call, err);
       return false;
     }
     if (decision instanceof RpcError) {
@@ -186,8 +187,51 @@ export class ServerSession extends EventEmitter<SessionEvents> implements CoreOw
       this.sendError(call.callId, decision);
       return false;
     }
-    call.epoch = decision?.epoch;
+    // One property read tells a hold from a decision (decisions are shared frozen objects).
+    const until = (decision as AdmitDecision | AdmitHold | undefined)?.holdUntil;
+    if (until !== undefined) {
+      this.hold(call, until, () => {
+        if (this.admit(admit, call, meta, handler, params)) this.run(call, handler, params);
+      });
+      return false;
+    }
+    call.epoch = (decision as AdmitDecision | undefined)?.epoch;
     return true;
+  }
+
+  /**
+   * Holds a call (it keeps its slots; its deadline, a cancel, a disconnect or the server's close
+   * end it as not executed) until `until` settles, then asks the hook again — the lease check stays
+   * the last step before the handler, never decided by the wait. A second hold refuses the call, so
+   * nothing can spin.
+   */
+  private hold(call: ServerCall, until: PromiseLike<unknown>, readmit: () => void): void {
+    if (call.wasHeld) {
+      this.finish(call);
+      this.report({ code: 'ADMIT_ERROR', message: 'admit hook held a call a second time: refused', peer: this.peerName, detail: { id: call.callId, method: call.method } });
+      this.refuse(call.callId, 'UNAVAILABLE', 'call could not be admitted', true);
+      return;
+    }
+    call.held = true;
+    call.wasHeld = true;
+    const settled = (): void => {
+      // Ended while held, or a thenable calling back twice.
+      if (call.done || !call.held) return;
+      call.held = false;
+      readmit();
+    };
+    try {
+      until.then(settled, settled);
+    } catch (err) {
+      call.held = false;
+      this.admitFailed(call, err);
+    }
+  }
+
+  private admitFailed(call: ServerCall, err: unknown): void {
+    this.finish(call);
+    this.report({ code: 'ADMIT_ERROR', message: `admit hook threw: ${String((err as Error)?.message ?? err)}`, peer: this.peerName });
+    this.refuse(call.callId, 'INTERNAL', 'admission check failed', false);
   }
 
   private run(call: ServerCall, handler: Handler, params: unknown): void {
@@ -232,7 +276,7 @@ export class ServerSession extends EventEmitter<SessionEvents> implements CoreOw
     const call = this.calls.get(id);
     // A cancel for a finished call is a normal race, not a fault.
     if (call === undefined) return;
-    call.abort(new RpcError('CANCELLED', 'call cancelled by the client', { notExecuted: false }));
+    call.abort(new RpcError('CANCELLED', 'call cancelled by the client', { notExecuted: call.held }));
     this.finish(call);
   }
 
@@ -297,9 +341,12 @@ export class ServerSession extends EventEmitter<SessionEvents> implements CoreOw
     let next = Infinity;
     for (const call of this.calls.values()) {
       if (call.deadlineAt <= now) {
-        call.abort(new RpcError('DEADLINE_EXCEEDED', 'deadline exceeded', { notExecuted: false }));
+        // A held call never reached its handler.
+        const notExecuted = call.held;
+        const message = notExecuted ? 'deadline exceeded while the call was held' : 'deadline exceeded';
+        call.abort(new RpcError('DEADLINE_EXCEEDED', message, { notExecuted }));
         this.finish(call);
-        this.sendError(call.callId, { code: 'DEADLINE_EXCEEDED', message: 'deadline exceeded', retryable: false, notExecuted: false });
+        this.sendError(call.callId, { code: 'DEADLINE_EXCEEDED', message, retryable: false, notExecuted });
       } else if (call.deadlineAt < next) {
         next = call.deadlineAt;
       }
@@ -324,8 +371,19 @@ export class ServerSession extends EventEmitter<SessionEvents> implements CoreOw
     this.core.send(frame);
   }
 
+  /** The server is closing: calls still held are answered at once (UNAVAILABLE, retryable, not executed). */
+  refuseHeld(): void {
+    for (const call of this.calls.values()) {
+      if (!call.held) continue;
+      call.abort(new RpcError('UNAVAILABLE', 'server is shutting down', { notExecuted: true }));
+      this.finish(call);
+      this.refuse(call.callId, 'UNAVAILABLE', 'server is shutting down', true);
+    }
+  }
+
   /** Graceful close: abort what is left and say goodbye. */
   shutdown(): void {
+    this.refuseHeld();
     for (const call of this.calls.values()) {
       call.abort(new RpcError('UNAVAILABLE', 'server closed before the call finished', { notExecuted: false }));
       this.finish(call);
@@ -338,7 +396,7 @@ export class ServerSession extends EventEmitter<SessionEvents> implements CoreOw
     if (this.closedFlag) return;
     this.closedFlag = true;
     for (const call of this.calls.values()) {
-      call.abort(new RpcError('UNAVAILABLE', 'connection closed', { notExecuted: false }));
+      call.abort(new RpcError('UNAVAILABLE', 'connection closed', { notExecuted: call.held }));
       this.finish(call);
     }
     this.emit('close');

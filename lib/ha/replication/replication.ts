@@ -71,6 +71,8 @@ export interface ReplicationHost {
   peerUrls(): string[];
   /** How long a resigning primary may still apply ops it had ordered (its lease). */
   handoverMs(): number;
+  /** The primary's replication is ready (or gave up getting there): calls held for it may be decided. */
+  readyToServe(): void;
 }
 
 /**
@@ -286,6 +288,7 @@ export class Replication {
     }
     primary.setPeers(this.host.peerUrls());
     await primary.barrier().catch(() => undefined);
+    if (this.primary === primary) this.host.readyToServe();
   }
 
   private retryClaim(primary: PrimaryReplicator): void {
