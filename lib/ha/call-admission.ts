@@ -9,6 +9,11 @@ import { REPL_PREFIX } from './replication';
 import type { Replication } from './replication';
 
 const NO_EPOCH: AdmitDecision = Object.freeze({});
+/**
+ * `data` of a NOT_PRIMARY whose hint names the resigning primary's successor, which does not serve
+ * yet: a client follows it only with calls it may repeat (primary-policy.ts).
+ */
+export const SUCCESSOR_HINT = Object.freeze({ successor: true });
 
 /** What the admission reads of its HaServer, at the moment of each call. */
 export interface AdmissionHost {
@@ -77,15 +82,18 @@ export class CallAdmission {
       }
     }
     this.metrics?.call(this.host.service, 'server', method, 'NOT_PRIMARY', 0);
+    const successor = this.successorHint !== undefined;
     const hint = this.successorHint ?? this.primaryHint;
-    let error = this.notPrimaryCache.get(hint);
+    const key = successor ? `successor ${hint}` : hint;
+    let error = this.notPrimaryCache.get(key);
     if (!error) {
       // One immutable error per hint: NOT_PRIMARY answers stay allocation-free during a failover storm.
+      // A successor hint says so (SUCCESSOR_HINT): it names a member that does not serve yet.
       error = new RpcError('NOT_PRIMARY', `member ${this.host.id} is not the primary of "${this.host.service}"`, {
-        notExecuted: true, retryable: true, leaderHint: hint,
+        notExecuted: true, retryable: true, leaderHint: hint, ...(successor ? { data: SUCCESSOR_HINT } : {}),
       });
       this.notPrimaryCache.clear();
-      this.notPrimaryCache.set(hint, error);
+      this.notPrimaryCache.set(key, error);
     }
     return error;
   }

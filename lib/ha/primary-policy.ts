@@ -81,7 +81,11 @@ export class PrimaryPolicy<T extends CallTarget> {
       lastError = e;
       if (e.code === 'NOT_PRIMARY') {
         this.markUnavailable();
-        const hinted = e.leaderHint === undefined ? undefined : ctx.pool.byUrl(e.leaderHint);
+        // A successor hint names a member that does not serve yet: should it be frozen or dead, a call
+        // sent there ends "outcome unknown". Only calls that may be repeated follow it; others wait
+        // for the view (a handover's successor is in it within a few ZooKeeper round trips).
+        const followable = idempotent || !isSuccessorHint(e.data);
+        const hinted = e.leaderHint === undefined || !followable ? undefined : ctx.pool.byUrl(e.leaderHint);
         this.hint = hinted !== undefined && hinted !== target ? hinted.name : undefined;
         if (this.hint !== undefined && !followedHint) {
           followedHint = true;
@@ -130,4 +134,9 @@ export class PrimaryPolicy<T extends CallTarget> {
     this.lastEpoch = epoch;
     this.gapMs = undefined;
   }
+}
+
+/** The data of a NOT_PRIMARY naming a successor (call-admission.ts SUCCESSOR_HINT); untrusted input, read defensively. */
+function isSuccessorHint(data: unknown): boolean {
+  return typeof data === 'object' && data !== null && (data as { successor?: unknown }).successor === true;
 }

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { monotonicMs } from '../../lib/base/clock';
 import { EpochFence } from '../../lib/ha/epoch-fence';
 import { PrimaryPolicy } from '../../lib/ha/primary-policy';
+import { SUCCESSOR_HINT } from '../../lib/ha/call-admission';
 import { RpcError } from '../../lib/transport';
 import { resolveBackoffOptions } from '../../lib/base/backoff';
 import type { FakeReport, FakeTarget } from './fake-pool';
@@ -68,6 +69,27 @@ describe('ha/primary-policy (fake pool)', () => {
     const r = await policy.call('m', {}, {}, within(1000));
     expect(r).to.include({ member: 's2', attempts: 2 });
     expect(pool.log.map((l) => l.member)).to.deep.equal([s1.name, s2.name]);
+  });
+
+  it('a successor hint (a handover) is followed by an idempotent call only; a call that may not be repeated waits for the view', async () => {
+    const successorHint = (t: { url: string }): RpcError => new RpcError('NOT_PRIMARY', 'resigned', { leaderHint: t.url, data: SUCCESSOR_HINT });
+    {
+      const { pool, policy, s1, s2 } = setup();
+      policy.observe(snapshot([s1, s2], { primary: s1, generation: 'g' }));
+      s1.script.push({ error: successorHint(s2) });
+      expect(await policy.call('m', {}, { idempotent: true }, within(1000))).to.include({ member: 's2', attempts: 2 });
+      expect(pool.log.map((l) => l.member)).to.deep.equal([s1.name, s2.name]);
+    }
+    const { pool, policy, s1, s2 } = setup();
+    policy.observe(snapshot([s1, s2], { primary: s1, generation: 'g' }));
+    s1.otherwise = { error: successorHint(s2) };
+    const p = policy.call('m', {}, {}, within(5000));
+    await new Promise((r) => setTimeout(r, 20));
+    // Not sent to the successor while the view still names s1 (a frozen successor would leave it "outcome unknown").
+    expect(pool.log.map((l) => l.member)).to.not.include(s2.name);
+    policy.observe(snapshot([s1, s2], { primary: s2, generation: 'g' }));
+    pool.changed();
+    expect(await p).to.include({ member: 's2', epoch: 5 });
   });
 
   it('NOT_PRIMARY without a hint waits for the view, then goes to the new primary', async () => {
