@@ -15,13 +15,13 @@ export async function startServer(spec: ServerSpec): Promise<Worker> {
   return w;
 }
 
-/** Handler runs a worker logged: method, callId, epoch, t0/t1 (hrtime ns). */
-export interface Run { method: string; callId?: string; epoch?: number; t0: bigint; t1: bigint; worker: string }
+/** Handler runs a worker logged: method, callId, epoch, t0/t1 (hrtime ns), whether it held the lease at t0. */
+export interface Run { method: string; callId?: string; epoch?: number; t0: bigint; t1: bigint; worker: string; leading?: boolean }
 
 export function runsOf(w: Worker, id: string): Run[] {
   return w.of('run').map((e) => ({
     method: e.method as string, callId: e.callId as string | undefined, epoch: e.epoch as number | undefined,
-    t0: BigInt(e.t0 as string), t1: BigInt(e.t1 as string), worker: id,
+    t0: BigInt(e.t0 as string), t1: BigInt(e.t1 as string), worker: id, leading: e.leading as boolean | undefined,
   }));
 }
 

@@ -25,20 +25,28 @@ const config = JSON.parse(process.env.ZKHA_WORKER ?? '{}') as ServerWorkerSpec;
 const heartbeat = { heartbeatMs: 200, heartbeatTimeoutMs: 600 };
 let flaky = false;
 let counter = 0;
+/** Whether this process holds the lease right now (set once the server exists). */
+let leadsNow: () => boolean = () => false;
 
 /** `t1`: when the run's effect happened; default now. */
 function emitRun(method: string, callId: string | undefined, epoch: number | undefined, t0: bigint, extra: object = {}, t1 = process.hrtime.bigint()): void {
   emit('run', { method, callId, epoch, t0: t0.toString(), t1: t1.toString(), ...extra });
 }
 
-/** Wraps a handler so each run is logged: {event:'run', method, callId, epoch, t0, t1, aborted}. */
+/**
+ * Wraps a handler so each run is logged: {event:'run', method, callId, epoch, t0, t1, aborted,
+ * leading}. `leading`: the lease held at t0. The lease check admits a call synchronously right
+ * before its handler, so a run that starts without the lease was admitted before a freeze that
+ * landed between the two — the check-then-act window every lease has, at most one call wide.
+ */
 function logged<P extends { callId?: string }, R>(method: string, fn: (p: P, ctx: CallContext) => R | Promise<R>) {
   return async (p: P, ctx: CallContext): Promise<R> => {
     const t0 = process.hrtime.bigint();
+    const leading = leadsNow();
     try {
       return await fn(p, ctx);
     } finally {
-      if (config.logRuns !== false) emitRun(method, p?.callId, ctx.epoch, t0, { aborted: ctx.signal.aborted });
+      if (config.logRuns !== false) emitRun(method, p?.callId, ctx.epoch, t0, { aborted: ctx.signal.aborted, leading });
     }
   };
 }
@@ -149,6 +157,7 @@ async function main(): Promise<void> {
     handlers: config.replicated ? { ...handlers, ...replicatedHandlers } : handlers,
     ...(config.replicated ? { state: state as ReplicatedState, replication: { connection: heartbeat, secret: workerReplicationSecret(config.service), ...config.replication } } : {}),
   });
+  leadsNow = () => server.isPrimary();
   server.on('elected', (e) => emit('elected', e));
   server.on('demoted', (e) => emit('demoted', e));
   server.on('role', (role) => emit('role', { role }));
