@@ -18,7 +18,7 @@ import { excerpt } from './chaos/report';
 import { scenario } from './chaos/scenarios';
 import { DEFAULT_TESTBED, runTrial } from './chaos/trial';
 import { HaServer } from '../lib';
-import { ensureService, Membership, MembershipView, servicePaths } from '../lib/coordination';
+import { ensureService, leaseNodeName, Membership, MembershipView, releaseMarkerPath, servicePaths } from '../lib/coordination';
 import type { DemotionReason } from '../lib/coordination';
 import { ZkSession } from '../lib/zk';
 
@@ -214,6 +214,60 @@ describe('leadership: a lease on the primary\'s own znode (real ZooKeeper)', fun
     await eventually('b leads', () => b.election.isLeader());
     handoff.expectNoOverlap();
     expect(a.log).to.include('demoted:lease-lost' satisfies `demoted:${DemotionReason}`);
+  });
+
+  it('a graceful handover: the successor sends its claim on the departure notification, conditioned on the release marker, before its listing is answered; the marker is consumed', async () => {
+    const root = uniqueRoot();
+    const { a, b, handoff, admin } = await leaderAndObserver(root);
+    const own = a.membership.node!;
+    const marker = releaseMarkerPath(servicePaths('svc', root), leaseNodeName(own.name, own.sessionId));
+    // The order in which b's session sends the claim and gets its listings back, from the resign on.
+    const order: string[] = [];
+    const { children, multi } = b.session;
+    b.session.children = (...args) => children.apply(b.session, args).then((r) => { order.push('listing answered'); return r; });
+    b.session.multi = (ops, ...rest) => {
+      if (ops.some((o) => o.op === 'delete' && o.path === marker)) order.push('claim sent');
+      return multi.apply(b.session, [ops, ...rest]);
+    };
+    await a.election.resign({ rejoin: true });
+    await eventually('b leads', () => b.election.isLeader());
+    handoff.expectNoOverlap();
+    expect(order[0], `b's order of events: ${order.join(', ')}`).to.equal('claim sent');
+    expect(b.election.stats).to.include({ releaseClaims: 1, releaseClaimsWon: 1 });
+    expect(b.takeovers).to.deep.equal([]);
+    expect(await admin.exists(marker), 'the claim deleted the marker').to.equal(null);
+  });
+
+  it('a departure that is not a release (an operator writes the lease and deletes the member node in one multi): the claim sent early is refused and the successor waits out the lease; the old primary stops first', async () => {
+    const lease = 3000; // renewals every second: the old primary serves on for a while after the deletion
+    const root = uniqueRoot();
+    const a = await candidate(root, 'a', zk.connectString, lease);
+    await eventually('a leads', () => a.election.isLeader(), 10000);
+    const b = await candidate(root, 'b', zk.connectString, lease);
+    await sleep(200); // b watches a's lease
+    const handoff = watchHandoff(a, b);
+    const admin = await open();
+    const own = a.membership.node!;
+    const leasePath = `${servicePaths('svc', root).leases}/${leaseNodeName(own.name, own.sessionId)}`;
+    // Right after a renewal: a's lease then holds for most of a second more.
+    await new Promise<void>((resolve) => { void admin.get(leasePath, { watch: () => resolve() }); });
+    // The lease write reaches b's watch with the departure, as a release's does; no marker exists.
+    await admin.multi([{ op: 'set', path: leasePath, data: 'serving', version: -1 }, { op: 'delete', path: own.path, version: -1 }]);
+    await eventually('b leads', () => b.election.isLeader(), 10000);
+    handoff.expectNoOverlap();
+    expect(b.election.stats, 'the early claim was sent, and refused').to.include({ releaseClaims: 1, releaseClaimsWon: 0 });
+    expect(a.log).to.satisfy((l: string[]) => l.some((x) => x.startsWith('demoted:')));
+    expect(b.takeovers).to.deep.equal([]);
+  });
+
+  it('the old primary closes its session right after the release (the marker and its lease node go with it): the successor still leads, never while the old one does', async () => {
+    const root = uniqueRoot();
+    const { a, b, handoff } = await leaderAndObserver(root);
+    await a.election.resign({ rejoin: false });
+    await a.session.close();
+    await eventually('b leads', () => b.election.isLeader());
+    handoff.expectNoOverlap();
+    expect(b.takeovers).to.deep.equal([]);
   });
 
   it('a takeover publishes the successor\'s lease in the same write: client views go from the old primary straight to the new one', async () => {

@@ -49,6 +49,12 @@ export interface ElectionStats {
   notified: number;
   evaluations: number;
   takeovers: number;
+  /**
+   * Claims sent on the head's departure notification, conditioned on its release marker (before
+   * any read: see leadership.md, "Graceful handover"); `releaseClaimsWon` of them elected us.
+   */
+  releaseClaims: number;
+  releaseClaimsWon: number;
 }
 
 /** Defaults (DESIGN.md): fail over in about one lease, ride out GC pauses shorter than it. */

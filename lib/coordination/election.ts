@@ -11,7 +11,7 @@ import type { SkippedNode } from './head-observer';
 import { InvalidRecords } from './invalid-records';
 import { LeaseHolder } from './lease-holder';
 import type { Membership, OwnNode } from './membership';
-import { leaseNodeName, sortMemberNames } from './paths';
+import { leaseNodeName, releaseMarkerPath, sortMemberNames } from './paths';
 import { PredecessorWatch } from './predecessor-watch';
 import { SerialTask } from './serial-task';
 import { WakeTimer } from './wake-timer';
@@ -37,7 +37,7 @@ export class Election extends EventEmitter<ElectionEvents> {
   readonly leaseMs: number;
   readonly driftMargin: number;
   readonly leaseFraction: number;
-  readonly stats: ElectionStats = { wakeups: 0, headEvents: 0, notified: 0, evaluations: 0, takeovers: 0 };
+  readonly stats: ElectionStats = { wakeups: 0, headEvents: 0, notified: 0, evaluations: 0, takeovers: 0, releaseClaims: 0, releaseClaimsWon: 0 };
   private leading: Leading | undefined;
   private running = false;
   private readonly task = new SerialTask(() => this.evaluate(), (error) => {
@@ -232,9 +232,19 @@ export class Election extends EventEmitter<ElectionEvents> {
       // meanwhile makes it fail: one read less on the path.
       return this.observeHead(own, line.head, line.skipped, line.extraMs);
     }
+    // Second in line, nothing between: the head we watched left, with a lease event. If it released
+    // its lease, claim ours now, conditioned on its release marker, beside the listing any other
+    // departure needs (sent first: a read queued behind our own write would wait for its commit).
+    const observer = this.observer;
+    const marker = line?.own === own && line.skipped.length === 0 && observer?.name === line.head && !this.leading ? observer.releaseMarker : undefined;
     this.line = undefined;
     this.quiet = true; // any event from here on clears it
-    const { children } = await this.session.children(this.membership.paths.members);
+    const listing = this.session.children(this.membership.paths.members);
+    if (marker !== undefined) {
+      listing.catch(() => undefined); // awaited below unless the claim elects us
+      if (await this.claimReleased(own, marker)) return;
+    }
+    const { children } = await listing;
     const learnedAt = monotonicMs();
     if (this.membership.node !== own) return this.schedule();
     const ordered = sortMemberNames(children);
@@ -351,13 +361,43 @@ export class Election extends EventEmitter<ElectionEvents> {
       return;
     }
     const holder = this.newHolder(own);
-    return this.claim(own, holder, () => holder.acquire(), true);
+    return this.claim(own, holder, () => holder.acquire(), 'retry-later');
+  }
+
+  /**
+   * The head released its lease (we bet): create our lease node in a multi that also deletes the
+   * head's release marker and checks our member node. It commits only if the release did (the
+   * marker exists only from that write on), so no read of the head's lease is needed; we are first
+   * in line then (nothing was between us and the head, and nodes join only at the back). Any failure
+   * wrote nothing: the caller goes on as for any departure (list, read, act-at rule).
+   */
+  private async claimReleased(own: OwnNode, marker: string): Promise<boolean> {
+    if (!(await this.eligible()) || this.membership.node !== own) return false;
+    this.stats.releaseClaims++;
+    const holder = this.newHolder(own);
+    let lost = false;
+    const submit = (ops: readonly MultiOp[]): Promise<boolean> =>
+      this.session.multi([{ op: 'delete', path: marker, version: -1 }, ...ops]).then(() => true, (error: unknown) => {
+        if (!(error instanceof ZkError)) throw error;
+        // An answer lost is not adopted (it would need the marker's proof): our node goes, we fall back.
+        lost = error.retryable;
+        return false;
+      });
+    await this.claim(own, holder, () => holder.acquire(submit), 'fall-through');
+    if (this.leading?.holder === holder) {
+      this.stats.releaseClaimsWon++;
+      return true;
+    }
+    if (lost) await holder.remove();
+    return false;
   }
 
   private newHolder(own: OwnNode): LeaseHolder {
+    const leaseName = leaseNodeName(own.name, own.sessionId);
     return new LeaseHolder(this.session, {
       memberPath: own.path,
-      leasePath: `${this.membership.paths.leases}/${leaseNodeName(own.name, own.sessionId)}`,
+      leasePath: `${this.membership.paths.leases}/${leaseName}`,
+      releaseMarkerPath: releaseMarkerPath(this.membership.paths, leaseName),
       leaseMs: this.leaseMs,
       acl: this.membership.acl,
     });
@@ -367,10 +407,11 @@ export class Election extends EventEmitter<ElectionEvents> {
    * Leads once the lease node is created (`acquire`) and our member node is ours. The ownership
    * check runs beside the creation (one round trip less on a failover) and is sent first: a read
    * queued behind our own write would wait for its commit. Nobody is told we lead unless both
-   * hold. `ownWrite`: the creation was our own multi, so a failure may have left a stale node of
-   * ours to clean up (a takeover multi that failed wrote nothing).
+   * hold. When the creation is refused: `list-again` (a takeover multi that failed wrote nothing),
+   * `retry-later` (our own multi: a stale node of ours may be in the way, clean it up), or
+   * `fall-through` (a release claim: the caller goes on).
    */
-  private async claim(own: OwnNode, holder: LeaseHolder, acquire: () => Promise<boolean>, ownWrite = false): Promise<void> {
+  private async claim(own: OwnNode, holder: LeaseHolder, acquire: () => Promise<boolean>, refused: 'list-again' | 'retry-later' | 'fall-through' = 'list-again'): Promise<void> {
     const owned = this.session.exists(own.path);
     const [statResult, acquireResult] = await Promise.allSettled([owned, acquire()]);
     if (statResult.status === 'rejected' || acquireResult.status === 'rejected') {
@@ -388,7 +429,8 @@ export class Election extends EventEmitter<ElectionEvents> {
       return;
     }
     if (!acquired) {
-      if (!ownWrite) return this.schedule();
+      if (refused === 'fall-through') return;
+      if (refused === 'list-again') return this.schedule();
       // Our member node went (Membership registers again) or a stale lease node of ours is in the way.
       await holder.remove();
       this.wakeAtTime(monotonicMs() + this.leaseMs / 3);

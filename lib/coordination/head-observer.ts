@@ -4,7 +4,7 @@ import type { AclEntry, MultiOp, WatchEvent } from '../zk';
 import { CoordinationError } from './coordination-error';
 import { RELEASED } from './lease-holder';
 import { decodeRecord } from './member-record';
-import { leaseNodeName, ServicePaths } from './paths';
+import { leaseNodeName, releaseMarkerPath, ServicePaths } from './paths';
 
 export interface HeadObserverOptions {
   readonly leaseMs: number;
@@ -91,6 +91,18 @@ export class HeadObserver {
   get takeoverReason(): 'lease-expired' | 'never-served' | 'invalid-record' {
     if (this.lease?.kind === 'present') return 'lease-expired';
     return this.recordValid ? 'never-served' : 'invalid-record';
+  }
+
+  /**
+   * The head's release marker, when its departure may have been a release: we watched it (not by
+   * polling), it had a lease node, and a lease event came with the departure — a release writes its
+   * lease in the same multi that deletes its member node, and our armed watch fires for that first.
+   * A claim conditioned on the marker needs no read of the lease (see Election). Undefined otherwise.
+   */
+  get releaseMarker(): string | undefined {
+    const departed = this.departed;
+    if (!departed || departed.intact || this.tookOver || this.options.poll || this.lease?.kind !== 'present' || !this.leasePath) return undefined;
+    return releaseMarkerPath(this.paths, this.leasePath.slice(this.paths.leases.length + 1));
   }
 
   /** Reads what changed since the last call (with watches), or polls. Returns false once the head is gone. */

@@ -16,6 +16,8 @@ export interface LeaseHolderEvents {
 export interface LeaseHolderOptions {
   readonly memberPath: string;
   readonly leasePath: string;
+  /** Created in the release multi, consumed by the successor's claim (see releaseMarkerPath). */
+  readonly releaseMarkerPath?: string;
   readonly leaseMs: number;
   readonly acl?: readonly AclEntry[];
 }
@@ -33,6 +35,7 @@ export class LeaseHolder extends EventEmitter<LeaseHolderEvents> {
   private version = -1;
   private active = false;
   private timer: NodeJS.Timeout | undefined;
+  private markerSent = false;
   /** Renewals answered; a test and the bench read it. */
   renewals = 0;
 
@@ -103,21 +106,28 @@ export class LeaseHolder extends EventEmitter<LeaseHolderEvents> {
    * and may act at once). Unconditional: only this holder writes its node, and a renewal still in
    * flight was sent earlier on the same session, so it lands first; RELEASED is the last version
    * either way, written after the last call was admitted. Empty when there is nothing to release.
+   * With it goes the release marker (ephemeral, ours): the successor's claim multi deletes it, so
+   * that claim can only commit after this write — it need not read our lease first.
    */
   releaseOps(): MultiOp[] {
     const wasActive = this.active;
     this.end('released');
     if (!wasActive || this.version < 0) return [];
-    return [{ op: 'set', path: this.options.leasePath, data: RELEASED, version: -1 }];
+    const { leasePath, releaseMarkerPath, acl } = this.options;
+    const ops: MultiOp[] = [{ op: 'set', path: leasePath, data: RELEASED, version: -1 }];
+    if (releaseMarkerPath !== undefined) {
+      ops.push({ op: 'create', path: releaseMarkerPath, mode: 'ephemeral', acl });
+      this.markerSent = true;
+    }
+    return ops;
   }
 
-  /** Deletes the lease node (best effort): after a release or a refused renewal. */
+  /** Deletes the lease node and any release marker the successor left (best effort): after a release or a refused renewal. */
   async remove(): Promise<void> {
-    try {
-      await this.session.delete(this.options.leasePath);
-    } catch {
+    const { leasePath, releaseMarkerPath } = this.options;
+    await Promise.all([leasePath, ...(releaseMarkerPath === undefined || !this.markerSent ? [] : [releaseMarkerPath])].map((path) =>
       // Gone already, or the session ended: an ephemeral node goes with it.
-    }
+      this.session.delete(path).catch(() => undefined)));
   }
 
   private end(reason: LeaseEndReason, error?: unknown): void {

@@ -58,3 +58,13 @@ export function sortMemberNames(names: readonly string[]): { name: string; seque
 export function leaseNodeName(memberName: string, ownerSession: string): string {
   return `${memberName}.${ownerSession}`;
 }
+
+/**
+ * The release marker of a lease node: created (ephemeral, by the holder's session) in the multi
+ * that marks the lease RELEASED and deletes the member node, and deleted by the successor's claim
+ * multi — which therefore commits only after a release (leadership.md, "Graceful handover"). A
+ * child of the service node: client views watch members/ and leases/ only.
+ */
+export function releaseMarkerPath(paths: ServicePaths, leaseName: string): string {
+  return `${paths.servicePath}/released.${leaseName}`;
+}
