@@ -59,6 +59,9 @@ export class HeadObserver {
   private readAtEvents = -1;
   private reading = false;
   private departed: { at: number; intact: boolean } | undefined;
+  /** Resolves when a departure is noted: a lease read under way is not waited for then (refresh()). */
+  private readonly departure: Promise<void>;
+  private noteDeparted!: () => void;
   /** The lease node as read right after a departure we did not cause (undefined: gone or unreadable). */
   private finalLease: Promise<{ version: number; released: boolean } | undefined> = Promise.resolve(undefined);
   private tookOver = false;
@@ -73,6 +76,7 @@ export class HeadObserver {
     private readonly options: HeadObserverOptions,
   ) {
     this.memberPath = `${paths.members}/${name}`;
+    this.departure = new Promise((resolve) => (this.noteDeparted = resolve));
   }
 
   close(): void {
@@ -114,8 +118,21 @@ export class HeadObserver {
       if (this.memberDirty && !this.departed) await this.readMember();
       return !this.departed;
     }
-    while (this.leaseDirty && !this.departed) await this.readLease();
+    while (this.leaseDirty && !this.departed) await this.readLeaseUntilDeparture();
     return !this.departed;
+  }
+
+  /**
+   * A release writes the lease and deletes the member node in one transaction, so its lease
+   * notification often arrives first and starts a read; the departure then stops the wait for that
+   * read (the election claims at once), while the read goes on and still records what it finds.
+   * An answer that comes after the departure notification was read after the departure (a session's
+   * replies and notifications arrive in order): it shows the lease's last state.
+   */
+  private readLeaseUntilDeparture(): Promise<void> {
+    const read = this.readLease();
+    read.catch(() => undefined); // a failure after the departure is nobody's business
+    return Promise.race([read, this.departure]);
   }
 
   private async readMember(): Promise<void> {
@@ -267,6 +284,7 @@ export class HeadObserver {
     // Only a watch orders what we read before the departure against it; a poll never does.
     const intact = !this.options.poll && !this.reading && !this.leaseDirty && this.readAtEvents === this.leaseEvents;
     this.departed = { at, intact };
+    this.noteDeparted();
     // A handover marks the lease RELEASED in the same write that removes the member node: read the
     // lease's last state now, beside the listing the departure triggers, not after it.
     const path = this.leasePath;
