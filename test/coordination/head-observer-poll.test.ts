@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { HeadObserver } from '../../lib/coordination/head-observer';
 import { RELEASED } from '../../lib/coordination/lease-holder';
-import { leaseNodeName, servicePaths } from '../../lib/coordination/paths';
-import type { ZkSession, ZnodeStat } from '../../lib/zk';
+import { leaseNodeName, releaseMarkerPath, servicePaths } from '../../lib/coordination/paths';
+import type { WatchEvent, ZkSession, ZnodeStat } from '../../lib/zk';
 import { ZkError } from '../../lib/zk';
 
 const paths = servicePaths('svc', '/t');
@@ -98,5 +98,61 @@ describe('coordination/head-observer, polling (the third in line)', () => {
     expect(await o.departureBasis(12345)).to.equal(Number.NEGATIVE_INFINITY);
     store.write(SECOND_LEASE, 'serving');
     expect(await o.departureBasis(12345), 'any other last state: the listing').to.equal(12345);
+  });
+});
+
+/** The same store, with the watches a watching observer (the second in line) arms, and a lease read that can be held. */
+class WatchedStore extends ReadOnlyStore {
+  readonly armed = new Map<string, (event: WatchEvent) => void>();
+  hold: Promise<void> | undefined;
+
+  override async get(path: string, opts: { watch?: (event: WatchEvent) => void } = {}): Promise<{ data: Buffer; stat: ZnodeStat }> {
+    if (opts.watch) this.armed.set(path, opts.watch);
+    if (path === LEASE && this.hold) await this.hold;
+    return super.get(path, opts);
+  }
+
+  fire(path: string, type: WatchEvent['type']): void {
+    const watch = this.armed.get(path);
+    this.armed.delete(path);
+    watch?.({ type, path });
+  }
+}
+
+describe('coordination/head-observer, watching (the second in line)', () => {
+  it('a release: its lease notification starts a read, the departure ends the wait for it at once; the read still lands, and shows the last state', async () => {
+    const store = new WatchedStore();
+    store.write(MEMBER, RECORD);
+    store.write(LEASE, 'serving');
+    const o = new HeadObserver(store as unknown as ZkSession, paths, HEAD, {
+      leaseMs: 100, driftMargin: 0.1, noLeaseGraceMs: 320, onEvent: () => undefined, onInvalid: () => undefined,
+    });
+    expect(await o.refresh()).to.equal(true);
+    expect(o.releaseMarker, 'no departure yet').to.equal(undefined);
+    // The release multi: the lease write notifies first, then the member node's deletion.
+    let answer!: () => void;
+    store.hold = new Promise((resolve) => (answer = resolve));
+    store.write(LEASE, RELEASED);
+    store.nodes.delete(MEMBER);
+    store.fire(LEASE, 'dataChanged');
+    const refreshed = o.refresh(); // reads the lease: held
+    store.fire(MEMBER, 'deleted');
+    expect(await refreshed, 'the departure ends the wait; the read is still out').to.equal(false);
+    expect(o.releaseMarker).to.equal(releaseMarkerPath(paths, leaseNodeName(HEAD, OWNER)));
+    answer();
+    expect(await o.departureBasis(12345), 'the read, answered after the departure, shows RELEASED').to.equal(Number.NEGATIVE_INFINITY);
+  });
+
+  it('a departure with no lease event before it (an expiry or an operator\'s deletion with the watch armed) offers no release claim', async () => {
+    const store = new WatchedStore();
+    store.write(MEMBER, RECORD);
+    store.write(LEASE, 'serving');
+    const o = new HeadObserver(store as unknown as ZkSession, paths, HEAD, {
+      leaseMs: 100, driftMargin: 0.1, noLeaseGraceMs: 320, onEvent: () => undefined, onInvalid: () => undefined,
+    });
+    await o.refresh();
+    store.nodes.delete(MEMBER);
+    store.fire(MEMBER, 'deleted');
+    expect(o.releaseMarker).to.equal(undefined);
   });
 });
