@@ -295,8 +295,9 @@ export class HaServer extends EventEmitter<HaServerEvents> {
   }
 
   /** Waits until no call is in flight (bounded): a successor must not run while the old primary still does. */
-  private async drain(until: number): Promise<void> {
-    while (this.rpc.inFlight > 0 && monotonicMs() < until) await new Promise((r) => setTimeout(r, 2));
+  private drain(until: number): Promise<void> {
+    // Woken by the last call's end, not by polling: the release follows it at once.
+    return this.rpc.idle(until - monotonicMs());
   }
 
   /** Role changes, the NOT_PRIMARY hint and replication follow the view and the election. */

@@ -9,7 +9,7 @@ import { DeadlineSweeper } from './deadline-sweeper';
 export class InFlightBudget {
   private count = 0;
   private closingFlag = false;
-  private idleWaiter: (() => void) | undefined;
+  private idleWaiters: (() => void)[] = [];
   private readonly sweeper: DeadlineSweeper;
 
   constructor(
@@ -39,21 +39,35 @@ export class InFlightBudget {
 
   release(): void {
     this.count--;
-    if (this.count === 0 && this.idleWaiter !== undefined) this.idleWaiter();
+    if (this.count === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const wake of waiters) wake();
+    }
+  }
+
+  /**
+   * Resolves once no call is in flight (at once if none is), or after `waitMs`, whichever is first:
+   * a primary handing over lets its admitted calls finish, and goes on the moment the last one does.
+   */
+  async idle(waitMs: number): Promise<void> {
+    if (this.count === 0 || waitMs <= 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    let wake!: () => void;
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+      timer = setTimeout(resolve, waitMs);
+      this.idleWaiters.push(resolve);
+    });
+    clearTimeout(timer);
+    const at = this.idleWaiters.indexOf(wake);
+    if (at !== -1) this.idleWaiters.splice(at, 1);
   }
 
   /** Stops admitting calls; resolves once none is in flight or after `graceMs`, whichever is first. */
   async close(graceMs: number): Promise<void> {
     this.closingFlag = true;
-    if (this.count === 0 || graceMs <= 0) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, graceMs);
-      this.idleWaiter = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-    this.idleWaiter = undefined;
+    await this.idle(graceMs);
   }
 
   /** Once every session is gone: no more sweeps. */

@@ -89,6 +89,11 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     return this.budget.inFlight;
   }
 
+  /** Resolves once no call is in flight, or after `waitMs` (see InFlightBudget.idle). */
+  idle(waitMs: number): Promise<void> {
+    return this.budget.idle(waitMs);
+  }
+
   get connections(): number {
     return this.sessions.size;
   }
