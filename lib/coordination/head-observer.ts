@@ -65,6 +65,7 @@ export class HeadObserver {
   /** The lease node as read right after a departure we did not cause (undefined: gone or unreadable). */
   private finalLease: Promise<{ version: number; released: boolean } | undefined> = Promise.resolve(undefined);
   private tookOver = false;
+  private leaseDeleted = false;
   private second: SkippedNode | undefined;
   private closed = false;
   private invalidVersion = -1;
@@ -100,12 +101,13 @@ export class HeadObserver {
   /**
    * The head's release marker, when its departure may have been a release: we watched it (not by
    * polling), it had a lease node, and a lease event came with the departure — a release writes its
-   * lease in the same multi that deletes its member node, and our armed watch fires for that first.
+   * lease in the same multi that deletes its member node, and our armed watch fires for that first —
+   * but not its deletion (a session expiry removes both nodes in one transaction: no marker there).
    * A claim conditioned on the marker needs no read of the lease (see Election). Undefined otherwise.
    */
   get releaseMarker(): string | undefined {
     const departed = this.departed;
-    if (!departed || departed.intact || this.tookOver || this.options.poll || this.lease?.kind !== 'present' || !this.leasePath) return undefined;
+    if (!departed || departed.intact || this.tookOver || this.leaseDeleted || this.options.poll || this.lease?.kind !== 'present' || !this.leasePath) return undefined;
     return releaseMarkerPath(this.paths, this.leasePath.slice(this.paths.leases.length + 1));
   }
 
@@ -303,8 +305,10 @@ export class HeadObserver {
     this.options.onEvent('member');
   };
 
-  private readonly onLease = (): void => {
+  private readonly onLease = (event: WatchEvent): void => {
     if (this.closed) return;
+    // A release writes the lease node, it never deletes it: a deletion (an expiry, an operator) is no release.
+    if (event.type === 'deleted') this.leaseDeleted = true;
     this.leaseEvents++;
     this.leaseDirty = true;
     this.options.onEvent('lease');

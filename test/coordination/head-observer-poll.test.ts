@@ -119,14 +119,19 @@ class WatchedStore extends ReadOnlyStore {
   }
 }
 
+/** The second in line's observer: its own member node second, it watches the head. */
+function watching(store: WatchedStore): HeadObserver {
+  return new HeadObserver(store as unknown as ZkSession, paths, HEAD, {
+    leaseMs: 100, driftMargin: 0.1, noLeaseGraceMs: 320, onEvent: () => undefined, onInvalid: () => undefined,
+  });
+}
+
 describe('coordination/head-observer, watching (the second in line)', () => {
   it('a release: its lease notification starts a read, the departure ends the wait for it at once; the read still lands, and shows the last state', async () => {
     const store = new WatchedStore();
     store.write(MEMBER, RECORD);
     store.write(LEASE, 'serving');
-    const o = new HeadObserver(store as unknown as ZkSession, paths, HEAD, {
-      leaseMs: 100, driftMargin: 0.1, noLeaseGraceMs: 320, onEvent: () => undefined, onInvalid: () => undefined,
-    });
+    const o = watching(store);
     expect(await o.refresh()).to.equal(true);
     expect(o.releaseMarker, 'no departure yet').to.equal(undefined);
     // The release multi: the lease write notifies first, then the member node's deletion.
@@ -147,11 +152,22 @@ describe('coordination/head-observer, watching (the second in line)', () => {
     const store = new WatchedStore();
     store.write(MEMBER, RECORD);
     store.write(LEASE, 'serving');
-    const o = new HeadObserver(store as unknown as ZkSession, paths, HEAD, {
-      leaseMs: 100, driftMargin: 0.1, noLeaseGraceMs: 320, onEvent: () => undefined, onInvalid: () => undefined,
-    });
+    const o = watching(store);
     await o.refresh();
     store.nodes.delete(MEMBER);
+    store.fire(MEMBER, 'deleted');
+    expect(o.releaseMarker).to.equal(undefined);
+  });
+
+  it('a session expiry (lease and member node deleted in one transaction) offers no release claim either', async () => {
+    const store = new WatchedStore();
+    store.write(MEMBER, RECORD);
+    store.write(LEASE, 'serving');
+    const o = watching(store);
+    await o.refresh();
+    store.nodes.delete(LEASE);
+    store.nodes.delete(MEMBER);
+    store.fire(LEASE, 'deleted');
     store.fire(MEMBER, 'deleted');
     expect(o.releaseMarker).to.equal(undefined);
   });
