@@ -134,6 +134,7 @@ async function stopPair({ server, client }: Pair): Promise<void> {
 
 interface Measured extends PointResult {
   serverCpuPct: number;
+  serverUserPct: number;
   round?: number;
 }
 
@@ -152,8 +153,8 @@ async function runPoint(pair: Pair, req: PointRequest): Promise<Measured> {
   const a = await serverCpu(pair.server);
   await sleep(Math.max(0, req.measureMs - 100));
   const b = await serverCpu(pair.server);
-  const used = (b.usage.user - a.usage.user + b.usage.system - a.usage.system) / 1000;
-  return { ...(await result), serverCpuPct: Math.round((used / (b.at - a.at)) * 1000) / 10 };
+  const pct = (us: number): number => Math.round((us / 1000 / (b.at - a.at)) * 1000) / 10;
+  return { ...(await result), serverCpuPct: pct(b.usage.user - a.usage.user + b.usage.system - a.usage.system), serverUserPct: pct(b.usage.user - a.usage.user) };
 }
 
 const median = (xs: number[]): number => {
@@ -181,6 +182,7 @@ function pairedMedian(a: Measured[], b: Measured[], f: (r: Measured) => number):
 function abSummary(all: Measured[]): string {
   const lines = ['A/B, medians over all rounds: zk-ha vs zk-ha-base (CPU µs/call = client + server; paired = median of the per-round ratios)'];
   const cpuPerCall = (r: Measured): number => ((r.clientCpuPct + r.serverCpuPct) / 100) * 1e6 / r.callsPerSec;
+  const userPerCall = (r: Measured): number => ((r.clientUserPct + r.serverUserPct) / 100) * 1e6 / r.callsPerSec;
   for (const p of payloads) {
     for (const c of concurrencies) {
       const of = (t: TransportName): Measured[] => all.filter((r) => r.transport === t && r.payload === p && r.concurrency === c && r.callsPerSec > 0);
@@ -193,7 +195,8 @@ function abSummary(all: Measured[]): string {
       const ub = median(b.map(cpuPerCall));
       const rc = pairedMedian(a, b, (r) => r.callsPerSec) ?? Number.NaN;
       const ru = pairedMedian(a, b, cpuPerCall) ?? Number.NaN;
-      lines.push(`  ${p} c=${c}: calls/s ${Math.round(ca)} vs ${Math.round(cb)} (paired ${Math.round(rc * 100)}%), CPU ${ua.toFixed(1)} vs ${ub.toFixed(1)} µs/call (paired ${Math.round(ru * 100)}%), ${a.length} rounds`);
+      const rUser = pairedMedian(a, b, userPerCall) ?? Number.NaN;
+      lines.push(`  ${p} c=${c}: calls/s ${Math.round(ca)} vs ${Math.round(cb)} (paired ${Math.round(rc * 100)}%), CPU ${ua.toFixed(1)} vs ${ub.toFixed(1)} µs/call (paired ${Math.round(ru * 100)}%; user-space only ${Math.round(rUser * 100)}%), ${a.length} rounds`);
     }
   }
   return lines.join('\n');
@@ -235,7 +238,7 @@ void (async () => {
     if (rs.length === 0) return undefined;
     const m = (f: (r: Measured) => number): number => Math.round(median(rs.map(f)) * 10) / 10;
     return { ...rs[0]!, callsPerSec: Math.round(median(rs.map((r) => r.callsPerSec))), p50us: m((r) => r.p50us), p99us: m((r) => r.p99us),
-      clientCpuPct: m((r) => r.clientCpuPct), serverCpuPct: m((r) => r.serverCpuPct), round: undefined };
+      clientCpuPct: m((r) => r.clientCpuPct), serverCpuPct: m((r) => r.serverCpuPct), clientUserPct: m((r) => r.clientUserPct), serverUserPct: m((r) => r.serverUserPct), round: undefined };
   };
   const pairedRatio = (a: TransportName, b: TransportName, p: string, c: number, f: (r: Measured) => number): number | undefined =>
     pairedMedian(rowsOf(a, p, c), rowsOf(b, p, c), f);
@@ -243,7 +246,7 @@ void (async () => {
   const p99 = (r: Measured): number => r.p99us;
   const pct = (x: number | undefined): string => (x === undefined ? '—' : `${Math.round(x * 100)}%`);
 
-  const headers = ['payload', 'c', 'transport', 'calls/s', 'p50 µs', 'p99 µs', 'vs ws-corked', 'vs tcp-corked', 'client CPU', 'server CPU', 'client µs/call', 'server µs/call'];
+  const headers = ['payload', 'c', 'transport', 'calls/s', 'p50 µs', 'p99 µs', 'vs ws-corked', 'vs tcp-corked', 'client CPU', 'server CPU', 'client µs/call', 'server µs/call', 'user µs/call'];
   // CPU time per call: what each side spends on one call, steadier than calls/s on a busy machine.
   const perCall = (cpuPctValue: number, callsPerSec: number): number => (callsPerSec > 0 ? Math.round((cpuPctValue / 100) * 1e6 / callsPerSec * 10) / 10 : Number.NaN);
   const rows: Cell[][] = [];
@@ -253,7 +256,7 @@ void (async () => {
         const r = get(t, p, c);
         if (!r) continue;
         rows.push([p, c, t, r.callsPerSec, r.p50us, r.p99us, pct(pairedRatio(t, 'ws-corked', p, c, calls)), pct(pairedRatio(t, 'tcp-corked', p, c, calls)), `${r.clientCpuPct}%`, `${r.serverCpuPct}%`,
-          perCall(r.clientCpuPct, r.callsPerSec), perCall(r.serverCpuPct, r.callsPerSec)]);
+          perCall(r.clientCpuPct, r.callsPerSec), perCall(r.serverCpuPct, r.callsPerSec), perCall(r.clientUserPct + r.serverUserPct, r.callsPerSec)]);
       }
     }
   }
@@ -303,7 +306,8 @@ void (async () => {
     `per point (order reversed every other round); zk-ha ran ${conditions.zkha}; load average ${conditions.loadavg.before.join(' / ')} before, ${conditions.loadavg.after.join(' / ')} after.`,
     'Each row is the median round (every column the median over the rounds). "vs ws-corked"/"vs tcp-corked" and the verdicts: the median over the rounds of',
     'the calls/s (or p99) ratio to the corked raw baseline measured in the same round. CPU: % of one core over the measured window;',
-    'µs/call: CPU time per call on each side (steadier than calls/s when other processes share the cores).',
+    'µs/call: CPU time per call on each side (steadier than calls/s when other processes share the cores); user µs/call: the user-space part of both sides',
+    '(JavaScript, V8, libuv), without the kernel\'s syscalls and wake-ups.',
     '',
     markdownTable(headers, rows),
     '',
