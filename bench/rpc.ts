@@ -21,6 +21,7 @@ import { PAYLOADS, PayloadName } from './rpc/payloads';
 import { BASE_LIB_ENV, TRANSPORTS, TransportName, ZKHA_LIB_ENV } from './rpc/transports';
 import { flag, option as opt, quick } from './lib/args';
 import { sleep } from './lib/clock';
+import { median, pairedMedian, roundOrder } from './lib/rounds';
 import { updateDocSection } from './lib/docs';
 import { machine, writeResult } from './lib/results';
 import { Cell, formatTable, markdownTable } from './lib/table';
@@ -92,11 +93,6 @@ function buildLib(): string {
   return dir;
 }
 
-/** Round r's order: as given on even rounds, reversed on odd ones, so that no transport always runs first or last. */
-function roundOrder<T>(xs: readonly T[], round: number): T[] {
-  return round % 2 === 0 ? [...xs] : [...xs].reverse();
-}
-
 interface Pair {
   server: ChildProcess;
   client: ChildProcess;
@@ -155,23 +151,6 @@ async function runPoint(pair: Pair, req: PointRequest): Promise<Measured> {
   const b = await serverCpu(pair.server);
   const pct = (us: number): number => Math.round((us / 1000 / (b.at - a.at)) * 1000) / 10;
   return { ...(await result), serverCpuPct: pct(b.usage.user - a.usage.user + b.usage.system - a.usage.system), serverUserPct: pct(b.usage.user - a.usage.user) };
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-
-/**
- * The median over the rounds of f(a) / f(b) measured in the SAME round (paired): background load
- * that slows both rows of a round cancels out, and one lucky round cannot decide a verdict.
- */
-function pairedMedian(a: Measured[], b: Measured[], f: (r: Measured) => number): number | undefined {
-  const xs = a.flatMap((ra) => {
-    const rb = b.find((r) => r.round === ra.round);
-    return rb !== undefined && f(rb) > 0 ? [f(ra) / f(rb)] : [];
-  });
-  return xs.length === 0 ? undefined : median(xs);
 }
 
 /**
