@@ -15,6 +15,8 @@ export interface PointResult {
   p99us: number;
   /** CPU time of this client process over the measured window, in % of one core. */
   clientCpuPct: number;
+  /** Its user-space part (JavaScript, V8, libuv; not the kernel's syscalls and wake-ups), in % of one core. */
+  clientUserPct: number;
 }
 
 export interface PointRequest {
@@ -25,9 +27,10 @@ export interface PointRequest {
 }
 
 /** CPU % of one core used by this process since `from` (process.cpuUsage) over `wallMs`. */
-export function cpuPct(from: NodeJS.CpuUsage, wallMs: number): number {
+export function cpuPct(from: NodeJS.CpuUsage, wallMs: number): { total: number; user: number } {
   const d = process.cpuUsage(from);
-  return Math.round(((d.user + d.system) / 1000 / wallMs) * 1000) / 10;
+  const pct = (us: number): number => Math.round((us / 1000 / wallMs) * 1000) / 10;
+  return { total: pct(d.user + d.system), user: pct(d.user) };
 }
 
 async function runPoint(transport: TransportName, port: number, req: PointRequest): Promise<PointResult> {
@@ -55,7 +58,7 @@ async function runPoint(transport: TransportName, port: number, req: PointReques
   await new Promise((r) => setTimeout(r, req.measureMs));
   recording = false;
   const wallMs = performance.now() - start;
-  const clientCpuPct = cpuPct(cpu0, wallMs);
+  const cpu = cpuPct(cpu0, wallMs);
   stop = true;
   await Promise.all(workers);
   await client.close();
@@ -66,7 +69,8 @@ async function runPoint(transport: TransportName, port: number, req: PointReques
     callsPerSec: Math.round(calls / (wallMs / 1000)),
     p50us: hist.getValueAtPercentile(50),
     p99us: hist.getValueAtPercentile(99),
-    clientCpuPct,
+    clientCpuPct: cpu.total,
+    clientUserPct: cpu.user,
   };
 }
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import * as transport from '../../lib/transport';
+import type * as transport from '../../lib/transport';
 import type { BenchMsg } from './payloads';
 import { BenchClient, tcpClient, tcpServer, wsClient, wsServer } from './raw';
 
@@ -16,15 +16,32 @@ export const TRANSPORTS: readonly TransportName[] = ['zk-ha', 'ws-corked', 'tcp-
 
 /** Env var naming a directory holding another lib/ (e.g. `git archive main lib`): 'zk-ha-base' runs that one, for A/B rounds. */
 export const BASE_LIB_ENV = 'ZKHA_BENCH_BASE_LIB';
+/**
+ * Env var naming a directory holding lib/ compiled by tsc (what the package ships): 'zk-ha' runs
+ * that. Unset: the TypeScript source through tsx, whose module wrappers turn every cross-module
+ * call into a getter call (the raw baselines' hot path stays inside one file and pays none).
+ */
+export const ZKHA_LIB_ENV = 'ZKHA_BENCH_LIB';
 
 type TransportModule = typeof transport;
+
+function transportIn(dir: string): TransportModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(path.join(path.resolve(dir), 'lib', 'transport')) as TransportModule;
+}
+
+/** The lib/transport of the row 'zk-ha': compiled (ZKHA_LIB_ENV) or the source. */
+function headTransport(): TransportModule {
+  const dir = process.env[ZKHA_LIB_ENV];
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return dir === undefined ? (require('../../lib/transport') as TransportModule) : transportIn(dir);
+}
 
 /** The lib/transport of the A/B baseline ('zk-ha-base'), loaded only when asked for. */
 function baseTransport(): TransportModule {
   const dir = process.env[BASE_LIB_ENV];
   if (dir === undefined) throw new Error(`zk-ha-base needs --base=DIR (a directory containing lib/)`);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(path.join(path.resolve(dir), 'lib', 'transport')) as TransportModule;
+  return transportIn(dir);
 }
 
 // ---------------------------------------------------------------- zk-ha
@@ -76,7 +93,7 @@ async function grpcClient(port: number): Promise<BenchClient> {
 
 export function startServer(t: TransportName): Promise<number> {
   switch (t) {
-    case 'zk-ha': return zkhaServer(transport);
+    case 'zk-ha': return zkhaServer(headTransport());
     case 'zk-ha-base': return zkhaServer(baseTransport());
     case 'grpc-js': return grpcServer();
     case 'ws-corked': return wsServer(true);
@@ -88,7 +105,7 @@ export function startServer(t: TransportName): Promise<number> {
 
 export function startClient(t: TransportName, port: number): Promise<BenchClient> {
   switch (t) {
-    case 'zk-ha': return zkhaClient(transport, port);
+    case 'zk-ha': return zkhaClient(headTransport(), port);
     case 'zk-ha-base': return zkhaClient(baseTransport(), port);
     case 'grpc-js': return grpcClient(port);
     case 'ws-corked': return wsClient(port, true);
