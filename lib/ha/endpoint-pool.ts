@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { monotonicMs } from '../base/clock';
 import type { Member } from '../coordination';
 import { transportFaultKind } from '../ops/fault-reporter';
@@ -160,11 +161,13 @@ export class EndpointPool implements CallPool<PoolEndpoint> {
     const t0 = monotonicMs();
     const idempotent = opts.idempotent === true;
     if (idempotent && ep.left.aborted) throw memberLeft(ep.id);
-    const callSignal = idempotent ? (signal ? AbortSignal.any([signal, ep.left]) : ep.left) : signal;
     ep.routed.outstanding++;
     let response: RpcResponse<R>;
     try {
-      response = await ep.connection.call<R>(method, params, { timeoutMs: Math.max(0, deadline - t0), signal: callSignal, meta: opts.meta });
+      // An idempotent call is also cancelled when the member leaves (then retried elsewhere).
+      response = await ep.connection.call<R>(method, params, {
+        timeoutMs: Math.max(0, deadline - t0), signal, alsoCancelOn: idempotent ? ep.left : undefined, meta: opts.meta,
+      });
     } catch (error) {
       let e = asRpcError(error);
       if (e.code === 'CANCELLED' && ep.left.aborted && !signal?.aborted) e = memberLeft(ep.id);
@@ -214,6 +217,9 @@ export class EndpointPool implements CallPool<PoolEndpoint> {
     // Member connections default to a 1 s heartbeat: a frozen member is noticed in 3 s.
     const connection = new RpcConnection({ heartbeatMs: 1000, heartbeatTimeoutMs: 3000, ...this.connection, url: member.record.url });
     const left = new AbortController();
+    // Every idempotent call in flight to this member listens on it (removed when the call
+    // settles, so bounded by the calls in flight): past 10, Node would warn of a leak.
+    setMaxListeners(0, left.signal);
     const ep = new PoolEndpoint(member, createEndpoint(member.name, member.record.url, member.record.weight, member.record.zone), connection, left.signal);
     this.leaving.set(ep, left);
     this.endpoints.set(member.name, ep);

@@ -19,6 +19,8 @@ export class PendingCall {
     readonly resolve: (r: RpcResponse<unknown>) => void,
     readonly reject: (e: RpcError) => void,
     readonly signal: AbortSignal | undefined,
+    /** A second signal that cancels the call (CallOptions.alsoCancelOn). */
+    readonly signal2?: AbortSignal,
   ) {}
 }
 
@@ -96,7 +98,10 @@ export class CallTable {
     if (call === undefined || call.id !== id) return undefined;
     this.slots[slot] = undefined;
     this.count--;
-    if (call.onAbort !== undefined) call.signal!.removeEventListener('abort', call.onAbort);
+    if (call.onAbort !== undefined) {
+      call.signal?.removeEventListener('abort', call.onAbort);
+      call.signal2?.removeEventListener('abort', call.onAbort);
+    }
     call.frame = undefined;
     return call;
   }

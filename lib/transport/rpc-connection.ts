@@ -21,6 +21,12 @@ export interface CallOptions {
   deadline?: number;
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * @internal A second signal that cancels the call as `signal` does (the pool's "member left").
+   * Instead of `AbortSignal.any([signal, other])`, which costs 10-20 µs per call on Node 20 and
+   * keeps a weak reference per call on the long-lived source signal.
+   */
+  alsoCancelOn?: AbortSignal;
   meta?: Record<string, unknown>;
 }
 
@@ -122,12 +128,14 @@ export class RpcConnection extends EventEmitter<RpcConnectionEvents> {
     }
     let timeoutMs: number;
     let signal: AbortSignal | undefined;
+    let signal2: AbortSignal | undefined;
     let meta: Record<string, unknown> | undefined;
     if (opts === undefined) {
       timeoutMs = this.s.defaultTimeoutMs;
     } else {
       timeoutMs = opts.deadline !== undefined ? opts.deadline - wallClockMs() : opts.timeoutMs ?? this.s.defaultTimeoutMs;
       signal = opts.signal;
+      signal2 = opts.alsoCancelOn;
       meta = opts.meta;
       if (meta !== undefined && (typeof meta !== 'object' || meta === null || Array.isArray(meta))) {
         return Promise.reject(new RpcError('INVALID_ARGUMENT', 'meta must be a plain object', { notExecuted: true }));
@@ -135,8 +143,9 @@ export class RpcConnection extends EventEmitter<RpcConnectionEvents> {
       if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs)) {
         return Promise.reject(new RpcError('INVALID_ARGUMENT', 'deadline/timeoutMs must be numbers', { notExecuted: true }));
       }
-      if (signal?.aborted) {
-        return Promise.reject(new RpcError('CANCELLED', 'call cancelled before it was sent', { notExecuted: true, cause: signal.reason }));
+      const aborted = signal?.aborted ? signal : signal2?.aborted ? signal2 : undefined;
+      if (aborted !== undefined) {
+        return Promise.reject(new RpcError('CANCELLED', 'call cancelled before it was sent', { notExecuted: true, cause: aborted.reason }));
       }
     }
     if (typeof method !== 'string' || method.length === 0) {
@@ -157,11 +166,12 @@ export class RpcConnection extends EventEmitter<RpcConnectionEvents> {
       return Promise.reject(new RpcError('PAYLOAD_TOO_LARGE', `request of ${frame.length} bytes exceeds maxFrameBytes ${this.s.maxFrameBytes}; not sent`, { notExecuted: true }));
     }
     return new Promise<RpcResponse<R>>((resolve, reject) => {
-      const call = new PendingCall(id, deadline, resolve as (r: RpcResponse<unknown>) => void, reject, signal);
+      const call = new PendingCall(id, deadline, resolve as (r: RpcResponse<unknown>) => void, reject, signal, signal2);
       this.calls.add(call);
-      if (signal !== undefined) {
+      if (signal !== undefined || signal2 !== undefined) {
         call.onAbort = () => this.cancel(call);
-        signal.addEventListener('abort', call.onAbort, { once: true });
+        signal?.addEventListener('abort', call.onAbort, { once: true });
+        signal2?.addEventListener('abort', call.onAbort, { once: true });
       }
       this.sweeper.track(deadline);
       if (this.calls.hasQueue || core.bufferedAmount >= this.s.highWaterMarkBytes) {
@@ -176,7 +186,8 @@ export class RpcConnection extends EventEmitter<RpcConnectionEvents> {
   private cancel(call: PendingCall): void {
     if (this.calls.take(call.id) !== call) return;
     if (call.written) this.core?.send(encodeCancel(call.id));
-    const reason: unknown = call.signal?.reason;
+    // The reason of the signal that fired (the caller's first when both have).
+    const reason: unknown = call.signal?.aborted ? call.signal.reason : call.signal2?.reason;
     call.reject(new RpcError('CANCELLED', 'call cancelled by the caller', { notExecuted: !call.written, cause: reason }));
   }
 
