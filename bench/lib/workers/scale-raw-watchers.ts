@@ -10,6 +10,7 @@
  * IPC: as scale-watchers.ts ({ready, members, modes}, {seen}, {marked}, {report}, {error}).
  */
 import * as net from 'node:net';
+import { Arrivals } from './arrivals';
 
 const [connect, root, service, countArg, timeoutArg] = process.argv.slice(2) as [string, string, string, string, string];
 const count = Number(countArg);
@@ -20,21 +21,14 @@ const [host, port] = connect.split(',')[0]!.split(':') as [string, string];
 
 const OP = { GET_DATA: 4, GET_CHILDREN2: 12, PING: 11, ADD_WATCH: 106, CLOSE: -11 } as const;
 const EVENT = { CREATED: 1, DELETED: 2 } as const;
-const arrivals = new Map<string, bigint[]>();
 let stats = { reads: 0, watchEvents: 0 };
 const sessions: RawSession[] = [];
 
 function send(message: object): void {
   process.send?.(message);
 }
-
-function arrived(key: string): void {
-  const t = process.hrtime.bigint();
-  let list = arrivals.get(key);
-  if (!list) arrivals.set(key, (list = []));
-  list.push(t);
-  if (list.length === count) send({ seen: key });
-}
+const arrivals = new Arrivals(count, send);
+const arrived = (key: string): void => arrivals.arrived(key);
 
 function frame(xid: number, type: number, body: (b: Buffer, at: number) => number, size: number): Buffer {
   const b = Buffer.allocUnsafe(12 + size);
@@ -185,7 +179,7 @@ process.on('message', (m: { cmd?: string }) => {
         reads: stats.reads,
         probes: 0,
         watchEvents: stats.watchEvents,
-        arrivals: Object.fromEntries([...arrivals].map(([k, v]) => [k, v.map(String)])),
+        arrivals: arrivals.toJSON(),
       },
     });
   } else if (m.cmd === 'close') {

@@ -12,6 +12,7 @@
 import * as fs from 'node:fs';
 import { Session as Inspector } from 'node:inspector';
 import * as path from 'node:path';
+import { Arrivals } from './arrivals';
 import type * as Coordination from '../../../lib/coordination';
 import type * as Zk from '../../../lib/zk';
 
@@ -27,13 +28,13 @@ const watchMode = watchModeArg === 'children' ? 'children' : 'auto';
 const count = Number(countArg);
 const sessions: ZkSession[] = [];
 const views: MembershipView[] = [];
-/** key → arrival stamps (ns), one per view. */
-const arrivals = new Map<string, bigint[]>();
 let base = { reads: 0, probes: 0, watchEvents: 0 };
 
 function send(message: object): void {
   process.send?.(message);
 }
+const arrivals = new Arrivals(count, send);
+const arrived = (key: string): void => arrivals.arrived(key);
 
 function totals(): { reads: number; probes: number; watchEvents: number } {
   const t = { reads: 0, probes: 0, watchEvents: 0 };
@@ -43,14 +44,6 @@ function totals(): { reads: number; probes: number; watchEvents: number } {
     t.watchEvents += s.stats.watchEvents;
   }
   return t;
-}
-
-function arrived(key: string): void {
-  const t = process.hrtime.bigint();
-  let list = arrivals.get(key);
-  if (!list) arrivals.set(key, (list = []));
-  list.push(t);
-  if (list.length === count) send({ seen: key });
 }
 
 /**
@@ -134,7 +127,7 @@ process.on('message', (m: { cmd?: string }) => {
         reads: now.reads - base.reads,
         probes: now.probes - base.probes,
         watchEvents: now.watchEvents - base.watchEvents,
-        arrivals: Object.fromEntries([...arrivals].map(([k, v]) => [k, v.map(String)])),
+        arrivals: arrivals.toJSON(),
       },
     });
   } else if (m.cmd === 'close') {
