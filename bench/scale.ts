@@ -20,6 +20,11 @@
 //                              or full (the JVM's own tiered C1 + C2, as in production: C2 compiles during the
 //                              first phase's changes, which then cost ZooKeeper about twice the CPU)
 //            --propagation-only  skip the renewal and leader-change measures; print, write no JSON or doc
+//            --layers  also a phase of ZkSession alone (no MembershipView: a persistent watch and a getData
+//                      per join), to split this lib's cost between the session layer and the view
+//            --no-raw  skip the raw baseline phase (by default every round also runs the same change sequence
+//                      against sessions that speak the wire protocol with no library, bench/lib/workers/
+//                      scale-raw-watchers.ts: ZooKeeper's fan-out + the kernel + Node's event loop, the floor)
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -49,6 +54,8 @@ if (ONLY !== undefined && ONLY !== 'elections') throw new Error('--only must be 
 const CHANGE_PROF_DIR = option('cpu-prof') ?? process.env.BENCH_CHANGE_PROF;
 const WHOLE_PROF_DIR = option('cpu-prof-whole') ?? process.env.BENCH_CPU_PROF;
 const PROPAGATION_ONLY = flag('propagation-only');
+const RAW = !flag('no-raw');
+const LAYERS = flag('layers');
 /** How ZooKeeper's JVM compiles (see the header). */
 const ZK_JIT = option('zk-jit') ?? 'c1';
 if (ZK_JIT !== 'full' && ZK_JIT !== 'c1') throw new Error('--zk-jit must be full or c1');
@@ -62,7 +69,9 @@ interface Variant {
   readonly label: string;
   /** Directory containing lib/; undefined: this checkout. */
   readonly root?: string;
-  readonly watchMode: 'auto' | 'children';
+  readonly watchMode: 'auto' | 'children' | 'session';
+  /** The raw baseline (no library): bench/lib/workers/scale-raw-watchers.ts. */
+  readonly raw?: boolean;
 }
 const LEADER_CHANGES = quick ? 3 : 5;
 const CANDIDATE_COUNTS = [10, 100] as const;
@@ -89,9 +98,11 @@ class WatcherProcess {
   private readonly waiters: { match: (m: Record<string, unknown>) => boolean; resolve: (m: Record<string, unknown>) => void; reject: (e: Error) => void }[] = [];
 
   constructor(readonly clients: number, connect: string, variant: Variant) {
-    const file = path.join(__dirname, 'lib', 'workers', 'scale-watchers.ts');
+    const file = path.join(__dirname, 'lib', 'workers', variant.raw ? 'scale-raw-watchers.ts' : 'scale-watchers.ts');
     const lib = path.resolve(variant.root ?? path.join(__dirname, '..'), 'lib');
-    const prof = WHOLE_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(WHOLE_PROF_DIR)}`] : [];
+    // BENCH_WATCHER_FLAGS: node/V8 flags for the watcher processes (diagnosis: --trace-deopt, --perf-basic-prof).
+    const flags = process.env.BENCH_WATCHER_FLAGS?.split(' ').filter(Boolean) ?? [];
+    const prof = [...flags, ...(WHOLE_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(WHOLE_PROF_DIR)}`] : [])];
     const env = CHANGE_PROF_DIR ? { ...process.env, BENCH_CHANGE_PROF: path.resolve(CHANGE_PROF_DIR) } : process.env;
     this.child = spawnTracked(process.execPath, [...prof, '-r', 'tsx/cjs', file, connect, ROOT, SERVICE, String(clients), String(WATCHER_SESSION_MS), lib, variant.watchMode], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -178,6 +189,8 @@ interface PropagationResult {
   watchEventsPerChangePerClient: number;
   /** CPU time (user + system) per change, by process group, over the whole change phase (includes the 150 ms gaps). */
   cpuMsPerChange: Record<string, number>;
+  /** The system (kernel) part of cpuMsPerChange: syscalls, the loopback TCP stack. */
+  sysCpuMsPerChange: Record<string, number>;
   /** The same, for joins and for departures apart (the 150 ms gap after each change included). */
   cpuMsPerChangeByKind: Record<'join' | 'leave', Record<string, number>>;
   /** How the views watched (view.watchMode → number of views). */
@@ -188,15 +201,15 @@ interface PropagationResult {
   register: Summary;
 }
 
-/** user + system CPU ms of each pid group, from /proc/<pid>/stat (clock ticks of 10 ms). */
-function cpuMs(groups: Record<string, number[]>): Record<string, number> {
+/** user + system CPU ms of each pid group (`sys: true`: system time only), from /proc/<pid>/stat (clock ticks of 10 ms). */
+function cpuMs(groups: Record<string, number[]>, sys = false): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, pids] of Object.entries(groups)) {
     out[k] = pids.reduce((sum, pid) => {
       try {
         const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
         const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-        return sum + (Number(fields[11]) + Number(fields[12])) * 10;
+        return sum + ((sys ? 0 : Number(fields[11])) + Number(fields[12])) * 10;
       } catch {
         return sum;
       }
@@ -230,6 +243,7 @@ async function measurePropagation(cluster: ZkCluster, variant: Variant): Promise
 
     const cpuPids = { zookeeper: [cluster.pid(1) ?? -1], watchers: watchers.map((w) => w.child.pid ?? -1), bench: [process.pid] };
     const cpuBefore = cpuMs(cpuPids);
+    const sysBefore = cpuMs(cpuPids, true);
     const loadBefore = os.loadavg()[0]!;
     const changes: { key: string; kind: 'join' | 'leave'; t0: bigint }[] = [];
     let joined = 0;
@@ -267,6 +281,8 @@ async function measurePropagation(cluster: ZkCluster, variant: Variant): Promise
     const cpuAfter = cpuMs(cpuPids);
     const loadAfter = os.loadavg()[0]!;
     const cpuPerChange = Object.fromEntries(Object.keys(cpuPids).map((k) => [k, (cpuAfter[k]! - cpuBefore[k]!) / CHANGES]));
+    const sysAfter = cpuMs(cpuPids, true);
+    const sysPerChange = Object.fromEntries(Object.keys(cpuPids).map((k) => [k, (sysAfter[k]! - sysBefore[k]!) / CHANGES]));
     for (const w of watchers) w.send('report');
     const reports = (await Promise.all(watchers.map((w) => w.next('report', 30000)))).map((m) => m.report as WatcherReport);
 
@@ -294,6 +310,7 @@ async function measurePropagation(cluster: ZkCluster, variant: Variant): Promise
       readsInclProbesPerChangePerClient: sum('reads') / denom,
       watchEventsPerChangePerClient: sum('watchEvents') / denom,
       cpuMsPerChange: cpuPerChange,
+      sysCpuMsPerChange: sysPerChange,
       cpuMsPerChangeByKind: Object.fromEntries((['join', 'leave'] as const).map((kind) => {
         const n = changes.filter((ch) => ch.kind === kind).length;
         return [kind, Object.fromEntries(Object.entries(cpuByKind[kind]).map(([k, v]) => [k, v / Math.max(1, n)]))];
@@ -335,7 +352,7 @@ async function renewalNotifications(connect: string, viewCount: number): Promise
       const s = new ZkSession({ connect, sessionTimeoutMs: WATCHER_SESSION_MS, leaseProbe: 'read' });
       sessions.push(s);
       await s.start();
-      const v = new MembershipView(s, service, { root: ROOT, watchMode: WATCH_MODE as Variant['watchMode'] });
+      const v = new MembershipView(s, service, { root: ROOT, watchMode: WATCH_MODE as 'auto' | 'children' });
       views.push(v);
       await v.start();
     }
@@ -375,6 +392,8 @@ async function main(): Promise<void> {
   let cluster: ZkCluster | undefined;
   const elections: ElectionScale[] = [];
   const variants: Variant[] = [{ label: `this (${WATCH_MODE})`, watchMode: WATCH_MODE as Variant['watchMode'] }];
+  if (LAYERS) variants.push({ label: 'ZkSession only (no view)', watchMode: 'session' });
+  if (RAW) variants.push({ label: 'raw (no library)', watchMode: 'auto', raw: true });
   if (BASE) variants.push({ label: 'base', root: BASE, watchMode: 'auto' });
   const phases: Phase[] = [];
   let renewals: RenewalCounts | undefined;
@@ -446,6 +465,10 @@ function reportPropagation(phases: readonly Phase[], variants: readonly Variant[
     `${p.readsPerChangePerClient <= TARGET_READS ? 'MET ' : 'MISS'} ${round2(p.readsPerChangePerClient)} ZooKeeper reads per change per client (target <= ${TARGET_READS})`,
     `${renewals.watchEvents === 0 && renewals.changes === 0 && renewals.renewals > 0 ? 'MET ' : 'MISS'} lease renewals: ${renewals.watchEvents} watch events and ${renewals.changes} changes at ${renewals.views} views over ${renewals.renewals} renewals (target 0)`,
   ];
+  const raw = phases.filter((ph) => ph.variant.raw).at(-1)?.result;
+  if (raw) {
+    checks.push(`INFO raw baseline (no library, last raw phase): p99 per client ${round1(raw.perClient.p99)} ms, all clients ${round1(raw.allClients.p99)} ms; watchers' CPU ${round2(raw.cpuMsPerChange.watchers!)} ms per change (this lib: ${round2(p.cpuMsPerChange.watchers!)})`);
+  }
   console.log(`\n${checks.join('\n')}`);
 
   const file = writeResult('scale.json', {
@@ -470,6 +493,12 @@ function reportPropagation(phases: readonly Phase[], variants: readonly Variant[
     loadAverage1m: p.load,
     phases: phases.map((ph) => ({ variant: ph.variant.label, round: ph.round, row: phaseRow(ph.variant, ph.round, ph.result) })),
     leaseRenewals: renewals,
+    rawBaseline: raw && {
+      propagationMs: { p50: round1(raw.perClient.p50), p99: round1(raw.perClient.p99) },
+      propagationAllClientsMs: { p50: round1(raw.allClients.p50), p99: round1(raw.allClients.p99), max: round1(raw.allClients.max) },
+      cpuMsPerChange: raw.cpuMsPerChange,
+      loadAverage1m: raw.load,
+    },
   });
   console.log(`\nwrote ${file}`);
   const m = machine();
@@ -485,7 +514,7 @@ ${markdownTable(propHeaders, propRows)}
 
 ${markdownTable(costHeaders, costRows)}
 
-Every propagation phase of this run (${BASE ? `alternating this lib and the baseline, ${BASE_LABEL}` : 'one lib'}; the tables above are the last phase of this lib):
+Every propagation phase of this run (${[RAW ? 'the raw baseline' : '', BASE ? `the baseline ${BASE_LABEL}` : ''].filter(Boolean).map((b) => `alternating this lib and ${b}`).join(', ') || 'one lib'}; the tables above are the last phase of this lib${RAW ? `; "raw (no library)": the same changes to ${CLIENTS} sessions that speak ZooKeeper's wire protocol with no library — a persistent recursive watch, a getData per join, nothing else: ZooKeeper's fan-out, the kernel and Node's event loop, the floor any client pays` : ''}):
 
 ${markdownTable(AB_HEADERS, abRows)}
 
@@ -516,7 +545,7 @@ function printPhases(phases: readonly { variant: Variant; round: number; result:
   console.log(`\n${CLIENTS} clients, ${MEMBERS} members, ${CHANGES} changes (propagation only: no JSON, no doc)\n${formatTable(AB_HEADERS, phases.map((ph) => phaseRow(ph.variant, ph.round, ph.result)))}`);
   for (const ph of phases) {
     const r = ph.result;
-    console.log(`${ph.variant.label} #${ph.round}: leaves p50 ${round1(r.byKind.leave.p50)} p99 ${round1(r.byKind.leave.p99)}, joins p50 ${round1(r.byKind.join.p50)} p99 ${round1(r.byKind.join.p99)} (register() p50 ${round1(r.register.p50)} max ${round1(r.register.max)}); CPU ms/change ${Object.entries(r.cpuMsPerChange).map(([k, v]) => `${k} ${round2(v)}`).join(', ')}`);
+    console.log(`${ph.variant.label} #${ph.round}: leaves p50 ${round1(r.byKind.leave.p50)} p99 ${round1(r.byKind.leave.p99)}, joins p50 ${round1(r.byKind.join.p50)} p99 ${round1(r.byKind.join.p99)} (register() p50 ${round1(r.register.p50)} max ${round1(r.register.max)}); CPU ms/change ${Object.entries(r.cpuMsPerChange).map(([k, v]) => `${k} ${round2(v)} (sys ${round2(r.sysCpuMsPerChange[k]!)})`).join(', ')}`);
     for (const kind of ['join', 'leave'] as const) {
       console.log(`  CPU ms per ${kind}: ${Object.entries(r.cpuMsPerChangeByKind[kind]).map(([k, v]) => `${k} ${round2(v)}`).join(', ')}`);
     }

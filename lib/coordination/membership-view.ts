@@ -277,10 +277,17 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
       } finally {
         if (pending === undefined) this.tracked.settle();
       }
-      return pending?.finally(() => this.tracked.settle());
+      // then, not finally: finally costs two more promises and microtask hops per join read.
+      return pending?.then(this.settled, this.settledWithError);
     }
     return this.refreshAll();
   }
+
+  private readonly settled = (): void => this.tracked.settle();
+  private readonly settledWithError = (error: unknown): never => {
+    this.tracked.settle();
+    throw error;
+  };
 
   private async refreshAll(): Promise<void> {
     try {
@@ -315,14 +322,16 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
     for (const o of toRead) this.staleData.delete(o.name);
     const watchData = this.mode !== 'persistent';
     const mark = this.tracked.mark();
-    const reads = toRead.length === 1
-      ? this.readMember(toRead[0]!.name, toRead[0]!.sequence, watchData, mark).then((m): Read[] => [m])
-      : Promise.all(toRead.map((o) => this.readMember(o.name, o.sequence, watchData, mark)));
-    return reads.then((read) => this.apply(present, toRead, read), (error: unknown) => {
+    const failed = (error: unknown): never => {
       // Read again next time (new names too: under the persistent watch nothing lists them again).
       for (const o of toRead) if (!this.tracked.changedSince(o.name, mark)) this.staleData.add(o.name);
       throw error;
-    });
+    };
+    // One read (a join, the usual case): no array promise in between.
+    if (toRead.length === 1) {
+      return this.readMember(toRead[0]!.name, toRead[0]!.sequence, watchData, mark).then((m) => this.apply(present, toRead, [m]), failed);
+    }
+    return Promise.all(toRead.map((o) => this.readMember(o.name, o.sequence, watchData, mark))).then((read) => this.apply(present, toRead, read), failed);
   }
 
   private apply(present: Set<string> | undefined, toRead: readonly { name: string }[], read: readonly Read[]): void {

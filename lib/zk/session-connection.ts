@@ -22,12 +22,18 @@ const EVENT_TYPES: Record<number, WatchEvent['type']> = {
   [nzc.Event.NODE_CHILDREN_CHANGED]: 'childrenChanged',
 };
 
-/** A request in flight: settles once — answered, failed, timed out, or failed with the session. */
+/**
+ * A request in flight: settles once — answered, failed, timed out, or failed with the session. Its
+ * timeout is checked by the session's tick (at most one tick period late), not by a timer of its
+ * own: every watching client issues a request per join it reads, and a timer per request costs
+ * Node's timer-list bookkeeping twice (arm, clear) on the hot path.
+ */
 class PendingRequest {
   settled = false;
   readonly generation: number;
   readonly sentAt = monotonicMs();
-  private readonly timer: NodeJS.Timeout;
+  readonly deadline: number;
+  readonly timeoutMs: number;
 
   constructor(
     private readonly owner: SessionConnection,
@@ -38,8 +44,8 @@ class PendingRequest {
     private readonly reject: (error: ZkError) => void,
   ) {
     this.generation = owner.currentGeneration;
-    const timeoutMs = owner.options.requestTimeoutMs ?? owner.sessionTimeoutMs;
-    this.timer = setTimeout(timedOut, timeoutMs, this, timeoutMs);
+    this.timeoutMs = owner.options.requestTimeoutMs ?? owner.sessionTimeoutMs;
+    this.deadline = this.sentAt + this.timeoutMs;
   }
 
   answer(error: unknown, result: unknown): void {
@@ -50,7 +56,6 @@ class PendingRequest {
       return;
     }
     this.settled = true;
-    clearTimeout(this.timer);
     this.owner.forget(this);
     this.resolve(result);
   }
@@ -58,7 +63,6 @@ class PendingRequest {
   fail(error: ZkError): void {
     if (this.settled) return;
     this.settled = true;
-    clearTimeout(this.timer);
     this.owner.forget(this);
     this.reject(error);
   }
@@ -72,8 +76,8 @@ class PendingRequest {
   }
 }
 
-function timedOut(pending: PendingRequest, timeoutMs: number): void {
-  pending.fail(new ZkError('TIMEOUT', `${pending.describe()}: no answer within ${timeoutMs} ms (outcome unknown)`, { path: pending.where }));
+function timedOut(pending: PendingRequest): void {
+  pending.fail(new ZkError('TIMEOUT', `${pending.describe()}: no answer within ${pending.timeoutMs} ms (outcome unknown)`, { path: pending.where }));
 }
 
 /**
@@ -184,7 +188,9 @@ export abstract class SessionConnection extends EventEmitter<ZkSessionEvents> {
     });
     this.setState('connecting');
     this.openClient();
-    const tickMs = Math.max(10, Math.min(100, Math.floor(this.options.sessionTimeoutMs / 20)));
+    // Request timeouts are checked on the tick too: a short requestTimeoutMs ticks faster.
+    const shortest = Math.min(this.options.sessionTimeoutMs, this.options.requestTimeoutMs ?? Number.POSITIVE_INFINITY);
+    const tickMs = Math.max(10, Math.min(100, Math.floor(shortest / 20)));
     this.tickMs = tickMs;
     startTicking(this, tickMs);
     return this.startPromise;
@@ -360,6 +366,11 @@ export abstract class SessionConnection extends EventEmitter<ZkSessionEvents> {
     this.emit('malformedReply', held);
   }
 
+  /** Fails the requests whose timeout has passed (see PendingRequest). */
+  private expireRequests(now: number): void {
+    for (const p of this.pending) if (now >= p.deadline) timedOut(p);
+  }
+
   private failPending(error: ZkError): void {
     for (const p of [...this.pending]) p.fail(error);
   }
@@ -369,6 +380,7 @@ export abstract class SessionConnection extends EventEmitter<ZkSessionEvents> {
     const client = this.client;
     if (!client || this.currentState === 'closed') return;
     const now = monotonicMs();
+    if (this.pending.size > 0) this.expireRequests(now);
     this.flushMalformed(now);
     const timeout = this.negotiatedTimeoutMs;
     if (this.currentState === 'connected') {

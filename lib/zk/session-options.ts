@@ -13,7 +13,11 @@ export interface ZkSessionOptions {
   readonly connect: string;
   /** Requested session timeout; ZooKeeper negotiates it into [minSessionTimeout, maxSessionTimeout]. Default 10000. */
   readonly sessionTimeoutMs?: number;
-  /** Every request settles within this time (TIMEOUT, outcome unknown). Default: the session timeout. */
+  /**
+   * Every request settles within this time (TIMEOUT, outcome unknown) — checked on the session's tick,
+   * so up to 1/20 of the smaller of this and the session timeout later (at least 10 ms, at most 100 ms).
+   * Default: the session timeout.
+   */
   readonly requestTimeoutMs?: number;
   /** start() rejects if no session is established within this time. Default 30000. */
   readonly startTimeoutMs?: number;

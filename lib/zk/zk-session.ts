@@ -32,8 +32,9 @@ export class ZkSession extends SessionConnection {
     return this.request<string>('create', path, true, (c, cb) => c.create(path, toBuffer(data), acls, mode, cb));
   }
 
-  async get(path: string, opts: { watch?: WatchFn } = {}): Promise<{ data: Buffer; stat: ZnodeStat }> {
-    // The most frequent request of all (a watching client's read of every join): no client layers.
+  get(path: string, opts: { watch?: WatchFn } = {}): Promise<{ data: Buffer; stat: ZnodeStat }> {
+    // The most frequent request of all (a watching client's read of every join): no client layers,
+    // and not async (request() never throws; an async wrapper would add a promise hop per read).
     return this.request('get', path, false, (c, cb) => directGetData(c, path, this.wrapWatch(c, opts.watch), cb));
   }
 

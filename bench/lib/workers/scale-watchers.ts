@@ -3,7 +3,8 @@
  * 'read') with its own MembershipView of one service. Every view's change is stamped with
  * process.hrtime.bigint() (CLOCK_MONOTONIC, the parent's clock) per member that joined or left.
  *   args: <connect> <root> <service> <count> <sessionTimeoutMs> [<dir containing lib/> [<watchMode>]]
- *   (the lib directory: an A/B baseline, e.g. main's lib; watchMode 'auto' | 'children')
+ *   (the lib directory: an A/B baseline, e.g. main's lib; watchMode 'auto' | 'children' | 'session': ZkSession
+ *   without a view, see startSessionOnly)
  * IPC in: {cmd:'mark'} (zero the read counters), {cmd:'report'}, {cmd:'close'}
  * IPC out: {ready, members, modes}, {seen: key} once every view saw key ("join:<id>" / "leave:<id>"),
  *          {report: {arrivals, reads, probes, watchEvents, clients}}, {error}
@@ -11,6 +12,7 @@
 import * as fs from 'node:fs';
 import { Session as Inspector } from 'node:inspector';
 import * as path from 'node:path';
+import { Arrivals } from './arrivals';
 import type * as Coordination from '../../../lib/coordination';
 import type * as Zk from '../../../lib/zk';
 
@@ -26,13 +28,13 @@ const watchMode = watchModeArg === 'children' ? 'children' : 'auto';
 const count = Number(countArg);
 const sessions: ZkSession[] = [];
 const views: MembershipView[] = [];
-/** key → arrival stamps (ns), one per view. */
-const arrivals = new Map<string, bigint[]>();
 let base = { reads: 0, probes: 0, watchEvents: 0 };
 
 function send(message: object): void {
   process.send?.(message);
 }
+const arrivals = new Arrivals(count, send);
+const arrived = (key: string): void => arrivals.arrived(key);
 
 function totals(): { reads: number; probes: number; watchEvents: number } {
   const t = { reads: 0, probes: 0, watchEvents: 0 };
@@ -44,18 +46,42 @@ function totals(): { reads: number; probes: number; watchEvents: number } {
   return t;
 }
 
-function arrived(key: string): void {
-  const t = process.hrtime.bigint();
-  let list = arrivals.get(key);
-  if (!list) arrivals.set(key, (list = []));
-  list.push(t);
-  if (list.length === count) send({ seen: key });
+/**
+ * watchMode 'session' (bench:scale --layers): ZkSession alone, no view — a persistent recursive watch,
+ * a getData per join, the member id parsed from the record: what the session layer costs without
+ * MembershipView (the A/B of the layers; raw wire-protocol sessions are scale-raw-watchers.ts).
+ */
+async function startSessionOnly(session: ZkSession): Promise<number> {
+  const members = `${root}/${service}/members`;
+  const ids = new Map<string, string>();
+  const read = async (path: string): Promise<string> => {
+    const id = (JSON.parse((await session.get(path)).data.toString()) as { id: string }).id;
+    ids.set(path, id);
+    return id;
+  };
+  await session.watchRecursive(members, (event) => {
+    if (event.type === 'deleted') {
+      const id = ids.get(event.path);
+      ids.delete(event.path);
+      if (id !== undefined) arrived(`leave:${id}`);
+    } else if (event.type === 'created' && event.path !== members) {
+      void read(event.path).then((id) => arrived(`join:${id}`));
+    }
+  });
+  const { children } = await session.children(members);
+  await Promise.all(children.map((name) => read(`${members}/${name}`)));
+  return ids.size;
 }
+const sessionOnlySizes: number[] = [];
 
 async function startOne(): Promise<void> {
   const session = new ZkSession({ connect, sessionTimeoutMs: Number(timeoutArg), leaseProbe: 'read', startTimeoutMs: 120000 });
   sessions.push(session);
   await session.start();
+  if (watchModeArg === 'session') {
+    sessionOnlySizes.push(await startSessionOnly(session));
+    return;
+  }
   // A baseline lib without the option ignores it.
   const view = new MembershipView(session, service, { root, watchMode });
   views.push(view);
@@ -101,7 +127,7 @@ process.on('message', (m: { cmd?: string }) => {
         reads: now.reads - base.reads,
         probes: now.probes - base.probes,
         watchEvents: now.watchEvents - base.watchEvents,
-        arrivals: Object.fromEntries([...arrivals].map(([k, v]) => [k, v.map(String)])),
+        arrivals: arrivals.toJSON(),
       },
     });
   } else if (m.cmd === 'close') {
@@ -115,6 +141,10 @@ void (async () => {
   const batch = 25;
   for (let i = 0; i < count; i += batch) {
     await Promise.all(Array.from({ length: Math.min(batch, count - i) }, () => startOne()));
+  }
+  if (watchModeArg === 'session') {
+    send({ ready: true, members: sessionOnlySizes, modes: { 'persistent (session only)': count } });
+    return;
   }
   const modes: Record<string, number> = {};
   for (const v of views) {

@@ -149,13 +149,14 @@ export function recursiveWatchPaths(client: Client): string[] {
 
 function dispatch(registry: Registry, event: PersistentWatchEvent): void {
   const path = event.path;
-  for (const [watched, listeners] of registry) {
+  // forEach, not for..of over entries: no [key, value] array per watched path on every notification.
+  registry.forEach((listeners, watched) => {
     const covers = path === watched || watched === '/'
       || (path.length > watched.length && path.charCodeAt(watched.length) === 47 /* '/' */ && path.startsWith(watched));
-    if (!covers) continue;
+    if (!covers) return;
     const delivered: PersistentWatchEvent = { type: event.type, path };
-    for (const fn of listeners) fn(delivered);
-  }
+    listeners.forEach((fn) => fn(delivered));
+  });
 }
 
 const FIXED = Symbol.for('zk-ha.client-fix.persistent-watch');

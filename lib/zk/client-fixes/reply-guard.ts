@@ -33,7 +33,8 @@ const REPLY_HEADER_BYTES = 16;
 /** protocolVersion + timeOut + sessionId + passwd length. */
 const CONNECT_REPLY_MIN_BYTES = 20;
 
-const STATES = { CONNECTING: 1, CONNECTED: 2, SESSION_EXPIRED: -3, AUTHENTICATION_FAILED: -4 } as const;
+const STATES = { CONNECTING: 1, CONNECTED: 2, CONNECTED_READ_ONLY: 3, SESSION_EXPIRED: -3, AUTHENTICATION_FAILED: -4 } as const;
+const OP_PING = 11;
 const AUTH_FAILED = -115;
 const WATCH_EVENT_TYPES = new Set([1, 2, 3, 4]);
 
@@ -60,6 +61,7 @@ export interface ConnectionManagerInternals {
   updateTimeout(timeout: number): void;
   onPacketQueueReadable(): void;
   onSocketTimeout(): void;
+  queue(request: unknown, callback: (error: unknown) => void): void;
   emit(event: string, ...args: unknown[]): boolean;
   /** Per-client cap set by ZkSession; DEFAULT_MAX_REPLY_BYTES when unset. */
   zkhaMaxReplyBytes?: number;
@@ -67,6 +69,8 @@ export interface ConnectionManagerInternals {
 
 interface JuteModule {
   Response: new (header: unknown, payload: unknown) => unknown;
+  Request: new (header: unknown, payload: null) => unknown;
+  protocol: { RequestHeader: new (xid: number, type: number) => unknown };
   data: { Stat: { prototype: object }; ACL: { prototype: object }; Id: { prototype: object } };
 }
 interface ExceptionModule { create(code: number): unknown }
@@ -87,10 +91,16 @@ interface Framing {
 const framing = new WeakMap<ConnectionManagerInternals, Framing>();
 
 export function installReplyGuard(
-  proto: { onSocketData: (this: ConnectionManagerInternals, chunk: Buffer) => void },
+  proto: { onSocketData: (this: ConnectionManagerInternals, chunk: Buffer) => void; onSocketTimeout?: (this: ConnectionManagerInternals) => void },
   jute: JuteModule,
   Exception: ExceptionModule,
 ): void {
+  // A ping, without re-arming the socket's idle timeout (startPings sends them).
+  proto.onSocketTimeout = function onSocketTimeout(this: ConnectionManagerInternals): void {
+    if (this.socket && (this.state === STATES.CONNECTED || this.state === STATES.CONNECTED_READ_ONLY)) {
+      this.queue(new jute.Request(new jute.protocol.RequestHeader(XID.PING, OP_PING), null), () => undefined);
+    }
+  };
   // Records node-zookeeper-client's ACL.fromRecord accepts (it checks instanceof).
   const factory: RecordFactory = {
     stat: () => Object.create(jute.data.Stat.prototype) as ReturnType<RecordFactory['stat']>,
@@ -207,7 +217,37 @@ function onConnectReply(cm: ConnectionManagerInternals, buf: Buffer, start: numb
   cm.updateTimeout(reply.timeOut);
   cm.setState(STATES.CONNECTED);
   cm.onPacketQueueReadable();
-  cm.socket?.setTimeout(cm.pingTimeout, cm.onSocketTimeout.bind(cm));
+  startPings(cm);
+}
+
+/**
+ * Keeps an idle session alive: a ping once nothing was written for a ping period (a third of the
+ * session timeout), looked at every half period — at most 1.5 periods of silence, half the session
+ * timeout. Not node-zookeeper-client's socket idle timeout: Node re-arms a socket's idle timer on
+ * every read and every write, i.e. per notification and per reply of every session — bookkeeping on
+ * the hot path for an event that, with ZkSession's probes (writes every period), never fires. Ends
+ * with the connection.
+ */
+function startPings(cm: ConnectionManagerInternals): void {
+  const socket = cm.socket;
+  if (!socket) return;
+  const period = Math.max(2, cm.pingTimeout);
+  let written = socket.bytesWritten;
+  let quiet = 0;
+  const timer = setInterval(() => {
+    if (cm.socket !== socket || socket.destroyed) {
+      clearInterval(timer);
+      return;
+    }
+    const now = socket.bytesWritten;
+    quiet = now === written ? quiet + 1 : 0;
+    written = now;
+    if (quiet >= 2) {
+      quiet = 0;
+      cm.onSocketTimeout();
+    }
+  }, Math.floor(period / 2));
+  timer.unref();
 }
 
 function onReply(cm: ConnectionManagerInternals, r: JuteReader, factory: RecordFactory, jute: JuteModule, Exception: ExceptionModule): void {
