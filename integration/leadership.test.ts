@@ -67,10 +67,10 @@ describe('leadership: a lease on the primary\'s own znode (real ZooKeeper)', fun
     candidates.start(root, id, { connect, leaseMs });
 
   /** a leads, b (second in line) has watched a's renewals for a lease; the handoff between them is watched. */
-  async function leaderAndObserver(root: string): Promise<{ a: Candidate; b: Candidate; handoff: { expectNoOverlap(): void }; admin: ZkSession }> {
-    const a = await candidate(root, 'a');
+  async function leaderAndObserver(root: string, standby = true): Promise<{ a: Candidate; b: Candidate; handoff: { expectNoOverlap(): void }; admin: ZkSession }> {
+    const a = await candidates.start(root, 'a', { connect: zk.connectString, leaseMs: LEASE_MS, standby });
     await eventually('a leads', () => a.election.isLeader());
-    const b = await candidate(root, 'b');
+    const b = await candidates.start(root, 'b', { connect: zk.connectString, leaseMs: LEASE_MS, standby });
     await sleep(LEASE_MS);
     return { a, b, handoff: watchHandoff(a, b), admin: await open() };
   }
@@ -216,9 +216,9 @@ describe('leadership: a lease on the primary\'s own znode (real ZooKeeper)', fun
     expect(a.log).to.include('demoted:lease-lost' satisfies `demoted:${DemotionReason}`);
   });
 
-  it('a graceful handover: the successor sends its claim on the departure notification, conditioned on the release marker, before its listing is answered; the marker is consumed', async () => {
+  it('a graceful handover without hot standby: the successor sends its claim on the departure notification, conditioned on the release marker, before its listing is answered; the marker is consumed', async () => {
     const root = uniqueRoot();
-    const { a, b, handoff, admin } = await leaderAndObserver(root);
+    const { a, b, handoff, admin } = await leaderAndObserver(root, false);
     const own = a.membership.node!;
     const marker = releaseMarkerPath(servicePaths('svc', root), leaseNodeName(own.name, own.sessionId));
     // The order in which b's session sends the claim and gets its listings back, from the resign on.

@@ -51,12 +51,12 @@ export class Candidates {
 
   constructor(private readonly sessions: Sessions) {}
 
-  async start(root: string, id: string, opts: { connect?: string; leaseMs?: number; sessionTimeoutMs?: number; service?: string } = {}): Promise<Candidate> {
+  async start(root: string, id: string, opts: { connect?: string; leaseMs?: number; sessionTimeoutMs?: number; service?: string; standby?: boolean } = {}): Promise<Candidate> {
     const session = this.sessions.create({ ...(opts.connect ? { connect: opts.connect } : {}), ...(opts.sessionTimeoutMs ? { sessionTimeoutMs: opts.sessionTimeoutMs } : {}) });
     const notifications = recordNotifications(session);
     await session.start();
     const membership = new Membership(session, { service: opts.service ?? 'svc', mode: 'primary-backup', root, record: { id, url: `ws://127.0.0.1:1/${id}` } });
-    const election = new Election(session, membership, { leaseMs: opts.leaseMs });
+    const election = new Election(session, membership, { leaseMs: opts.leaseMs, standby: opts.standby });
     this.elections.push(election);
     const c: Candidate = { id, session, membership, election, log: [], takeovers: [], notifications };
     election.on('elected', (e) => c.log.push(`elected:${e.epoch}`));

@@ -34,6 +34,14 @@ export interface ElectionOptions {
    * successor removes it once the no-lease grace has passed. An exception counts as false.
    */
   readonly isEligible?: () => Promise<boolean> | boolean;
+  /**
+   * Hot standby (leadership.md): the second in line renews a standby lease — one check-only
+   * ZooKeeper write per lease/3, which changes no node and wakes nobody — so that a graceful
+   * handover (`resign`, `stepDown`) costs one ZooKeeper write instead of two: the successor serves
+   * the moment it is told of the release. false halves the renewal writes of a service (the head's
+   * alone); a handover then waits for the successor's own lease write. Default true.
+   */
+  readonly standby?: boolean;
 }
 
 export interface ElectionStats {
@@ -55,6 +63,8 @@ export interface ElectionStats {
    */
   releaseClaims: number;
   releaseClaimsWon: number;
+  /** Handovers by name served at once on our standby lease (hot standby). */
+  standbyHandovers: number;
 }
 
 /** Defaults (DESIGN.md): fail over in about one lease, ride out GC pauses shorter than it. */

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'events';
 import { monotonicMs } from '../base/clock';
 import { InvalidOptionError } from '../base/errors';
-import { fraction, integerInRange } from '../base/options';
+import { booleanOption, fraction, integerInRange } from '../base/options';
 import { ZkError, ZkSession } from '../zk';
 import type { MultiOp } from '../zk';
 import { DEFAULT_DRIFT_MARGIN, DEFAULT_LEASE_MS } from './election-types';
@@ -14,6 +14,7 @@ import type { Membership, OwnNode } from './membership';
 import { leaseNodeName, releaseMarkerPath, sortMemberNames } from './paths';
 import { PredecessorWatch } from './predecessor-watch';
 import { SerialTask } from './serial-task';
+import { StandbyLease } from './standby-lease';
 import { WakeTimer } from './wake-timer';
 
 interface Leading {
@@ -37,7 +38,9 @@ export class Election extends EventEmitter<ElectionEvents> {
   readonly leaseMs: number;
   readonly driftMargin: number;
   readonly leaseFraction: number;
-  readonly stats: ElectionStats = { wakeups: 0, headEvents: 0, notified: 0, evaluations: 0, takeovers: 0, releaseClaims: 0, releaseClaimsWon: 0 };
+  /** The second in line keeps a standby lease (leadership.md, "Hot standby"). */
+  readonly standbyEnabled: boolean;
+  readonly stats: ElectionStats = { wakeups: 0, headEvents: 0, notified: 0, evaluations: 0, takeovers: 0, releaseClaims: 0, releaseClaimsWon: 0, standbyHandovers: 0 };
   private leading: Leading | undefined;
   private running = false;
   private readonly task = new SerialTask(() => this.evaluate(), (error) => {
@@ -56,6 +59,8 @@ export class Election extends EventEmitter<ElectionEvents> {
   /** The node we last led with: once demoted (or resigned) with it, we do not expect to lead again with it. */
   private ledWith: string | undefined;
   private readonly predecessorWatch: PredecessorWatch;
+  /** Our standby lease while second in line with nothing between us and the head (per own node). */
+  private standby: StandbyLease | undefined;
 
   private readonly onRegistered = (): void => this.schedule();
   private readonly onUnregistered = (info: { reason: string }): void => {
@@ -83,6 +88,7 @@ export class Election extends EventEmitter<ElectionEvents> {
     this.leaseMs = integerInRange('leaseMs', options.leaseMs, 20, 600_000, DEFAULT_LEASE_MS);
     this.driftMargin = fraction('driftMargin', options.driftMargin, DEFAULT_DRIFT_MARGIN);
     this.leaseFraction = fraction('leaseFraction', options.leaseFraction, 0.5);
+    this.standbyEnabled = booleanOption('standby', options.standby, true);
     if (options.isEligible !== undefined && typeof options.isEligible !== 'function') {
       throw new InvalidOptionError('isEligible', 'must be a function');
     }
@@ -162,7 +168,10 @@ export class Election extends EventEmitter<ElectionEvents> {
    */
   async resign(opts: { rejoin?: boolean; beforeRelease?: () => Promise<void> } = {}): Promise<void> {
     const holder = this.leading?.holder;
+    const own = this.membership.node;
     this.demote('resigned', true);
+    // Who is right behind us, read while admitted calls drain: the release names it (hot standby).
+    const successor = holder && own && this.standbyEnabled ? this.nextInLine(own) : Promise.resolve(undefined);
     let failed: { error: unknown } | undefined;
     try {
       // E.g. let calls admitted while leading finish, so the successor never overlaps with them.
@@ -170,7 +179,7 @@ export class Election extends EventEmitter<ElectionEvents> {
     } catch (error) {
       failed = { error };
     }
-    const release = holder ? holder.releaseOps() : [];
+    const release = holder ? holder.releaseOps(await successor) : [];
     if (opts.rejoin === false) {
       this.stop();
       await this.membership.leave(release);
@@ -182,11 +191,24 @@ export class Election extends EventEmitter<ElectionEvents> {
     if (failed) throw failed.error;
   }
 
+  /** The member right behind ours in the line (any record: one that is not a candidate never acts on a marker). */
+  private async nextInLine(own: OwnNode): Promise<{ name: string; path: string } | undefined> {
+    try {
+      const { children } = await this.session.children(this.membership.paths.members);
+      const ordered = sortMemberNames(children);
+      const next = ordered[ordered.findIndex((o) => o.name === own.name) + 1];
+      return next && ordered.some((o) => o.name === own.name) ? { name: next.name, path: `${this.membership.paths.members}/${next.name}` } : undefined;
+    } catch {
+      return undefined; // a plain release then
+    }
+  }
+
   /**
    * Stops leading at once (isLeader() is false from here on). On a handover (`handover`) the holder
    * keeps its node, and may keep renewing while admitted calls drain, until release() marks it.
    */
   private demote(reason: DemotionReason, handover = false): void {
+    if (reason !== 'not-lowest') this.stopStandby();
     const was = this.leading;
     if (!was) return;
     this.leading = undefined;
@@ -199,6 +221,7 @@ export class Election extends EventEmitter<ElectionEvents> {
   }
 
   private resetObservation(): void {
+    this.stopStandby();
     this.predecessorWatch.invalidate();
     this.observer?.close();
     this.observer = undefined;
@@ -224,6 +247,9 @@ export class Election extends EventEmitter<ElectionEvents> {
     const own = this.membership.node;
     if (!own || own.sessionId !== this.session.sessionId) return;
     this.stats.evaluations++;
+    // The head released with us named right behind it: serve now, on the standby lease.
+    const handover = this.observer?.handover;
+    if (handover !== undefined && !this.leading && (await this.leadOnStandby(own, handover))) return;
     const line = this.line;
     if (this.quiet && line?.own === own && this.observer?.name === line.head) {
       // Woken by the takeover deadline (or, third in line, to read the head's lease again) with nothing
@@ -250,7 +276,10 @@ export class Election extends EventEmitter<ElectionEvents> {
     const ordered = sortMemberNames(children);
     const index = ordered.findIndex((o) => o.name === own.name);
     if (index === -1) return; // our node is gone: Membership registers again and wakes us
-    if (index === 0) return this.evaluateHead(own, learnedAt);
+    if (index === 0) {
+      this.stopStandby();
+      return this.evaluateHead(own, learnedAt);
+    }
     if (this.leading) this.demote('not-lowest');
     if (this.actAt?.node === own.name) this.actAt = undefined;
     // Far back, and our predecessor (valid when we armed its watch, unchanged since) is still there:
@@ -260,8 +289,10 @@ export class Election extends EventEmitter<ElectionEvents> {
     const place = await this.predecessorWatch.place(ordered, index);
     if (!place || this.membership.node !== own) return this.schedule();
     const { ahead, skipped, predecessor } = place;
+    if (ahead !== 0 || skipped.length > 0) this.stopStandby();
     if (ahead === 0) {
       this.line = { own, head: ordered[0]!.name, skipped, extraMs: 0 };
+      if (skipped.length === 0) this.startStandby(own);
       return this.observeHead(own, ordered[0]!.name, skipped, 0);
     }
     if (ahead === 1) {
@@ -292,7 +323,8 @@ export class Election extends EventEmitter<ElectionEvents> {
    * a leader change.
    */
   private ensureObserver(name: string, poll = false): HeadObserver {
-    if (this.observer?.name !== name || this.observer.polled !== poll) {
+    const own = this.membership.node;
+    if (this.observer?.name !== name || this.observer.polled !== poll || this.observer.ownName !== own?.name) {
       this.predecessorWatch.invalidate(); // predecessor watches from when we were further back are stale now
       this.observer?.close();
       this.observer = new HeadObserver(this.session, this.membership.paths, name, {
@@ -309,6 +341,11 @@ export class Election extends EventEmitter<ElectionEvents> {
           this.schedule();
         },
         onInvalid: (info) => this.emit('invalid', info),
+        ownName: own?.name,
+        // Synchronously, inside the notification's dispatch: see StandbyLease.freeze().
+        onHandover: () => {
+          if (own && this.standby?.memberPath === own.path) this.standby.freeze();
+        },
       });
     }
     return this.observer;
@@ -441,6 +478,12 @@ export class Election extends EventEmitter<ElectionEvents> {
       await holder.remove();
       return this.schedule();
     }
+    this.becomeLeader(own, holder);
+  }
+
+  /** From here on isLeader() answers from `holder`; everyone listening is told. */
+  private becomeLeader(own: OwnNode, holder: LeaseHolder): void {
+    this.stopStandby();
     this.actAt = { node: own.name, at: monotonicMs() };
     // Leading: the head we observed (if we took over from it) is history.
     this.observer?.close();
@@ -459,6 +502,54 @@ export class Election extends EventEmitter<ElectionEvents> {
       }
     });
     this.emit('elected', { epoch: own.sequence, node: own.name });
+  }
+
+  /**
+   * The head released with us named right behind it (leadership.md, "Hot standby"): its release
+   * multi checked our member node, so we were first in line when it committed, and it admits
+   * nothing more. Serve at once, until our standby lease ends — frozen at the marker's notification,
+   * so it reaches no further than the release's commit + lease, which everyone behind us waits out —
+   * and publish our lease node meanwhile with the claim multi (delete the marker, check our member
+   * node, create the lease node), whose send time starts the lease proper. False: not taken (no
+   * valid standby lease, not eligible): the claim and the act-at rule go on as before.
+   */
+  private async leadOnStandby(own: OwnNode, marker: string): Promise<boolean> {
+    const standby = this.standby;
+    if (!standby || standby.memberPath !== own.path || !standby.isFrozen || !marker.endsWith(`.to.${own.name}`)) return false;
+    const until = standby.validUntil;
+    this.stopStandby(); // spent: it counts nothing after the marker
+    if (!(await this.eligible())) return false;
+    if (this.membership.node !== own || own.sessionId !== this.session.sessionId || this.leading || !this.running || monotonicMs() >= until) return false;
+    const holder = this.newHolder(own);
+    holder.adopt(until);
+    this.stats.standbyHandovers++;
+    this.becomeLeader(own, holder);
+    const submit = (ops: readonly MultiOp[]): Promise<boolean> =>
+      this.session.multi([{ op: 'delete', path: marker, version: -1 }, ...ops]).then(() => true, (error: unknown) => {
+        if (!(error instanceof ZkError)) throw error;
+        return false;
+      });
+    const published = await holder.acquire(submit).catch(() => false);
+    if (!published && (this.leading as Leading | undefined)?.holder === holder) {
+      // Our member node went, a stale lease node is in the way, or the answer was lost: stop now (the
+      // node goes with the demotion) and go on from a fresh listing.
+      this.demote('lease-lost');
+      this.schedule();
+    }
+    return true;
+  }
+
+  private startStandby(own: OwnNode): void {
+    if (!this.standbyEnabled || this.leading) return;
+    if (this.standby?.memberPath === own.path) return this.standby.start();
+    this.standby?.stop();
+    this.standby = new StandbyLease(this.session, own.path, this.leaseMs);
+    this.standby.start();
+  }
+
+  private stopStandby(): void {
+    this.standby?.stop();
+    this.standby = undefined;
   }
 
   private async eligible(): Promise<boolean> {

@@ -4,7 +4,7 @@ import type { AclEntry, MultiOp, WatchEvent } from '../zk';
 import { CoordinationError } from './coordination-error';
 import { RELEASED } from './lease-holder';
 import { decodeRecord } from './member-record';
-import { leaseNodeName, releaseMarkerPath, ServicePaths } from './paths';
+import { leaseNodeName, namedReleaseMarkerPath, releaseMarkerPath, ServicePaths } from './paths';
 
 export interface HeadObserverOptions {
   readonly leaseMs: number;
@@ -22,6 +22,13 @@ export interface HeadObserverOptions {
   readonly onEvent: (node: 'member' | 'lease') => void;
   /** The head's record does not parse (reported once per data version). */
   readonly onInvalid: (info: { path: string; error: CoordinationError }) => void;
+  /**
+   * Our own member name, to watch for a release marker that names us (not when polling). Its
+   * creation calls `onHandover` synchronously, inside the notification's dispatch — before any
+   * later reply is decoded (see StandbyLease.freeze) — then `onEvent('member')`.
+   */
+  readonly ownName?: string;
+  readonly onHandover?: () => void;
 }
 
 /** What the observer last read of the head's lease node, and when (monotonic). */
@@ -69,6 +76,9 @@ export class HeadObserver {
   private second: SkippedNode | undefined;
   private closed = false;
   private invalidVersion = -1;
+  /** The release marker naming us that we watch for, and whether we were notified of its creation. */
+  private namedMarker: string | undefined;
+  private handedOverTo: string | undefined;
 
   constructor(
     private readonly session: ZkSession,
@@ -82,6 +92,10 @@ export class HeadObserver {
 
   close(): void {
     this.closed = true;
+  }
+
+  get ownName(): string | undefined {
+    return this.options.ownName;
   }
 
   get polled(): boolean {
@@ -106,10 +120,38 @@ export class HeadObserver {
    * A claim conditioned on the marker needs no read of the lease (see Election). Undefined otherwise.
    */
   get releaseMarker(): string | undefined {
+    if (this.handedOverTo !== undefined) return this.handedOverTo;
     const departed = this.departed;
     if (!departed || departed.intact || this.tookOver || this.leaseDeleted || this.options.poll || this.lease?.kind !== 'present' || !this.leasePath) return undefined;
     return releaseMarkerPath(this.paths, this.leasePath.slice(this.paths.leases.length + 1));
   }
+
+  /**
+   * The release marker naming us, when we were notified of its creation: the head's release multi
+   * committed, checking our member node, so the head admits nothing more and we were right behind it.
+   * Only a notification orders the marker against our own earlier writes (a read finding it does not).
+   */
+  get handover(): string | undefined {
+    return this.handedOverTo;
+  }
+
+  /** Watches for the release marker that names us (the head's lease node is known by now). */
+  private watchNamedMarker(leasePath: string): void {
+    const own = this.options.ownName;
+    if (own === undefined || this.options.poll) return;
+    const path = namedReleaseMarkerPath(releaseMarkerPath(this.paths, leasePath.slice(this.paths.leases.length + 1)), own);
+    if (path === this.namedMarker) return;
+    this.namedMarker = path;
+    // Found already (no notification): no handover by name; the claim or the act-at rule applies.
+    this.session.exists(path, { watch: this.onNamedMarker }).catch(() => undefined);
+  }
+
+  private readonly onNamedMarker = (event: WatchEvent): void => {
+    if (this.closed || event.type !== 'created' || event.path !== this.namedMarker || this.handedOverTo !== undefined) return;
+    this.handedOverTo = event.path;
+    this.options.onHandover?.();
+    this.options.onEvent('member');
+  };
 
   /** Reads what changed since the last call (with watches), or polls. Returns false once the head is gone. */
   async refresh(): Promise<boolean> {
@@ -147,6 +189,7 @@ export class HeadObserver {
         this.leasePath = leasePath;
         this.leaseDirty = true;
       }
+      this.watchNamedMarker(leasePath);
       try {
         decodeRecord(data, this.memberPath);
         this.recordValid = true;

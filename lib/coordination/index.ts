@@ -8,7 +8,7 @@ export { CoordinationError } from './coordination-error';
 export type { CoordinationErrorCode } from './coordination-error';
 export type { MemberRecord, Member } from './member-record';
 export { decodeRecord, encodeRecord, memberUrlProblem, MAX_RECORD_BYTES } from './member-record';
-export { servicePaths, memberSequence, sortMemberNames, leaseNodeName, releaseMarkerPath, DEFAULT_ROOT } from './paths';
+export { servicePaths, memberSequence, sortMemberNames, leaseNodeName, releaseMarkerPath, namedReleaseMarkerPath, DEFAULT_ROOT } from './paths';
 export type { ServicePaths } from './paths';
 export { ensureService, readServiceNode, generationOf, SERVICE_MODES } from './service-node';
 export type { ServiceMode, ServiceNodeData } from './service-node';

@@ -2,6 +2,7 @@ import { EventEmitter } from 'events';
 import { monotonicMs } from '../base/clock';
 import { ZkError, ZkSession } from '../zk';
 import type { AclEntry, MultiOp } from '../zk';
+import { namedReleaseMarkerPath } from './paths';
 
 /** Data of a lease node whose holder has stopped serving for good (a graceful handover). */
 export const RELEASED = 'released';
@@ -35,7 +36,7 @@ export class LeaseHolder extends EventEmitter<LeaseHolderEvents> {
   private version = -1;
   private active = false;
   private timer: NodeJS.Timeout | undefined;
-  private markerSent = false;
+  private readonly markersSent: string[] = [];
   /** Renewals answered; a test and the bench read it. */
   renewals = 0;
 
@@ -101,31 +102,47 @@ export class LeaseHolder extends EventEmitter<LeaseHolderEvents> {
   }
 
   /**
-   * Graceful end: stop serving, and return the write that marks the node RELEASED, for the caller
+   * Graceful end: stop serving, and return the writes that mark the node RELEASED, for the caller
    * to send in the same multi as its member node's deletion (the successor then sees both at once
-   * and may act at once). Unconditional: only this holder writes its node, and a renewal still in
-   * flight was sent earlier on the same session, so it lands first; RELEASED is the last version
-   * either way, written after the last call was admitted. Empty when there is nothing to release.
-   * With it goes the release marker (ephemeral, ours): the successor's claim multi deletes it, so
-   * that claim can only commit after this write — it need not read our lease first.
+   * and may act at once) — alternatives, best first. Unconditional: only this holder writes its
+   * node, and a renewal still in flight was sent earlier on the same session, so it lands first;
+   * RELEASED is the last version either way, written after the last call was admitted. Empty when
+   * there is nothing to release. With it goes the release marker (ephemeral, ours): the successor's
+   * claim multi deletes it, so that claim can only commit after this write — it need not read our
+   * lease first. Given the `successor` (the member right behind us), the first alternative names it:
+   * its marker path carries the successor's name and the multi checks its member node, so the marker
+   * is a promise to that member alone, which may serve on its standby lease the moment it hears of it
+   * (leadership.md, "Hot standby"). Should that member be gone, the second alternative is the plain
+   * release.
    */
-  releaseOps(): MultiOp[] {
+  releaseOps(successor?: { readonly name: string; readonly path: string }): MultiOp[][] {
     const wasActive = this.active;
     this.end('released');
     if (!wasActive || this.version < 0) return [];
     const { leasePath, releaseMarkerPath, acl } = this.options;
-    const ops: MultiOp[] = [{ op: 'set', path: leasePath, data: RELEASED, version: -1 }];
-    if (releaseMarkerPath !== undefined) {
-      ops.push({ op: 'create', path: releaseMarkerPath, mode: 'ephemeral', acl });
-      this.markerSent = true;
-    }
-    return ops;
+    const mark: MultiOp = { op: 'set', path: leasePath, data: RELEASED, version: -1 };
+    if (releaseMarkerPath === undefined) return [[mark]];
+    const plain: MultiOp[] = [mark, { op: 'create', path: releaseMarkerPath, mode: 'ephemeral', acl }];
+    this.markersSent.push(releaseMarkerPath);
+    if (!successor) return [plain];
+    const named = namedReleaseMarkerPath(releaseMarkerPath, successor.name);
+    this.markersSent.push(named);
+    return [[mark, { op: 'check', path: successor.path, version: -1 }, { op: 'create', path: named, mode: 'ephemeral', acl }], plain];
+  }
+
+  /**
+   * Serve at once, until `until` (a standby lease's end, monotonic), before the lease node exists:
+   * a handover by name (see Election). acquire() then creates the node and the lease runs from its
+   * send time, as for any first renewal.
+   */
+  adopt(until: number): void {
+    this.active = true;
+    this.until = until;
   }
 
   /** Deletes the lease node and any release marker the successor left (best effort): after a release or a refused renewal. */
   async remove(): Promise<void> {
-    const { leasePath, releaseMarkerPath } = this.options;
-    await Promise.all([leasePath, ...(releaseMarkerPath === undefined || !this.markerSent ? [] : [releaseMarkerPath])].map((path) =>
+    await Promise.all([this.options.leasePath, ...this.markersSent].map((path) =>
       // Gone already, or the session ended: an ephemeral node goes with it.
       this.session.delete(path).catch(() => undefined)));
   }

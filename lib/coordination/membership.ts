@@ -135,8 +135,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
     }
   }
 
-  /** Leaves the group: deletes the node; no re-registration after this. */
-  async leave(alongside: readonly MultiOp[] = []): Promise<void> {
+  /** Leaves the group: deletes the node; no re-registration after this. `alongside` as for requeue(). */
+  async leave(alongside: readonly (readonly MultiOp[])[] = []): Promise<void> {
     this.deactivate();
     // A registration in flight sees `active` false once its create returns and deletes its node.
     await this.registering?.catch(() => undefined);
@@ -149,9 +149,10 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   /**
    * Gives up the current node and registers again at the back of the line. `alongside`: writes
-   * that go in the same multi as the deletion (e.g. the lease's RELEASED mark).
+   * that go in the same multi as the deletion (e.g. the lease's RELEASED mark) — alternatives, tried
+   * in order until one commits; the node is deleted alone if none does.
    */
-  async requeue(alongside: readonly MultiOp[] = []): Promise<OwnNode> {
+  async requeue(alongside: readonly (readonly MultiOp[])[] = []): Promise<OwnNode> {
     const own = this.own;
     this.own = undefined;
     if (own) {
@@ -167,13 +168,14 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.session.off('session', this.onSession);
   }
 
-  private async deleteOwn(own: OwnNode, alongside: readonly MultiOp[] = []): Promise<void> {
-    if (alongside.length > 0) {
+  private async deleteOwn(own: OwnNode, alongside: readonly (readonly MultiOp[])[] = []): Promise<void> {
+    for (const ops of alongside) {
+      if (ops.length === 0) continue;
       try {
-        await this.session.multi([...alongside, { op: 'delete', path: own.path, version: -1 }]);
+        await this.session.multi([...ops, { op: 'delete', path: own.path, version: -1 }]);
         return;
       } catch (error) {
-        // One of them is gone (or the answer was lost): delete the node alone; it may be gone too.
+        // One of them is gone (or the answer was lost): try the next, then delete the node alone; it may be gone too.
         if (!(error instanceof ZkError)) throw error;
       }
     }

@@ -68,3 +68,12 @@ export function leaseNodeName(memberName: string, ownerSession: string): string 
 export function releaseMarkerPath(paths: ServicePaths, leaseName: string): string {
   return `${paths.servicePath}/released.${leaseName}`;
 }
+
+/**
+ * A release marker that names the successor (leadership.md, "Hot standby"): the release multi that
+ * creates it also checks that member's node, so its creation tells that member alone that the head
+ * released with it right behind — it may serve on its standby lease at once.
+ */
+export function namedReleaseMarkerPath(markerPath: string, successorName: string): string {
+  return `${markerPath}.to.${successorName}`;
+}

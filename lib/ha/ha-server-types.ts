@@ -48,6 +48,12 @@ export interface HaServerOptions {
    * Default 0.5.
    */
   readonly leaseFraction?: number;
+  /**
+   * Hot standby (see ElectionOptions.standby): the member second in line keeps a standby lease with
+   * one check-only ZooKeeper write per leaseMs/3, so that `stepDown()` hands over with one ZooKeeper
+   * write instead of two. false halves the service's renewal writes. Default true.
+   */
+  readonly standby?: boolean;
   /** close(): how long in-flight calls may take to finish. Default 5000. */
   readonly graceMs?: number;
   /** ACL of the nodes this member creates (digest-protected service subtrees). */

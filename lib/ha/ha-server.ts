@@ -6,7 +6,7 @@ import { InvalidOptionError, ZkHaError } from '../base/errors';
 import { FaultReporter, transportFaultKind } from '../ops/fault-reporter';
 import type { HaMetrics } from '../ops/metrics';
 import { HaHttpOption, HaMemberStatus, HttpSurface, validateHttpOption } from './http-surface';
-import { fraction, nonEmptyString, nonNegativeNumber, oneOf } from '../base/options';
+import { booleanOption, fraction, nonEmptyString, nonNegativeNumber, oneOf } from '../base/options';
 import { RpcError, RpcServer } from '../transport';
 import type { Handler } from '../transport';
 import { ZkSession } from '../zk';
@@ -52,6 +52,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
     this.service = nonEmptyString('service', options.service);
     this.mode = oneOf('mode', options.mode, SERVICE_MODES);
     fraction('leaseFraction', options.leaseFraction, 0.5);
+    booleanOption('standby', options.standby, true);
     this.graceMs = nonNegativeNumber('graceMs', options.graceMs, 5000);
     if (options.advertiseUrl !== undefined) {
       const problem = memberUrlProblem(options.advertiseUrl);
@@ -104,7 +105,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
     this.replication = options.state === undefined ? undefined : this.createReplication(options);
     this.election = this.mode === 'primary-backup'
       ? new Election(this.session, this.membership, {
-        leaseMs: options.leaseMs, driftMargin: options.driftMargin, leaseFraction: options.leaseFraction,
+        leaseMs: options.leaseMs, driftMargin: options.driftMargin, leaseFraction: options.leaseFraction, standby: options.standby,
         isEligible: this.eligibility(options),
       })
       : undefined;

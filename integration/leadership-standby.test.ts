@@ -1,0 +1,165 @@
+/**
+ * Hot standby (leadership.md): the second in line keeps a standby lease with check-only writes, and a
+ * release that names it lets it serve the moment it is told — one ZooKeeper write per handover. Real
+ * ZooKeeper; the attacks are the ways a marker could be believed by the wrong member or too late.
+ */
+import { expect } from 'chai';
+import { sharedZooKeeper } from './support/shared-zookeeper';
+import type { ZkCluster } from './harness';
+import { eventually, sleep, uniqueRoot } from './support/wait';
+import { Sessions } from './support/sessions';
+import { Candidates, type Candidate } from './support/candidates';
+import { leaseNodeName, namedReleaseMarkerPath, releaseMarkerPath, servicePaths } from '../lib/coordination';
+
+const LEASE_MS = 300;
+
+describe('leadership: hot standby (real ZooKeeper)', function () {
+  this.timeout(60000);
+  let zk: ZkCluster;
+  const sessions = new Sessions(() => ({ connect: zk.connectString, sessionTimeoutMs: 6000 }));
+  const candidates = new Candidates(sessions);
+
+  before(async () => { zk = await sharedZooKeeper(); });
+  afterEach(async () => {
+    candidates.stopAll();
+    await sessions.closeAll();
+  });
+
+  const candidate = (root: string, id: string, standby = true): Promise<Candidate> =>
+    candidates.start(root, id, { connect: zk.connectString, leaseMs: LEASE_MS, standby });
+
+  /**
+   * Samples every candidate's isLeader() every millisecond (one process, one clock): two at once is a
+   * split brain. Also notes who ever led.
+   */
+  function watchLeaders(all: readonly Candidate[]): { stop(): { overlaps: number; led: string[] } } {
+    let overlaps = 0;
+    const led = new Set<string>();
+    const poll = setInterval(() => {
+      const leaders = all.filter((c) => c.election.isLeader());
+      if (leaders.length > 1) overlaps++;
+      for (const c of leaders) led.add(c.id);
+    }, 1);
+    return { stop: () => { clearInterval(poll); return { overlaps, led: [...led] }; } };
+  }
+
+  /** Records, per candidate, the multis its session sends and when their answers arrive, beside its elections. */
+  function trace(c: Candidate): string[] {
+    const events: string[] = [];
+    const multi = c.session.multi;
+    c.session.multi = (ops, ...rest) => {
+      const kind = ops.length === 1 && ops[0]!.op === 'check' ? 'standby' : 'write';
+      if (kind === 'standby') return multi.apply(c.session, [ops, ...rest]);
+      events.push('write sent');
+      return multi.apply(c.session, [ops, ...rest]).finally(() => events.push('write answered'));
+    };
+    c.election.on('elected', () => events.push('elected'));
+    return events;
+  }
+
+  it('a graceful handover names the successor: it serves on its standby lease when told of the release, before any write of its own is answered; then publishes its lease node and consumes the marker', async () => {
+    const root = uniqueRoot();
+    const a = await candidate(root, 'a');
+    await eventually('a leads', () => a.election.isLeader());
+    const b = await candidate(root, 'b');
+    await sleep(LEASE_MS); // b is second, watching a; its standby lease is renewed
+    const leaders = watchLeaders([a, b]);
+    const own = a.membership.node!;
+    const bOwn = b.membership.node!;
+    const paths = servicePaths('svc', root);
+    const named = namedReleaseMarkerPath(releaseMarkerPath(paths, leaseNodeName(own.name, own.sessionId)), bOwn.name);
+    const events = trace(b);
+    await a.election.resign({ rejoin: true });
+    await eventually('b leads', () => b.election.isLeader());
+    expect(events[0], `b's order: ${events.join(', ')}`).to.equal('elected');
+    expect(b.election.stats).to.include({ standbyHandovers: 1, releaseClaims: 0, takeovers: 0 });
+    const admin = await sessions.open({ connect: zk.connectString, sessionTimeoutMs: 6000 });
+    await eventually('b published its lease node', async () => (await admin.exists(`${paths.leases}/${leaseNodeName(bOwn.name, bOwn.sessionId)}`)) !== null);
+    await eventually('b consumed the marker naming it', async () => (await admin.exists(named)) === null);
+    await sleep(3 * LEASE_MS); // b renews its lease proper: it goes on leading
+    expect(b.election.isLeader()).to.equal(true);
+    const { overlaps, led } = leaders.stop();
+    expect(overlaps, 'samples with two leaders').to.equal(0);
+    expect(led).to.include('b');
+  });
+
+  it('the named successor\'s member node is deleted while the primary drains: the named release fails, the plain one goes through, and the member behind leads — never two at once', async () => {
+    const root = uniqueRoot();
+    const a = await candidate(root, 'a');
+    await eventually('a leads', () => a.election.isLeader());
+    const b = await candidate(root, 'b');
+    const c = await candidate(root, 'c');
+    await sleep(LEASE_MS);
+    const leaders = watchLeaders([a, b, c]);
+    const admin = await sessions.open({ connect: zk.connectString, sessionTimeoutMs: 6000 });
+    const bPath = b.membership.node!.path;
+    // a lists the line (b right behind it) beside the drain; b's node goes once that listing is answered, before the release is sent.
+    let listed!: () => void;
+    const listing = new Promise<void>((resolve) => { listed = resolve; });
+    const { children, multi } = a.session;
+    a.session.children = (...args) => children.apply(a.session, args).finally(() => listed());
+    const releases: { namesB: boolean; ok: boolean }[] = [];
+    const aPath = a.membership.node!.path;
+    a.session.multi = (ops, ...rest) => {
+      if (!ops.some((o) => o.op === 'delete' && o.path === aPath)) return multi.apply(a.session, [ops, ...rest]); // a renewal
+      const namesB = ops.some((o) => o.op === 'check' && o.path === bPath);
+      return multi.apply(a.session, [ops, ...rest]).then(
+        (r) => { releases.push({ namesB, ok: true }); return r; },
+        (e: unknown) => { releases.push({ namesB, ok: false }); throw e; });
+    };
+    await a.election.resign({ rejoin: true, beforeRelease: async () => { await listing; await admin.delete(bPath); } });
+    await eventually('someone leads', () => [a, b, c].some((x) => x.election.isLeader()), 10000);
+    await sleep(3 * LEASE_MS);
+    const { overlaps } = leaders.stop();
+    expect(overlaps, 'samples with two leaders').to.equal(0);
+    expect(releases[0], 'the release named b and was refused (b\'s node was gone)').to.deep.equal({ namesB: true, ok: false });
+    expect(releases[1], 'then the plain release committed').to.deep.equal({ namesB: false, ok: true });
+    expect(b.election.stats.standbyHandovers, 'b was not named by any release that committed').to.equal(0);
+    expect(c.election.stats.standbyHandovers).to.equal(0);
+  });
+
+  it('a marker naming the successor that exists before it watches for it (no creation notified) is never taken for a handover: the head goes on leading alone', async () => {
+    // Only a notification orders the marker's creation against b's own standby writes; a marker found
+    // by a read proves nothing of the kind (and one created while the head leads needs write access to
+    // the service's nodes: leadership.md, "What this does not cover").
+    const root = uniqueRoot();
+    const a = await candidate(root, 'a');
+    await eventually('a leads', () => a.election.isLeader());
+    const admin = await sessions.open({ connect: zk.connectString, sessionTimeoutMs: 6000 });
+    const own = a.membership.node!;
+    const paths = servicePaths('svc', root);
+    // The next member node's name: created before b registers, so b finds it when it arms its watch.
+    const b0 = await candidate(root, 'b0');
+    const seq = b0.membership.node!.sequence + 1;
+    const bName = b0.membership.node!.name.replace(/\d+$/, (d) => String(seq).padStart(d.length, '0'));
+    await admin.create(namedReleaseMarkerPath(releaseMarkerPath(paths, leaseNodeName(own.name, own.sessionId)), bName), undefined, { mode: 'ephemeral' });
+    await b0.membership.leave();
+    const b = await candidate(root, 'b');
+    expect(b.membership.node!.name).to.equal(bName);
+    const leaders = watchLeaders([a, b]);
+    await sleep(3 * LEASE_MS);
+    expect(a.election.isLeader(), 'a still leads').to.equal(true);
+    expect(b.election.stats.standbyHandovers).to.equal(0);
+    expect(leaders.stop().overlaps).to.equal(0);
+  });
+
+  it('with standby off the second in line sends no standby writes; on, about three per lease', async () => {
+    const root = uniqueRoot();
+    const a = await candidate(root, 'a', false);
+    await eventually('a leads', () => a.election.isLeader());
+    const off = await candidate(root, 'off', false);
+    let offWrites = 0;
+    const multi = off.session.multi;
+    off.session.multi = (ops, ...rest) => { offWrites++; return multi.apply(off.session, [ops, ...rest]); };
+    await sleep(4 * LEASE_MS);
+    expect(offWrites, 'second in line, standby off: no writes').to.equal(0);
+    off.election.stop();
+    await off.membership.leave();
+    const on = await candidate(root, 'on');
+    let onWrites = 0;
+    const multiOn = on.session.multi;
+    on.session.multi = (ops, ...rest) => { if (ops.length === 1 && ops[0]!.op === 'check') onWrites++; return multiOn.apply(on.session, [ops, ...rest]); };
+    await sleep(4 * LEASE_MS);
+    expect(onWrites, 'second in line, standby on: a check-only write about every lease/3').to.be.within(6, 20);
+  });
+});
