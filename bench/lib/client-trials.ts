@@ -3,7 +3,8 @@
 // answered by the new primary (for ZooKeeper leader loss, where the primary normally stays: the
 // longest gap between successful calls after the fault). Failed calls are counted, not hidden.
 import { HaClient } from '../../lib';
-import { TcpProxy, type ZkCluster } from '../../integration/harness';
+import type { ZkCluster } from '../../integration/harness';
+import { ProxyHost, type RemoteProxy } from './proxy-host';
 import type { Worker } from '../../integration/support/worker';
 import { spawnServer } from '../../integration/support/ha-fixtures';
 import { sleep } from '../../integration/support/wait';
@@ -28,8 +29,13 @@ const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 export class ClientGroup {
   private readonly servers = new Map<string, Worker>();
-  /** Each server reaches every ensemble node through its own proxy, so one server can be cut off alone. */
-  private readonly proxies = new Map<string, TcpProxy[]>();
+  /**
+   * Each server reaches every ensemble node through its own proxy, so one server can be cut off
+   * alone. The proxies run in a process of their own: on this process's event loop (the measured
+   * client's) every ZooKeeper packet of every server would wait for the client's work.
+   */
+  private readonly proxies = new Map<string, RemoteProxy[]>();
+  private proxyHost: ProxyHost | undefined;
   private client: HaClient | undefined;
   private next = 1;
   private done: Done[] = [];
@@ -69,7 +75,7 @@ export class ClientGroup {
       case 'handover': old.w.send({ cmd: 'stepDown' }); break;
       case 'sigkill': old.w.signal('SIGKILL'); break;
       case 'sigstop': old.w.signal('SIGSTOP'); break;
-      case 'partition': for (const p of this.proxies.get(old.id) ?? []) p.blackhole(); break;
+      case 'partition': await Promise.all((this.proxies.get(old.id) ?? []).map((p) => p.blackhole())); break;
       case 'zk-leader-loss': zkNode = await this.cluster.leader(); await this.cluster.kill(zkNode); break;
     }
     if (fault === 'handover') {
@@ -96,7 +102,7 @@ export class ClientGroup {
     }
     await this.stopLoad();
     if (fault === 'sigstop') old.w.signal('SIGCONT');
-    if (fault === 'partition') for (const p of this.proxies.get(old.id) ?? []) p.heal();
+    if (fault === 'partition') await Promise.all((this.proxies.get(old.id) ?? []).map((p) => p.heal()));
     if (fault !== 'zk-leader-loss') await this.retire(old.id);
     const window = this.done.slice(from);
     const elected = [...this.servers.values()].flatMap((w) => w.of('elected')).map((e) => Number(BigInt(e.t as string)) / 1e6).filter((t) => t > t0);
@@ -117,6 +123,8 @@ export class ClientGroup {
     this.servers.clear();
     await Promise.all([...this.proxies.values()].flat().map((p) => p.close()));
     this.proxies.clear();
+    await this.proxyHost?.close();
+    this.proxyHost = undefined;
   }
 
   private primary(): { id: string; w: Worker } | undefined {
@@ -126,7 +134,9 @@ export class ClientGroup {
 
   private async spawn(): Promise<void> {
     const id = `b${this.next++}`;
-    const proxies = await Promise.all(this.cluster.nodes.map((n) => TcpProxy.start({ host: '127.0.0.1', port: n.clientPort })));
+    this.proxyHost ??= new ProxyHost();
+    const host = this.proxyHost;
+    const proxies = await Promise.all(this.cluster.nodes.map((n) => host.start({ host: '127.0.0.1', port: n.clientPort })));
     this.proxies.set(id, proxies);
     const w = spawnServer({ connect: proxies.map((p) => p.address).join(','), leaseMs: this.leaseMs, root: this.root, service: 'bench', id, sessionTimeoutMs: this.sessionTimeoutMs, logRuns: false });
     this.servers.set(id, w);

@@ -184,7 +184,8 @@ export class Election extends EventEmitter<ElectionEvents> {
       this.stop();
       await this.membership.leave(release);
     } else {
-      await this.membership.requeue(release);
+      // Our registration at the back wakes every view: let the successor's takeover go first.
+      await this.membership.requeue(release, Math.min(this.leaseMs / 10, 50));
     }
     // The successor has read RELEASED by now or counts from our departure; the node goes.
     if (holder) setTimeout(() => void holder.remove(), this.leaseMs).unref();

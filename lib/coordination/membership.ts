@@ -150,14 +150,22 @@ export class Membership extends EventEmitter<MembershipEvents> {
   /**
    * Gives up the current node and registers again at the back of the line. `alongside`: writes
    * that go in the same multi as the deletion (e.g. the lease's RELEASED mark) — alternatives, tried
-   * in order until one commits; the node is deleted alone if none does.
+   * in order until one commits; the node is deleted alone if none does. `rejoinAfterMs`: register
+   * again only that much later (a handover's successor takes over meanwhile without our own
+   * registration — a write that wakes every view — competing with it).
    */
-  async requeue(alongside: readonly (readonly MultiOp[])[] = []): Promise<OwnNode> {
+  async requeue(alongside: readonly (readonly MultiOp[])[] = [], rejoinAfterMs = 0): Promise<OwnNode> {
     const own = this.own;
     this.own = undefined;
     if (own) {
       await this.deleteOwn(own, alongside);
       this.emit('unregistered', { path: own.path, reason: 'resign' });
+    }
+    if (rejoinAfterMs > 0) {
+      await new Promise((resolve) => setTimeout(resolve, rejoinAfterMs));
+      // Registered meanwhile (a new session registers at once) or left: nothing more to do here.
+      if (this.own) return this.own;
+      if (!this.active) throw new CoordinationError('CLOSED', 'membership left');
     }
     return this.reregister('resign');
   }
