@@ -118,6 +118,27 @@ describe('leadership: hot standby (real ZooKeeper)', function () {
     expect(c.election.stats.standbyHandovers).to.equal(0);
   });
 
+  it('the successor steps down the moment it is elected on its standby lease (before its lease node is published): nobody overlaps, and a third member leads', async () => {
+    const root = uniqueRoot();
+    const a = await candidate(root, 'a');
+    await eventually('a leads', () => a.election.isLeader());
+    const b = await candidate(root, 'b');
+    const c = await candidate(root, 'c');
+    await sleep(LEASE_MS);
+    const leaders = watchLeaders([a, b, c]);
+    let resigned: Promise<void> | undefined;
+    b.election.once('elected', () => { resigned = b.election.resign({ rejoin: true }); });
+    await a.election.resign({ rejoin: true });
+    await eventually('b was elected and resigned', () => resigned !== undefined, 5000);
+    await resigned;
+    await eventually('someone other than b leads', () => a.election.isLeader() || c.election.isLeader(), 10000);
+    await sleep(3 * LEASE_MS);
+    const { overlaps } = leaders.stop();
+    expect(overlaps, 'samples with two leaders').to.equal(0);
+    expect(b.election.stats.standbyHandovers).to.equal(1);
+    expect(b.election.isLeader(), 'b stays demoted (its lease did not come back when the creation was answered)').to.equal(false);
+  });
+
   it('a marker naming the successor that exists before it watches for it (no creation notified) is never taken for a handover: the head goes on leading alone', async () => {
     // Only a notification orders the marker's creation against b's own standby writes; a marker found
     // by a read proves nothing of the kind (and one created while the head leads needs write access to

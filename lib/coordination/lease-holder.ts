@@ -37,6 +37,8 @@ export class LeaseHolder extends EventEmitter<LeaseHolderEvents> {
   private active = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly markersSent: string[] = [];
+  /** How many times the lease ended: acquire() must not bring back one that ended while it was out. */
+  private ends = 0;
   /** Renewals answered; a test and the bench read it. */
   renewals = 0;
 
@@ -70,6 +72,8 @@ export class LeaseHolder extends EventEmitter<LeaseHolderEvents> {
       { op: 'create', path: leasePath, data: 'serving', mode: 'ephemeral', acl },
     ];
     const sentAt = monotonicMs();
+    // Ended while the creation was out (an adopted lease released or stopped meanwhile): stay ended.
+    const ends = this.ends;
     try {
       if (submit) {
         if (!(await submit(ops))) return false;
@@ -80,7 +84,7 @@ export class LeaseHolder extends EventEmitter<LeaseHolderEvents> {
       if (error instanceof ZkError && error.retryable) {
         // The answer was lost: the node may exist. Adopt it if it is ours, without counting it.
         const found = await this.readOwn().catch(() => undefined);
-        if (found === undefined) return false;
+        if (found === undefined || this.ends !== ends) return false;
         this.version = found;
         this.active = true;
         this.renewSoon(0);
@@ -89,6 +93,7 @@ export class LeaseHolder extends EventEmitter<LeaseHolderEvents> {
       if (error instanceof ZkError && (error.code === 'NO_NODE' || error.code === 'NODE_EXISTS')) return false;
       throw error;
     }
+    if (this.ends !== ends) return false;
     this.version = 0;
     this.active = true;
     this.extend(sentAt);
@@ -149,6 +154,7 @@ export class LeaseHolder extends EventEmitter<LeaseHolderEvents> {
 
   private end(reason: LeaseEndReason, error?: unknown): void {
     if (!this.active) return;
+    this.ends++;
     this.active = false;
     this.until = Number.NEGATIVE_INFINITY;
     if (this.timer) clearTimeout(this.timer);
