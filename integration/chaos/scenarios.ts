@@ -2,7 +2,7 @@ import type { ReplicationOptions } from '../../lib';
 import { sleep } from '../support/wait';
 import type { ChaosServer, Testbed } from './testbed';
 import { REPLICATED_SCENARIOS } from './replicated-scenarios';
-import { backupOf, blackholed, killPrimary, killZkLeader, killZkNode, partitionPrimaryFromZk, primaryOf, signal, stepDownPrimary, stopPrimary } from './steps';
+import { backupOf, blackholed, killPrimary, killZkLeader, killZkNode, partitionPrimaryFromZk, primaryOf, signal, stepDownPrimary, stopPrimary, successorOf } from './steps';
 
 /**
  * A fault and its heal, injected while the clients' steady load runs. `inject` returns after the
@@ -169,6 +169,41 @@ const BASE_SCENARIOS: readonly Scenario[] = [
       } finally {
         for (const proxy of p.zkProxies) proxy.delay(0);
       }
+      bed.healed();
+    },
+  },
+  {
+    name: 'stepdown-successor-slow-link',
+    fault: "graceful handover while the successor's ZooKeeper links hold every byte 1.5 s (its standby lease goes stale; the release still names it)",
+    async inject(bed) {
+      const p = await primaryOf(bed);
+      const s = await successorOf(bed, p);
+      for (const proxy of s.zkProxies) proxy.delay(1500);
+      bed.mark(`ZooKeeper links of ${s.label} slowed to 1.5 s`);
+      try {
+        await sleep(300);
+        bed.mark(`stepDown ${p.label}`);
+        p.worker.send({ cmd: 'stepDown' });
+        await bed.waitForPrimary(p);
+        await sleep(3500);
+      } finally {
+        for (const proxy of s.zkProxies) proxy.delay(0);
+      }
+      bed.healed();
+    },
+  },
+  {
+    name: 'stepdown-successor-deleted',
+    fault: "graceful handover while an operator deletes the successor's member znode (the release names a member that is going)",
+    async inject(bed) {
+      const p = await primaryOf(bed);
+      const s = await successorOf(bed, p);
+      const node = await bed.memberNodeOf(s);
+      bed.mark(`stepDown ${p.label}, delete ${node}`);
+      p.worker.send({ cmd: 'stepDown' });
+      await bed.admin.delete(node).catch(() => undefined);
+      await bed.waitForPrimary(p);
+      await sleep(500);
       bed.healed();
     },
   },

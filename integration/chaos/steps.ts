@@ -13,6 +13,21 @@ export async function primaryOf(bed: Testbed): Promise<ChaosServer> {
   return p;
 }
 
+/** The server whose member node comes right after `server`'s in the line (the one a handover names). */
+export async function successorOf(bed: Testbed, server: ChaosServer): Promise<ChaosServer> {
+  const own = await bed.memberNodeOf(server);
+  for (const other of bed.servers) {
+    if (other === server) continue;
+    const node = await bed.memberNodeOf(other).catch(() => undefined);
+    if (node === undefined) continue;
+    const later = bed.servers.filter((x) => x !== server && x !== other);
+    const between = await Promise.all(later.map((x) => bed.memberNodeOf(x).catch(() => undefined)));
+    // Sequential names of one parent sort like their sequence numbers.
+    if (node > own && between.every((n) => n === undefined || n < own || n > node)) return other;
+  }
+  throw new Error(`no member after ${server.label}`);
+}
+
 export function backupOf(bed: Testbed): ChaosServer {
   const b = bed.backups()[0];
   if (!b) throw new Error('no backup');
