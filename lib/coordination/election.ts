@@ -197,8 +197,9 @@ export class Election extends EventEmitter<ElectionEvents> {
     try {
       const { children } = await this.session.children(this.membership.paths.members);
       const ordered = sortMemberNames(children);
-      const next = ordered[ordered.findIndex((o) => o.name === own.name) + 1];
-      return next && ordered.some((o) => o.name === own.name) ? { name: next.name, path: `${this.membership.paths.members}/${next.name}` } : undefined;
+      const index = ordered.findIndex((o) => o.name === own.name);
+      const next = index === -1 ? undefined : ordered[index + 1];
+      return next && { name: next.name, path: `${this.membership.paths.members}/${next.name}` };
     } catch {
       return undefined; // a plain release then
     }
