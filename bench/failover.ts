@@ -254,7 +254,7 @@ ${markdownTable(HEADERS, tableRows(rows))}
 ${checks.map((c) => `- ${c}`).join('\n')}
 
 **What is measured.** *client* rows: three \`HaServer\` processes, each reaching the ensemble through its own
-TCP proxies, and an \`HaClient\` in the bench process under steady load (two loops of an idempotent call, two
+TCP proxies (run in a process of their own, not on the measured client's event loop), and an \`HaClient\` in the bench process under steady load (two loops of an idempotent call, two
 of a non-idempotent one). Unavailability = fault → the first call answered by the new primary (a higher
 epoch), as the client saw it. *election* rows: three candidate processes per system (zk-ha \`Election\`,
 Curator \`LeaderLatch\`, kazoo \`Election\`); time = fault → the next candidate's \`elected\` line, all stamped
