@@ -164,6 +164,50 @@ describe('leadership: hot standby (real ZooKeeper)', function () {
     expect(leaders.stop().overlaps).to.equal(0);
   });
 
+  it('a foreign node created at the path of the marker naming the successor while the head leads is not a release (its owner is not the head\'s session): the successor does not serve; a real handover later still works', async () => {
+    const root = uniqueRoot();
+    const a = await candidate(root, 'a');
+    await eventually('a leads', () => a.election.isLeader());
+    const b = await candidate(root, 'b');
+    await sleep(LEASE_MS); // b watches for the marker naming it
+    const leaders = watchLeaders([a, b]);
+    const admin = await sessions.open({ connect: zk.connectString, sessionTimeoutMs: 6000 });
+    const own = a.membership.node!;
+    const forged = namedReleaseMarkerPath(releaseMarkerPath(servicePaths('svc', root), leaseNodeName(own.name, own.sessionId)), b.membership.node!.name);
+    await admin.create(forged, undefined, { mode: 'ephemeral' });
+    await sleep(3 * LEASE_MS);
+    expect(a.election.isLeader(), 'a still leads').to.equal(true);
+    expect(b.election.isLeader(), 'b does not').to.equal(false);
+    expect(b.election.stats).to.include({ standbyHandovers: 0, releaseClaimsWon: 0 });
+    await admin.delete(forged);
+    await sleep(LEASE_MS);
+    await a.election.resign({ rejoin: true });
+    await eventually('b leads after the real handover', () => b.election.isLeader(), 5000);
+    expect(leaders.stop().overlaps, 'samples with two leaders').to.equal(0);
+  });
+
+  it('a forged handover — an operator\'s multi writes the head\'s lease, creates its plain release marker and deletes its member node — is not trusted: the marker is not the head\'s, the successor waits out the lease', async () => {
+    const lease = 2000; // renewals every ~670 ms: the old primary may serve on for over a second after the deletion
+    const root = uniqueRoot();
+    const a = await candidates.start(root, 'a', { connect: zk.connectString, leaseMs: lease });
+    await eventually('a leads', () => a.election.isLeader(), 10000);
+    const b = await candidates.start(root, 'b', { connect: zk.connectString, leaseMs: lease });
+    await sleep(300);
+    const leaders = watchLeaders([a, b]);
+    const admin = await sessions.open({ connect: zk.connectString, sessionTimeoutMs: 6000 });
+    const own = a.membership.node!;
+    const paths = servicePaths('svc', root);
+    const leaseName = leaseNodeName(own.name, own.sessionId);
+    await admin.multi([
+      { op: 'set', path: `${paths.leases}/${leaseName}`, data: 'serving', version: -1 },
+      { op: 'create', path: releaseMarkerPath(paths, leaseName), mode: 'ephemeral' },
+      { op: 'delete', path: own.path, version: -1 },
+    ]);
+    await eventually('b leads', () => b.election.isLeader(), 10000);
+    expect(leaders.stop().overlaps, 'samples with two leaders').to.equal(0);
+    expect(b.election.stats.releaseClaimsWon, 'no claim on a marker the head did not create').to.equal(0);
+  });
+
   it('with standby off the second in line sends no standby writes; on, about three per lease', async () => {
     const root = uniqueRoot();
     const a = await candidate(root, 'a', false);

@@ -250,8 +250,9 @@ export class Election extends EventEmitter<ElectionEvents> {
     if (!own || own.sessionId !== this.session.sessionId) return;
     this.stats.evaluations++;
     // The head released with us named right behind it: serve now, on the standby lease.
-    const handover = this.observer?.handover;
-    if (handover !== undefined && !this.leading && (await this.leadOnStandby(own, handover))) return;
+    const watched = this.observer;
+    const handover = watched?.handover;
+    if (watched && handover !== undefined && !this.leading && (await this.leadOnStandby(own, handover, watched))) return;
     const line = this.line;
     if (this.quiet && line?.own === own && this.observer?.name === line.head) {
       // Woken by the takeover deadline (or, third in line, to read the head's lease again) with nothing
@@ -270,7 +271,7 @@ export class Election extends EventEmitter<ElectionEvents> {
     const listing = this.session.children(this.membership.paths.members);
     if (marker !== undefined) {
       listing.catch(() => undefined); // awaited below unless the claim elects us
-      if (await this.claimReleased(own, marker)) return;
+      if (await this.claimReleased(own, marker, observer!)) return;
     }
     const { children } = await listing;
     const learnedAt = monotonicMs();
@@ -410,16 +411,23 @@ export class Election extends EventEmitter<ElectionEvents> {
    * in line then (nothing was between us and the head, and nodes join only at the back). Any failure
    * wrote nothing: the caller goes on as for any departure (list, read, act-at rule).
    */
-  private async claimReleased(own: OwnNode, marker: string): Promise<boolean> {
+  private async claimReleased(own: OwnNode, marker: string, observer: HeadObserver): Promise<boolean> {
     if (!(await this.eligible()) || this.membership.node !== own) return false;
     this.stats.releaseClaims++;
     const holder = this.newHolder(own);
-    let lost = false;
+    // Sent before the claim, so it sees the marker the claim deletes: only a marker the head's own
+    // session created is a release (an operator's multi can imitate everything else about one).
+    const authentic = observer.markerIsHeads(marker);
+    let undo = false;
     const submit = (ops: readonly MultiOp[]): Promise<boolean> =>
-      this.session.multi([{ op: 'delete', path: marker, version: -1 }, ...ops]).then(() => true, (error: unknown) => {
+      this.session.multi([{ op: 'delete', path: marker, version: -1 }, ...ops]).then(async () => {
+        if (await authentic) return true;
+        undo = true; // committed on a forged marker: our lease node goes, we serve nothing from it
+        return false;
+      }, (error: unknown) => {
         if (!(error instanceof ZkError)) throw error;
         // An answer lost is not adopted (it would need the marker's proof): our node goes, we fall back.
-        lost = error.retryable;
+        undo = error.retryable;
         return false;
       });
     await this.claim(own, holder, () => holder.acquire(submit), 'fall-through');
@@ -427,9 +435,10 @@ export class Election extends EventEmitter<ElectionEvents> {
       this.stats.releaseClaimsWon++;
       return true;
     }
-    if (lost) await holder.remove();
+    if (undo) await holder.remove();
     return false;
   }
+
 
   private newHolder(own: OwnNode): LeaseHolder {
     const leaseName = leaseNodeName(own.name, own.sessionId);
@@ -515,12 +524,14 @@ export class Election extends EventEmitter<ElectionEvents> {
    * node, create the lease node), whose send time starts the lease proper. False: not taken (no
    * valid standby lease, not eligible): the claim and the act-at rule go on as before.
    */
-  private async leadOnStandby(own: OwnNode, marker: string): Promise<boolean> {
+  private async leadOnStandby(own: OwnNode, marker: string, observer: HeadObserver): Promise<boolean> {
     const standby = this.standby;
     if (!standby || standby.memberPath !== own.path || !standby.isFrozen || !marker.endsWith(`.to.${own.name}`)) return false;
     const until = standby.validUntil;
     this.stopStandby(); // spent: it counts nothing after the marker
-    if (!(await this.eligible())) return false;
+    // The marker must be the head's own (its session owns it): a node another writer put there is no release.
+    const [eligible, authentic] = await Promise.all([this.eligible(), observer.markerIsHeads(marker)]);
+    if (!eligible || !authentic) return false;
     if (this.membership.node !== own || own.sessionId !== this.session.sessionId || this.leading || !this.running || monotonicMs() >= until) return false;
     const holder = this.newHolder(own);
     holder.adopt(until);

@@ -74,6 +74,8 @@ export class HeadObserver {
   private tookOver = false;
   private leaseDeleted = false;
   private second: SkippedNode | undefined;
+  /** The session that owns the head's member node (and so its lease node and release marker). */
+  private headOwner: string | undefined;
   private closed = false;
   private invalidVersion = -1;
   /** The release marker naming us that we watch for, and whether we were notified of its creation. */
@@ -135,6 +137,22 @@ export class HeadObserver {
     return this.handedOverTo;
   }
 
+  /**
+   * Whether `path` (a release marker) was created by the head's own session: an ephemeral node's
+   * owner cannot be forged, so a marker that passes was created by the head's release multi — not by
+   * another writer imitating a handover (a foreign node at that path is refused). A marker already
+   * gone (the head's session closed after its release) does not pass either: the caller falls back.
+   */
+  async markerIsHeads(path: string): Promise<boolean> {
+    const owner = this.headOwner;
+    if (owner === undefined) return false;
+    const stat = await this.session.exists(path).catch(() => null);
+    const authentic = stat !== null && stat.ephemeralOwner === owner;
+    // Not the head's: forget it, so that a real departure is judged as if it had never appeared.
+    if (!authentic && path === this.handedOverTo) this.handedOverTo = undefined;
+    return authentic;
+  }
+
   /** Watches for the release marker that names us (the head's lease node is known by now). */
   private watchNamedMarker(leasePath: string): void {
     const own = this.options.ownName;
@@ -184,6 +202,7 @@ export class HeadObserver {
     try {
       const { data, stat } = await this.session.get(this.memberPath, this.options.poll ? {} : { watch: this.onMember });
       this.memberVersion = stat.version;
+      this.headOwner = stat.ephemeralOwner;
       const leasePath = `${this.paths.leases}/${leaseNodeName(this.name, stat.ephemeralOwner)}`;
       if (leasePath !== this.leasePath) {
         this.leasePath = leasePath;
