@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { sharedZooKeeper } from './support/shared-zookeeper';
-import type { ZkCluster } from './harness';
+import { TcpProxy, type ZkCluster } from './harness';
 import { eventually, sleep, uniqueRoot } from './support/wait';
 import { Sessions } from './support/sessions';
 import { Candidates, type Candidate } from './support/candidates';
@@ -24,6 +24,24 @@ describe('leadership: hot standby (real ZooKeeper)', function () {
     candidates.stopAll();
     await sessions.closeAll();
   });
+
+  const proxies: TcpProxy[] = [];
+  afterEach(async () => { await Promise.all(proxies.splice(0).map((p) => p.close())); });
+
+  /**
+   * a leads with a 2 s lease through a proxy, b is second; a's link then holds every byte 1.5 s: a
+   * hears neither of its member node's deletion nor of refused renewals, so it serves on until its
+   * lease runs out — what an imitated handover would overlap with.
+   */
+  async function slowLeader(root: string): Promise<{ a: Candidate; b: Candidate; proxy: TcpProxy }> {
+    const proxy = await TcpProxy.start({ host: '127.0.0.1', port: zk.nodes[0]!.clientPort });
+    proxies.push(proxy);
+    const a = await candidates.start(root, 'a', { connect: proxy.address, leaseMs: 2000 });
+    await eventually('a leads', () => a.election.isLeader(), 10000);
+    const b = await candidates.start(root, 'b', { connect: zk.connectString, leaseMs: 2000 });
+    await sleep(300);
+    return { a, b, proxy };
+  }
 
   const candidate = (root: string, id: string, standby = true): Promise<Candidate> =>
     candidates.start(root, id, { connect: zk.connectString, leaseMs: LEASE_MS, standby });
@@ -187,17 +205,14 @@ describe('leadership: hot standby (real ZooKeeper)', function () {
   });
 
   it('a forged handover — an operator\'s multi writes the head\'s lease, creates its plain release marker and deletes its member node — is not trusted: the marker is not the head\'s, the successor waits out the lease', async () => {
-    const lease = 2000; // renewals every ~670 ms: the old primary may serve on for over a second after the deletion
     const root = uniqueRoot();
-    const a = await candidates.start(root, 'a', { connect: zk.connectString, leaseMs: lease });
-    await eventually('a leads', () => a.election.isLeader(), 10000);
-    const b = await candidates.start(root, 'b', { connect: zk.connectString, leaseMs: lease });
-    await sleep(300);
+    const { a, b, proxy } = await slowLeader(root);
     const leaders = watchLeaders([a, b]);
     const admin = await sessions.open({ connect: zk.connectString, sessionTimeoutMs: 6000 });
     const own = a.membership.node!;
     const paths = servicePaths('svc', root);
     const leaseName = leaseNodeName(own.name, own.sessionId);
+    proxy.delay(1500);
     await admin.multi([
       { op: 'set', path: `${paths.leases}/${leaseName}`, data: 'serving', version: -1 },
       { op: 'create', path: releaseMarkerPath(paths, leaseName), mode: 'ephemeral' },
@@ -206,6 +221,21 @@ describe('leadership: hot standby (real ZooKeeper)', function () {
     await eventually('b leads', () => b.election.isLeader(), 10000);
     expect(leaders.stop().overlaps, 'samples with two leaders').to.equal(0);
     expect(b.election.stats.releaseClaimsWon, 'no claim on a marker the head did not create').to.equal(0);
+  });
+
+  it('a forged handover without a marker — one multi writes RELEASED into the head\'s lease and deletes its member node — is not trusted either: the successor waits out the lease', async () => {
+    const root = uniqueRoot();
+    const { a, b, proxy } = await slowLeader(root);
+    const leaders = watchLeaders([a, b]);
+    const admin = await sessions.open({ connect: zk.connectString, sessionTimeoutMs: 6000 });
+    const own = a.membership.node!;
+    const leasePath = `${servicePaths('svc', root).leases}/${leaseNodeName(own.name, own.sessionId)}`;
+    // Right after a renewal: a's lease then holds for most of its 2 s.
+    await new Promise<void>((resolve) => { void admin.get(leasePath, { watch: () => resolve() }); });
+    proxy.delay(1500);
+    await admin.multi([{ op: 'set', path: leasePath, data: 'released', version: -1 }, { op: 'delete', path: own.path, version: -1 }]);
+    await eventually('b leads', () => b.election.isLeader(), 10000);
+    expect(leaders.stop().overlaps, 'samples with two leaders').to.equal(0);
   });
 
   it('with standby off the second in line sends no standby writes; on, about three per lease', async () => {

@@ -144,13 +144,32 @@ export class HeadObserver {
    * gone (the head's session closed after its release) does not pass either: the caller falls back.
    */
   async markerIsHeads(path: string): Promise<boolean> {
-    const owner = this.headOwner;
-    if (owner === undefined) return false;
-    const stat = await this.session.exists(path).catch(() => null);
-    const authentic = stat !== null && stat.ephemeralOwner === owner;
+    const authentic = await this.markerOwnedBy(path, this.headOwner);
     // Not the head's: forget it, so that a real departure is judged as if it had never appeared.
     if (!authentic && path === this.handedOverTo) this.handedOverTo = undefined;
     return authentic;
+  }
+
+  private async markerOwnedBy(path: string, owner: string | undefined): Promise<boolean> {
+    if (owner === undefined) return false;
+    const stat = await this.session.exists(path).catch(() => null);
+    return stat !== null && stat.ephemeralOwner === owner;
+  }
+
+  /**
+   * A lease node that says RELEASED proves a release only together with the release marker its
+   * holder's session created in the same multi (plain, or naming us): anyone with write access can
+   * write RELEASED and delete the member node, nobody can create an ephemeral node for another
+   * session. Without it (forged, or gone with the holder's session) the mark counts as an ordinary
+   * version: slower, never unsafe.
+   */
+  private async releaseProven(leasePath: string | undefined, owner: string | undefined): Promise<boolean> {
+    if (leasePath === undefined || owner === undefined) return false;
+    const plain = releaseMarkerPath(this.paths, leasePath.slice(this.paths.leases.length + 1));
+    const own = this.options.ownName;
+    const checks = [this.markerOwnedBy(plain, owner)];
+    if (own !== undefined) checks.push(this.markerOwnedBy(namedReleaseMarkerPath(plain, own), owner));
+    return (await Promise.all(checks)).some(Boolean);
   }
 
   /** Watches for the release marker that names us (the head's lease node is known by now). */
@@ -327,11 +346,11 @@ export class HeadObserver {
     // head's lease before, and admitted nothing after the mark.
     if (this.options.poll && !this.tookOver) return (await this.secondReleased()) ? Number.NEGATIVE_INFINITY : learnedAt;
     const lease = this.lease;
-    if (lease?.kind === 'present' && lease.released) return Number.NEGATIVE_INFINITY;
+    if (lease?.kind === 'present' && lease.released && (await this.releaseProven(this.leasePath, this.headOwner))) return Number.NEGATIVE_INFINITY;
     if (departed.intact && lease) return Math.min(lease.seenAt, departed.at);
     if (this.tookOver) return departed.at;
     const last = await this.finalLease;
-    if (last?.released) return Number.NEGATIVE_INFINITY;
+    if (last?.released && (await this.releaseProven(this.leasePath, this.headOwner))) return Number.NEGATIVE_INFINITY;
     if (last && lease?.kind === 'present' && lease.version === last.version) return Math.min(lease.seenAt, departed.at);
     // Gone or unreadable: count from the moment we learned of the departure.
     return departed.at;
@@ -340,7 +359,9 @@ export class HeadObserver {
   private async secondReleased(): Promise<boolean> {
     const path = this.second?.leasePath;
     if (!path) return false;
-    return this.session.get(path).then(({ data }) => data.toString() === RELEASED, () => false);
+    const released = await this.session.get(path).then(({ data }) => data.toString() === RELEASED, () => false);
+    // The lease node's name ends with its holder's session (leaseNodeName).
+    return released && this.releaseProven(path, path.slice(path.lastIndexOf('.') + 1));
   }
 
   private noteDeparture(at: number): void {
