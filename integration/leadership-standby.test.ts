@@ -43,6 +43,16 @@ describe('leadership: hot standby (real ZooKeeper)', function () {
     return { a, b, proxy };
   }
 
+  /** The first leads, the others queue behind it in order; the second has kept its standby lease for a lease. */
+  async function inLine(root: string, ...ids: string[]): Promise<Candidate[]> {
+    const first = await candidate(root, ids[0]!);
+    await eventually(`${ids[0]} leads`, () => first.election.isLeader());
+    const rest: Candidate[] = [];
+    for (const id of ids.slice(1)) rest.push(await candidate(root, id));
+    await sleep(LEASE_MS);
+    return [first, ...rest];
+  }
+
   const candidate = (root: string, id: string, standby = true): Promise<Candidate> =>
     candidates.start(root, id, { connect: zk.connectString, leaseMs: LEASE_MS, standby });
 
@@ -103,11 +113,7 @@ describe('leadership: hot standby (real ZooKeeper)', function () {
 
   it('the named successor\'s member node is deleted while the primary drains: the named release fails, the plain one goes through, and the member behind leads — never two at once', async () => {
     const root = uniqueRoot();
-    const a = await candidate(root, 'a');
-    await eventually('a leads', () => a.election.isLeader());
-    const b = await candidate(root, 'b');
-    const c = await candidate(root, 'c');
-    await sleep(LEASE_MS);
+    const [a, b, c] = await inLine(root, 'a', 'b', 'c');
     const leaders = watchLeaders([a, b, c]);
     const admin = await sessions.open({ connect: zk.connectString, sessionTimeoutMs: 6000 });
     const bPath = b.membership.node!.path;
@@ -138,11 +144,7 @@ describe('leadership: hot standby (real ZooKeeper)', function () {
 
   it('the successor steps down the moment it is elected on its standby lease (before its lease node is published): nobody overlaps, and a third member leads', async () => {
     const root = uniqueRoot();
-    const a = await candidate(root, 'a');
-    await eventually('a leads', () => a.election.isLeader());
-    const b = await candidate(root, 'b');
-    const c = await candidate(root, 'c');
-    await sleep(LEASE_MS);
+    const [a, b, c] = await inLine(root, 'a', 'b', 'c');
     const leaders = watchLeaders([a, b, c]);
     let resigned: Promise<void> | undefined;
     b.election.once('elected', () => { resigned = b.election.resign({ rejoin: true }); });

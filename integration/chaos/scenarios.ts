@@ -2,7 +2,7 @@ import type { ReplicationOptions } from '../../lib';
 import { sleep } from '../support/wait';
 import type { ChaosServer, Testbed } from './testbed';
 import { REPLICATED_SCENARIOS } from './replicated-scenarios';
-import { backupOf, blackholed, killPrimary, killZkLeader, killZkNode, partitionPrimaryFromZk, primaryOf, signal, stepDownPrimary, stopPrimary, successorOf } from './steps';
+import { backupOf, blackholed, killPrimary, killZkLeader, killZkNode, partitionPrimaryFromZk, primaryOf, signal, slowed, stepDownPrimary, stopPrimary, successorOf } from './steps';
 
 /**
  * A fault and its heal, injected while the clients' steady load runs. `inject` returns after the
@@ -158,17 +158,13 @@ const BASE_SCENARIOS: readonly Scenario[] = [
     async inject(bed) {
       const p = await primaryOf(bed);
       const node = await bed.memberNodeOf(p);
-      for (const proxy of p.zkProxies) proxy.delay(1500);
-      bed.mark(`ZooKeeper links of ${p.label} slowed to 1.5 s`);
-      await sleep(100);
-      await bed.admin.delete(node);
-      bed.mark(`deleted ${node}`);
-      try {
+      await slowed(bed, p, 1500, async () => {
+        await sleep(100);
+        await bed.admin.delete(node);
+        bed.mark(`deleted ${node}`);
         await bed.waitForPrimary(p);
         await sleep(3500); // the old primary hears "refused" through its slow link meanwhile
-      } finally {
-        for (const proxy of p.zkProxies) proxy.delay(0);
-      }
+      });
       bed.healed();
     },
   },
@@ -178,17 +174,13 @@ const BASE_SCENARIOS: readonly Scenario[] = [
     async inject(bed) {
       const p = await primaryOf(bed);
       const s = await successorOf(bed, p);
-      for (const proxy of s.zkProxies) proxy.delay(1500);
-      bed.mark(`ZooKeeper links of ${s.label} slowed to 1.5 s`);
-      try {
+      await slowed(bed, s, 1500, async () => {
         await sleep(300);
         bed.mark(`stepDown ${p.label}`);
         p.worker.send({ cmd: 'stepDown' });
         await bed.waitForPrimary(p);
         await sleep(3500);
-      } finally {
-        for (const proxy of s.zkProxies) proxy.delay(0);
-      }
+      });
       bed.healed();
     },
   },

@@ -40,6 +40,17 @@ export function signal(bed: Testbed, s: ChaosServer, sig: 'SIGKILL' | 'SIGSTOP' 
   bed.mark(`${sig} ${s.label}`);
 }
 
+/** Holds every byte of `server`'s ZooKeeper links `ms` while `during` runs (marked), and lifts the delay even if it throws. */
+export async function slowed(bed: Testbed, server: ChaosServer, ms: number, during: () => Promise<void>): Promise<void> {
+  for (const proxy of server.zkProxies) proxy.delay(ms);
+  bed.mark(`ZooKeeper links of ${server.label} slowed to ${ms} ms`);
+  try {
+    await during();
+  } finally {
+    for (const proxy of server.zkProxies) proxy.delay(0);
+  }
+}
+
 /** Blackholes `proxies` (marking `what`, if given) while `during` runs, and heals them even if it throws. */
 export async function blackholed(bed: Testbed, proxies: readonly TcpProxy[], what: string | undefined, during: () => Promise<void>): Promise<void> {
   for (const proxy of proxies) proxy.blackhole();
