@@ -17,6 +17,9 @@ export type { FaultKind, FaultReport };
 export const JOURNALED: ReadonlySet<FaultKind> = new Set<FaultKind>(['failover', 'session-lost', 'session-rejoined', 'elected', 'demoted', 'isr-shrunk', 'isr-expanded', 'isr-unavailable']);
 const WARN: ReadonlySet<FaultKind> = new Set<FaultKind>(['demoted', 'session-suspended', 'endpoint-down', 'endpoint-ejected', 'stale-epoch', 'generation-changed', 'record-restored', 'rejected-input', 'transport', 'isr-shrunk', 'isr-unavailable']);
 
+/** How long journal entries wait before they are written (see FaultReporter.journal). */
+export const JOURNAL_DELAY_MS = 100;
+
 /** Transport fault codes that mean bad input from the peer (the rest are 'transport' events). */
 const INPUT_CODES: ReadonlySet<string> = new Set([
   'UNDECODABLE_FRAME', 'BAD_FRAME', 'FRAME_TOO_COMPLEX', 'TEXT_FRAME', 'UNEXPECTED_FRAME', 'DUPLICATE_CALL_ID', 'PAYLOAD_TOO_LARGE',
@@ -66,6 +69,9 @@ export interface FaultReporterEvents {
  */
 export class FaultReporter extends EventEmitter<FaultReporterEvents> {
   private journalQueue: Promise<void> = Promise.resolve();
+  /** Reports waiting for the journal's delay (see JOURNAL_DELAY_MS), and its timer. */
+  private journalPending: { report: FaultReport; journal: FaultJournalSink }[] = [];
+  private journalTimer: NodeJS.Timeout | undefined;
   private readonly limiter: ReportLimiter;
   private readonly keys = new Set<string>();
 
@@ -136,14 +142,35 @@ export class FaultReporter extends EventEmitter<FaultReporterEvents> {
     }
   }
 
-  /** Waits for journal writes already queued (tests, graceful shutdown). */
+  /** Writes the delayed journal entries now and waits for every queued write (tests, graceful shutdown). */
   flush(): Promise<void> {
+    this.writeJournal();
     return this.journalQueue;
   }
 
+  /**
+   * Serialised, best effort, and a moment late: the journal must never block or fail the caller, and
+   * its writes must not go ahead of the write that reported event is part of. ZooKeeper runs a
+   * session's requests in order, so a "demoted" entry written at once would sit in front of the
+   * handover's release (and "elected" in front of the new primary's lease node) on the same session:
+   * one ZooKeeper write more on the critical path of every leader change.
+   */
   private journal(report: FaultReport, journal: FaultJournalSink): void {
-    // Serialised, best effort: the journal must never block or fail the caller.
-    this.journalQueue = this.journalQueue.then(() => journal(report)).catch(() => undefined);
+    this.journalPending.push({ report, journal });
+    if (this.journalTimer === undefined) {
+      this.journalTimer = setTimeout(() => this.writeJournal(), JOURNAL_DELAY_MS);
+      this.journalTimer.unref();
+    }
+  }
+
+  private writeJournal(): void {
+    if (this.journalTimer !== undefined) clearTimeout(this.journalTimer);
+    this.journalTimer = undefined;
+    const pending = this.journalPending;
+    this.journalPending = [];
+    for (const { report, journal } of pending) {
+      this.journalQueue = this.journalQueue.then(() => journal(report)).catch(() => undefined);
+    }
   }
 }
 
