@@ -37,6 +37,8 @@ describe('metrics (prom-client, real ZooKeeper)', function () {
       await a.stepDown();
       await eventually('b is primary', () => b.role === 'primary');
       await client.call('ok', {}, { deadlineMs: 5000 });
+      // a registers again shortly after its handover: wait until the views have seen it back.
+      await eventually('both members in the views', async () => sample(await registry.metrics(), 'zkha_members', { service: 'm' }) === 2);
       const text = await registry.metrics();
       expect(sample(text, 'zkha_calls_total', { role: 'client', method: 'ok', code: 'OK' })).to.equal(6);
       expect(sample(text, 'zkha_calls_total', { role: 'client', method: 'bad', code: 'INVALID_ARGUMENT' })).to.equal(1);

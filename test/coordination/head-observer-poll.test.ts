@@ -84,7 +84,7 @@ describe('coordination/head-observer, polling (the third in line)', () => {
     expect(o.deadline()).to.be.greaterThan(first);
   });
 
-  it('the head gone: counts from the listing that showed it gone — or at once when the second, gone too, left its lease released', async () => {
+  it('the head gone: counts from the listing that showed it gone — or at once when the second, gone too, left its lease released with its own release marker', async () => {
     const store = new ReadOnlyStore();
     store.write(MEMBER, RECORD);
     store.write(LEASE, 'serving');
@@ -95,6 +95,8 @@ describe('coordination/head-observer, polling (the third in line)', () => {
     expect(await o.refresh(), 'the departure is read, not notified').to.equal(false);
     expect(await o.departureBasis(12345)).to.equal(12345);
     store.write(SECOND_LEASE, RELEASED);
+    expect(await o.departureBasis(12345), 'RELEASED without the holder\'s release marker: anyone may have written it').to.equal(12345);
+    store.write(releaseMarkerPath(paths, leaseNodeName('m-0000000002', OWNER)), '');
     expect(await o.departureBasis(12345)).to.equal(Number.NEGATIVE_INFINITY);
     store.write(SECOND_LEASE, 'serving');
     expect(await o.departureBasis(12345), 'any other last state: the listing').to.equal(12345);
@@ -138,6 +140,7 @@ describe('coordination/head-observer, watching (the second in line)', () => {
     let answer!: () => void;
     store.hold = new Promise((resolve) => (answer = resolve));
     store.write(LEASE, RELEASED);
+    store.write(releaseMarkerPath(paths, leaseNodeName(HEAD, OWNER)), ''); // the release multi creates it (owned by the head's session)
     store.nodes.delete(MEMBER);
     store.fire(LEASE, 'dataChanged');
     const refreshed = o.refresh(); // reads the lease: held
