@@ -419,17 +419,14 @@ export class Election extends EventEmitter<ElectionEvents> {
     // session created is a release (an operator's multi can imitate everything else about one).
     const authentic = observer.markerIsHeads(marker);
     let undo = false;
-    const submit = (ops: readonly MultiOp[]): Promise<boolean> =>
-      this.session.multi([{ op: 'delete', path: marker, version: -1 }, ...ops]).then(async () => {
-        if (await authentic) return true;
-        undo = true; // committed on a forged marker: our lease node goes, we serve nothing from it
-        return false;
-      }, (error: unknown) => {
-        if (!(error instanceof ZkError)) throw error;
-        // An answer lost is not adopted (it would need the marker's proof): our node goes, we fall back.
-        undo = error.retryable;
-        return false;
-      });
+    const submit = async (ops: readonly MultiOp[]): Promise<boolean> => {
+      const outcome = await this.consumeMarker(marker, ops);
+      if (outcome === 'committed' && (await authentic)) return true;
+      // Committed on a forged marker, or the answer was lost (not adopted: it would need the
+      // marker's proof): our lease node goes, we serve nothing from it and fall back.
+      undo = outcome !== 'refused';
+      return false;
+    };
     await this.claim(own, holder, () => holder.acquire(submit), 'fall-through');
     if (this.leading?.holder === holder) {
       this.stats.releaseClaimsWon++;
@@ -537,11 +534,7 @@ export class Election extends EventEmitter<ElectionEvents> {
     holder.adopt(until);
     this.stats.standbyHandovers++;
     this.becomeLeader(own, holder);
-    const submit = (ops: readonly MultiOp[]): Promise<boolean> =>
-      this.session.multi([{ op: 'delete', path: marker, version: -1 }, ...ops]).then(() => true, (error: unknown) => {
-        if (!(error instanceof ZkError)) throw error;
-        return false;
-      });
+    const submit = async (ops: readonly MultiOp[]): Promise<boolean> => (await this.consumeMarker(marker, ops)) === 'committed';
     const published = await holder.acquire(submit).catch(() => false);
     if (!published && (this.leading as Leading | undefined)?.holder === holder) {
       // Our member node went, a stale lease node is in the way, or the answer was lost: stop now (the
@@ -550,6 +543,14 @@ export class Election extends EventEmitter<ElectionEvents> {
       this.schedule();
     }
     return true;
+  }
+
+  /** The claim multi: delete the head's release marker, then `ops` (our lease node's creation). */
+  private consumeMarker(marker: string, ops: readonly MultiOp[]): Promise<'committed' | 'refused' | 'lost'> {
+    return this.session.multi([{ op: 'delete', path: marker, version: -1 }, ...ops]).then(() => 'committed' as const, (error: unknown) => {
+      if (!(error instanceof ZkError)) throw error;
+      return error.retryable ? 'lost' : 'refused';
+    });
   }
 
   private startStandby(own: OwnNode): void {
