@@ -37,6 +37,48 @@ function extensionAllowed(type: number, length: number): boolean {
   return false;
 }
 
+/**
+ * What a frame's lead byte is, one table load per value (the hot loop of every frame received):
+ * below CONTAINER a scalar whose bytes after the lead are known from the lead alone (fixstr
+ * length, 0 for fixint/nil/bool, 1–8 for numbers); from CONTAINER on, a kind that reads more.
+ */
+const CONTAINER = 64;
+const FIXMAP = 64;
+const FIXARRAY = 65;
+const LEN8 = 66; // str 8, bin 8
+const LEN16 = 67; // str 16, bin 16
+const LEN32 = 68; // str 32, bin 32
+const FIXEXT = 69;
+const EXT = 70;
+const ARRAY16 = 71;
+const MAP16 = 72;
+const ARRAY32 = 73;
+const MAP32 = 74;
+const NOT_MSGPACK = 75;
+
+const LEAD = ((): Uint8Array => {
+  const t = new Uint8Array(256).fill(NOT_MSGPACK);
+  for (let b = 0x00; b <= 0x7f; b++) t[b] = 0; // positive fixint
+  for (let b = 0x80; b <= 0x8f; b++) t[b] = FIXMAP;
+  for (let b = 0x90; b <= 0x9f; b++) t[b] = FIXARRAY;
+  for (let b = 0xa0; b <= 0xbf; b++) t[b] = b & 0x1f; // fixstr
+  for (let b = 0xe0; b <= 0xff; b++) t[b] = 0; // negative fixint
+  t[0xc0] = 0; // nil
+  t[0xc2] = 0; // false
+  t[0xc3] = 0; // true
+  t[0xc4] = LEN8; t[0xd9] = LEN8;
+  t[0xc5] = LEN16; t[0xda] = LEN16;
+  t[0xc6] = LEN32; t[0xdb] = LEN32;
+  t[0xc7] = EXT; t[0xc8] = EXT; t[0xc9] = EXT;
+  t[0xca] = 4; t[0xcb] = 8; // float 32, 64
+  t[0xcc] = 1; t[0xcd] = 2; t[0xce] = 4; t[0xcf] = 8; // uint 8–64
+  t[0xd0] = 1; t[0xd1] = 2; t[0xd2] = 4; t[0xd3] = 8; // int 8–64
+  for (let b = 0xd4; b <= 0xd8; b++) t[b] = FIXEXT;
+  t[0xdc] = ARRAY16; t[0xdd] = ARRAY32;
+  t[0xde] = MAP16; t[0xdf] = MAP32;
+  return t;
+})();
+
 /** Open levels' pending counts, reused by every scan (one frame is scanned at a time). */
 let sharedStack = new Int32Array(65);
 
@@ -51,6 +93,7 @@ export function scanFrame(buf: Uint8Array, limits: DecodeLimits): ScanProblem | 
   if (sharedStack.length <= maxDepth) sharedStack = new Int32Array(maxDepth + 1);
   // Items still to read at each open level; `pending` is the innermost.
   const stack = sharedStack;
+  const lead = LEAD;
   let depth = 0;
   let pending = 1;
   let elements = 0;
@@ -61,81 +104,72 @@ export function scanFrame(buf: Uint8Array, limits: DecodeLimits): ScanProblem | 
       pending = stack[--depth]!;
       continue;
     }
+    // A scalar's skip may have run past the end: caught here (or after the loop) before any read.
     if (pos >= end) return malformed('truncated frame');
     pending--;
     const t = buf[pos++]!;
-    // The common kinds first: short strings, small integers, nil/booleans.
-    if (t >= 0xa0 && t <= 0xbf) {
-      if (counting && ++elements > maxElements) return tooMany(maxElements);
-      const skip = t & 0x1f;
-      if (skip > end - pos) return malformed('truncated frame');
-      pos += skip;
-      continue;
-    }
-    if (t <= 0x7f || t >= 0xe0 || t === 0xc0 || t === 0xc2 || t === 0xc3) {
-      if (counting && ++elements > maxElements) return tooMany(maxElements);
-      continue;
-    }
+    const kind = lead[t]!;
     if (counting && ++elements > maxElements) return tooMany(maxElements);
+    if (kind < CONTAINER) {
+      pos += kind;
+      if (!counting) {
+        // The rest of this level's scalars in a tighter loop (most of a frame's values).
+        while (pending > 0 && pos < end) {
+          const k = lead[buf[pos]!]!;
+          if (k >= CONTAINER) break;
+          pos += k + 1;
+          pending--;
+        }
+      }
+      continue;
+    }
     let children = 0;
     let skip = 0;
-    let container = false;
-    if (t <= 0x8f) {
-      children = (t & 0x0f) * 2;
-      container = true;
-    } else if (t <= 0x9f) {
-      children = t & 0x0f;
-      container = true;
-    } else {
-      switch (t) {
-        case 0xc4: case 0xd9: if (pos + 1 > end) return malformed('truncated length'); skip = buf[pos]!; pos += 1; break;
-        case 0xc5: case 0xda: if (pos + 2 > end) return malformed('truncated length'); skip = (buf[pos]! << 8) | buf[pos + 1]!; pos += 2; break;
-        case 0xc6: case 0xdb: if (pos + 4 > end) return malformed('truncated length'); skip = readU32(buf, pos); pos += 4; break;
-        case 0xca: skip = 4; break;
-        case 0xcb: skip = 8; break;
-        case 0xcc: case 0xd0: skip = 1; break;
-        case 0xcd: case 0xd1: skip = 2; break;
-        case 0xce: case 0xd2: skip = 4; break;
-        case 0xcf: case 0xd3: skip = 8; break;
-        case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8: {
-          const length = 1 << (t - 0xd4);
-          if (pos + 1 > end) return malformed('truncated extension');
-          const type = buf[pos++]!;
-          if (!extensionAllowed(type, length)) return { kind: 'extension', message: `MessagePack extension type ${type} (${length} bytes) is not accepted` };
-          skip = length;
-          break;
-        }
-        case 0xc7: case 0xc8: case 0xc9: {
-          const n = t === 0xc7 ? 1 : t === 0xc8 ? 2 : 4;
-          if (pos + n + 1 > end) return malformed('truncated extension');
-          const length = n === 1 ? buf[pos]! : n === 2 ? (buf[pos]! << 8) | buf[pos + 1]! : readU32(buf, pos);
-          const type = buf[pos + n]!;
-          pos += n + 1;
-          if (!extensionAllowed(type, length)) return { kind: 'extension', message: `MessagePack extension type ${type} (${length} bytes) is not accepted` };
-          skip = length;
-          break;
-        }
-        case 0xdc: case 0xde:
-          if (pos + 2 > end) return malformed('truncated length');
-          children = ((buf[pos]! << 8) | buf[pos + 1]!) * (t === 0xde ? 2 : 1);
-          pos += 2;
-          container = true;
-          break;
-        case 0xdd: case 0xdf:
-          if (pos + 4 > end) return malformed('truncated length');
-          children = readU32(buf, pos) * (t === 0xdf ? 2 : 1);
-          pos += 4;
-          container = true;
-          break;
-        default:
-          return malformed(`byte 0x${t.toString(16)} is not MessagePack`);
+    switch (kind) {
+      case FIXMAP: children = (t & 0x0f) * 2; break;
+      case FIXARRAY: children = t & 0x0f; break;
+      case LEN8: if (pos + 1 > end) return malformed('truncated length'); skip = buf[pos]!; pos += 1; break;
+      case LEN16: if (pos + 2 > end) return malformed('truncated length'); skip = (buf[pos]! << 8) | buf[pos + 1]!; pos += 2; break;
+      case LEN32: if (pos + 4 > end) return malformed('truncated length'); skip = readU32(buf, pos); pos += 4; break;
+      case FIXEXT: {
+        const length = 1 << (t - 0xd4);
+        if (pos + 1 > end) return malformed('truncated extension');
+        const type = buf[pos++]!;
+        if (!extensionAllowed(type, length)) return { kind: 'extension', message: `MessagePack extension type ${type} (${length} bytes) is not accepted` };
+        skip = length;
+        break;
       }
+      case EXT: {
+        const n = t === 0xc7 ? 1 : t === 0xc8 ? 2 : 4;
+        if (pos + n + 1 > end) return malformed('truncated extension');
+        const length = n === 1 ? buf[pos]! : n === 2 ? (buf[pos]! << 8) | buf[pos + 1]! : readU32(buf, pos);
+        const type = buf[pos + n]!;
+        pos += n + 1;
+        if (!extensionAllowed(type, length)) return { kind: 'extension', message: `MessagePack extension type ${type} (${length} bytes) is not accepted` };
+        skip = length;
+        break;
+      }
+      case ARRAY16: case MAP16:
+        if (pos + 2 > end) return malformed('truncated length');
+        children = ((buf[pos]! << 8) | buf[pos + 1]!) * (kind === MAP16 ? 2 : 1);
+        pos += 2;
+        break;
+      case ARRAY32: case MAP32:
+        if (pos + 4 > end) return malformed('truncated length');
+        children = readU32(buf, pos) * (kind === MAP32 ? 2 : 1);
+        pos += 4;
+        break;
+      default:
+        return malformed(`byte 0x${t.toString(16)} is not MessagePack`);
     }
     if (skip > 0) {
       if (skip > end - pos) return malformed('truncated frame');
       pos += skip;
+      continue;
     }
-    if (container && counting) {
+    if (kind === LEN8 || kind === LEN16 || kind === LEN32 || kind === FIXEXT || kind === EXT) continue;
+    // An array or a map.
+    if (counting) {
       elements += CONTAINER_WEIGHT - 1;
       if (elements > maxElements) return tooMany(maxElements);
     }
@@ -147,6 +181,7 @@ export function scanFrame(buf: Uint8Array, limits: DecodeLimits): ScanProblem | 
       pending = children;
     }
   }
+  if (pos > end) return malformed('truncated frame');
   if (pos !== end) return malformed(`${end - pos} bytes after the frame's value`);
   return undefined;
 }
