@@ -111,6 +111,47 @@ describe('leadership: hot standby (real ZooKeeper)', function () {
     expect(led).to.include('b');
   });
 
+  it('a successor named by the caller (its view) is used as is: no listing on the handover\'s path, and b serves on its standby lease', async () => {
+    const root = uniqueRoot();
+    const [a, b] = await inLine(root, 'a', 'b');
+    const leaders = watchLeaders([a, b]);
+    const sent: string[] = [];
+    const { children, multi } = a.session;
+    const aPath = a.membership.node!.path;
+    a.session.children = (...args) => { sent.push('listing'); return children.apply(a.session, args); };
+    a.session.multi = (ops, ...rest) => {
+      if (ops.some((o) => o.op === 'delete' && o.path === aPath)) sent.push('release');
+      return multi.apply(a.session, [ops, ...rest]);
+    };
+    await a.election.resign({ rejoin: true, successor: b.membership.node!.name });
+    await eventually('b leads', () => b.election.isLeader());
+    expect(sent.slice(0, sent.indexOf('release') + 1), 'what the resigning member sent up to its release').to.deep.equal(['release']);
+    expect(b.election.stats).to.include({ standbyHandovers: 1, releaseClaims: 0, takeovers: 0 });
+    await sleep(2 * LEASE_MS);
+    const { overlaps } = leaders.stop();
+    expect(overlaps, 'samples with two leaders').to.equal(0);
+  });
+
+  it('a wrong successor name is safe: a node that does not exist makes the named release fail and the plain one commit; naming the third in line gives it nothing — never two at once', async () => {
+    for (const wrong of ['missing', 'third'] as const) {
+      const root = uniqueRoot();
+      const [a, b, c] = await inLine(root, 'a', 'b', 'c');
+      const leaders = watchLeaders([a, b, c]);
+      const own = a.membership.node!;
+      const name = wrong === 'missing' ? `m-${String(own.sequence + 1000).padStart(10, '0')}` : c.membership.node!.name;
+      await a.election.resign({ rejoin: true, successor: name });
+      await eventually('someone leads', () => [b, c].some((x) => x.election.isLeader()), 10000);
+      await sleep(3 * LEASE_MS);
+      const { overlaps, led } = leaders.stop();
+      expect(overlaps, `${wrong}: samples with two leaders`).to.equal(0);
+      expect(led, wrong).to.include('b'); // b was next in line either way
+      expect(c.election.stats.standbyHandovers, `${wrong}: c is not the standby`).to.equal(0);
+      expect(b.election.stats.standbyHandovers, `${wrong}: b was not named`).to.equal(0);
+      candidates.stopAll();
+      await sessions.closeAll();
+    }
+  });
+
   it('the named successor\'s member node is deleted while the primary drains: the named release fails, the plain one goes through, and the member behind leads — never two at once', async () => {
     const root = uniqueRoot();
     const [a, b, c] = await inLine(root, 'a', 'b', 'c');

@@ -11,7 +11,7 @@ import type { SkippedNode } from './head-observer';
 import { InvalidRecords } from './invalid-records';
 import { LeaseHolder } from './lease-holder';
 import type { Membership, OwnNode } from './membership';
-import { leaseNodeName, releaseMarkerPath, sortMemberNames } from './paths';
+import { leaseNodeName, memberSequence, releaseMarkerPath, sortMemberNames } from './paths';
 import { PredecessorWatch } from './predecessor-watch';
 import { SerialTask } from './serial-task';
 import { StandbyLease } from './standby-lease';
@@ -164,14 +164,22 @@ export class Election extends EventEmitter<ElectionEvents> {
    * Hands leadership over: stop leading first (so no call is admitted after this point), run
    * `beforeRelease`, then — in one multi — mark the lease released and give up the member node: the
    * successor sees both together and may act at once. This member then registers again at the back
-   * of the line, or leaves the group when `rejoin` is false.
+   * of the line, or leaves the group when `rejoin` is false. `successor`: the name of the member
+   * node right behind ours, when the caller knows it (a view); a wrong or stale name is safe — the
+   * release checks that node and falls back to a plain release, and a member not in standby never
+   * acts on a marker that names it.
    */
-  async resign(opts: { rejoin?: boolean; beforeRelease?: () => Promise<void> } = {}): Promise<void> {
+  async resign(opts: { rejoin?: boolean; beforeRelease?: () => Promise<void>; successor?: string } = {}): Promise<void> {
     const holder = this.leading?.holder;
     const own = this.membership.node;
     this.demote('resigned', true);
-    // Who is right behind us, read while admitted calls drain: the release names it (hot standby).
-    const successor = holder && own && this.standbyEnabled ? this.nextInLine(own) : Promise.resolve(undefined);
+    // Who is right behind us — the caller's membership view knows (no round trip on the handover's
+    // path), else read while admitted calls drain: the release names it (hot standby).
+    const successor = !holder || !own || !this.standbyEnabled
+      ? Promise.resolve(undefined)
+      : opts.successor !== undefined && (memberSequence(opts.successor) ?? -1) > (memberSequence(own.name) ?? Infinity)
+        ? Promise.resolve({ name: opts.successor, path: `${this.membership.paths.members}/${opts.successor}` })
+        : this.nextInLine(own);
     let failed: { error: unknown } | undefined;
     try {
       // E.g. let calls admitted while leading finish, so the successor never overlaps with them.

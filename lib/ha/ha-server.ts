@@ -271,7 +271,14 @@ export class HaServer extends EventEmitter<HaServerEvents> {
   async stepDown(): Promise<void> {
     if (!this.election) return;
     const until = monotonicMs() + this.graceMs;
-    await this.election.resign({ rejoin: true, beforeRelease: () => this.drain(until) });
+    await this.election.resign({ rejoin: true, beforeRelease: () => this.drain(until), successor: this.nextInView() });
+  }
+
+  /** The member node right behind ours in this server's view: the release names it (no listing on the handover's path). */
+  private nextInView(): string | undefined {
+    const own = this.membership.node;
+    if (!own) return undefined;
+    return this.view.snapshot.members.find((m) => m.sequence > own.sequence)?.name;
   }
 
   /** Leaves the group first (clients stop sending), finishes in-flight calls within the grace period, then closes. */
@@ -281,7 +288,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
     try {
       const graceMs = opts.graceMs ?? this.graceMs;
       const until = monotonicMs() + graceMs;
-      if (this.election) await this.election.resign({ rejoin: false, beforeRelease: () => this.drain(until) }).catch(() => undefined);
+      if (this.election) await this.election.resign({ rejoin: false, beforeRelease: () => this.drain(until), successor: this.nextInView() }).catch(() => undefined);
       else await this.membership.leave().catch(() => undefined);
       this.view.stop();
       this.replication?.demoted('closed');
