@@ -20,6 +20,7 @@ import type { PointRequest, PointResult } from './rpc/client';
 import { PAYLOADS, PayloadName } from './rpc/payloads';
 import { BASE_LIB_ENV, TRANSPORTS, TransportName, ZKHA_LIB_ENV } from './rpc/transports';
 import { flag, option as opt, quick } from './lib/args';
+import { buildLib } from './lib/compiled-lib';
 import { sleep } from './lib/clock';
 import { median, pairedMedian, roundOrder } from './lib/rounds';
 import { updateDocSection } from './lib/docs';
@@ -80,18 +81,6 @@ function pinTo(pid: number | undefined, cpu: number): boolean {
 }
 
 let pinned = true;
-
-/**
- * Compiles lib/ with tsc (the build's settings) where the children resolve node_modules, and has
- * 'zk-ha' run it: the package's users run tsc's output, not tsx's module wrappers.
- */
-function buildLib(): string {
-  const root = path.join(__dirname, '..');
-  const dir = path.join(root, 'node_modules', '.cache', 'zk-ha-bench');
-  const tsc = require.resolve('typescript/bin/tsc');
-  execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json'), '--outDir', dir, '--declaration', 'false'], { stdio: 'inherit' });
-  return dir;
-}
 
 interface Pair {
   server: ChildProcess;

@@ -22,6 +22,8 @@
 //            --propagation-only  skip the renewal and leader-change measures; print, write no JSON or doc
 //            --layers  also a phase of ZkSession alone (no MembershipView: a persistent watch and a getData
 //                      per join), to split this lib's cost between the session layer and the view
+//            --source  the watchers run lib/'s TypeScript through tsx (default: lib/ compiled by tsc into
+//                      node_modules/.cache/zk-ha-bench, what the package ships; --base is always from source)
 //            --no-raw  skip the raw baseline phase (by default every round also runs the same change sequence
 //                      against sessions that speak the wire protocol with no library, bench/lib/workers/
 //                      scale-raw-watchers.ts: ZooKeeper's fan-out + the kernel + Node's event loop, the floor)
@@ -34,6 +36,7 @@ import { Election, Membership, MembershipView, servicePaths } from '../lib/coord
 import { ZkSession } from '../lib/zk';
 import { msBetween, nowNs, sleep } from './lib/clock';
 import { flag, option, positiveInt as opt, quick } from './lib/args';
+import { buildLib } from './lib/compiled-lib';
 import { updateDocSection } from './lib/docs';
 import { electionsReport, measureElections, waitFor, type ElectionScale } from './lib/election-scale';
 import { machine, writeResult } from './lib/results';
@@ -54,6 +57,8 @@ if (ONLY !== undefined && ONLY !== 'elections') throw new Error('--only must be 
 const CHANGE_PROF_DIR = option('cpu-prof') ?? process.env.BENCH_CHANGE_PROF;
 const WHOLE_PROF_DIR = option('cpu-prof-whole') ?? process.env.BENCH_CPU_PROF;
 const PROPAGATION_ONLY = flag('propagation-only');
+/** The watchers run the TypeScript source through tsx instead of lib/ compiled by tsc. */
+const SOURCE = flag('source');
 const RAW = !flag('no-raw');
 const LAYERS = flag('layers');
 /** How ZooKeeper's JVM compiles (see the header). */
@@ -391,8 +396,10 @@ function writeSection(name: string, markdown: string): string {
 async function main(): Promise<void> {
   let cluster: ZkCluster | undefined;
   const elections: ElectionScale[] = [];
-  const variants: Variant[] = [{ label: `this (${WATCH_MODE})`, watchMode: WATCH_MODE as Variant['watchMode'] }];
-  if (LAYERS) variants.push({ label: 'ZkSession only (no view)', watchMode: 'session' });
+  // The watchers run lib/ compiled by tsc (what the package ships), unless --source.
+  const compiled = SOURCE ? undefined : buildLib();
+  const variants: Variant[] = [{ label: `this (${WATCH_MODE})`, root: compiled, watchMode: WATCH_MODE as Variant['watchMode'] }];
+  if (LAYERS) variants.push({ label: 'ZkSession only (no view)', root: compiled, watchMode: 'session' });
   if (RAW) variants.push({ label: 'raw (no library)', watchMode: 'auto', raw: true });
   if (BASE) variants.push({ label: 'base', root: BASE, watchMode: 'auto' });
   const phases: Phase[] = [];
@@ -529,7 +536,7 @@ ${checks.map((c) => `- ${c}`).join('\n')}
 **Method.** Every watching client is a real ZooKeeper session (\`ZkSession\`, leaseProbe 'read', session timeout
 ${WATCHER_SESSION_MS / 1000} s) with its own \`MembershipView\` ('persistent': one persistent recursive watch on members/, so a departure
 costs no read and a join one getData; 'children': a children watch plus a data watch per member, one
-getChildren per change); ${PROCESSES} child processes hold them. Members run in the bench
+getChildren per change); ${PROCESSES} child processes hold them, running ${SOURCE ? 'the TypeScript source through tsx (--source)' : 'lib/ compiled by tsc (what the package ships; session 7 on: earlier runs ran the source through tsx, whose module wrappers cost the watchers a few per cent)'}. Members run in the bench
 process, each with its own session and \`Membership\`. The bench stamps \`process.hrtime.bigint()\` just before
 \`membership.leave()\` (one delete) or \`membership.register()\` (which first runs ensureService — a few round trips —
 then the create, so join figures include those); each view stamps the same clock (CLOCK_MONOTONIC, shared across
