@@ -6,6 +6,7 @@
 //   npm run bench:failover -- --lease    (add --systems=zk-ha --keep-peers to re-measure zk-ha only) issue 14: session 10 s, lease 500 ms; client-observed handover/SIGKILL/SIGSTOP/partition, Curator and kazoo beside (10 trials)
 //   --chart=docs writes the SVG chart to docs/failover.svg (default .tmp/charts/failover.svg, git-ignored)
 //   options: --out=<file> (partial runs)  --trials=N  --timeouts=1000,4000  --systems=zk-ha,curator,kazoo  --faults=handover,sigkill,sigstop,zk-leader-loss
+//   --zk-gc-log=DIR  each ZooKeeper JVM logs its GC pauses and safepoints to DIR/gc-<pid>.log (to tell a JVM pause from the rest in a slow trial)
 //
 // Every candidate is its own process (spawnTracked: killed whatever happens) that prints JSON lines
 // stamped with CLOCK_MONOTONIC; the bench stamps the fault on the same clock just before it acts.
@@ -53,6 +54,14 @@ const SYSTEMS: readonly SystemName[] = ['zk-ha', 'curator', 'kazoo'];
 const ALL_FAULTS: readonly ClientFault[] = [...FAULTS, 'partition'];
 /** zk-ha's default lease (HaServer leaseMs); the lease run uses it. */
 const LEASE_MS = DEFAULT_LEASE_MS;
+
+/** JVM flags that log every GC pause and safepoint of a ZooKeeper node to DIR (created). */
+function zkGcLog(dir: string | undefined): string[] | undefined {
+  if (dir === undefined) return undefined;
+  const abs = path.resolve(dir);
+  fs.mkdirSync(abs, { recursive: true });
+  return [`-Xlog:gc,safepoint:file=${abs}/gc-%p.log:uptime`];
+}
 export const FAILOVER_DOC = path.join(__dirname, '..', 'docs', 'performance-failover.md');
 
 interface BenchContext {
@@ -338,7 +347,7 @@ async function main(): Promise<void> {
   let cluster: ZkCluster | undefined;
   const rows: ScenarioResult[] = [];
   try {
-    cluster = await startZooKeeper({ nodes: 3, tickTime: 100, minSessionTimeout: 200, maxSessionTimeout: 60000 });
+    cluster = await startZooKeeper({ nodes: 3, tickTime: 100, minSessionTimeout: 200, maxSessionTimeout: 60000, jvmFlags: zkGcLog(option('zk-gc-log')) });
     log(`ZooKeeper ensemble at ${cluster.connectString}`);
     context = { env: { cluster, peers, log }, runId: String(Date.now()), groups: new Map() };
     for (const timeout of timeouts) {
