@@ -103,6 +103,7 @@ npm run chaos -- --quick            # 2 trials per fault
 npm run chaos -- --trials 5 --only primary-sigkill,primary-event-loop-stall --no-write
 npm run chaos -- --only repl-primary-sigkill,repl-backup-sigkill --merge   # replace these rows, keep the rest
 npx mocha integration/chaos.test.ts # the short pass that npm test runs: 1 trial of 5 faults
+CHAOS_DUMP_DIR=.tmp/chaos npm run chaos -- --only primary-sigstop --trials 60 --no-write   # every trial with a violation: its whole history as JSON
 \`\`\`
 
 Hostile input (frames, ZooKeeper replies, foreign and malformed znodes, forged replication calls),

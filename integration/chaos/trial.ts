@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { ZkCluster } from '../harness';
 import { sleep } from '../support/wait';
 import { checkHistory, type CheckResult } from './checker';
@@ -48,6 +50,7 @@ export async function runTrial(zk: ZkCluster, scenario: Scenario, options: Testb
     const states = scenario.replicated ? await bed.states() : undefined;
     const history: History = { runs: await bed.runs(), calls: bed.calls(), recovery, marks: bed.marks, states };
     const check = checkHistory(history);
+    if (check.violations.length > 0) dumpHistory(scenario.name, history);
     const failed = history.calls.filter((c) => c.outcome === 'error');
     return {
       scenario: scenario.name,
@@ -62,6 +65,18 @@ export async function runTrial(zk: ZkCluster, scenario: Scenario, options: Testb
     await bed.close();
     await restoreEnsemble(zk);
   }
+}
+
+/**
+ * CHAOS_DUMP_DIR=<dir>: the whole history of each trial with a violation, as JSON (bigints as
+ * strings), to read what the checker's examples leave out — e.g. when a late call was sent.
+ */
+function dumpHistory(scenario: string, history: History): void {
+  const dir = process.env.CHAOS_DUMP_DIR;
+  if (!dir) return;
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${scenario}-${Date.now()}.json`);
+  fs.writeFileSync(file, JSON.stringify(history, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 1));
 }
 
 export function failureKey(c: ClientCall): string {
