@@ -45,15 +45,17 @@ function extensionAllowed(type: number, length: number): boolean {
 const CONTAINER = 64;
 const FIXMAP = 64;
 const FIXARRAY = 65;
-const LEN8 = 66; // str 8, bin 8
-const LEN16 = 67; // str 16, bin 16
-const LEN32 = 68; // str 32, bin 32
-const FIXEXT = 69;
-const EXT = 70;
-const ARRAY16 = 71;
-const MAP16 = 72;
-const ARRAY32 = 73;
-const MAP32 = 74;
+const ARRAY16 = 66;
+const MAP16 = 67;
+const ARRAY32 = 68;
+const MAP32 = 69;
+/** From here on: a scalar whose length follows the lead (strings, binaries, extensions). */
+const SIZED = 70;
+const LEN8 = 70; // str 8, bin 8
+const LEN16 = 71; // str 16, bin 16
+const LEN32 = 72; // str 32, bin 32
+const FIXEXT = 73;
+const EXT = 74;
 const NOT_MSGPACK = 75;
 
 const LEAD = ((): Uint8Array => {
@@ -162,12 +164,11 @@ export function scanFrame(buf: Uint8Array, limits: DecodeLimits): ScanProblem | 
       default:
         return malformed(`byte 0x${t.toString(16)} is not MessagePack`);
     }
-    if (skip > 0) {
+    if (kind >= SIZED) {
       if (skip > end - pos) return malformed('truncated frame');
       pos += skip;
       continue;
     }
-    if (kind === LEN8 || kind === LEN16 || kind === LEN32 || kind === FIXEXT || kind === EXT) continue;
     // An array or a map.
     if (counting) {
       elements += CONTAINER_WEIGHT - 1;
