@@ -132,6 +132,27 @@ describe('leadership: hot standby (real ZooKeeper)', function () {
     expect(overlaps, 'samples with two leaders').to.equal(0);
   });
 
+  it('a successor name that is not behind us (our own, one ahead, not a member name) is ignored: the line is listed and b serves on its standby lease', async () => {
+    for (const bad of ['own', 'ahead', 'garbage'] as const) {
+      const root = uniqueRoot();
+      const [a, b] = await inLine(root, 'a', 'b');
+      const leaders = watchLeaders([a, b]);
+      const own = a.membership.node!;
+      const name = bad === 'own' ? own.name : bad === 'ahead' ? `m-${String(Math.max(0, own.sequence - 1)).padStart(10, '0')}` : '../leases/x';
+      let listings = 0;
+      const { children } = a.session;
+      a.session.children = (...args) => { listings++; return children.apply(a.session, args); };
+      await a.election.resign({ rejoin: true, successor: name });
+      await eventually(`${bad}: b leads`, () => b.election.isLeader());
+      expect(listings, `${bad}: the resigning member listed the line`).to.be.greaterThan(0);
+      expect(b.election.stats.standbyHandovers, `${bad}: b was named from the listing`).to.equal(1);
+      await sleep(2 * LEASE_MS);
+      expect(leaders.stop().overlaps, `${bad}: samples with two leaders`).to.equal(0);
+      candidates.stopAll();
+      await sessions.closeAll();
+    }
+  });
+
   it('a wrong successor name is safe: a node that does not exist makes the named release fail and the plain one commit; naming the third in line gives it nothing — never two at once', async () => {
     for (const wrong of ['missing', 'third'] as const) {
       const root = uniqueRoot();

@@ -57,6 +57,21 @@ describe('frame scan: the table-driven scan agrees with the reference scan', () 
     }), { numRuns: 5_000, seed: 7 });
   });
 
+  it('long runs of scalars (the tight loop), cut or extended at any byte, inside nested containers', () => {
+    const scalar = fc.oneof(fc.integer({ min: -40, max: 200 }), fc.string({ maxLength: 40 }), fc.constant(null), fc.boolean(), fc.double());
+    const frame = fc.tuple(fc.array(scalar, { minLength: 1, maxLength: 400 }), fc.integer({ min: 0, max: 3 })).map(([run, nest]) => {
+      let v: unknown = run;
+      for (let i = 0; i < nest; i++) v = [v, { k: v }];
+      return packr.pack(v);
+    });
+    fc.assert(fc.property(frame, fc.nat(), (bytes, cut) => {
+      const b = Buffer.from(bytes);
+      sameVerdict(b.subarray(0, cut % (b.length + 1)), { maxElements: 100_000, maxDepth: 64 });
+      sameVerdict(Buffer.concat([b, b.subarray(0, 1 + (cut % 8))]), { maxElements: 100_000, maxDepth: 64 });
+      sameVerdict(b, { maxElements: 1 + (cut % 3000), maxDepth: 1 + (cut % 6) });
+    }), { numRuns: 3_000, seed: 11 });
+  });
+
   it('every single lead byte, followed by enough zeros', () => {
     for (let b = 0; b < 256; b++) {
       for (const tail of [0, 1, 2, 4, 8, 17, 40]) sameVerdict(Buffer.concat([Buffer.from([b]), Buffer.alloc(tail)]), { maxElements: 100, maxDepth: 4 });
