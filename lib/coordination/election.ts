@@ -6,6 +6,7 @@ import { ZkError, ZkSession } from '../zk';
 import type { MultiOp } from '../zk';
 import { DEFAULT_DRIFT_MARGIN, DEFAULT_LEASE_MS } from './election-types';
 import type { DemotionReason, ElectionEvents, ElectionOptions, ElectionStats } from './election-types';
+import { CoordinationError } from './coordination-error';
 import { HeadObserver } from './head-observer';
 import type { SkippedNode } from './head-observer';
 import { InvalidRecords } from './invalid-records';
@@ -48,6 +49,8 @@ export class Election extends EventEmitter<ElectionEvents> {
     return !(error instanceof ZkError && error.code === 'CLOSED');
   }, 100);
   private observer: HeadObserver | undefined;
+  /** Takeovers refused in a row (see takeoverRefused). */
+  private refusals = 0;
   /** When this member, first in line, may act as primary (monotonic); per own node. */
   private actAt: { node: string; at: number } | undefined;
   /** A takeover-deadline wake leaves `quiet` as it is; any other wake lists the line again. */
@@ -337,6 +340,7 @@ export class Election extends EventEmitter<ElectionEvents> {
     const own = this.membership.node;
     if (this.observer?.name !== name || this.observer.polled !== poll || this.observer.ownName !== own?.name) {
       this.predecessorWatch.invalidate(); // predecessor watches from when we were further back are stale now
+      this.refusals = 0;
       this.observer?.close();
       this.observer = new HeadObserver(this.session, this.membership.paths, name, {
         leaseMs: this.leaseMs,
@@ -378,14 +382,71 @@ export class Election extends EventEmitter<ElectionEvents> {
     // one ZooKeeper write and one client notification less. Not eligible: remove the head only.
     const holder = (await this.eligible()) ? this.newHolder(own) : undefined;
     const taken = (ops: readonly MultiOp[]): Promise<boolean> => observer.takeover(skipped, ops).then((o) => o === 'done');
-    if (holder) await this.claim(own, holder, () => holder.acquire(taken));
+    if (holder) await this.claim(own, holder, () => holder.acquire(taken), 'fall-through');
     else await taken([]);
-    if (!observer.gone) return this.schedule();
+    if (!observer.gone) {
+      await this.clearTheWay(observer, holder, skipped);
+      return this.takeoverRefused();
+    }
+    this.refusals = 0;
     this.stats.takeovers++;
     this.emit('takeover', { node: name, reason: observer.takeoverReason });
     // Everything ahead of us went in that one multi (later nodes only come behind): we are the head.
     if (this.membership.node !== own) return this.schedule();
     return this.evaluateHead(own, monotonicMs());
+  }
+
+  /**
+   * After a refused takeover: what the refusal says is in the way that no renewal or departure
+   * will ever move — a foreign persistent node at the head of the line with nodes below it (a
+   * member node is ephemeral and has none), a node squatting on our lease path, leases/ deleted —
+   * is cleared, so that the next attempt can commit. Errors are left to the next round.
+   */
+  private async clearTheWay(observer: HeadObserver, holder: LeaseHolder | undefined, skipped: readonly SkippedNode[]): Promise<void> {
+    try {
+      switch (observer.refusal) {
+        case 'NOT_EMPTY':
+          for (const path of [observer.memberPath, ...skipped.map((n) => n.path)]) await this.removeChildren(path);
+          break;
+        case 'NODE_EXISTS':
+          // Not leading on it (its acquire failed): whatever is at our lease path is not a lease of ours.
+          await holder?.remove();
+          break;
+        case 'NO_NODE':
+          await this.repairLeases();
+          break;
+      }
+    } catch {
+      // The next round tries again.
+    }
+  }
+
+  /** Deletes everything below a node in the line: not a member node (ephemeral nodes have no children). */
+  private async removeChildren(path: string): Promise<void> {
+    const { children } = await this.session.children(path).catch(() => ({ children: [] as string[] }));
+    if (children.length === 0) return;
+    this.emit('invalid', {
+      path,
+      error: new CoordinationError('BAD_MEMBER_RECORD', `${path}: has ${children.length} child node(s), so it is no member node (those are ephemeral): removed`, { path }),
+    });
+    for (const child of children) await this.session.deleteRecursive(`${path}/${child}`);
+  }
+
+  /** leases/ deleted (no lease can be created in it): create it again, as registration would. */
+  private async repairLeases(): Promise<void> {
+    if (await this.session.exists(this.membership.paths.leases)) return;
+    await this.membership.repair();
+  }
+
+  /**
+   * A refused takeover is tried again at once the first time (the line usually moved: a renewal,
+   * a departure), then after a growing pause up to half a lease, so that a refusal nothing clears
+   * can never spin. Any watch event still evaluates at once.
+   */
+  private takeoverRefused(): void {
+    this.refusals++;
+    if (this.refusals === 1) return this.schedule();
+    this.wakeAtTime(monotonicMs() + Math.min(this.leaseMs / 2, 10 * 2 ** (this.refusals - 2)));
   }
 
   /** First in line: wait out any lease the departed head may still hold, then take the lease. */
@@ -460,11 +521,10 @@ export class Election extends EventEmitter<ElectionEvents> {
    * Leads once the lease node is created (`acquire`) and our member node is ours. The ownership
    * check runs beside the creation (one round trip less on a failover) and is sent first: a read
    * queued behind our own write would wait for its commit. Nobody is told we lead unless both
-   * hold. When the creation is refused: `list-again` (a takeover multi that failed wrote nothing),
-   * `retry-later` (our own multi: a stale node of ours may be in the way, clean it up), or
-   * `fall-through` (a release claim: the caller goes on).
+   * hold. When the creation is refused: `retry-later` (our own multi: a stale node of ours may be
+   * in the way, clean it up), or `fall-through` (a takeover or a release claim: the caller goes on).
    */
-  private async claim(own: OwnNode, holder: LeaseHolder, acquire: () => Promise<boolean>, refused: 'list-again' | 'retry-later' | 'fall-through' = 'list-again'): Promise<void> {
+  private async claim(own: OwnNode, holder: LeaseHolder, acquire: () => Promise<boolean>, refused: 'retry-later' | 'fall-through'): Promise<void> {
     const owned = this.session.exists(own.path);
     const [statResult, acquireResult] = await Promise.allSettled([owned, acquire()]);
     if (statResult.status === 'rejected' || acquireResult.status === 'rejected') {
@@ -483,9 +543,10 @@ export class Election extends EventEmitter<ElectionEvents> {
     }
     if (!acquired) {
       if (refused === 'fall-through') return;
-      if (refused === 'list-again') return this.schedule();
-      // Our member node went (Membership registers again) or a stale lease node of ours is in the way.
+      // Our member node went (Membership registers again), leases/ went, or a stale lease node of
+      // ours (or a foreign one) is in the way.
       await holder.remove();
+      if (holder.refusal === 'NO_NODE') await this.repairLeases().catch(() => undefined);
       this.wakeAtTime(monotonicMs() + this.leaseMs / 3);
       return;
     }

@@ -1,9 +1,9 @@
 import { monotonicMs } from '../base/clock';
 import { ZkError, ZkSession } from '../zk';
-import type { AclEntry, MultiOp, WatchEvent } from '../zk';
+import type { AclEntry, MultiOp, WatchEvent, ZnodeStat } from '../zk';
 import { CoordinationError } from './coordination-error';
 import { RELEASED } from './lease-holder';
-import { decodeRecord } from './member-record';
+import { decodeRecord, unreadableRecord } from './member-record';
 import { leaseNodeName, namedReleaseMarkerPath, releaseMarkerPath, ServicePaths } from './paths';
 
 export interface HeadObserverOptions {
@@ -72,6 +72,11 @@ export class HeadObserver {
   /** The lease node as read right after a departure we did not cause (undefined: gone or unreadable). */
   private finalLease: Promise<{ version: number; released: boolean } | undefined> = Promise.resolve(undefined);
   private tookOver = false;
+  /**
+   * Why the last takeover multi was refused. BAD_VERSION or NO_NODE usually mean the line moved (a
+   * renewal, a departure); NOT_EMPTY and NODE_EXISTS that a foreign node is in the way (Election).
+   */
+  refusal: string | undefined;
   private leaseDeleted = false;
   private second: SkippedNode | undefined;
   /** The session that owns the head's member node (and so its lease node and release marker). */
@@ -219,7 +224,19 @@ export class HeadObserver {
   private async readMember(): Promise<void> {
     this.memberDirty = false;
     try {
-      const { data, stat } = await this.session.get(this.memberPath, this.options.poll ? {} : { watch: this.onMember });
+      const watch = this.options.poll ? {} : { watch: this.onMember };
+      let read: { data: Buffer; stat: ZnodeStat } | { data: CoordinationError; stat: ZnodeStat };
+      try {
+        read = await this.session.get(this.memberPath, watch);
+      } catch (error) {
+        const unreadable = unreadableRecord(error, this.memberPath);
+        if (!unreadable) throw error;
+        // Its ACL denies us READ: no candidate. Its stat (no permission needed) conditions the takeover.
+        const stat = await this.session.exists(this.memberPath, watch);
+        if (!stat) throw new ZkError('NO_NODE', `${this.memberPath} is gone`, { path: this.memberPath });
+        read = { data: unreadable, stat };
+      }
+      const { data, stat } = read;
       this.memberVersion = stat.version;
       this.headOwner = stat.ephemeralOwner;
       const leasePath = `${this.paths.leases}/${leaseNodeName(this.name, stat.ephemeralOwner)}`;
@@ -229,6 +246,7 @@ export class HeadObserver {
       }
       this.watchNamedMarker(leasePath);
       try {
+        if (data instanceof CoordinationError) throw data;
         decodeRecord(data, this.memberPath);
         this.recordValid = true;
       } catch (error) {
@@ -322,6 +340,7 @@ export class HeadObserver {
       this.memberDirty = true;
       this.leaseDirty = true;
       if (error.retryable) throw error;
+      this.refusal = error.code;
       return 'changed';
     }
     this.tookOver = true;

@@ -1,7 +1,7 @@
 import { ZkError } from '../zk';
 import type { ZkSession } from '../zk';
 import { CoordinationError } from './coordination-error';
-import { decodeRecord } from './member-record';
+import { decodeRecord, unreadableRecord } from './member-record';
 
 /** A member node ahead of us as read: its path and version, and whether its record makes it a candidate. */
 export interface ReadRecord {
@@ -32,20 +32,28 @@ export class InvalidRecords {
       got = await this.session.get(path);
     } catch (error) {
       if (error instanceof ZkError && error.code === 'NO_NODE') return undefined;
-      throw error;
+      const unreadable = unreadableRecord(error, path);
+      if (!unreadable) throw error;
+      // Its version still conditions its removal with the head (exists() needs no permission).
+      const stat = await this.session.exists(path);
+      return stat ? this.invalid(path, stat.version, unreadable) : undefined;
     }
     try {
       decodeRecord(got.data, path);
       return { path, version: got.stat.version, valid: true };
     } catch (error) {
       if (!(error instanceof CoordinationError)) throw error;
-      const key = `${path}@${got.stat.version}`;
-      if (!this.reported.has(key)) {
-        if (this.reported.size > 1000) this.reported.clear();
-        this.reported.add(key);
-        this.report({ path, error });
-      }
-      return { path, version: got.stat.version, valid: false };
+      return this.invalid(path, got.stat.version, error);
     }
+  }
+
+  private invalid(path: string, version: number, error: CoordinationError): ReadRecord {
+    const key = `${path}@${version}`;
+    if (!this.reported.has(key)) {
+      if (this.reported.size > 1000) this.reported.clear();
+      this.reported.add(key);
+      this.report({ path, error });
+    }
+    return { path, version, valid: false };
   }
 }

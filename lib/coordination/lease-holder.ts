@@ -41,6 +41,11 @@ export class LeaseHolder extends EventEmitter<LeaseHolderEvents> {
   private ends = 0;
   /** Renewals answered; a test and the bench read it. */
   renewals = 0;
+  /**
+   * Why the last acquire() was refused: NO_NODE (our member node, or leases/ itself, is gone) or
+   * NODE_EXISTS (a node is in the way at our lease path).
+   */
+  refusal: 'NO_NODE' | 'NODE_EXISTS' | undefined;
 
   constructor(private readonly session: ZkSession, readonly options: LeaseHolderOptions) {
     super();
@@ -90,7 +95,10 @@ export class LeaseHolder extends EventEmitter<LeaseHolderEvents> {
         this.renewSoon(0);
         return true;
       }
-      if (error instanceof ZkError && (error.code === 'NO_NODE' || error.code === 'NODE_EXISTS')) return false;
+      if (error instanceof ZkError && (error.code === 'NO_NODE' || error.code === 'NODE_EXISTS')) {
+        this.refusal = error.code;
+        return false;
+      }
       throw error;
     }
     if (this.ends !== ends) return false;

@@ -1,5 +1,6 @@
 import { wallClockMs } from '../base/clock';
 import { hostname } from 'os';
+import { ZkError } from '../zk';
 import { CoordinationError } from './coordination-error';
 
 /** What a member publishes about itself, as JSON, so that zkCli and other languages can read it. */
@@ -76,6 +77,16 @@ export function memberUrlProblem(url: unknown): string | undefined {
   const n = Number(port);
   if (n < 1 || n > 65535) return 'port must be 1..65535';
   return undefined;
+}
+
+/**
+ * A member node whose data this session may not read (its ACL denies READ: ZooKeeper answers
+ * NO_AUTH) has no record anyone here can check: it is no candidate, exactly like a record that does
+ * not parse. `exists()` needs no permission, so its version and owner can still be read.
+ */
+export function unreadableRecord(error: unknown, path: string): CoordinationError | undefined {
+  if (!(error instanceof ZkError && error.code === 'NO_AUTH')) return undefined;
+  return new CoordinationError('BAD_MEMBER_RECORD', `${path}: member record cannot be read (NO_AUTH: its ACL denies this session READ)`, { path, cause: 'NO_AUTH' });
 }
 
 /** Parses a member node's data; throws BAD_MEMBER_RECORD naming what is wrong. */

@@ -14,9 +14,10 @@ export interface MembershipSnapshot {
    */
   readonly primary: Member | undefined;
   /**
-   * The service's generation: its node's czxid (hex) and creation time. A service node created again (deleted, or
-   * ZooKeeper lost its data) has a new generation; epochs compare only within one generation.
-   * "" until the service node has been seen.
+   * The service's generation: its members node's czxid (hex) and creation time. Member sequences
+   * (the epochs) count up in that node, so whenever it is created again (members/ or the service
+   * node deleted, ZooKeeper lost its data) a new generation starts; epochs compare only within one.
+   * "" until the members node has been seen.
    */
   readonly generation: string;
   /** Counts the changes this view has seen. */
@@ -35,7 +36,7 @@ export interface MembershipViewEvents {
   leader: [info: { member: Member | undefined; epoch: number | undefined }];
   /** The acknowledged primary changed (see MembershipSnapshot.primary). */
   primary: [info: { member: Member | undefined; epoch: number | undefined; generation: string }];
-  /** The service node was created again: a new generation (the previous one, "" when none was known). */
+  /** The members node was created again: a new generation (the previous one, "" when none was known). */
   generation: [info: { generation: string; previous: string }];
   /** A member node whose data does not parse: skipped, never fatal. */
   invalid: [info: { path: string; error: CoordinationError }];

@@ -5,7 +5,7 @@ import type { WatchEvent, ZnodeStat } from '../zk';
 import { CoordinationError } from './coordination-error';
 import { MemberNames } from './member-names';
 import { orderedMembers } from './member-order';
-import { decodeRecord, Member } from './member-record';
+import { decodeRecord, Member, unreadableRecord } from './member-record';
 import { SerialTask } from './serial-task';
 import { DEFAULT_ROOT, leaseNodeName, ServicePaths, servicePaths, memberSequence } from './paths';
 import { generationOf } from './service-node';
@@ -18,6 +18,8 @@ const EMPTY: MembershipSnapshot = { members: [], leader: undefined, primary: und
 const OUTDATED = Symbol('outdated');
 type Read = Member | undefined | typeof OUTDATED;
 const NO_OPTIONS = {};
+/** invalidVersions' entry for a node whose data this session may not read (no version known). */
+const UNREADABLE = -2;
 
 /**
  * A live, ordered view of a service's members. With a persistent recursive watch (ZooKeeper 3.6+)
@@ -44,7 +46,7 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
   private leasesStale = true;
   /** The lease names the current snapshot's primary was decided with. */
   private leaseNamesPublished: ReadonlySet<string> | undefined;
-  /** czxid.ctime of the members node last listed: when it changes the service node was recreated. */
+  /** czxid.ctime of the members node last listed: when it changes, a new generation began. */
   private membersId: string | undefined;
   private generationValue = '';
   private running = false;
@@ -189,7 +191,7 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
         this.mode = 'persistent';
         if (!this.tracked.resyncNeeded) return undefined;
         const stat = await this.tracked.list();
-        await this.checkGeneration(stat);
+        this.checkGeneration(stat);
         return this.tracked.names;
       }
       // ZooKeeper older than 3.6. Members read under the persistent watch have no data watch: read them again.
@@ -200,11 +202,18 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
     return this.listChildren();
   }
 
-  private async checkGeneration(stat: ZnodeStat | undefined): Promise<void> {
+  /**
+   * The generation is the members node's identity (czxid and ctime): member sequences — the
+   * epochs — count up in it and start again only when it is created again. Read with the listing.
+   */
+  private checkGeneration(stat: ZnodeStat | undefined): void {
     const membersId = stat ? generationOf(stat) : undefined;
     if (membersId === this.membersId) return;
     this.membersId = membersId;
-    if (membersId !== undefined) await this.readGeneration();
+    if (membersId === undefined || membersId === this.generationValue) return;
+    const previous = this.generationValue;
+    this.generationValue = membersId;
+    if (this.loaded) this.emit('generation', { generation: membersId, previous });
   }
 
   private async listChildren(): Promise<readonly string[]> {
@@ -214,7 +223,7 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
       try {
         const listed = await this.session.children(this.paths.members, { watch: this.onChildren });
         this.names = listed.children;
-        await this.checkGeneration(listed.stat);
+        this.checkGeneration(listed.stat);
       } catch (error) {
         if (!(error instanceof ZkError && error.code === 'NO_NODE')) throw error;
         // No service yet (or it was removed): wait for its members node to appear.
@@ -231,16 +240,6 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
       this.childrenStale = true;
       throw error;
     }
-  }
-
-  /** The service node's czxid, read once per members node (i.e. once per generation). */
-  private async readGeneration(): Promise<void> {
-    const stat = await this.session.exists(this.paths.servicePath);
-    const next = stat ? generationOf(stat) : '';
-    if (next === this.generationValue) return;
-    const previous = this.generationValue;
-    this.generationValue = next;
-    if (next !== '' && this.loaded) this.emit('generation', { generation: next, previous });
   }
 
   private async listLeases(): Promise<void> {
@@ -404,7 +403,14 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
       }
     } catch (error) {
       if (error instanceof ZkError && error.code === 'NO_NODE') return this.tracked.changedSince(name, mark) ? OUTDATED : undefined;
-      throw error;
+      const unreadable = unreadableRecord(error, path);
+      if (!unreadable) throw error;
+      // Not a member here (one node must not stall the whole view); reported once until it changes.
+      if (this.invalidVersions.get(name) !== UNREADABLE) {
+        this.invalidVersions.set(name, UNREADABLE);
+        this.emit('invalid', { path, error: unreadable });
+      }
+      return this.tracked.changedSince(name, mark) ? OUTDATED : undefined;
     }
   }
 

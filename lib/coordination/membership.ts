@@ -102,15 +102,26 @@ export class Membership extends EventEmitter<MembershipEvents> {
     return this.reregister('start');
   }
 
-  /** The service's generation (its node's czxid, hex) as of the last registration; "" before. */
+  /** The service's generation (its members node's czxid and ctime) as of the last registration; "" before. */
   get generation(): string {
     return this.generationValue;
   }
 
+  /**
+   * Creates again whatever of the service's nodes is missing (an operator deleted leases/, say),
+   * as registration does; the election calls it when a lease cannot be created for that reason.
+   */
+  async repair(): Promise<void> {
+    await this.ensure();
+  }
+
   private async ensure(): Promise<void> {
-    // The generation as read with the service node (a replacement right after that read is seen at
-    // the next registration, as it was with a separate exists() here).
-    const { stat } = await ensureServiceNode(this.session, this.paths, this.mode, this.options.acl, (r) => this.emit('acl', r));
+    await ensureServiceNode(this.session, this.paths, this.mode, this.options.acl, (r) => this.emit('acl', r));
+    // The generation is the members node's: member sequences — the epochs — count up in it, and
+    // start again whenever it is created again (members/ deleted, the service node deleted, ZooKeeper
+    // lost its data). A replacement right after this read is seen at the next registration.
+    const stat = await this.session.retry(() => this.session.exists(this.paths.members));
+    if (!stat) throw new ZkError('NO_NODE', `${this.paths.members} was deleted while registering`, { path: this.paths.members });
     const generation = generationOf(stat);
     if (generation === this.generationValue) return;
     const previous = this.generationValue;

@@ -27,7 +27,7 @@ export async function ensureService(
 }
 
 /**
- * ensureService, resolving also with the service node's stat as read (its generation). When the
+ * ensureService, resolving also with the service node's stat as read. When the
  * service exists already — every registration but the first — it costs one round trip of four
  * reads: a create that fails with NODE_EXISTS is a write (it goes through ZooKeeper's log), and the
  * nodes were created one after the other.
@@ -88,9 +88,10 @@ function checkMode(existing: ServiceNodeData, paths: ServicePaths, mode: Service
 }
 
 /**
- * The service's generation: its node's czxid (hex), new whenever the node is created again. The
- * creation time follows it because a ZooKeeper that lost its data counts zxids from the start
- * again, so a recreated node can get the same czxid.
+ * A generation: a node's czxid (hex) with its creation time — of the members node, whose sequences
+ * are the epochs, so a new one starts whenever it is created again. The creation time is part of it
+ * because a ZooKeeper that lost its data counts zxids from the start again, so a recreated node can
+ * get the same czxid.
  */
 export function generationOf(stat: { readonly czxid: bigint; readonly ctime: number }): string {
   return `${stat.czxid.toString(16)}.${stat.ctime}`;

@@ -35,16 +35,36 @@ export function reportCoordinationFaults(faults: FaultReporter, { session: s, me
   // Service nodes found more open than the `acl` option (fixed, or other sessions' nodes left as they are).
   membership.on('acl', (r) => faults.report('rejected-input', { detail: { source: 'zookeeper-acl', ...r } }));
   view.on('invalid', ({ path, error }) => faults.report('rejected-input', { detail: { path, code: error.code, message: error.message } }));
-  membership.on('retrying', (error) => {
-    // Connection trouble is reported by the session; anything else (QUOTA_EXCEEDED, NO_AUTH...) is
-    // an operator's problem and would otherwise only show as a member that never registers.
-    if (error instanceof ZkError && (error.retryable || error.code === 'SESSION_EXPIRED' || error.code === 'CLOSED')) return;
-    const code = error instanceof ZkHaError ? error.code : 'INTERNAL';
-    faults.report('zookeeper-error', { detail: { op: 'register', code, message: error instanceof Error ? error.message : String(error) } });
-  });
+  membership.on('retrying', (error) => reportZooKeeperError(faults, 'register', error));
+  reportRetriedErrors(faults, 'view', view);
+  if (election) reportRetriedErrors(faults, 'election', election);
   // The service node was created again (deleteall, or ZooKeeper lost its data): epochs restart.
   membership.on('generation', (g) => faults.report('generation-changed', { detail: { ...g } }));
   membership.on('restored', (r) => faults.report('record-restored', { detail: { ...r } }));
   election?.on('invalid', ({ path, error }) => faults.report('rejected-input', { detail: { path, code: error.code, message: error.message } }));
   election?.on('takeover', (info) => faults.report('failover', { detail: { ...info, by: membership.record.id } }));
+}
+
+/**
+ * A ZooKeeper error that a retry loop (registration, a view's refresh, an election round) keeps
+ * running into. Connection trouble is reported by the session; anything else (QUOTA_EXCEEDED,
+ * NO_AUTH, an unknown server code...) is an operator's problem and would otherwise only show as a
+ * member that never registers, a view that never loads, or an election that never ends. The
+ * reporter rate-limits it.
+ */
+export function reportZooKeeperError(faults: FaultReporter, op: string, error: unknown): void {
+  if (error instanceof ZkError && (error.retryable || error.code === 'SESSION_EXPIRED' || error.code === 'CLOSED')) return;
+  const code = error instanceof ZkHaError ? error.code : 'INTERNAL';
+  faults.report('zookeeper-error', { detail: { op, code, message: error instanceof Error ? error.message : String(error) } });
+}
+
+/** Answers that only say the tree moved under a round (a node came or went meanwhile): the next round sees it. */
+const RACES: ReadonlySet<string> = new Set(['NO_NODE', 'NODE_EXISTS', 'BAD_VERSION', 'NOT_EMPTY']);
+
+/** The 'error' events of a view or an election (each failed round; it is retried). */
+export function reportRetriedErrors(faults: FaultReporter, op: string, source: { on(event: 'error', listener: (error: unknown) => void): unknown }): void {
+  source.on('error', (error) => {
+    if (error instanceof ZkError && RACES.has(error.code)) return;
+    reportZooKeeperError(faults, op, error);
+  });
 }

@@ -15,9 +15,9 @@ export interface GenerationChange {
  * rejected (such a record is not in the view). A response from a higher epoch is accepted but
  * does not raise it: one poisoned answer (epoch 2^52) must not fence out the real primary.
  *
- * Epochs are counted per generation of the service (the service node's czxid): when ZooKeeper
- * loses its data or the service is recreated, sequences restart, so the fence restarts at the
- * new generation's verified epoch.
+ * Epochs are counted per generation of the service (its members node's czxid and ctime): when
+ * ZooKeeper loses its data or members/ (or the whole service) is recreated, sequences restart, so
+ * the fence restarts at the new generation's verified epoch.
  */
 export class EpochFence {
   private fence = 0;

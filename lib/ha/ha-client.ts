@@ -15,6 +15,7 @@ import type { ZkSessionOptions } from '../zk';
 import { callBalanced } from './balanced-policy';
 import type { PolicyContext } from './call-policy';
 import { EpochFence } from './epoch-fence';
+import { reportRetriedErrors } from './coordination-faults';
 import { callHedged } from './hedged-policy';
 import { PrimaryPolicy } from './primary-policy';
 
@@ -232,6 +233,7 @@ export class HaClient extends EventEmitter<HaClientEvents> {
       this.emit('membership', change.snapshot);
     });
     this.view.on('invalid', ({ path, error }) => this.faults.report('rejected-input', { detail: { path, code: error.code, message: error.message } }));
+    reportRetriedErrors(this.faults, 'view', this.view);
     this.session.on('lost', (i) => this.faults.report('session-lost', { detail: { ...i } }));
     this.session.on('session', (i) => this.faults.report('session-rejoined', { detail: { ...i } }));
     // Already rate-limited by the session (one event per second, with a count).

@@ -15,6 +15,8 @@ applyClientFixes();
 
 const NO_SESSION = '0000000000000000';
 
+type RawWatcher = (event: Pick<RawEvent, 'type' | 'path'>) => void;
+
 const EVENT_TYPES: Record<number, WatchEvent['type']> = {
   [nzc.Event.NODE_CREATED]: 'created',
   [nzc.Event.NODE_DELETED]: 'deleted',
@@ -111,6 +113,8 @@ export abstract class SessionConnection extends EventEmitter<ZkSessionEvents> {
   /** The tick period while started (session-ticker.ts); undefined before start() and after close(). */
   private tickMs: number | undefined;
   private readonly pending = new Set<PendingRequest>();
+  /** wrapWatch()'s wrappers of the current client. */
+  private wrappers: { client: Client | undefined; byWatch: WeakMap<WatchFn, RawWatcher> } = { client: undefined, byWatch: new WeakMap() };
   private startPromise: Promise<void> | undefined;
   private malformedReported = Number.NEGATIVE_INFINITY;
   private malformedHeld: (MalformedReplyInfo & { count: number }) | undefined;
@@ -264,10 +268,17 @@ export abstract class SessionConnection extends EventEmitter<ZkSessionEvents> {
   }
 
   /** @internal node-zookeeper-client types stay out of the published declarations. */
-  protected wrapWatch(client: Client, watch: WatchFn | undefined): ((event: Pick<RawEvent, 'type' | 'path'>) => void) | undefined {
+  protected wrapWatch(client: Client, watch: WatchFn | undefined): RawWatcher | undefined {
     if (!watch) return undefined;
+    // One wrapper per watch function and client: node-zookeeper-client drops a watcher already
+    // registered on a path only by identity, so a fresh wrapper per request would pile up one
+    // callback per read for as long as the node does not change (a re-read loop: thousands).
+    let wrappers = this.wrappers;
+    if (wrappers.client !== client) wrappers = this.wrappers = { client, byWatch: new WeakMap() };
+    const known = wrappers.byWatch.get(watch);
+    if (known) return known;
     const generation = this.generation;
-    return (event) => {
+    const wrapped: RawWatcher = (event) => {
       // Watches of a replaced client never fire again; a stray one from it must not reach owners.
       if (generation !== this.generation || client !== this.client) return;
       this.stats.watchEvents++;
@@ -275,6 +286,8 @@ export abstract class SessionConnection extends EventEmitter<ZkSessionEvents> {
       const type = EVENT_TYPES[event.type];
       if (type) watch({ type, path: event.path });
     };
+    wrappers.byWatch.set(watch, wrapped);
+    return wrapped;
   }
 
   private openClient(): void {

@@ -9,7 +9,7 @@ export const SECRET_META = 'replSecret';
 /** An epoch as a replication call states it: the sender's member sequence within a generation of the service. */
 export interface EpochClaim {
   readonly epoch: number;
-  /** The service node's generation (czxid, hex) the epoch counts in; "" = unknown. */
+  /** The generation (the members node's czxid and ctime) the epoch counts in; "" = unknown. */
   readonly generation: string;
 }
 
