@@ -89,6 +89,40 @@ describe('client fencing (real ZooKeeper)', function () {
     expect(c.view.snapshot.primary?.path).to.equal(path);
   });
 
+  it('members/ deleted and created again under the same service node (sequences restart): a new generation, answers are accepted again', async () => {
+    const root = uniqueRoot('fence-members');
+    for (const id of ['s1', 's2', 's3']) workers.push(await startServer({ connect, root, service: 'svc', mode: 'primary-backup', id, sessionTimeoutMs: T }));
+    const c = new HaClient({ zk: { connect, sessionTimeoutMs: 4000 }, service: 'svc', root, deadlineMs: 3000,
+      connection: { heartbeatMs: 200, heartbeatTimeoutMs: 600, reconnect: { initialMs: 20, maxMs: 200 } } });
+    closers.push(() => c.close());
+    await c.start();
+    const faults: string[] = [];
+    c.on('fault', (f) => faults.push(f.kind));
+    // Two deaths: the third server (sequence 2) serves and the client's fence is 2.
+    await workers[0]!.kill();
+    await eventually('s2 serves', async () => (await c.callWithInfo<{ id: string }>('whoami', {}, { idempotent: true })).result.id === 's2', 30000);
+    await workers[1]!.kill();
+    await eventually('s3 serves', async () => (await c.callWithInfo<{ id: string }>('whoami', {}, { idempotent: true })).result.id === 's3', 30000);
+    const oldFence = c.epoch;
+    expect(oldFence).to.equal(2);
+    const oldGeneration = c.view.snapshot.generation;
+
+    // Only members/ goes (the service node stays): s3 creates it again and registers at sequence 0.
+    const admin = new ZkSession({ connect });
+    await admin.start();
+    closers.push(() => admin.close());
+    await eventually('members/ deleted', () => admin.deleteRecursive(`${root}/svc/members`).then(() => true, () => false));
+    await eventually('a new generation with a primary', () =>
+      c.view.snapshot.generation !== oldGeneration && c.view.snapshot.primary !== undefined, 30000);
+    await eventually('calls succeed again', async () => (await c.callWithInfo('whoami').then(() => true, () => false)), 30000);
+    const after = [];
+    for (let i = 0; i < 20; i++) after.push(await c.callWithInfo('incr'));
+    expect(faults).to.include('generation-changed');
+    expect(c.epoch, 'the fence restarted in the new generation').to.equal(0);
+    expect(after.every((r) => r.epoch === 0)).to.equal(true);
+    expect(faults).to.not.include('stale-epoch');
+  });
+
   it('the service node recreated (a new generation, sequences restart): answers are accepted again', async () => {
     const root = uniqueRoot('fence-generation');
     const s1 = await startServer({ connect, root, service: 'svc', mode: 'primary-backup', id: 's1', sessionTimeoutMs: T });
