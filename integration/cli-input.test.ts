@@ -100,4 +100,23 @@ describe('zk-ha command line with hostile input (real ZooKeeper)', function () {
     expect(limit.code).to.equal(2);
     expect(oneLine(limit)).to.contain('--limit');
   });
+
+  it('haproxy: --print-config and --socket go into haproxy.cfg, so a newline, a space or a bad port is a usage error (no injected directive)', async () => {
+    const root = uniqueRoot('cli-haproxy');
+    const injected = ':8080\n  http-request return status 200 content-type text/plain string pwned';
+    for (const args of [
+      ['--socket', '/run/haproxy.sock', '--backend', 'b', '--print-config', injected],
+      ['--socket', '/x\n  stats socket /tmp/evil level admin', '--backend', 'b', '--print-config', ':8080'],
+      ['--socket', '', '--backend', 'b'],
+      ['--socket', '127.0.0.1:99999', '--backend', 'b'],
+    ]) {
+      const r = await runCli(['--connect', connect, '--root', root, 'haproxy', 'svc', ...args]);
+      expect(r.code, `${args.join(' ')}: ${r.stdout}${r.stderr}`).to.equal(2);
+      expect(r.stdout).to.not.contain('pwned').and.not.contain('evil');
+      expect(oneLine(r)).to.match(/invalid --(print-config|socket)/);
+    }
+    const long = await runCli(['--connect', connect, 'status', 'x'.repeat(100_000)]);
+    expect(long.code).to.equal(2);
+    expect(long.stderr.length, 'the error does not echo a 100 000-character name').to.be.below(1000);
+  });
 });

@@ -74,7 +74,7 @@ export function pathsOf(service: string, ctx: CliContext): ServicePaths {
     return servicePaths(service, ctx.root);
   } catch (error) {
     if (error instanceof InvalidOptionError) {
-      throw new CliError('USAGE', `invalid service name ${JSON.stringify(service)}: use letters, digits, "_", ".", "-"`, EXIT.usage);
+      throw new CliError('USAGE', `invalid service name ${JSON.stringify(service.length > 100 ? `${service.slice(0, 100)}…` : service)}: use letters, digits, "_", ".", "-"`, EXIT.usage);
     }
     throw error;
   }

@@ -23,7 +23,7 @@ export const JOURNAL_DELAY_MS = 100;
 /** Transport fault codes that mean bad input from the peer (the rest are 'transport' events). */
 const INPUT_CODES: ReadonlySet<string> = new Set([
   'UNDECODABLE_FRAME', 'BAD_FRAME', 'FRAME_TOO_COMPLEX', 'TEXT_FRAME', 'UNEXPECTED_FRAME', 'DUPLICATE_CALL_ID', 'PAYLOAD_TOO_LARGE',
-  'FRAME_OVER_HARD_LIMIT', 'PROTOCOL_VERSION', 'UNAUTHENTICATED', 'NOT_ENCODABLE',
+  'FRAME_OVER_HARD_LIMIT', 'PROTOCOL_VERSION', 'UNAUTHENTICATED', 'NOT_ENCODABLE', 'BAD_HTTP_REQUEST', 'PING_FLOOD',
 ]);
 /** Connection-level codes a client already reports as endpoint-down (and repeats on every reconnect attempt). */
 const CONNECTION_CODES: ReadonlySet<string> = new Set(['CONNECT_FAILED', 'HEARTBEAT_TIMEOUT', 'SOCKET_ERROR']);

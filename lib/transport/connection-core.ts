@@ -58,6 +58,7 @@ export class ConnectionCore {
   private backlog: Buffer[] = [];
   private backlogHead = 0;
   private detached = false;
+  private pingFlood = false;
   /** Direct frame writes (see frame-writer.ts); undefined = through ws.send (client with random masks). */
   private readonly writer: FrameWriter | undefined;
   /** Direct reads of plain binary frames (see frame-reader.ts); undefined = all through ws's receiver. */
@@ -77,7 +78,7 @@ export class ConnectionCore {
     this.reader = FrameReader.install(ws, this.onBinary);
     // What the reader leaves to ws (fragmented or text messages) still arrives as 'message'.
     ws.on('message', this.onMessage);
-    ws.on('ping', this.onTraffic);
+    ws.on('ping', this.onPing);
     ws.on('pong', this.onTraffic);
     socket.on('drain', this.onDrain);
   }
@@ -221,6 +222,21 @@ export class ConnectionCore {
       this.ws.ping();
     }
   }
+
+  /**
+   * ws answers every ping itself and terminates a peer whose pongs pile up unread
+   * (maxPendingAutoPongs) — silently: no 'error'. Its 'ping' event still follows, which is where the
+   * cut is told apart (ws's own counters, read only here) and reported once.
+   */
+  private readonly onPing = (): void => {
+    this.sawTraffic = true;
+    const ws = this.ws as unknown as { _pendingAutoPongs?: unknown; _maxPendingAutoPongs?: unknown };
+    if (!this.pingFlood && this.ws.readyState !== WebSocket.OPEN && typeof ws._maxPendingAutoPongs === 'number'
+      && ws._maxPendingAutoPongs > 0 && typeof ws._pendingAutoPongs === 'number' && ws._pendingAutoPongs >= ws._maxPendingAutoPongs) {
+      this.pingFlood = true;
+      this.fault({ code: 'PING_FLOOD', message: `${ws._pendingAutoPongs} pongs unread by the peer: it sends pings faster than it reads; connection cut` });
+    }
+  };
 
   private readonly onTraffic = (): void => {
     this.sawTraffic = true;

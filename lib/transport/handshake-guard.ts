@@ -8,20 +8,24 @@ export function peerKey(socket: { remoteAddress?: string; remotePort?: number })
 interface Pending {
   readonly socket: Socket;
   timer: NodeJS.Timeout | undefined;
+  /** A plain HTTP request came on it (not an upgrade). */
+  http: boolean;
 }
 
 /**
  * Every accepted TCP connection from the moment it is accepted until it becomes a session or
  * closes, so that half-open sockets (connected, upgrade never finished) count toward
  * maxConnections and are closed after the handshake timeout instead of holding a file
- * descriptor for as long as the peer likes.
+ * descriptor for as long as the peer likes. A plain HTTP request (the operators' endpoints) does
+ * not stop the clock: it is answered on a connection that closes after the answer, all within the
+ * same timeout — a body trickled in a byte at a time, or a chain of requests, cannot hold a slot.
  */
 export class HandshakeGuard {
   private readonly pending = new Map<string, Pending>();
 
   constructor(
     private readonly timeoutMs: number,
-    private readonly onTimeout: (peer: string) => void,
+    private readonly onTimeout: (peer: string, http: boolean) => void,
   ) {}
 
   /** Connections accepted that are not (yet) sessions. */
@@ -31,11 +35,11 @@ export class HandshakeGuard {
 
   track(socket: Socket): void {
     const key = peerKey(socket);
-    const entry: Pending = { socket, timer: undefined };
+    const entry: Pending = { socket, timer: undefined, http: false };
     entry.timer = setTimeout(() => {
       entry.timer = undefined;
       if (this.pending.get(key) !== entry) return;
-      this.onTimeout(key);
+      this.onTimeout(key, entry.http);
       socket.destroy();
     }, this.timeoutMs);
     entry.timer.unref();
@@ -49,16 +53,10 @@ export class HandshakeGuard {
     return this.pending.has(key);
   }
 
-  /**
-   * A plain HTTP request was read in full: not half-open, so the HTTP server's own timeouts
-   * apply from here; the socket still counts until it closes.
-   */
-  requestRead(key: string): void {
+  /** A plain HTTP request's head was read: it is answered, and the connection closed, within the timeout. */
+  requestSeen(key: string): void {
     const entry = this.pending.get(key);
-    if (entry?.timer !== undefined) {
-      clearTimeout(entry.timer);
-      entry.timer = undefined;
-    }
+    if (entry !== undefined) entry.http = true;
   }
 
   /** The connection became a session (counted there from now on) or is gone. */

@@ -47,15 +47,19 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   private wss: WebSocketServer | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private readonly handshakes: HandshakeGuard;
+  /** TLS connections over maxConnections, waiting for their TLS handshake to be refused (peer keys). */
+  private readonly refusing = new Set<string>();
   private closePromise: Promise<void> | undefined;
 
   constructor(opts: RpcServerOptions) {
     super();
     if (typeof opts !== 'object' || opts === null) throw new InvalidOptionError('options', 'must be an object');
     this.limits = serverLimits(opts);
-    this.handshakes = new HandshakeGuard(this.limits.handshakeTimeoutMs, (peer) => this.fault({
+    this.handshakes = new HandshakeGuard(this.limits.handshakeTimeoutMs, (peer, http) => this.fault({
       code: 'HANDSHAKE_TIMEOUT',
-      message: `no complete WebSocket upgrade within ${this.limits.handshakeTimeoutMs} ms; connection closed`,
+      message: http
+        ? `HTTP request not completed and answered within ${this.limits.handshakeTimeoutMs} ms; connection closed`
+        : `no complete WebSocket upgrade within ${this.limits.handshakeTimeoutMs} ms; connection closed`,
       peer,
     }));
     this.protocolVersion = nonEmptyString('protocolVersion', opts.protocolVersion, PROTOCOL_VERSION);
@@ -125,12 +129,18 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     });
     this.wss.on('headers', (headers: string[]) => headers.push(`${PROTOCOL_HEADER}: ${this.protocolVersion}`));
     server.on('connection', (socket: Socket) => this.onConnection(socket));
+    // Over TLS a refusal must wait for the TLS handshake: plain bytes under it reach nobody.
+    if (this.tls) server.on('secureConnection', (socket: Socket) => this.onSecureConnection(socket));
     server.on('request', (req: IncomingMessage, res: http.ServerResponse) => {
-      this.handshakes.requestRead(peerKey(req.socket));
+      // One request per connection, answered within the handshake timeout (HandshakeGuard).
+      this.handshakes.requestSeen(peerKey(req.socket));
+      res.shouldKeepAlive = false;
       this.onHttpRequest(req, res);
     });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.onUpgrade(req, socket, head));
-    server.on('clientError', (_err: Error, socket: Duplex) => socket.destroy());
+    server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => this.onClientError(err, socket));
+    // CONNECT (a proxy tunnel) is nothing this port offers: a typed refusal, not a silent close.
+    server.on('connect', (_req: IncomingMessage, socket: Duplex) => this.refuse(socket, 405, 'PROTOCOL_ERROR', 'CONNECT is not supported: zk-ha rpc endpoint'));
     server.on('tlsClientError', (err: Error) => this.fault({ code: 'SOCKET_ERROR', message: `TLS: ${err.message}` }));
     try {
       await new Promise<void>((resolve, reject) => {
@@ -164,11 +174,58 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     const open = this.sessions.size + this.handshakes.size;
     if (open >= this.limits.maxConnections) {
       this.fault({ code: 'MAX_CONNECTIONS', message: `refused: ${open} connections open or opening (maxConnections)`, peer: peerKey(socket) });
-      // Answered at once, before any request is read: the client's upgrade gets a typed refusal.
-      this.refuse(socket, 503, 'UNAVAILABLE', `server is at maxConnections (${this.limits.maxConnections})`);
+      if (!this.tls) {
+        // Answered at once, before any request is read: the client's upgrade gets a typed refusal.
+        this.refuse(socket, 503, 'UNAVAILABLE', this.atMaxConnections);
+        return;
+      }
+      // TLS: answered once the TLS handshake is done (onSecureConnection), within the handshake
+      // timeout; at most max(16, maxConnections) of them at a time, beyond that closed unanswered.
+      if (this.refusing.size >= Math.max(16, this.limits.maxConnections)) {
+        socket.destroy();
+        return;
+      }
+      const key = peerKey(socket);
+      this.refusing.add(key);
+      const timer = setTimeout(() => socket.destroy(), this.limits.handshakeTimeoutMs);
+      timer.unref();
+      socket.once('close', () => {
+        clearTimeout(timer);
+        this.refusing.delete(key);
+      });
       return;
     }
     this.handshakes.track(socket);
+  }
+
+  private get atMaxConnections(): string {
+    return `server is at maxConnections (${this.limits.maxConnections})`;
+  }
+
+  /** A TLS connection refused at accept (over maxConnections) gets its typed refusal over TLS. */
+  private onSecureConnection(socket: Socket): void {
+    if (this.refusing.has(peerKey(socket))) this.refuse(socket, 503, 'UNAVAILABLE', this.atMaxConnections);
+  }
+
+  /**
+   * A request that is not HTTP (garbage, headers over the limit, a bad version or framing): the
+   * answer Node would give (400, or 431 for oversized headers), a report, and the socket closed.
+   */
+  private onClientError(err: Error & { code?: string }, socket: Duplex): void {
+    const code = err.code ?? '';
+    // The peer went away, or the socket was already done with: nothing to answer, nothing to report.
+    if (code === 'ECONNRESET' || code === 'EPIPE' || socket.destroyed) {
+      socket.destroy();
+      return;
+    }
+    const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    this.fault({ code: 'BAD_HTTP_REQUEST', message: `not a valid HTTP request (${code || err.message}): answered ${status}, connection closed`, peer: peerKey(socket as Socket), detail: { errorCode: code } });
+    if (socket.writable && ((socket as Socket).bytesWritten ?? 0) === 0) {
+      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      setTimeout(() => socket.destroy(), 1000).unref();
+    } else {
+      socket.destroy();
+    }
   }
 
   /** Requests that are not WebSocket upgrades. */

@@ -10,7 +10,9 @@ export type TransportFaultCode =
   | 'FRAME_OVER_HARD_LIMIT' // a frame over the hard limit: the socket is closed
   | 'OVERLOADED'            // a call refused by an in-flight limit
   | 'MAX_CONNECTIONS'       // a connection refused by the connection limit
-  | 'HANDSHAKE_TIMEOUT'     // a connection that did not complete its upgrade in time: closed
+  | 'HANDSHAKE_TIMEOUT'     // a connection that did not complete its upgrade (or its HTTP request) in time: closed
+  | 'BAD_HTTP_REQUEST'      // not a valid HTTP request on the server's port: answered 400/431, closed
+  | 'PING_FLOOD'            // a peer sent pings faster than it reads the pongs: the connection is cut
   | 'UNAUTHENTICATED'       // a connection refused by the authentication hook
   | 'PROTOCOL_VERSION'      // a connection refused for its protocol version
   | 'HANDLER_ERROR'         // a handler threw or rejected with a non-RpcError

@@ -102,6 +102,21 @@ describe('transport connections', () => {
         expect(faults.filter((f) => f.code === 'CONNECT_FAILED')).to.have.length(1); // no reconnect attempts
         expect(untrusting.refused).to.include({ code: 'UNAUTHENTICATED' });
         await untrusting.close();
+        // Over maxConnections, the typed refusal travels over TLS too (it was plain bytes under it).
+        const full = new RpcServer({ tls: pem, maxConnections: 1, handlers: { echo: (p) => p } });
+        const at = await full.listen();
+        const first = new RpcConnection({ url: at.url, tls: { ca: pem.cert }, reconnect: false });
+        const second = new RpcConnection({ url: at.url, tls: { ca: pem.cert }, reconnect: false });
+        try {
+          await first.connect();
+          const refusal = await expectRejection(second.connect());
+          expect(refusal).to.include({ code: 'UNAVAILABLE', notExecuted: true });
+          expect(refusal.message).to.match(/maxConnections/);
+        } finally {
+          await first.close();
+          await second.close();
+          await full.close({ graceMs: 0 });
+        }
       } finally {
         await server.close();
       }

@@ -29,6 +29,11 @@ export async function haproxyCommand(ctx: CliContext, service: string, o: Haprox
   if (o.serverOptions !== undefined && !/^[A-Za-z0-9 _.:/-]+$/.test(o.serverOptions)) {
     throw new CliError('USAGE', `invalid --server-options ${JSON.stringify(o.serverOptions)}`, EXIT.usage);
   }
+  validateSocket(o.socket);
+  // Both go into haproxy.cfg as written: a newline would add directives of its own.
+  if (o.printConfig !== undefined && !/^[A-Za-z0-9_.:[\]*-]+$/.test(o.printConfig)) {
+    throw new CliError('USAGE', `invalid --print-config ${JSON.stringify(o.printConfig.slice(0, 100))}: expected a bind address such as :8080 or 127.0.0.1:8080`, EXIT.usage);
+  }
   if (o.printConfig !== undefined) {
     const session = await openSession(ctx);
     try {
@@ -75,5 +80,24 @@ export async function haproxyCommand(ctx: CliContext, service: string, o: Haprox
     bridge?.stop();
     view?.stop();
     await session?.close();
+  }
+}
+
+/**
+ * HAProxy's admin socket: a unix socket path (no control characters or spaces: it is written into
+ * haproxy.cfg) or host:port with a port 1..65535.
+ */
+function validateSocket(socket: string): void {
+  const bad = (why: string): CliError => new CliError('USAGE', `invalid --socket ${JSON.stringify(socket.slice(0, 100))}: ${why}`, EXIT.usage);
+  if (socket === '') throw bad('empty');
+  for (let i = 0; i < socket.length; i++) {
+    const c = socket.charCodeAt(i);
+    if (c <= 0x20 || c === 0x7f) throw bad('no spaces or control characters');
+  }
+  const hostPort = /^(.*):(\d+)$/.exec(socket);
+  if (hostPort && !socket.includes('/')) {
+    const port = Number(hostPort[2]);
+    if (!(port >= 1 && port <= 65535)) throw bad('port must be 1..65535');
+    if (hostPort[1] === '') throw bad('host:port needs a host');
   }
 }

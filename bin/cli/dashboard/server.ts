@@ -18,7 +18,15 @@ export class DashboardServer {
 
   constructor(private readonly collector: DashboardCollector, private readonly minIntervalMs = 250) {
     this.server = http.createServer((req, res) => this.handle(req, res));
-    this.server.on('clientError', (_e, socket) => socket.destroy());
+    // What Node answers itself without a listener (400, or 431 for oversized headers), then closed.
+    this.server.on('clientError', (e: Error & { code?: string }, socket) => {
+      if (!socket.writable || e.code === 'ECONNRESET') {
+        socket.destroy();
+        return;
+      }
+      socket.end(`HTTP/1.1 ${e.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\nConnection: close\r\n\r\n`);
+      setTimeout(() => socket.destroy(), 1000).unref();
+    });
     collector.on('change', () => this.schedule());
   }
 
