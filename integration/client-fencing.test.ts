@@ -24,6 +24,17 @@ describe('client fencing (real ZooKeeper)', function () {
     await Promise.all(workers.splice(0).map((w) => w.kill()));
   });
 
+  /** A started client with short reconnects, closed after the test; the kinds of the faults it reports. */
+  async function startClient(root: string): Promise<{ c: HaClient; faults: string[] }> {
+    const c = new HaClient({ zk: { connect, sessionTimeoutMs: 4000 }, service: 'svc', root, deadlineMs: 3000,
+      connection: { heartbeatMs: 200, heartbeatTimeoutMs: 600, reconnect: { initialMs: 20, maxMs: 200 } } });
+    closers.push(() => c.close());
+    await c.start();
+    const faults: string[] = [];
+    c.on('fault', (f) => faults.push(f.kind));
+    return { c, faults };
+  }
+
   it("the primary's record unreadable for a while does not fence the primary out for good", async () => {
     const root = uniqueRoot('fence-forever');
     for (const id of ['s1', 's2']) workers.push(await startServer({ connect, root, service: 'svc', mode: 'primary-backup', id, sessionTimeoutMs: T }));
@@ -92,12 +103,7 @@ describe('client fencing (real ZooKeeper)', function () {
   it('members/ deleted and created again under the same service node (sequences restart): a new generation, answers are accepted again', async () => {
     const root = uniqueRoot('fence-members');
     for (const id of ['s1', 's2', 's3']) workers.push(await startServer({ connect, root, service: 'svc', mode: 'primary-backup', id, sessionTimeoutMs: T }));
-    const c = new HaClient({ zk: { connect, sessionTimeoutMs: 4000 }, service: 'svc', root, deadlineMs: 3000,
-      connection: { heartbeatMs: 200, heartbeatTimeoutMs: 600, reconnect: { initialMs: 20, maxMs: 200 } } });
-    closers.push(() => c.close());
-    await c.start();
-    const faults: string[] = [];
-    c.on('fault', (f) => faults.push(f.kind));
+    const { c, faults } = await startClient(root);
     // Two deaths: the third server (sequence 2) serves and the client's fence is 2.
     await workers[0]!.kill();
     await eventually('s2 serves', async () => (await c.callWithInfo<{ id: string }>('whoami', {}, { idempotent: true })).result.id === 's2', 30000);
@@ -129,12 +135,7 @@ describe('client fencing (real ZooKeeper)', function () {
     workers.push(s1);
     const s2 = await startServer({ connect, root, service: 'svc', mode: 'primary-backup', id: 's2', sessionTimeoutMs: T });
     workers.push(s2);
-    const c = new HaClient({ zk: { connect, sessionTimeoutMs: 4000 }, service: 'svc', root, deadlineMs: 3000,
-      connection: { heartbeatMs: 200, heartbeatTimeoutMs: 600, reconnect: { initialMs: 20, maxMs: 200 } } });
-    closers.push(() => c.close());
-    await c.start();
-    const faults: string[] = [];
-    c.on('fault', (f) => faults.push(f.kind));
+    const { c, faults } = await startClient(root);
     // s1 (sequence 0) dies: s2 (sequence 1) takes over, and the client's fence rises to 1.
     await s1.kill();
     await eventually('s2 serves', async () => (await c.callWithInfo<{ id: string }>('whoami', {}, { idempotent: true })).result.id === 's2');

@@ -385,7 +385,8 @@ export class Election extends EventEmitter<ElectionEvents> {
     if (holder) await this.claim(own, holder, () => holder.acquire(taken), 'fall-through');
     else await taken([]);
     if (!observer.gone) {
-      await this.clearTheWay(observer, holder, skipped);
+      // Leading on it (the takeover's answer was lost and our lease node was adopted): nothing to clear.
+      if (this.leading === undefined || this.leading.holder !== holder) await this.clearTheWay(observer, holder, skipped);
       return this.takeoverRefused();
     }
     this.refusals = 0;

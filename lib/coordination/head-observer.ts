@@ -319,6 +319,7 @@ export class HeadObserver {
    * failure means something moved (a renewal, a new lease, a departure): read again.
    */
   async takeover(skipped: readonly SkippedNode[] = [], alongside: readonly MultiOp[] = []): Promise<TakeoverOutcome> {
+    this.refusal = undefined;
     const lease = this.lease;
     if (!lease || !this.leasePath || this.departed) return 'changed';
     const ops: MultiOp[] = lease.kind === 'present'

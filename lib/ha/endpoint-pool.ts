@@ -1,11 +1,12 @@
 import { setMaxListeners } from 'node:events';
 import { monotonicMs } from '../base/clock';
+import { InvalidOptionError } from '../base/errors';
 import type { Member } from '../coordination';
 import { transportFaultKind } from '../ops/fault-reporter';
 import type { FaultReporter } from '../ops/fault-reporter';
 import { createBalancer, createEndpoint, HealthSet, recordLatency } from '../routing';
 import type { Balancer, BalancerName, HealthEvent, HealthOptions, Picker, RoutedEndpoint } from '../routing';
-import { RpcConnection } from '../transport';
+import { clientSettings, RpcConnection } from '../transport';
 import type { RpcError } from '../transport';
 import type { DownEvent, RpcConnectionOptions, RpcResponse } from '../transport';
 import { judgesEndpoint } from '../base/error-codes';
@@ -73,8 +74,9 @@ export class EndpointPool implements CallPool<PoolEndpoint> {
     random?: () => number,
     private readonly drainMs = 30_000,
   ) {
+    validateConnectionSettings(connection);
     this.balancer = createBalancer(balancer, { random });
-    this.health = new HealthSet({ ...health, random: health.random ?? random });
+    this.health = prefixOptionErrors('health', () => new HealthSet({ ...health, random: health?.random ?? random }));
     this.picker = this.balancer.build([]);
   }
 
@@ -214,8 +216,7 @@ export class EndpointPool implements CallPool<PoolEndpoint> {
   }
 
   private add(member: Member): void {
-    // Member connections default to a 1 s heartbeat: a frozen member is noticed in 3 s.
-    const connection = new RpcConnection({ heartbeatMs: 1000, heartbeatTimeoutMs: 3000, ...this.connection, url: member.record.url });
+    const connection = new RpcConnection(memberConnectionOptions(this.connection, member.record.url));
     const left = new AbortController();
     // Every idempotent call in flight to this member listens on it (removed when the call
     // settles, so bounded by the calls in flight): past 10, Node would warn of a leak.
@@ -291,5 +292,32 @@ export class EndpointPool implements CallPool<PoolEndpoint> {
     if (at === undefined) return;
     this.probeTimer = setTimeout(() => this.rebuild(), Math.max(1, at - monotonicMs()) + 1);
     this.probeTimer.unref();
+  }
+}
+
+/** Member connections default to a 1 s heartbeat: a frozen member is noticed in 3 s. */
+function memberConnectionOptions(settings: ConnectionSettings, url: string): RpcConnectionOptions {
+  return { heartbeatMs: 1000, heartbeatTimeoutMs: 3000, ...settings, url };
+}
+
+/**
+ * The `connection` option is checked when the client is built, as every RpcConnection will check
+ * it (a stand-in URL; member URLs are checked by the view): a bad value must fail construction,
+ * naming the option, not every connection to a member that joins later.
+ */
+function validateConnectionSettings(settings: ConnectionSettings): void {
+  if (typeof settings !== 'object' || settings === null) throw new InvalidOptionError('connection', 'must be an object');
+  prefixOptionErrors('connection', () => clientSettings(memberConnectionOptions(settings, 'ws://option-check.invalid:1')));
+}
+
+/** Runs `build`; an InvalidOptionError it throws names the option inside the client's `group` option. */
+function prefixOptionErrors<T>(group: string, build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    if (error instanceof InvalidOptionError && !error.option.startsWith(`${group}.`)) {
+      throw new InvalidOptionError(`${group}.${error.option}`, error.message.replace(/^option "[^"]*": /, ''));
+    }
+    throw error;
   }
 }

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'events';
 import { monotonicMs } from '../base/clock';
+import { describeUntrusted } from '../base/untrusted';
 import { MembershipView, readServiceNode } from '../coordination';
 import type { Member, MembershipSnapshot, ServiceMode, ServiceNodeData } from '../coordination';
 import { EndpointPool, PoolEndpoint, ConnectionSettings } from './endpoint-pool';
@@ -191,9 +192,14 @@ export class HaClient extends EventEmitter<HaClientEvents> {
   /** Like call(), with the epoch and the member that answered. */
   async callWithInfo<R = unknown>(method: string, params?: unknown, opts: HaCallOptions = {}): Promise<HaCallResult<R>> {
     const started = monotonicMs();
-    const deadline = started + (opts.deadlineMs ?? this.deadlineMs);
+    const deadline = started + callDeadlineMs(opts, this.deadlineMs);
     this.budget.deposit(started);
     try {
+      if (Number.isNaN(deadline)) {
+        throw new RpcError('INVALID_ARGUMENT', typeof opts !== 'object' || opts === null
+          ? `call options must be an object, not ${describeUntrusted(opts)}`
+          : `deadlineMs must be a finite number of milliseconds, not ${describeUntrusted(opts.deadlineMs)}`, { notExecuted: true });
+      }
       if (this.closed) throw new RpcError('UNAVAILABLE', 'client is closed', { notExecuted: true });
       if (!this.modeValue) throw new RpcError('UNAVAILABLE', 'client not started', { notExecuted: true });
       const idempotent = booleanOption('idempotent', opts.idempotent, false);
@@ -239,4 +245,11 @@ export class HaClient extends EventEmitter<HaClientEvents> {
     // Already rate-limited by the session (one event per second, with a count).
     this.session.on('malformedReply', (i) => this.faults.report('rejected-input', { detail: { source: 'zookeeper', ...i } }));
   }
+}
+
+/** A call's own deadlineMs (else the client's); NaN when it is not a finite number (or `opts` is not an object). */
+function callDeadlineMs(opts: HaCallOptions, fallback: number): number {
+  if (typeof opts !== 'object' || opts === null) return Number.NaN;
+  const ms = opts.deadlineMs ?? fallback;
+  return typeof ms === 'number' && Number.isFinite(ms) ? ms : Number.NaN;
 }

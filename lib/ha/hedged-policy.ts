@@ -32,6 +32,8 @@ export async function callHedged<R, T extends CallTarget>(
   try {
     for (;;) {
       const now = monotonicMs();
+      /** A hedge is due but every member is used or down: wait for an attempt or the pool, not the schedule. */
+      let starved = false;
       if (opts.signal?.aborted) throw cancelledError(mayHaveRun(), opts.signal.reason);
       if (now >= deadline) {
         throw callOutcome(lastError ?? new RpcError('DEADLINE_EXCEEDED', `no answer from "${ctx.service}" before the deadline`), mayHaveRun());
@@ -65,14 +67,23 @@ export async function callHedged<R, T extends CallTarget>(
           await waitForChange(ctx, schedule.sent, deadline, opts.signal, lastError ?? noEndpoint(ctx.service), mayHaveRun());
           continue;
         }
+        starved = true;
       }
       if (winner) return winner;
       if (outstanding.size === 0 && schedule.exhausted) throw callOutcome(lastError ?? noEndpoint(ctx.service), mayHaveRun());
-      const next = schedule.nextAt();
+      // Starved, the schedule's next instant is already past (it would spin): the deadline bounds the wait.
+      const next = starved ? undefined : schedule.nextAt();
       const waitMs = Math.max(0, Math.min(deadline, next ?? deadline) - monotonicMs());
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, waitMs);
-        wake = () => { clearTimeout(timer); resolve(); };
+        let unsubscribe: (() => void) | undefined;
+        const done = (): void => {
+          clearTimeout(timer);
+          unsubscribe?.();
+          resolve();
+        };
+        const timer = setTimeout(done, waitMs);
+        if (starved) unsubscribe = ctx.pool.onChange(done);
+        wake = done;
       });
       wake = undefined;
       if (winner) return winner;

@@ -17,7 +17,7 @@ import type { RpcError } from '../transport';
 export class PrimaryPolicy<T extends CallTarget> {
   /** The member the view names as primary. */
   private primaryName: string | undefined;
-  /** The member a NOT_PRIMARY answer named, while it is reachable. */
+  /** The member a NOT_PRIMARY answer named, while it is reachable, answers, and the view's primary stays the same. */
   private hint: string | undefined;
   private unavailableSince: number | undefined;
   /** The last gap without a primary, until a verified answer closes it (a failover's duration). */
@@ -31,7 +31,11 @@ export class PrimaryPolicy<T extends CallTarget> {
 
   /** Takes in a snapshot of the client's view (the primary to route to; the fence). */
   observe(snapshot: MembershipSnapshot): GenerationChange | undefined {
-    if (snapshot.primary?.name !== this.primaryName) this.primaryChanges++;
+    if (snapshot.primary?.name !== this.primaryName) {
+      this.primaryChanges++;
+      // The view moved on: what a NOT_PRIMARY said about the view before is history.
+      this.hint = undefined;
+    }
     this.primaryName = snapshot.primary?.name;
     const change = this.fence.observe(snapshot);
     if (change) this.lastEpoch = undefined; // epochs of another generation do not compare
@@ -79,6 +83,9 @@ export class PrimaryPolicy<T extends CallTarget> {
       }
       if (!e.notExecuted) mayHaveRun = true;
       lastError = e;
+      // A hint is followed while it works: the member it named failing in any way (silent, overloaded,
+      // fenced, "not me" in turn) ends it for every call, not only this one.
+      if (this.hint === target.name) this.hint = undefined;
       if (e.code === 'NOT_PRIMARY') {
         this.markUnavailable();
         // A successor hint names a member that does not serve yet: should it be frozen or dead, a call

@@ -12,3 +12,4 @@ export {
   FrameType, FrameError, DEFAULT_DECODE_LIMITS, decodeFrame, encodeRequest, encodeResponse, encodeError, encodeCancel, peekHeader, MAX_CALL_ID,
 } from './codec';
 export type { DecodeLimits, Frame, RequestFrame, ResponseFrame, ErrorFrame, CancelFrame, ErrorFields } from './codec';
+export { clientSettings } from './client-options';

@@ -90,6 +90,21 @@ describe('ha/hedged-policy (fake pool)', () => {
     expect(a.attempts + b.attempts + c.attempts).to.equal(3);
   });
 
+  it('a hedge due with no member left to send to waits for the attempt out (or the pool), it does not spin', async () => {
+    const pool = new FakePool();
+    const a = pool.add('a', 1);
+    const d = pool.add('d', 2);
+    d.up = false;
+    a.otherwise = { afterMs: 300, result: 'a' };
+    let picks = 0;
+    const pick = pool.pick.bind(pool);
+    pool.pick = () => { picks++; return pick(); };
+    const r = await callHedged(context(pool), 'm', {}, { idempotent: true }, within(2000), new HedgePlan({ delaysMs: [20] }));
+    expect(r.member).to.equal('a');
+    // Before: about one pick per millisecond until a answered (~280).
+    expect(picks).to.be.below(10);
+  });
+
   it('a failed attempt brings the next hedge forward', async () => {
     const pool = new FakePool();
     const a = pool.add('a', 1);

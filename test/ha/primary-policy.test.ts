@@ -71,6 +71,26 @@ describe('ha/primary-policy (fake pool)', () => {
     expect(pool.log.map((l) => l.member)).to.deep.equal([s1.name, s2.name]);
   });
 
+  it('a hint that fails (the member named is silent, overloaded, fenced) ends for later calls too: they go to the view\'s primary', async () => {
+    const { pool, policy, s1, s2 } = setup();
+    policy.observe(snapshot([s1, s2], { primary: s1, generation: 'g' }));
+    s1.script.push({ error: notPrimary(s2) });
+    s2.script.push({ error: new RpcError('DEADLINE_EXCEEDED', 'no answer', { notExecuted: false }), afterMs: 5 });
+    expect((await rejected(policy.call('m', {}, {}, within(1000)))).code).to.equal('DEADLINE_EXCEEDED');
+    for (let i = 0; i < 5; i++) expect(await policy.call('m', {}, {}, within(1000))).to.include({ member: 's1', attempts: 1 });
+    expect(pool.log.map((l) => l.member)).to.deep.equal([s1.name, s2.name, s1.name, s1.name, s1.name, s1.name, s1.name]);
+  });
+
+  it('a hint is forgotten when the view names another primary', async () => {
+    const { pool, policy, s1, s2, s3 } = setup();
+    policy.observe(snapshot([s1, s2, s3], { primary: s1, generation: 'g' }));
+    s1.script.push({ error: notPrimary(s2) });
+    expect(await policy.call('m', {}, {}, within(1000))).to.include({ member: 's2' });
+    policy.observe(snapshot([s1, s2, s3], { primary: s3, generation: 'g' }));
+    expect(await policy.call('m', {}, {}, within(1000))).to.include({ member: 's3', attempts: 1 });
+    expect(pool.log.map((l) => l.member)).to.deep.equal([s1.name, s2.name, s3.name]);
+  });
+
   it('a successor hint (a handover) is followed by an idempotent call only; a call that may not be repeated waits for the view', async () => {
     const successorHint = (t: { url: string }): RpcError => new RpcError('NOT_PRIMARY', 'resigned', { leaderHint: t.url, data: SUCCESSOR_HINT });
     {
