@@ -18,6 +18,12 @@ export interface IsrRecord {
   readonly committedIndex: number;
   /** Set by the operator override: the record was forced, an acknowledged write may be missing. */
   readonly forced?: boolean;
+  /**
+   * The generation `epoch` counts in (MembershipSnapshot.generation). Epochs of another generation
+   * do not compare: sequences restart when members/ is created again. Absent in records written
+   * before it existed (then epochs compare as they are).
+   */
+  readonly generation?: string;
 }
 
 export interface VersionedIsr {
@@ -65,11 +71,23 @@ export function isEligible(record: IsrRecord | undefined, key: string): boolean 
 export function withMember(record: IsrRecord, key: string, epoch: number, committedIndex: number): IsrRecord {
   const members = record.members.filter((m) => replicaId(m) !== replicaId(key));
   members.push(key);
-  return { epoch, members: members.sort(), committedIndex: Math.max(record.committedIndex, committedIndex) };
+  return { epoch, members: members.sort(), committedIndex: Math.max(record.committedIndex, committedIndex), ...generationOf(record) };
 }
 
 export function withoutMembers(record: IsrRecord, keys: readonly string[], epoch: number, committedIndex: number): IsrRecord {
-  return { epoch, members: record.members.filter((m) => !keys.includes(m)), committedIndex: Math.max(record.committedIndex, committedIndex) };
+  return { epoch, members: record.members.filter((m) => !keys.includes(m)), committedIndex: Math.max(record.committedIndex, committedIndex), ...generationOf(record) };
+}
+
+function generationOf(record: IsrRecord): { generation?: string } {
+  return record.generation === undefined ? {} : { generation: record.generation };
+}
+
+/**
+ * Whether the record's epoch is above `epoch` in the same generation: a newer primary wrote it. A
+ * record of another generation says nothing about epochs of ours.
+ */
+export function isrNewerThan(record: IsrRecord, epoch: number, generation: string): boolean {
+  return (record.generation === undefined || record.generation === generation) && record.epoch > epoch;
 }
 
 export function encodeIsr(record: IsrRecord): Buffer {
@@ -101,6 +119,7 @@ function validateIsr(value: unknown, where: string): asserts value is IsrRecord 
   }
   if (typeof r.committedIndex !== 'number' || !Number.isSafeInteger(r.committedIndex) || r.committedIndex < 0) fail('"committedIndex" must be an integer >= 0');
   if (r.forced !== undefined && typeof r.forced !== 'boolean') fail('"forced" must be a boolean');
+  if (r.generation !== undefined && (typeof r.generation !== 'string' || r.generation.length > 128)) fail('"generation" must be a string of at most 128 characters');
 }
 
 export interface InSyncSetOptions {
@@ -135,6 +154,14 @@ export class InSyncSet {
       if (error instanceof ZkError && error.code === 'NO_NODE') return undefined;
       throw error;
     }
+  }
+
+  /**
+   * read(), retried through connection losses (until the session is lost): after a write whose
+   * answer was lost, only a read tells whether it landed.
+   */
+  readThrough(): Promise<VersionedIsr | undefined> {
+    return this.session.retry(() => this.read());
   }
 
   /**

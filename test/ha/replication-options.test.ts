@@ -28,6 +28,9 @@ describe('HaServer replicated-state options (validated at construction)', () => 
     expect(optionError({ ...base, state, replication: { secret, ackTimeoutMs: -1 } })).to.equal('replication.ackTimeoutMs');
     expect(optionError({ ...base, state, replication: { secret, maxPending: 0 } })).to.equal('replication.maxPending');
     expect(optionError({ ...base, state, replication: { secret, chunkBytes: 10 } })).to.equal('replication.chunkBytes');
+    // A chunk must fit one frame with its envelope (it never arrived: PAYLOAD_TOO_LARGE on every retry).
+    expect(optionError({ ...base, state, replication: { secret, chunkBytes: 8 * 1024 * 1024 } })).to.equal('replication.chunkBytes');
+    expect(optionError({ ...base, state, replication: { secret, chunkBytes: 8 * 1024 * 1024, connection: { maxFrameBytes: 16 * 1024 * 1024 } } })).to.equal(undefined);
     expect(optionError({ ...base, state, replication: { secret, connection: { heartbeatMs: 1000, heartbeatTimeoutMs: 500 } } })).to.equal('replication.connection.heartbeatTimeoutMs');
   });
 

@@ -55,6 +55,8 @@ export class Peer {
   key: string | undefined;
   /** Highest index the backup is known to hold; -1 = unknown (probe first). */
   match = -1;
+  /** Entries per append batch after a batch too large for one frame (halved, then doubled back). */
+  private batchLimit = Number.POSITIVE_INFINITY;
   private sentCommit = 0;
   private running = false;
   private closed = false;
@@ -190,11 +192,24 @@ export class Peer {
 
   private async append(): Promise<void> {
     const log = this.host.replica.log;
-    const entries = log.slice(this.match + 1, this.limits.batchEntries) ?? [];
+    const entries = log.slice(this.match + 1, Math.min(this.limits.batchEntries, this.batchLimit)) ?? [];
     const commit = this.host.commitIndex;
-    const { result } = await this.call<AppendResult>(
-      METHOD_APPEND, { epoch: this.host.epoch, generation: this.host.generation, entries: toWire(entries), commit },
-    );
+    let result: AppendResult;
+    try {
+      ({ result } = await this.call<AppendResult>(
+        METHOD_APPEND, { epoch: this.host.epoch, generation: this.host.generation, entries: toWire(entries), commit },
+      ));
+    } catch (error) {
+      // Batches are counted in entries, ops are any size: a batch over the frame limit (refused before
+      // it was sent) goes again at once in halves, down to one entry, instead of failing for ever.
+      if (error instanceof RpcError && error.code === 'PAYLOAD_TOO_LARGE' && error.notExecuted && entries.length > 1) {
+        this.batchLimit = Math.max(1, Math.floor(entries.length / 2));
+        return this.append();
+      }
+      throw error;
+    }
+    // Back towards full batches, one doubling per answered batch.
+    if (this.batchLimit < this.limits.batchEntries) this.batchLimit = Math.min(this.limits.batchEntries, this.batchLimit * 2);
     if (!isObject(result) || !isIndex(result.match)) throw new RpcError('INTERNAL', 'bad $repl.append answer');
     this.key = result.key;
     this.match = result.gap ? Math.min(result.match, log.lastIndex) : result.match;

@@ -1,9 +1,10 @@
 import { monotonicMs } from '../../base/clock';
 import {
-  InSyncSet, IsrError, isrHas, replicaId, replicaKey, ANY_INCARNATION, withMember, withoutMembers,
+  InSyncSet, IsrError, isrHas, isrNewerThan, replicaId, replicaKey, ANY_INCARNATION, withMember, withoutMembers,
 } from '../../coordination/in-sync-set';
 import type { IsrInspection, IsrRecord, VersionedIsr } from '../../coordination/in-sync-set';
 import { RpcError } from '../../transport';
+import { ZkError } from '../../zk';
 import type { RpcConnectionOptions } from '../../transport';
 import { Peer, PeerHost, PeerLimits } from './peer';
 import type { Replica } from './replica';
@@ -39,9 +40,14 @@ export type PrimaryEvent =
 interface Waiter {
   readonly index: number;
   readonly at: number;
+  /** A replicate() of ours: it resolves only if the entry applied at `index` is the op we appended. */
+  readonly own?: boolean;
   resolve(result: unknown): void;
   reject(error: RpcError): void;
 }
+
+/** results' mark for an index applied with another primary's entry (ours was truncated by a successor). */
+const REPLACED = Symbol('replaced');
 
 /** Why a member could not start serving as primary. */
 export type ClaimOutcome = { ok: true } | { ok: false; reason: 'not-in-sync' | 'newer-epoch'; isr: IsrRecord };
@@ -60,6 +66,8 @@ export class PrimaryReplicator implements PeerHost {
   private isr: VersionedIsr | undefined;
   /** Members being added: they count for commits before the write lands. */
   private readonly joining = new Set<string>();
+  /** Joiners whose add had its answer lost and could not be read back: the set may name them. */
+  private readonly pinned = new Set<string>();
   private commit = 0;
   private isrChain: Promise<void> = Promise.resolve();
   private isrBusy = false;
@@ -80,7 +88,7 @@ export class PrimaryReplicator implements PeerHost {
     private readonly emitEvent: (e: PrimaryEvent) => void,
   ) {
     replica.onApplied = (entry, result) => {
-      if (this.waiterHead < this.waiters.length) this.results.set(entry.index, result);
+      if (this.waiterHead < this.waiters.length) this.results.set(entry.index, entry.epoch === epoch ? result : REPLACED);
     };
   }
 
@@ -116,12 +124,15 @@ export class PrimaryReplicator implements PeerHost {
     for (let attempt = 0; ; attempt++) {
       const current = await this.set.read();
       const key = this.replica.key;
-      if (current && current.record.epoch > this.epoch) return { ok: false, reason: 'newer-epoch', isr: current.record };
+      if (current && isrNewerThan(current.record, this.epoch, this.options.generation)) return { ok: false, reason: 'newer-epoch', isr: current.record };
       if (current && !isrHas(current.record, key)) return { ok: false, reason: 'not-in-sync', isr: current.record };
       const wildcard = replicaKey(replicaId(key), ANY_INCARNATION);
       const members = current ? current.record.members.filter((m) => m !== wildcard && m !== key) : [];
       members.push(key);
-      const next: IsrRecord = { epoch: this.epoch, members: members.sort(), committedIndex: Math.max(current?.record.committedIndex ?? 0, this.replica.log.lastIndex) };
+      const next: IsrRecord = {
+        epoch: this.epoch, members: members.sort(), committedIndex: Math.max(current?.record.committedIndex ?? 0, this.replica.log.lastIndex),
+        ...(this.options.generation !== '' ? { generation: this.options.generation } : {}),
+      };
       try {
         this.isr = await this.set.write(next, current);
         break;
@@ -210,7 +221,7 @@ export class PrimaryReplicator implements PeerHost {
       return Promise.reject(new RpcError('OVERLOADED', `${this.pendingOps} replicated ops waiting (maxPending)`, { notExecuted: true }));
     }
     const entry = this.replica.log.append(this.epoch, op);
-    const p = new Promise<unknown>((resolve, reject) => this.addWaiter({ index: entry.index, at: monotonicMs(), resolve, reject }));
+    const p = new Promise<unknown>((resolve, reject) => this.addWaiter({ index: entry.index, at: monotonicMs(), own: true, resolve, reject }));
     if (this.peersRequired()) {
       for (const peer of this.peers.values()) peer.kick();
     } else {
@@ -307,9 +318,16 @@ export class PrimaryReplicator implements PeerHost {
     const applied = this.replica.log.appliedIndex;
     while (this.waiterHead < this.waiters.length && this.waiters[this.waiterHead]!.index <= applied) {
       const w = this.waiters[this.waiterHead++]!;
+      const known = this.results.has(w.index);
       const result = this.results.get(w.index);
       this.results.delete(w.index);
-      w.resolve(result);
+      // Our op was replaced (a successor's log overwrote it after we resigned) or reached us only
+      // in a snapshot: it is not what was applied at that index, so it did not commit as ours.
+      if (w.own && (!known || result === REPLACED)) {
+        w.reject(new RpcError('UNAVAILABLE', `op at index ${w.index} was replaced by a newer primary's log: not committed`, { notExecuted: false }));
+      } else {
+        w.resolve(result);
+      }
     }
     if (this.waiterHead > 1024 && this.waiterHead * 2 > this.waiters.length) {
       this.waiters = this.waiters.slice(this.waiterHead);
@@ -333,7 +351,9 @@ export class PrimaryReplicator implements PeerHost {
       slow = requiredMembers(this.members, this.joining, this.replica.key).filter((k) => !known.has(k));
     }
     if (slow.length === 0) return;
-    const joiningSlow = slow.filter((k) => this.joining.has(k) && !isrHas(this.isr!.record, k));
+    // A joiner the set cannot name yet is dropped without a write; a pinned one (its add's answer was
+    // lost: the set may name it) only by a write that removes it.
+    const joiningSlow = slow.filter((k) => this.joining.has(k) && !this.pinned.has(k) && !isrHas(this.isr!.record, k));
     for (const k of joiningSlow) this.joining.delete(k);
     const remove = slow.filter((k) => !joiningSlow.includes(k));
     if (remove.length === 0) {
@@ -341,39 +361,75 @@ export class PrimaryReplicator implements PeerHost {
       return;
     }
     this.changeIsr((rec) => withoutMembers(rec, remove, this.epoch, this.commit), () => {
+      for (const k of remove) {
+        this.joining.delete(k);
+        this.pinned.delete(k);
+      }
       this.emitEvent({ kind: 'isr-shrunk', removed: remove, members: this.members, index: oldest.index });
     });
   }
 
   private maybeAdd(peer: Peer): void {
     const key = peer.key;
-    if (key === undefined || this.isrBusy || !this.isr || isrHas(this.isr.record, key) || this.joining.has(key)) return;
+    if (key === undefined || this.isrBusy || !this.isr || isrHas(this.isr.record, key)) return;
+    // Joining already, unless a lost answer left it pinned: then the add is tried again (and settles).
+    if (this.joining.has(key) && !this.pinned.has(key)) return;
     if (peer.match < this.replica.log.lastIndex) return;
     // From now on commits wait for it too: by the time the set names it, it holds every commit.
     this.joining.add(key);
     this.changeIsr((rec) => withMember(rec, key, this.epoch, this.commit), () => {
       this.emitEvent({ kind: 'isr-expanded', added: key, members: this.members });
-    }, () => this.joining.delete(key));
+    }, (settled) => {
+      if (settled) {
+        this.joining.delete(key);
+        this.pinned.delete(key);
+      } else {
+        // The set may name it: it keeps counting for commits until a write or a read settles it.
+        this.pinned.add(key);
+      }
+    });
   }
 
-  /** One set change at a time; the local copy changes only after ZooKeeper took the write. */
-  private changeIsr(change: (r: IsrRecord) => IsrRecord, done: () => void, always?: () => void): void {
+  /**
+   * One set change at a time; the local copy changes only after ZooKeeper took the write. What
+   * must hold at every instant: every member the set in ZooKeeper may name counts for commits
+   * (our copy plus `joining` is a superset of it), or the election could promote a member without
+   * every acknowledged write. So a write whose answer was lost (CONNECTION_LOSS, TIMEOUT: it may
+   * have landed) changes nothing locally until a read says whether it landed; `always(false)` tells
+   * the caller that it could not be told (an added member then stays counted, pinned).
+   */
+  private changeIsr(change: (r: IsrRecord) => IsrRecord, done: () => void, always?: (settled: boolean) => void): void {
     this.isrBusy = true;
     this.isrChain = this.isrChain.then(async () => {
+      let settled = true;
       try {
         if (this.stopped || !this.isr) return;
         let current = this.isr;
         for (let attempt = 0; attempt < 3; attempt++) {
+          const next = change(current.record);
           try {
-            this.isr = await this.set.write(change(current.record), current);
+            this.isr = await this.set.write(next, current);
             done();
             return;
           } catch (error) {
-            if (!(error instanceof IsrError) || error.code !== 'ISR_CONFLICT') throw error;
-            const fresh = await this.set.read();
+            let fresh: VersionedIsr | undefined;
+            if (error instanceof ZkError && error.retryable) {
+              settled = false;
+              fresh = await this.set.readThrough();
+              settled = true;
+              if (fresh !== undefined && sameIsr(fresh.record, next)) {
+                this.isr = fresh;
+                done();
+                return;
+              }
+            } else if (!(error instanceof IsrError) || error.code !== 'ISR_CONFLICT') {
+              throw error;
+            } else {
+              fresh = await this.set.read();
+            }
             // Deleted or unreadable: guardIsr writes our copy back; this change is tried again at the next check.
             if (!fresh) throw new IsrError('ISR_CONFLICT', 'the in-sync set is gone; restoring it', { path: this.set.path });
-            if (fresh.record.epoch !== this.epoch) {
+            if (fresh.record.epoch !== this.epoch || (fresh.record.generation ?? this.options.generation) !== this.options.generation) {
               this.emitEvent({ kind: 'fenced', detail: { isrEpoch: fresh?.record.epoch, epoch: this.epoch } });
               this.stop('the in-sync set was taken by a newer epoch');
               return;
@@ -385,7 +441,7 @@ export class PrimaryReplicator implements PeerHost {
         // Lease lost or ZooKeeper unreachable: nothing is committed without the backup; tried again at the next check.
         this.emitEvent({ kind: 'peer', detail: { what: 'isr-write-failed', message: String((error as Error)?.message ?? error) } });
       } finally {
-        always?.();
+        always?.(settled);
         this.isrBusy = false;
         this.advance();
       }
@@ -394,3 +450,8 @@ export class PrimaryReplicator implements PeerHost {
 }
 
 export type { LogEntry };
+
+/** The same set (an unknown write's outcome read back: only this primary writes it while it leads). */
+function sameIsr(a: IsrRecord, b: IsrRecord): boolean {
+  return a.epoch === b.epoch && a.committedIndex === b.committedIndex && a.members.length === b.members.length && a.members.every((m, i) => m === b.members[i]);
+}

@@ -5,7 +5,7 @@ import { integerInRange, positiveNumber } from '../../base/options';
 import { InSyncSet, isEligible, replicaKey } from '../../coordination/in-sync-set';
 import type { IsrRecord } from '../../coordination/in-sync-set';
 import type { ServicePaths } from '../../coordination';
-import { RpcConnection, RpcError } from '../../transport';
+import { clientSettings, RpcConnection, RpcError } from '../../transport';
 import type { CallContext, Handler, RpcConnectionOptions } from '../../transport';
 import type { ZkSession, AclEntry } from '../../zk';
 import { ClaimOutcome, PrimaryEvent, PrimaryReplicator } from './primary';
@@ -16,6 +16,9 @@ import {
   claimOf, judgeClaim, mayBeNewer, memberProof, replicationSecret, SECRET_META, senderAuthentic, unverifiedError,
 } from './sender-check';
 import type { EpochClaim, ViewedPrimary } from './sender-check';
+
+/** Room for a snapshot chunk's call frame around its bytes (method, ids, epoch, generation, offsets). */
+const CHUNK_ENVELOPE_BYTES = 4096;
 
 export interface ReplicationOptions {
   /** A backup that has not acknowledged an op within this long leaves the in-sync set. Default 1000. */
@@ -125,6 +128,11 @@ export class Replication {
     } catch (error) {
       if (error instanceof InvalidOptionError) throw new InvalidOptionError(`replication.connection.${error.option}`, error.message);
       throw error;
+    }
+    // A snapshot chunk travels in one frame, with its envelope: it must fit, or no snapshot ever arrives.
+    const frameLimit = clientSettings({ ...this.connection, url: 'ws://127.0.0.1:1' }).maxFrameBytes;
+    if (this.peerLimits.chunkBytes > frameLimit - CHUNK_ENVELOPE_BYTES) {
+      throw new InvalidOptionError('replication.chunkBytes', `must leave room in one frame: at most replication.connection.maxFrameBytes (${frameLimit}) - ${CHUNK_ENVELOPE_BYTES}, got ${this.peerLimits.chunkBytes}`);
     }
     const fault: ReplicaFault = (kind, detail) => this.host.fault({ kind: 'replication', detail: { what: kind, ...detail } });
     // A new incarnation per process: in-memory state does not survive a restart, so neither does membership of the set.
@@ -316,7 +324,12 @@ export class Replication {
   private onPrimaryEvent(e: PrimaryEvent): void {
     if (e.kind === 'isr-shrunk') this.host.fault({ kind: 'isr-shrunk', detail: { removed: e.removed, members: e.members, index: e.index } });
     else if (e.kind === 'isr-expanded') this.host.fault({ kind: 'isr-expanded', detail: { added: e.added, members: e.members } });
-    else if (e.kind === 'fenced') this.host.fault({ kind: 'replication', detail: { what: 'fenced', ...e.detail } });
+    else if (e.kind === 'fenced') {
+      this.host.fault({ kind: 'replication', detail: { what: 'fenced', ...e.detail } });
+      // Our replicator stopped for good while we still hold the lease: hand the lease on, so that a
+      // member that can serve (or the operator override) takes over instead of calls timing out here.
+      if (this.host.peerUrls().length > 0) this.host.yieldLeadership();
+    }
     else this.host.fault({ kind: 'replication', detail: e.detail });
   }
 }
