@@ -373,6 +373,8 @@ export class Election extends EventEmitter<ElectionEvents> {
     const deadline = observer.deadline() + extraMs;
     const now = monotonicMs();
     if (now < deadline) {
+      // The head renewed (or is not due yet): a streak of refused takeovers is over.
+      this.refusals = 0;
       // The backup observer has no watch: it reads the head's lease again within a lease.
       this.wakeAtTime(observer.polled ? Math.min(deadline, now + this.leaseMs) : deadline, true);
       return;
