@@ -10,6 +10,8 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { HaServer } from '../lib';
 import { sharedZooKeeper } from './support/shared-zookeeper';
 import { checkRuns, HaproxyTestbed } from './support/haproxy-testbed';
@@ -17,6 +19,7 @@ import { findHaproxy, startHaproxy } from './support/haproxy';
 import { eventually, uniqueRoot } from './support/wait';
 import { HaproxyBridge } from '../bin/cli/haproxy/bridge';
 import { MembershipView } from '../lib/coordination';
+import type { Member, MembershipSnapshot } from '../lib/coordination';
 import { ZkSession } from '../lib/zk';
 
 const CLI = path.join(__dirname, '..', 'bin', 'zk-ha.ts');
@@ -107,6 +110,43 @@ describe('HAProxy bridge (real HAProxy, servers as processes)', function () {
       view.stop();
       await session.close();
       for (const s of servers) await s.close({ graceMs: 0 });
+      await haproxy.stop();
+    }
+  });
+
+  it('bridge: a member HAProxy cannot take (a host name) is left out and said once, the others converge; a removed member\'s readiness poll stops', async () => {
+    const haproxy = await startHaproxy({ backend: 'red', mode: 'redundant' });
+    // The check URL of member A answers 503 for ever and counts the polls.
+    let polls = 0;
+    const check = http.createServer((_req, res) => { polls++; res.writeHead(503).end(); });
+    await new Promise<void>((resolve) => check.listen(0, '127.0.0.1', resolve));
+    const checkPort = (check.address() as AddressInfo).port;
+    const member = (sequence: number, url: string): Member => ({
+      name: `m-${String(sequence).padStart(10, '0')}`, path: `/x/m-${sequence}`, sequence, owner: '1',
+      record: { id: `id${sequence}`, url, weight: 1, pid: 1, host: 'h', startedAt: 1, version: '0' },
+    });
+    const snapshot = (members: Member[]): MembershipSnapshot => ({ members, leader: members[0], primary: undefined, generation: 'g', version: 1 });
+    const lines: string[] = [];
+    const bridge = new HaproxyBridge({ api: haproxy.api, backend: 'red', mode: 'redundant', log: (l) => lines.push(`${l.action} ${l.server} ${l.detail ?? ''}`) });
+    try {
+      const named = member(1, 'ws://localhost:7001');
+      const a = member(2, `ws://127.0.0.1:${checkPort}`);
+      const b = member(3, 'ws://127.0.0.1:7003');
+      for (let i = 0; i < 3; i++) await bridge.sync(snapshot([named, a, b]));
+      const names = (await haproxy.api.servers('red')).filter((x) => x.name.startsWith('zkha-')).map((x) => x.name).sort();
+      // Before: HAProxy stored the name as an empty address, every later sync failed on it, and no member after it was added.
+      expect(names).to.deep.equal(['zkha-2', 'zkha-3']);
+      expect(lines.filter((l) => l.startsWith('error zkha-1'))).to.have.length(1);
+      await eventually('a is polled', () => polls > 0);
+      await bridge.sync(snapshot([named, b]));
+      await new Promise((r) => setTimeout(r, 1100));
+      const after = polls;
+      await new Promise((r) => setTimeout(r, 1500));
+      // Before: polled every 25 ms for promoteWithinMs (60 s) after it left.
+      expect(polls - after, 'polls of the removed member').to.be.at.most(1);
+    } finally {
+      bridge.stop();
+      check.close();
       await haproxy.stop();
     }
   });

@@ -71,6 +71,9 @@ export function memberUrlProblem(url: unknown): string | undefined {
   }
   if (parsed.username || parsed.password) return 'must not carry credentials';
   if (!parsed.hostname) return 'must name a host';
+  // A DNS name (punycode after parsing), an IPv4 address or a bracketed IPv6 one: nothing a
+  // consumer of the record (HAProxy's runtime API, a shell, a config file) could read as syntax.
+  if (!isPlainHost(parsed.hostname)) return 'host must be a DNS name, an IPv4 address or a bracketed IPv6 address';
   // URL drops a default port (80/443): read it from the authority as written.
   const port = /:(\d{1,5})$/.exec(m[2]!)?.[1];
   if (port === undefined) return 'must name a port (ws://host:port)';
@@ -87,6 +90,17 @@ export function memberUrlProblem(url: unknown): string | undefined {
 export function unreadableRecord(error: unknown, path: string): CoordinationError | undefined {
   if (!(error instanceof ZkError && error.code === 'NO_AUTH')) return undefined;
   return new CoordinationError('BAD_MEMBER_RECORD', `${path}: member record cannot be read (NO_AUTH: its ACL denies this session READ)`, { path, cause: 'NO_AUTH' });
+}
+
+/**
+ * A DNS name (labels of letters, digits, "_" and inner "-"; punycode after parsing), an IPv4
+ * address, or a bracketed IPv6 one. Label by label, no nested quantifiers: a hostile record must
+ * not cost a view backtracking time.
+ */
+function isPlainHost(hostname: string): boolean {
+  if (/^\[[0-9A-Fa-f:.]+\]$/.test(hostname)) return true;
+  const labels = (hostname.endsWith('.') ? hostname.slice(0, -1) : hostname).split('.');
+  return labels.every((label) => /^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/.test(label));
 }
 
 /** Parses a member node's data; throws BAD_MEMBER_RECORD naming what is wrong. */

@@ -61,7 +61,8 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
     if (this.listenerCount('error') > 0) this.emit('error', error);
     return true;
   }, 250);
-  private readyResolvers: ((s: MembershipSnapshot) => void)[] = [];
+  /** start()/ready() callers waiting for the first snapshot; stop() fails them (CLOSED). */
+  private readyWaiters: { resolve: (s: MembershipSnapshot) => void; reject: (e: Error) => void }[] = [];
   private readonly iteratorWakers = new Set<() => void>();
   private loaded = false;
   private readonly onSession = (): void => {
@@ -141,12 +142,16 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
 
   ready(): Promise<MembershipSnapshot> {
     if (this.loaded) return Promise.resolve(this.current);
-    return new Promise((resolve) => this.readyResolvers.push(resolve));
+    return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
   }
 
-  /** Stops watching; the snapshot stays as it was and every async iterator ends. */
+  /**
+   * Stops watching; the snapshot stays as it was and every async iterator ends. A start() or
+   * ready() still waiting for the first snapshot fails with CLOSED (it would wait for ever).
+   */
   stop(): void {
     this.running = false;
+    for (const waiter of this.readyWaiters.splice(0)) waiter.reject(new CoordinationError('CLOSED', 'membership view stopped before its first snapshot'));
     this.task.stop();
     this.session.off('session', this.onSession);
     this.session.off('reconnected', this.onReconnected);
@@ -449,7 +454,7 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
     }
     if (!this.loaded) {
       this.loaded = true;
-      for (const resolve of this.readyResolvers.splice(0)) resolve(this.current);
+      for (const waiter of this.readyWaiters.splice(0)) waiter.resolve(this.current);
     }
   }
 }

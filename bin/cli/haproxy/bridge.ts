@@ -1,5 +1,6 @@
 import { monotonicMs } from '../../../lib/base/clock';
 import http from 'node:http';
+import { isIP } from 'node:net';
 import https from 'node:https';
 import type { Member, MembershipSnapshot, ServiceMode } from '../../../lib/coordination';
 import { defaultServerOptions } from './config';
@@ -55,7 +56,10 @@ export class HaproxyBridge {
   private latest: MembershipSnapshot | undefined;
   private running: Promise<void> | undefined;
   private rerun = false;
-  private readonly polling = new Set<string>();
+  /** Readiness polls under way, by server name (a token each: a replaced server's poll ends). */
+  private readonly polling = new Map<string, object>();
+  /** The last error logged per server, so that a member refused on every sync is logged once. */
+  private readonly lastError = new Map<string, string>();
   private readonly lastRefusal = new Map<string, string>();
   private stopped = false;
 
@@ -98,33 +102,50 @@ export class HaproxyBridge {
 
     for (const [name, s] of current) {
       if (desired.has(name)) continue;
-      await this.remove(name, s);
+      await this.isolated(name, () => this.remove(name, s));
     }
-    for (const d of desired.values()) {
-      const s = current.get(d.name);
-      if (!s) {
+    // One member HAProxy refuses (an address it will not take, say) must not keep the others out.
+    for (const d of desired.values()) await this.isolated(d.name, () => this.converge(d, current.get(d.name)));
+  }
+
+  /** Runs one member's commands; an error is logged (once per member and message) and the sync goes on. */
+  private async isolated(name: string, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+      this.lastError.delete(name);
+    } catch (error) {
+      const message = String((error as Error)?.message ?? error);
+      if (this.lastError.get(name) === message) return;
+      if (this.lastError.size > 10_000) this.lastError.clear();
+      this.lastError.set(name, message);
+      this.log('error', name, message);
+    }
+  }
+
+  private async converge(d: Desired, s: HaproxyServer | undefined): Promise<void> {
+    const { api, backend } = this.options;
+    if (!s) {
+      await this.add(d);
+      return;
+    }
+    if (s.backup !== d.backup) {
+      // The backup flag is fixed at creation: re-create the server. A server with sessions is
+      // already serving (as a backup, because no active server is up) and stays as it is.
+      if (s.sessions === 0) {
+        await this.remove(d.name, s);
         await this.add(d);
-        continue;
+        this.log('promote', d.name, d.backup ? 'backup' : 'active');
       }
-      if (s.backup !== d.backup) {
-        // The backup flag is fixed at creation: re-create the server. A server with sessions is
-        // already serving (as a backup, because no active server is up) and stays as it is.
-        if (s.sessions === 0) {
-          await this.remove(d.name, s);
-          await this.add(d);
-          this.log('promote', d.name, d.backup ? 'backup' : 'active');
-        }
-        continue;
-      }
-      const [host, port] = splitAddress(s.address);
-      if (host !== d.host || port !== d.port) {
-        await api.expectOk(`set server ${backend}/${d.name} addr ${d.host} port ${d.port}`);
-        this.log('address', d.name, `${d.host}:${d.port}`);
-      }
-      if (s.weight !== d.weight && !s.status.startsWith('MAINT')) {
-        await api.expectOk(`set server ${backend}/${d.name} weight ${d.weight}`);
-        this.log('weight', d.name, String(d.weight));
-      }
+      return;
+    }
+    const [host, port] = splitAddress(s.address);
+    if (host !== d.host || port !== d.port) {
+      await api.expectOk(`set server ${backend}/${d.name} addr ${d.host} port ${d.port}`);
+      this.log('address', d.name, `${d.host}:${d.port}`);
+    }
+    if (s.weight !== d.weight && !s.status.startsWith('MAINT')) {
+      await api.expectOk(`set server ${backend}/${d.name} weight ${d.weight}`);
+      this.log('weight', d.name, String(d.weight));
     }
   }
 
@@ -136,6 +157,17 @@ export class HaproxyBridge {
       return undefined;
     }
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    // HAProxy's runtime API takes addresses, not names (a name is stored as an empty address, and
+    // every later "set server addr" is refused): such a member is left out, said once.
+    if (isIP(host) === 0) {
+      const name = `${this.prefix}${m.sequence}`;
+      const why = `advertises the host name "${host}": HAProxy's runtime API needs an IP address (advertiseUrl); not added`;
+      if (this.lastError.get(name) !== why) {
+        this.lastError.set(name, why);
+        this.log('error', name, why);
+      }
+      return undefined;
+    }
     const port = Number(url.port || (url.protocol === 'wss:' ? 443 : 80));
     const primaryBackup = this.options.mode === 'primary-backup';
     const path = primaryBackup ? '/primary' : '/readyz';
@@ -174,6 +206,7 @@ export class HaproxyBridge {
 
   private async remove(name: string, s: HaproxyServer): Promise<void> {
     const { api, backend } = this.options;
+    this.polling.delete(name); // its readiness poll ends at its next tick
     const target = `${backend}/${name}`;
     if (!s.status.startsWith('MAINT')) {
       await api.expectOk(`set server ${target} state maint`);
@@ -192,20 +225,25 @@ export class HaproxyBridge {
   /** Polls the member's check URL and marks the server up at the first 200, ahead of HAProxy's next check. */
   private pollUntilServing(d: Desired): void {
     if (this.polling.has(d.name)) return;
-    this.polling.add(d.name);
+    const token = {};
+    this.polling.set(d.name, token);
     const until = monotonicMs() + this.promoteWithinMs;
-    const tick = async (): Promise<void> => {
-      if (this.stopped || monotonicMs() > until) return;
-      if (await status(d.checkUrl) === 200) {
-        await this.options.api.expectOk(`set server ${this.options.backend}/${d.name} health up`);
-        this.log('health-up', d.name, d.checkUrl);
-        return;
+    // Until the server is removed (or replaced), the bridge stops, or promoteWithinMs: every 25 ms
+    // at first, backing off to 1 s, so that members that never get ready cost little.
+    const live = (): boolean => !this.stopped && this.polling.get(d.name) === token && monotonicMs() <= until;
+    const poll = async (): Promise<void> => {
+      for (let delayMs = 25; live(); delayMs = Math.min(1000, delayMs * 2)) {
+        if (await status(d.checkUrl) === 200) {
+          if (!live()) return;
+          await this.options.api.expectOk(`set server ${this.options.backend}/${d.name} health up`);
+          this.log('health-up', d.name, d.checkUrl);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, delayMs));
       }
-      await new Promise((r) => setTimeout(r, 25));
-      await tick();
     };
-    void tick().catch((error: unknown) => this.log('error', d.name, String((error as Error)?.message ?? error)))
-      .finally(() => this.polling.delete(d.name));
+    void poll().catch((error: unknown) => this.log('error', d.name, String((error as Error)?.message ?? error)))
+      .finally(() => { if (this.polling.get(d.name) === token) this.polling.delete(d.name); });
   }
 
   private log(action: BridgeLogLine['action'], server: string, detail?: string): void {
