@@ -80,6 +80,7 @@ describe('foreign and hostile znodes in the service tree (real ZooKeeper)', func
     const own = b.membership.node!;
     const squatter = `${paths.leases}/${leaseNodeName(own.name, own.sessionId)}`;
     await admin.create(squatter, 'not yours');
+    await admin.create(`${squatter}/child`, 'with a child, so that a plain delete is refused');
     await eventually('b leads', () => b.election.isLeader(), 10000);
     expect(await ghost.exists(ghostNode), 'the idle head was removed').to.equal(null);
     expect(b.takeovers.map((t) => t.reason)).to.deep.equal(['never-served']);

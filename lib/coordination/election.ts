@@ -408,15 +408,20 @@ export class Election extends EventEmitter<ElectionEvents> {
   private async clearTheWay(observer: HeadObserver, holder: LeaseHolder | undefined, skipped: readonly SkippedNode[]): Promise<void> {
     try {
       switch (observer.refusal) {
-        case 'NOT_EMPTY':
-          for (const path of [observer.memberPath, ...skipped.map((n) => n.path)]) await this.removeChildren(path);
+        case 'NOT_EMPTY': {
+          // Member and lease nodes are ephemeral: whatever has children in the multi is foreign.
+          const paths = [observer.memberPath, observer.leaseNodePath, ...skipped.flatMap((n) => [n.path, n.leasePath])];
+          for (const path of paths) if (path !== undefined) await this.removeChildren(path);
           break;
+        }
         case 'NODE_EXISTS':
           // Not leading on it (its acquire failed): whatever is at our lease path is not a lease of ours.
           await holder?.remove();
           break;
         case 'NO_NODE':
-          await this.repairLeases();
+          // Usually the line moved (a node left); only leases/ missing needs a repair: looked at
+          // beside the next round, not in front of it.
+          void this.repairLeases().catch(() => undefined);
           break;
       }
     } catch {

@@ -101,6 +101,11 @@ export class HeadObserver {
     this.closed = true;
   }
 
+  /** The head's lease node path, once its member node was read. */
+  get leaseNodePath(): string | undefined {
+    return this.leasePath;
+  }
+
   get ownName(): string | undefined {
     return this.options.ownName;
   }

@@ -71,14 +71,14 @@ export function isEligible(record: IsrRecord | undefined, key: string): boolean 
 export function withMember(record: IsrRecord, key: string, epoch: number, committedIndex: number): IsrRecord {
   const members = record.members.filter((m) => replicaId(m) !== replicaId(key));
   members.push(key);
-  return { epoch, members: members.sort(), committedIndex: Math.max(record.committedIndex, committedIndex), ...generationOf(record) };
+  return { epoch, members: members.sort(), committedIndex: Math.max(record.committedIndex, committedIndex), ...generationField(record) };
 }
 
 export function withoutMembers(record: IsrRecord, keys: readonly string[], epoch: number, committedIndex: number): IsrRecord {
-  return { epoch, members: record.members.filter((m) => !keys.includes(m)), committedIndex: Math.max(record.committedIndex, committedIndex), ...generationOf(record) };
+  return { epoch, members: record.members.filter((m) => !keys.includes(m)), committedIndex: Math.max(record.committedIndex, committedIndex), ...generationField(record) };
 }
 
-function generationOf(record: IsrRecord): { generation?: string } {
+function generationField(record: IsrRecord): { generation?: string } {
   return record.generation === undefined ? {} : { generation: record.generation };
 }
 
@@ -227,6 +227,8 @@ export async function forceInSync(session: ZkSession, paths: ServicePaths, id: s
       members: [replicaKey(id, ANY_INCARNATION)],
       committedIndex: current?.record.committedIndex ?? 0,
       forced: true,
+      // Kept: dropped, the old generation's epoch would fence the new generation's members again.
+      ...(current ? generationField(current.record) : {}),
     };
     try {
       await set.write(next, current);

@@ -156,8 +156,10 @@ export class LeaseHolder extends EventEmitter<LeaseHolderEvents> {
   /** Deletes the lease node and any release marker the successor left (best effort): after a release or a refused renewal. */
   async remove(): Promise<void> {
     await Promise.all([this.options.leasePath, ...this.markersSent].map((path) =>
-      // Gone already, or the session ended: an ephemeral node goes with it.
-      this.session.delete(path).catch(() => undefined)));
+      // Gone already, or the session ended: an ephemeral node goes with it. A node there with
+      // children is a foreign persistent one (ours are ephemeral): it goes with what is below it.
+      this.session.delete(path).catch((error: unknown) =>
+        (error instanceof ZkError && error.code === 'NOT_EMPTY' ? this.session.deleteRecursive(path).catch(() => undefined) : undefined))));
   }
 
   private end(reason: LeaseEndReason, error?: unknown): void {

@@ -81,7 +81,8 @@ export async function callHedged<R, T extends CallTarget>(
           unsubscribe?.();
           resolve();
         };
-        const timer = setTimeout(done, waitMs);
+        // Node's timers hold 2^31 - 1 ms at most (longer fires at once): a far deadline waits in steps.
+        const timer = setTimeout(done, Math.min(waitMs, 0x7fffffff));
         if (starved) unsubscribe = ctx.pool.onChange(done);
         wake = done;
       });

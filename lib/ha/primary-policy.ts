@@ -33,8 +33,10 @@ export class PrimaryPolicy<T extends CallTarget> {
   observe(snapshot: MembershipSnapshot): GenerationChange | undefined {
     if (snapshot.primary?.name !== this.primaryName) {
       this.primaryChanges++;
-      // The view moved on: what a NOT_PRIMARY said about the view before is history.
-      this.hint = undefined;
+      // The view names another primary: what a NOT_PRIMARY said before is history. Not while it
+      // names none (a handover: the old primary gone, the successor's lease not seen yet) — the
+      // hint to the successor is what keeps calls going then.
+      if (snapshot.primary !== undefined && snapshot.primary.name !== this.hint) this.hint = undefined;
     }
     this.primaryName = snapshot.primary?.name;
     const change = this.fence.observe(snapshot);

@@ -379,13 +379,15 @@ export class PrimaryReplicator implements PeerHost {
     this.joining.add(key);
     this.changeIsr((rec) => withMember(rec, key, this.epoch, this.commit), () => {
       this.emitEvent({ kind: 'isr-expanded', added: key, members: this.members });
-    }, (settled) => {
-      if (settled) {
-        this.joining.delete(key);
-        this.pinned.delete(key);
-      } else {
+    }, (outcome) => {
+      if (outcome === 'unknown') {
         // The set may name it: it keeps counting for commits until a write or a read settles it.
         this.pinned.add(key);
+      } else if (outcome === 'known' || !this.pinned.has(key)) {
+        // Our copy now says whether the set names it (it counts through the copy if so); or
+        // nothing was sent for a key no earlier write may have added.
+        this.joining.delete(key);
+        this.pinned.delete(key);
       }
     });
   }
@@ -395,13 +397,13 @@ export class PrimaryReplicator implements PeerHost {
    * must hold at every instant: every member the set in ZooKeeper may name counts for commits
    * (our copy plus `joining` is a superset of it), or the election could promote a member without
    * every acknowledged write. So a write whose answer was lost (CONNECTION_LOSS, TIMEOUT: it may
-   * have landed) changes nothing locally until a read says whether it landed; `always(false)` tells
-   * the caller that it could not be told (an added member then stays counted, pinned).
+   * have landed) changes nothing locally until a read says whether it landed; `always('unknown')`
+   * tells the caller that it could not be told (an added member then stays counted, pinned).
    */
-  private changeIsr(change: (r: IsrRecord) => IsrRecord, done: () => void, always?: (settled: boolean) => void): void {
+  private changeIsr(change: (r: IsrRecord) => IsrRecord, done: () => void, always?: (outcome: IsrChangeOutcome) => void): void {
     this.isrBusy = true;
     this.isrChain = this.isrChain.then(async () => {
-      let settled = true;
+      let outcome: IsrChangeOutcome = 'nothing';
       try {
         if (this.stopped || !this.isr) return;
         let current = this.isr;
@@ -409,29 +411,35 @@ export class PrimaryReplicator implements PeerHost {
           const next = change(current.record);
           try {
             this.isr = await this.set.write(next, current);
+            outcome = 'known';
             done();
             return;
           } catch (error) {
             let fresh: VersionedIsr | undefined;
             if (error instanceof ZkError && error.retryable) {
-              settled = false;
+              // It may have landed: only a read tells (until then, `unknown`).
+              outcome = 'unknown';
               fresh = await this.set.readThrough();
-              settled = true;
-              if (fresh !== undefined && sameIsr(fresh.record, next)) {
-                this.isr = fresh;
-                done();
-                return;
-              }
-            } else if (!(error instanceof IsrError) || error.code !== 'ISR_CONFLICT') {
-              throw error;
-            } else {
+            } else if (error instanceof IsrError && error.code === 'ISR_CONFLICT') {
               fresh = await this.set.read();
+            } else {
+              throw error;
             }
-            // Deleted or unreadable: guardIsr writes our copy back; this change is tried again at the next check.
-            if (!fresh) throw new IsrError('ISR_CONFLICT', 'the in-sync set is gone; restoring it', { path: this.set.path });
+            if (!fresh) {
+              // Deleted: it names nobody now; guardIsr writes our copy back; this change is tried again at the next check.
+              outcome = 'known';
+              throw new IsrError('ISR_CONFLICT', 'the in-sync set is gone; restoring it', { path: this.set.path });
+            }
             if (fresh.record.epoch !== this.epoch || (fresh.record.generation ?? this.options.generation) !== this.options.generation) {
               this.emitEvent({ kind: 'fenced', detail: { isrEpoch: fresh?.record.epoch, epoch: this.epoch } });
               this.stop('the in-sync set was taken by a newer epoch');
+              return;
+            }
+            // Our copy is the set as read: every member it names counts for commits from here on.
+            this.isr = fresh;
+            outcome = 'known';
+            if (sameIsr(fresh.record, next)) {
+              done();
               return;
             }
             current = fresh;
@@ -441,15 +449,23 @@ export class PrimaryReplicator implements PeerHost {
         // Lease lost or ZooKeeper unreachable: nothing is committed without the backup; tried again at the next check.
         this.emitEvent({ kind: 'peer', detail: { what: 'isr-write-failed', message: String((error as Error)?.message ?? error) } });
       } finally {
-        always?.(settled);
+        always?.(outcome);
         this.isrBusy = false;
         this.advance();
       }
     });
   }
+
 }
 
 export type { LogEntry };
+
+/**
+ * What a set change established: `known` — our copy is what ZooKeeper holds after our last write
+ * (it was answered, or read back); `unknown` — a write's answer was lost and no read settled it;
+ * `nothing` — no write was sent and nothing was read (a lease check failed first, say).
+ */
+type IsrChangeOutcome = 'known' | 'unknown' | 'nothing';
 
 /** The same set (an unknown write's outcome read back: only this primary writes it while it leads). */
 function sameIsr(a: IsrRecord, b: IsrRecord): boolean {
