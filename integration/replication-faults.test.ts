@@ -11,6 +11,7 @@ import { servicePaths, ZkSession } from '../lib/blocks';
 import { decodeIsr, InSyncSet, isrPath } from '../lib/coordination/in-sync-set';
 import type { IsrRecord, VersionedIsr } from '../lib/coordination/in-sync-set';
 import { ZkError } from '../lib/zk';
+import { idWriter, type IdWriter } from './support/replication-fixtures';
 import { sharedZooKeeper } from './support/shared-zookeeper';
 import { eventually, sleep, uniqueRoot } from './support/wait';
 
@@ -69,28 +70,7 @@ describe('replicated state under faults (real ZooKeeper)', function () {
     return c;
   }
 
-  /** `concurrency` loops of add calls; acked ids and sent ids. */
-  function writer(c: HaClient, prefix: string, concurrency: number, pad?: string): { acked: string[]; sent: string[]; errors: string[]; stop(): Promise<void> } {
-    const acked: string[] = [];
-    const sent: string[] = [];
-    const errors: string[] = [];
-    let running = true;
-    let seq = 0;
-    const loops = Array.from({ length: concurrency }, async () => {
-      while (running) {
-        const id = `${prefix}-${seq++}`;
-        sent.push(id);
-        try {
-          await c.call('add', { id, pad });
-          acked.push(id);
-        } catch (error) {
-          errors.push((error as { code?: string }).code ?? String(error));
-          await sleep(5);
-        }
-      }
-    });
-    return { acked, sent, errors, stop: async () => { running = false; await Promise.all(loops); } };
-  }
+  const writer = (c: HaClient, prefix: string, concurrency: number, pad?: string): IdWriter => idWriter(c, prefix, { concurrency, pad });
 
   async function readIsr(root: string): Promise<IsrRecord | undefined> {
     const s = new ZkSession({ connect, sessionTimeoutMs: 4000 });

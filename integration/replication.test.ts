@@ -8,8 +8,8 @@ import { spawnTracked } from './harness';
 import { HaClient, RpcError } from '../lib';
 import { isrPath, RpcConnection, servicePaths, ZkSession } from '../lib/blocks';
 import { ServerSuite } from './support/server-suite';
-import { dumpOf, duplicates, keyOf, readIsr, startReplicated } from './support/replication-fixtures';
-import type { ReplicatedSpec } from './support/replication-fixtures';
+import { dumpOf, duplicates, idWriter, keyOf, readIsr, startReplicated } from './support/replication-fixtures';
+import type { IdWriter, ReplicatedSpec } from './support/replication-fixtures';
 import { eventually, sleep, uniqueRoot, within } from './support/wait';
 import type { Worker } from './support/worker';
 import { workerReplicationSecret } from './workers/server-spec';
@@ -40,26 +40,8 @@ describe('replicated state (real ZooKeeper, servers as processes)', function () 
   const client = (root: string, service: string): Promise<HaClient> => kit.client(root, service);
 
   /** Writes unique ids with `concurrency` loops until stopped; records which were acknowledged. */
-  function writer(c: HaClient, prefix: string, concurrency = 4) {
-    const acked: string[] = [];
-    const sent: string[] = [];
-    let running = true;
-    let seq = 0;
-    const loops = Array.from({ length: concurrency }, async () => {
-      while (running) {
-        const id = `${prefix}-${seq++}`;
-        sent.push(id);
-        try {
-          await c.call('add', { id }, { deadlineMs: 3000 });
-          acked.push(id);
-        } catch {
-          // Not acknowledged: may or may not be in the state, but at most once. Yield to the
-          // event loop: a call that fails at once (client closed) must not become a busy loop.
-          await sleep(5);
-        }
-      }
-    });
-    const w = { acked, sent, stop: async () => { running = false; await Promise.all(loops); } };
+  function writer(c: HaClient, prefix: string, concurrency = 4): IdWriter {
+    const w = idWriter(c, prefix, { concurrency, deadlineMs: 3000 });
     writers.push(w);
     return w;
   }

@@ -51,3 +51,36 @@ export function duplicates(ids: readonly string[]): string[] {
   for (const id of ids) (seen.has(id) ? dup : seen).add(id);
   return [...dup];
 }
+
+/** Loops of `add` calls with unique ids (`<prefix>-<n>`): what was sent, acknowledged, and why the rest failed. */
+export interface IdWriter {
+  readonly acked: string[];
+  readonly sent: string[];
+  readonly errors: string[];
+  stop(): Promise<void>;
+}
+
+export function idWriter(c: { call(method: string, params: unknown, opts?: { deadlineMs?: number }): Promise<unknown> }, prefix: string,
+  opts: { concurrency?: number; pad?: string; deadlineMs?: number } = {}): IdWriter {
+  const acked: string[] = [];
+  const sent: string[] = [];
+  const errors: string[] = [];
+  let running = true;
+  let seq = 0;
+  const loops = Array.from({ length: opts.concurrency ?? 4 }, async () => {
+    while (running) {
+      const id = `${prefix}-${seq++}`;
+      sent.push(id);
+      try {
+        await c.call('add', opts.pad === undefined ? { id } : { id, pad: opts.pad }, opts.deadlineMs === undefined ? {} : { deadlineMs: opts.deadlineMs });
+        acked.push(id);
+      } catch (error) {
+        // Not acknowledged: may or may not be in the state, but at most once. Yield to the event
+        // loop: a call that fails at once (client closed) must not become a busy loop.
+        errors.push((error as { code?: string }).code ?? String(error));
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+  });
+  return { acked, sent, errors, stop: async () => { running = false; await Promise.all(loops); } };
+}
