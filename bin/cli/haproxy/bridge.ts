@@ -100,8 +100,9 @@ export class HaproxyBridge {
     const current = new Map<string, HaproxyServer>();
     for (const s of await api.servers(backend)) if (s.name.startsWith(this.prefix)) current.set(s.name, s);
     // Errors said once per server: forget those of servers that are neither wanted nor there.
-    for (const name of this.lastError.keys()) {
-      if (!current.has(name) && !snapshot.members.some((m) => `${this.prefix}${m.sequence}` === name)) this.lastError.delete(name);
+    if (this.lastError.size > 0) {
+      const named = new Set(snapshot.members.map((m) => `${this.prefix}${m.sequence}`));
+      for (const name of this.lastError.keys()) if (!current.has(name) && !named.has(name)) this.lastError.delete(name);
     }
 
     for (const [name, s] of current) {
