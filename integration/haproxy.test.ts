@@ -21,6 +21,7 @@ import { HaproxyBridge } from '../bin/cli/haproxy/bridge';
 import { MembershipView } from '../lib/coordination';
 import type { Member, MembershipSnapshot } from '../lib/coordination';
 import { ZkSession } from '../lib/zk';
+import { WebSocket, WebSocketServer } from 'ws';
 
 const CLI = path.join(__dirname, '..', 'bin', 'zk-ha.ts');
 
@@ -147,6 +148,65 @@ describe('HAProxy bridge (real HAProxy, servers as processes)', function () {
     } finally {
       bridge.stop();
       check.close();
+      await haproxy.stop();
+    }
+  });
+
+  it('bridge: new servers start DOWN; a backup that became the primary and already serves a client keeps its sessions, said once; re-created active once idle', async () => {
+    const haproxy = await startHaproxy({ backend: 'pb', mode: 'primary-backup' });
+    // Member b: /primary answers 200; clients open WebSockets (long-lived sessions through HAProxy).
+    const b = http.createServer((_req, res) => res.writeHead(200).end('primary'));
+    const wss = new WebSocketServer({ server: b });
+    const held: WebSocket[] = [];
+    wss.on('connection', (ws) => held.push(ws));
+    await new Promise<void>((resolve) => b.listen(0, '127.0.0.1', resolve));
+    const bPort = (b.address() as AddressInfo).port;
+    const old = http.createServer((_req, res) => res.writeHead(503).end());
+    await new Promise<void>((resolve) => old.listen(0, '127.0.0.1', resolve));
+    const oldPort = (old.address() as AddressInfo).port;
+    const member = (sequence: number, url: string): Member => ({
+      name: `m-${String(sequence).padStart(10, '0')}`, path: `/x/m-${sequence}`, sequence, owner: '1',
+      record: { id: `id${sequence}`, url, weight: 1, pid: 1, host: 'h', startedAt: 1, version: '0' },
+    });
+    const snapshot = (members: Member[]): MembershipSnapshot => ({ members, leader: members[0], primary: members[0], generation: 'g', version: 1 });
+    const lines: string[] = [];
+    const bridge = new HaproxyBridge({ api: haproxy.api, backend: 'pb', mode: 'primary-backup', log: (l) => lines.push(`${l.action} ${l.server} ${l.detail ?? ''}`) });
+    const managed = async () => (await haproxy.api.servers('pb')).filter((x) => x.name.startsWith('zkha-') && !x.status.startsWith('MAINT'));
+    let through: WebSocket | undefined;
+    try {
+      const a = member(1, `ws://127.0.0.1:${oldPort}`); // the old primary, demoted: its check fails
+      const m2 = member(2, `ws://127.0.0.1:${bPort}`);
+      await bridge.sync(snapshot([a, m2]));
+      // Both start DOWN (never routable before a check passes; they were "UP 1/2" before): b's check
+      // passes, the old primary's never, so b serves as a backup (no active server is up).
+      expect((await managed()).map((x) => x.status)).to.deep.equal(['DOWN', 'DOWN']);
+      await eventually('b UP as a backup', async () => (await managed()).some((x) => x.name === 'zkha-2' && x.status === 'UP'), 20000);
+      expect((await managed()).find((x) => x.name === 'zkha-1')!.status).to.equal('DOWN');
+      through = new WebSocket(haproxy.url);
+      through.on('error', () => undefined);
+      await eventually('the client is served by the backup', () => held.length === 1, 20000);
+      await bridge.sync(snapshot([m2]));
+      await bridge.sync(snapshot([m2]));
+      let servers = await managed();
+      expect(servers.map((x) => [x.name, x.backup])).to.deep.equal([['zkha-2', true]]);
+      expect(servers[0]!.sessions).to.equal(1);
+      expect(lines.filter((l) => l.startsWith('promote zkha-2 deferred'))).to.have.length(1);
+      // The session ends: the next sync re-creates it as the active server, and it comes up.
+      held[0]!.close();
+      await eventually('the backup is idle', async () => (await managed())[0]!.sessions === 0, 20000);
+      await bridge.sync(snapshot([m2]));
+      await eventually('zkha-2 active and UP', async () => {
+        servers = await managed();
+        return servers.length === 1 && !servers[0]!.backup && servers[0]!.status.startsWith('UP');
+      }, 20000);
+      expect(lines).to.include('promote zkha-2 active');
+    } finally {
+      through?.terminate();
+      bridge.stop();
+      for (const ws of held) ws.terminate();
+      wss.close();
+      b.close();
+      old.close();
       await haproxy.stop();
     }
   });

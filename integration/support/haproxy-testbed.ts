@@ -76,7 +76,11 @@ export class HaproxyTestbed {
     await this.client.start();
   }
 
-  /** Waits until HAProxy's backend holds exactly the group: the primary active and UP, the others backup. */
+  /**
+   * Waits until HAProxy's backend holds exactly the group and routes to one server only, the one
+   * whose /primary check passes: the primary, active — or still a backup when a client reached it
+   * before the bridge re-created it (it keeps its sessions; docs/haproxy.md) — the others backup.
+   */
   async settled(timeoutMs = 30000): Promise<void> {
     let last = '';
     try {
@@ -86,7 +90,10 @@ export class HaproxyTestbed {
         last = JSON.stringify(all);
         const servers = all.filter((s) => s.name.startsWith('zkha-') && !s.status.startsWith('MAINT'));
         const active = servers.filter((s) => !s.backup);
-        return servers.length === this.servers.size && active.length === 1 && active[0]!.status.startsWith('UP');
+        const up = servers.filter((s) => s.status.startsWith('UP'));
+        if (servers.length !== this.servers.size || up.length !== 1 || active.length > 1) return false;
+        // A backup serving as the primary is kept only while it has sessions; idle, it is re-created active.
+        return active.length === 1 ? active[0] === up[0] : up[0]!.sessions > 0;
       }, timeoutMs);
     } catch (error) {
       throw new Error(`${(error as Error).message}; backend: ${last}; bridge: ${this.bridgeLog.slice(-5).join(' | ')}`);

@@ -61,6 +61,8 @@ export class HaproxyBridge {
   /** The last error logged per server, so that a member refused on every sync is logged once. */
   private readonly lastError = new Map<string, string>();
   private readonly lastRefusal = new Map<string, string>();
+  /** Servers whose role change waits for their sessions to end (said once each). */
+  private readonly keptServing = new Set<string>();
   private stopped = false;
 
   constructor(private readonly options: BridgeOptions) {
@@ -137,9 +139,14 @@ export class HaproxyBridge {
       // The backup flag is fixed at creation: re-create the server. A server with sessions is
       // already serving (as a backup, because no active server is up) and stays as it is.
       if (s.sessions === 0) {
+        this.keptServing.delete(d.name);
         await this.remove(d.name, s);
         await this.add(d);
         this.log('promote', d.name, d.backup ? 'backup' : 'active');
+      } else if (!this.keptServing.has(d.name)) {
+        if (this.keptServing.size > 10_000) this.keptServing.clear();
+        this.keptServing.add(d.name);
+        this.log('promote', d.name, `deferred: serving ${s.sessions} session(s) as ${s.backup ? 'a backup' : 'an active server'}; re-created once idle`);
       }
       return;
     }
@@ -201,10 +208,10 @@ export class HaproxyBridge {
     const target = `${backend}/${d.name}`;
     const addr = d.host.includes(':') ? `ipv6@${d.host}` : d.host;
     await api.expectOk(`add server ${target} ${addr}:${d.port}${d.backup ? ' backup' : ''} check${d.checkPort ? ` port ${d.checkPort}` : ''} weight ${d.weight} ${this.serverOptions}`);
-    // Down until a check passes: a new member must not get calls before it can serve them.
-    await api.expectOk(`set server ${target} health down`);
-    await api.expectOk(`enable health ${target}`);
-    await api.expectOk(`enable server ${target}`);
+    // Down until a check passes: a new member must not get calls before it can serve them. A
+    // dynamic server starts in maintenance, and leaving it resets the health to "UP 1/2" (routable
+    // until checks fail), whatever was set before: so health down comes last, on the same line.
+    await api.expectOk([`enable health ${target}`, `enable server ${target}`, `set server ${target} health down`]);
     this.log('add', d.name, `${d.host}:${d.port}${d.backup ? ' backup' : ''} weight ${d.weight}`);
     if (!d.backup) this.pollUntilServing(d);
   }
@@ -212,6 +219,7 @@ export class HaproxyBridge {
   private async remove(name: string, s: HaproxyServer): Promise<void> {
     const { api, backend } = this.options;
     this.polling.delete(name); // its readiness poll ends at its next tick
+    this.keptServing.delete(name);
     const target = `${backend}/${name}`;
     if (!s.status.startsWith('MAINT')) {
       await api.expectOk(`set server ${target} state maint`);

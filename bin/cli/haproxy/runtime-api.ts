@@ -19,6 +19,20 @@ export class RuntimeApi {
   /** Sends one command; resolves with HAProxy's answer (trailing blank lines trimmed). */
   command(cmd: string): Promise<string> {
     if (/[\r\n;]/.test(cmd)) return Promise.reject(new RuntimeApiError('a command must be one line without ";"', cmd));
+    return this.send(cmd);
+  }
+
+  /**
+   * Sends commands as one line ("a; b; c"), so that HAProxy runs them back to back with no request
+   * of ours in between; each is checked like command()'s. Resolves with the answers, concatenated.
+   */
+  sequence(cmds: readonly string[]): Promise<string> {
+    const bad = cmds.find((c) => /[\r\n;]/.test(c));
+    if (bad !== undefined) return Promise.reject(new RuntimeApiError('a command must be one line without ";"', bad));
+    return this.send(cmds.join('; '));
+  }
+
+  private send(cmd: string): Promise<string> {
     return new Promise((resolve, reject) => {
       const m = /^(.+):(\d+)$/.exec(this.address);
       const socket = m && !this.address.includes('/') ? net.connect(Number(m[2]), m[1]) : net.connect(this.address);
@@ -38,11 +52,12 @@ export class RuntimeApi {
     });
   }
 
-  /** Like command(), but an answer that reports a failure rejects. */
-  async expectOk(cmd: string): Promise<string> {
-    const answer = await this.command(cmd);
+  /** Like command() (or sequence() for several), but an answer that reports a failure rejects. */
+  async expectOk(cmd: string | readonly string[]): Promise<string> {
+    const answer = typeof cmd === 'string' ? await this.command(cmd) : await this.sequence(cmd);
     if (/^(No such|Unknown|Require|Invalid|Cannot|Can't|.*not found|.*error|.*failed|.*must be)/im.test(answer)) {
-      throw new RuntimeApiError(`HAProxy refused "${cmd}": ${answer.split('\n')[0]}`, cmd);
+      const line = typeof cmd === 'string' ? cmd : cmd.join('; ');
+      throw new RuntimeApiError(`HAProxy refused "${line}": ${answer.split('\n')[0]}`, line);
     }
     return answer;
   }
