@@ -288,6 +288,7 @@ async function measurePropagation(cluster: ZkCluster, variant: Variant): Promise
         await m.membership.register();
         registerMs.push(msBetween(registerStart, nowNs()));
         t0 = createSent ?? registerStart;
+        if (process.env.BENCH_DEBUG) log(`  ${key}: register() ${round1(registerMs.at(-1)!)} ms, of which the create ${round1(msBetween(t0, nowNs()))} ms`);
         members.push(m);
       }
       changes.push({ key, kind: key.startsWith('join') ? 'join' : 'leave', t0, registerStart });
@@ -424,7 +425,9 @@ async function main(): Promise<void> {
   const phases: Phase[] = [];
   let renewals: RenewalCounts | undefined;
   try {
-    cluster = await startZooKeeper({ nodes: 1, tickTime: 100, jvmFlags: ZK_JIT === 'full' ? ['-XX:TieredStopAtLevel=4'] : [] });
+    // BENCH_ZK_FLAGS: extra JVM flags for ZooKeeper (diagnosis: -Xlog:gc:file=/tmp/zk-gc.log).
+    const zkFlags = process.env.BENCH_ZK_FLAGS?.split(' ').filter(Boolean) ?? [];
+    cluster = await startZooKeeper({ nodes: 1, tickTime: 100, jvmFlags: [...(ZK_JIT === 'full' ? ['-XX:TieredStopAtLevel=4'] : []), ...zkFlags] });
     log(`ZooKeeper standalone at ${cluster.connectString}`);
     for (let round = 1; round <= (ONLY ? 0 : ROUNDS); round++) {
       for (const variant of variants) {

@@ -11,22 +11,32 @@ export function orderedMembers(
   previous: readonly Member[], byName: ReadonlyMap<string, Member>,
   joined: readonly Member[], left: readonly Member[], updated: readonly Member[],
 ): Member[] {
-  const out = previous.slice();
-  for (let i = 0; i < left.length; i++) {
-    const at = indexOf(out, left[i]!);
-    if (at >= 0) out.splice(at, 1);
-  }
-  for (let i = 0; i < updated.length; i++) {
-    const m = updated[i]!;
-    const at = indexOf(out, m);
-    if (at >= 0) out[at] = m;
+  let out: Member[] | undefined;
+  if (left.length > 0 || updated.length > 0) {
+    out = previous.slice();
+    for (let i = 0; i < left.length; i++) {
+      const at = indexOf(out, left[i]!);
+      if (at >= 0) out.splice(at, 1);
+    }
+    for (let i = 0; i < updated.length; i++) {
+      const m = updated[i]!;
+      const at = indexOf(out, m);
+      if (at >= 0) out[at] = m;
+    }
   }
   for (let i = 0; i < joined.length; i++) {
     const m = joined[i]!;
     // A member that joined and left in the same round is not in byName any more.
     if (byName.get(m.name) !== m) continue;
-    out.splice(bound(out, m.sequence, true), 0, m);
+    const list: readonly Member[] = out ?? previous;
+    const at = bound(list, m.sequence, true);
+    // The usual change is one join, an append: one copy of exactly the new length (a splice at the
+    // end of a copy would grow its backing store by half again, garbage every client makes on every
+    // join). Several joiners (a first listing) go into one copy.
+    if (at === list.length && joined.length === 1) out = list.concat(m);
+    else (out ??= previous.slice()).splice(at, 0, m);
   }
+  out ??= previous.slice();
   if (out.length !== byName.size) return [...byName.values()].sort((a, b) => a.sequence - b.sequence);
   return out;
 }

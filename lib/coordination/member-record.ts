@@ -109,30 +109,41 @@ export function decodeRecord(data: Buffer, path: string): MemberRecord {
     throw new CoordinationError('BAD_MEMBER_RECORD', `${path}: record of ${data.length} bytes exceeds ${MAX_RECORD_BYTES}`, { path });
   }
   const text = data.toString('utf8');
+  // The same text always decodes to the same record: parsed and checked once per process, not once
+  // per view (every view of the process then shares one frozen record object).
+  const known = decodedTexts.get(text);
+  if (known) return known;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
     throw new CoordinationError('BAD_MEMBER_RECORD', `${path}: not JSON (${(error as Error).message})`, { path });
   }
-  // The same text always validates the same way: checked once per process, not once per view.
-  if (validTexts.has(text)) return parsed as MemberRecord;
   validateRecord(parsed, path);
-  if (text.length <= VALID_TEXT_MAX_CHARS) {
-    if (validTexts.size >= VALID_TEXTS_MAX) validTexts.delete(validTexts.values().next().value!);
-    validTexts.add(text);
+  if (text.length <= DECODED_TEXT_MAX_CHARS) {
+    deepFreeze(parsed);
+    if (decodedTexts.size >= DECODED_TEXTS_MAX) decodedTexts.delete(decodedTexts.keys().next().value!);
+    decodedTexts.set(text, parsed);
   }
   return parsed;
 }
 
 /**
- * Record texts that passed validateRecord, oldest first (bounded: at most VALID_TEXTS_MAX texts of
- * at most VALID_TEXT_MAX_CHARS). A process with many views of one service — or one view relisting
- * after a reconnect — reads the same record text many times; a text not seen recently is validated.
+ * Record texts that decoded and passed validateRecord, with their frozen records, oldest first
+ * (bounded: at most DECODED_TEXTS_MAX texts of at most DECODED_TEXT_MAX_CHARS). A process with many
+ * views of one service — or one view relisting after a reconnect — reads the same record text many
+ * times; a text not seen recently is parsed and validated.
  */
-const validTexts = new Set<string>();
-const VALID_TEXTS_MAX = 512;
-const VALID_TEXT_MAX_CHARS = 4096;
+const decodedTexts = new Map<string, MemberRecord>();
+const DECODED_TEXTS_MAX = 512;
+const DECODED_TEXT_MAX_CHARS = 4096;
+
+/** Freezes a parsed JSON value all the way down (a shared record must not be changed by one holder). */
+function deepFreeze(value: unknown): void {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const v of Object.values(value)) deepFreeze(v);
+}
 
 function validateRecord(value: unknown, where: string): asserts value is MemberRecord {
   const fail = (why: string): never => {

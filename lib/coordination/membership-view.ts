@@ -18,6 +18,8 @@ const EMPTY: MembershipSnapshot = { members: [], leader: undefined, primary: und
 const OUTDATED = Symbol('outdated');
 type Read = Member | undefined | typeof OUTDATED;
 const NO_OPTIONS = {};
+/** The empty joined/left/updated list of a change (shared, so frozen). */
+const NONE: readonly Member[] = Object.freeze([]);
 /** invalidVersions' entry for a node whose data this session may not read (no version known). */
 const UNREADABLE = -2;
 
@@ -339,9 +341,10 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
   }
 
   private apply(present: Set<string> | undefined, toRead: readonly { name: string }[], read: readonly Read[]): void {
-    const joined: Member[] = [];
-    const updated: Member[] = [];
-    const left: Member[] = [];
+    // Created when needed: most changes fill one of the three (every client, every change).
+    let joined: Member[] | undefined;
+    let updated: Member[] | undefined;
+    let left: Member[] | undefined;
     for (let i = 0; i < read.length; i++) {
       const member = read[i];
       const name = toRead[i]!.name;
@@ -352,13 +355,13 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
         // Gone, or its data no longer parses: either way it is no longer a member.
         if (before) {
           this.byName.delete(name);
-          left.push(before);
+          (left ??= []).push(before);
         }
         continue;
       }
       this.byName.set(name, member);
-      if (!before) joined.push(member);
-      else if (JSON.stringify(before.record) !== JSON.stringify(member.record)) updated.push(member);
+      if (!before) (joined ??= []).push(member);
+      else if (JSON.stringify(before.record) !== JSON.stringify(member.record)) (updated ??= []).push(member);
     }
     if (present) {
       // Under the persistent watch, names an event added after the listing are there too.
@@ -366,7 +369,7 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
       for (const [name, member] of this.byName) {
         if (!stillThere(name)) {
           this.byName.delete(name);
-          left.push(member);
+          (left ??= []).push(member);
         }
       }
       for (const name of this.invalidVersions.keys()) if (!stillThere(name)) this.invalidVersions.delete(name);
@@ -379,12 +382,12 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
         const member = this.byName.get(name);
         if (member) {
           this.byName.delete(name);
-          left.push(member);
+          (left ??= []).push(member);
         }
       }
       this.departed.clear();
     }
-    this.publish(joined, left, updated);
+    this.publish(joined ?? NONE, left ?? NONE, updated ?? NONE);
   }
 
   /**
@@ -430,7 +433,7 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
     };
   }
 
-  private publish(joined: Member[], left: Member[], updated: Member[]): void {
+  private publish(joined: readonly Member[], left: readonly Member[], updated: readonly Member[]): void {
     const members = joined.length + left.length + updated.length > 0
       ? orderedMembers(this.current.members, this.byName, joined, left, updated)
       : this.current.members;

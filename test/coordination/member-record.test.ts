@@ -67,12 +67,15 @@ describe('coordination member records', () => {
       expect(code(() => parseServiceNode(bad, '/s'))).to.equal('BAD_SERVICE_NODE');
     }
   });
-  it('validates a text once per process but returns a fresh object each time; invalid texts always fail', () => {
-    const data = bytes({ ...good, id: 'cached' });
+  it('decodes a text once per process into one frozen record that every reader shares; invalid texts always fail', () => {
+    const data = bytes({ ...good, id: 'cached', meta: { nested: { k: [1] } } });
     const a = decodeRecord(data, '/a');
     const b = decodeRecord(data, '/b');
-    expect(a).to.deep.equal(b);
-    expect(a).to.not.equal(b);
+    expect(a).to.equal(b);
+    // Shared, so nobody may change it for the others: frozen all the way down.
+    expect(Object.isFrozen(a)).to.equal(true);
+    expect(Object.isFrozen((a.meta as { nested: { k: number[] } }).nested.k)).to.equal(true);
+    expect(() => { (a as { id: string }).id = 'x'; }).to.throw(TypeError);
     const bad = bytes({ ...good, url: 'ws://no-port' });
     expect(code(() => decodeRecord(bad, '/c'))).to.equal('BAD_MEMBER_RECORD');
     expect(code(() => decodeRecord(bad, '/c'))).to.equal('BAD_MEMBER_RECORD');

@@ -11,6 +11,7 @@
  */
 import * as net from 'node:net';
 import { Arrivals } from './arrivals';
+import { startChangeProfile, stopChangeProfile } from './change-profiler';
 
 const [connect, root, service, countArg, timeoutArg] = process.argv.slice(2) as [string, string, string, string, string];
 const count = Number(countArg);
@@ -171,8 +172,9 @@ process.on('message', (m: { cmd?: string }) => {
   if (m.cmd === 'mark') {
     stats = { reads: 0, watchEvents: 0 };
     arrivals.clear();
-    send({ marked: true });
+    void startChangeProfile().then(() => send({ marked: true }));
   } else if (m.cmd === 'report') {
+    void stopChangeProfile();
     send({
       report: {
         clients: count,

@@ -9,10 +9,9 @@
  * IPC out: {ready, members, modes}, {seen: key} once every view saw key ("join:<id>" / "leave:<id>"),
  *          {report: {arrivals, reads, probes, watchEvents, clients}}, {error}
  */
-import * as fs from 'node:fs';
-import { Session as Inspector } from 'node:inspector';
 import * as path from 'node:path';
 import { Arrivals } from './arrivals';
+import { startChangeProfile, stopChangeProfile } from './change-profiler';
 import type * as Coordination from '../../../lib/coordination';
 import type * as Zk from '../../../lib/zk';
 
@@ -92,34 +91,13 @@ async function startOne(): Promise<void> {
   await view.start();
 }
 
-// BENCH_CHANGE_PROF=<dir>: a V8 CPU profile of the change phase only (from 'mark' to 'report'),
-// without the start-up (module loading, every view's first read) that --cpu-prof would include.
-const changeProfDir = process.env.BENCH_CHANGE_PROF;
-const inspector = changeProfDir ? new Inspector() : undefined;
-function profile(method: 'Profiler.start' | 'Profiler.stop'): Promise<unknown> {
-  if (!inspector) return Promise.resolve(undefined);
-  return new Promise((resolve, reject) => {
-    inspector.post(method === 'Profiler.start' ? 'Profiler.enable' : 'Profiler.stop', (e, r) => {
-      if (e) reject(e);
-      else if (method === 'Profiler.start') inspector.post('Profiler.start', (e2) => (e2 ? reject(e2) : resolve(undefined)));
-      else resolve((r as { profile: unknown }).profile);
-    });
-  });
-}
-inspector?.connect();
-
 process.on('message', (m: { cmd?: string }) => {
   if (m.cmd === 'mark') {
     base = totals();
     arrivals.clear();
-    void profile('Profiler.start').then(() => send({ marked: true }));
+    void startChangeProfile().then(() => send({ marked: true }));
   } else if (m.cmd === 'report') {
-    if (changeProfDir) {
-      void profile('Profiler.stop').then((p) => {
-        fs.mkdirSync(changeProfDir, { recursive: true });
-        fs.writeFileSync(path.join(changeProfDir, `changes-${process.pid}.cpuprofile`), JSON.stringify(p));
-      });
-    }
+    void stopChangeProfile();
     const now = totals();
     send({
       report: {
