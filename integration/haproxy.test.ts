@@ -152,6 +152,88 @@ describe('HAProxy bridge (real HAProxy, servers as processes)', function () {
     }
   });
 
+  it('bridge: a server that is not what its member needs is re-created — left in maintenance, another generation, HTTP on an address of its own; one address, two spellings, is left alone', async () => {
+    const haproxy = await startHaproxy({ backend: 'pb', mode: 'primary-backup' });
+    const answering: http.Server[] = [];
+    const listen = async (host: string, status: number): Promise<number> => {
+      const server = http.createServer((_req, res) => res.writeHead(status).end());
+      answering.push(server);
+      await new Promise<void>((resolve) => server.listen(0, host, resolve));
+      return (server.address() as AddressInfo).port;
+    };
+    const member = (sequence: number, url: string, httpUrl?: string): Member => ({
+      name: `m-${String(sequence).padStart(10, '0')}`, path: `/x/m-${sequence}`, sequence, owner: '1',
+      record: { id: `id${sequence}`, url, weight: 1, pid: 1, host: 'h', startedAt: 1, version: '0', ...(httpUrl ? { http: httpUrl } : {}) },
+    });
+    const snapshot = (members: Member[], generation: string): MembershipSnapshot => ({ members, leader: members[0], primary: members[0], generation, version: 1 });
+    const lines: string[] = [];
+    const bridge = new HaproxyBridge({ api: haproxy.api, backend: 'pb', mode: 'primary-backup', log: (l) => lines.push(`${l.action} ${l.server} ${l.detail ?? ''}`) });
+    const state = async () => {
+      const checks = await haproxy.api.checkTargets('pb');
+      return (await haproxy.api.servers('pb')).filter((x) => x.name.startsWith('zkha-'))
+        .map((x) => ({ name: x.name, address: x.address, status: x.status, backup: x.backup, check: checks.get(x.name) }));
+    };
+    try {
+      // Left in maintenance: the add's enabling line never arrived (a lost answer, a bridge restarted in between).
+      const a = await listen('127.0.0.1', 200);
+      await haproxy.api.expectOk(`add server pb/zkha-1 127.0.0.1:${a} check weight 1`);
+      await bridge.sync(snapshot([member(1, `ws://127.0.0.1:${a}`)], 'g1'));
+      await eventually('the primary UP', async () => (await state()).some((x) => x.name === 'zkha-1' && x.status === 'UP'), 20000);
+
+      // Another generation numbers its members from the start again: zkha-1 now names member B,
+      // whose HTTP endpoints are on a port and an address of their own.
+      const b = await listen('127.0.0.1', 503); // B's RPC port: nothing there answers checks
+      const bHttp = await listen('127.0.0.2', 200);
+      lines.length = 0;
+      await bridge.sync(snapshot([member(1, `ws://127.0.0.1:${b}`, `http://127.0.0.2:${bHttp}`)], 'g2'));
+      let now = await state();
+      expect(now.map((x) => [x.name, x.address, x.check])).to.deep.equal([['zkha-1', `127.0.0.1:${b}`, { addr: '127.0.0.2', port: bHttp }]]);
+      expect(lines.filter((l) => l.startsWith('remove zkha-1') || l.startsWith('add zkha-1'))).to.have.length(2);
+      // HAProxy checks where B's HTTP really is (it was the RPC address: DOWN for ever).
+      await eventually('B UP by HAProxy\'s own check', async () => {
+        await haproxy.api.expectOk('set server pb/zkha-1 health down'); // not the bridge's poll: HAProxy's check must bring it up
+        await new Promise((r) => setTimeout(r, 300));
+        return (await state())[0]!.status === 'UP';
+      }, 20000);
+
+      // One address, two spellings (a URL writes ::ffff:7f00:1, HAProxy ::ffff:127.0.0.1): nothing re-created.
+      const c = await listen('::ffff:127.0.0.1', 200);
+      const mapped = member(2, `ws://[::ffff:127.0.0.1]:${c}`);
+      await bridge.sync(snapshot([member(1, `ws://127.0.0.1:${b}`, `http://127.0.0.2:${bHttp}`), mapped], 'g2'));
+      lines.length = 0;
+      for (let i = 0; i < 3; i++) await bridge.sync(snapshot([member(1, `ws://127.0.0.1:${b}`, `http://127.0.0.2:${bHttp}`), mapped], 'g2'));
+      expect(lines).to.deep.equal([]);
+      now = await state();
+      expect(now.map((x) => x.name)).to.deep.equal(['zkha-1', 'zkha-2']);
+    } finally {
+      bridge.stop();
+      for (const server of answering) server.close();
+      await haproxy.stop();
+    }
+  });
+
+  it('an admin socket below "level admin": `zk-ha haproxy` says so and exits 2; the bridge reports every refusal instead of logging adds', async () => {
+    const { connectString } = await sharedZooKeeper();
+    const root = uniqueRoot('haproxy-level');
+    const haproxy = await startHaproxy({ backend: 'web', mode: 'redundant', socketLevel: 'operator' });
+    const server = new HaServer({ zk: { connect: connectString, sessionTimeoutMs: 2000 }, service: 'web', mode: 'redundant', root });
+    try {
+      await server.start();
+      const cli = await run(process.execPath, ['-r', 'tsx/cjs', CLI, '--connect', connectString, '--root', root, 'haproxy', 'web', '--socket', haproxy.socket, '--backend', 'web']);
+      expect(cli.code, cli.stderr).to.equal(2);
+      expect(cli.stderr).to.match(/^zk-ha: .*level admin/m);
+      const lines: string[] = [];
+      const bridge = new HaproxyBridge({ api: haproxy.api, backend: 'web', mode: 'redundant', log: (l) => lines.push(`${l.action} ${l.server} ${l.detail ?? ''}`) });
+      const member: Member = { name: 'm-0000000001', path: '/x/m-1', sequence: 1, owner: '1', record: { id: 'a', url: 'ws://127.0.0.1:7001', weight: 1, pid: 1, host: 'h', startedAt: 1, version: '0' } };
+      for (let i = 0; i < 3; i++) await bridge.sync({ members: [member], leader: member, primary: undefined, generation: 'g', version: 1 });
+      expect(lines).to.have.length(1);
+      expect(lines[0]).to.match(/^error zkha-1 .*Permission denied/);
+    } finally {
+      await server.close({ graceMs: 0 });
+      await haproxy.stop();
+    }
+  });
+
   it('bridge: new servers start DOWN; a backup that became the primary and already serves a client keeps its sessions, said once; re-created active once idle', async () => {
     const haproxy = await startHaproxy({ backend: 'pb', mode: 'primary-backup' });
     // Member b: /primary answers 200; clients open WebSockets (long-lived sessions through HAProxy).

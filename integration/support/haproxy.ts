@@ -33,14 +33,15 @@ export interface RunningHaproxy {
   stop(): Promise<void>;
 }
 
-export async function startHaproxy(opts: { backend?: string; mode?: 'primary-backup' | 'redundant' } = {}): Promise<RunningHaproxy> {
+export async function startHaproxy(opts: { backend?: string; mode?: 'primary-backup' | 'redundant'; socketLevel?: 'admin' | 'operator' } = {}): Promise<RunningHaproxy> {
   const bin = findHaproxy();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zkha-haproxy-'));
   trackTempDir(dir);
   const port = await freePort();
   const backend = opts.backend ?? 'svc';
   const socket = path.join(dir, 'admin.sock');
-  const config = renderHaproxyConfig({ bind: `127.0.0.1:${port}`, socket, backend, mode: opts.mode ?? 'primary-backup' });
+  const rendered = renderHaproxyConfig({ bind: `127.0.0.1:${port}`, socket, backend, mode: opts.mode ?? 'primary-backup' });
+  const config = opts.socketLevel === 'operator' ? rendered.replace('level admin', 'level operator') : rendered;
   const cfgFile = path.join(dir, 'haproxy.cfg');
   fs.writeFileSync(cfgFile, config);
   // -db: foreground, no daemon, so the tracked pid is HAProxy itself.

@@ -52,6 +52,12 @@ export async function haproxyCommand(ctx: CliContext, service: string, o: Haprox
   if (!stat.split('\n').some((l) => l.startsWith(`${o.backend},BACKEND,`))) {
     throw new CliError('USAGE', `HAProxy has no backend "${o.backend}"`, EXIT.usage);
   }
+  // `show stat` works at any level; adding servers needs "level admin", and a lower one answers
+  // "Permission denied" to every change: ask with a change that touches nothing (no such server).
+  const level = await api.command(`set server ${o.backend}/${o.prefix}admin-level-check weight 1`);
+  if (/permission denied/i.test(level)) {
+    throw new CliError('USAGE', `HAProxy's socket ${o.socket} does not allow changes (${level.split('\n')[0]}): it needs "stats socket ... level admin" in haproxy.cfg`, EXIT.usage);
+  }
   const signal = untilSignal();
   let session: ZkSession | undefined;
   let view: MembershipView | undefined;

@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import https from 'node:https';
 import type { Member, MembershipSnapshot, ServiceMode } from '../../../lib/coordination';
 import { defaultServerOptions } from './config';
-import { HaproxyServer, RuntimeApi } from './runtime-api';
+import { HaproxyCheckTarget, HaproxyServer, RuntimeApi } from './runtime-api';
 
 export interface BridgeOptions {
   readonly api: RuntimeApi;
@@ -21,7 +21,7 @@ export interface BridgeOptions {
 }
 
 export interface BridgeLogLine {
-  readonly action: 'add' | 'remove' | 'promote' | 'weight' | 'address' | 'health-up' | 'error';
+  readonly action: 'add' | 'remove' | 'promote' | 'weight' | 'health-up' | 'error';
   readonly server: string;
   readonly detail?: string;
 }
@@ -35,6 +35,8 @@ interface Desired {
   readonly weight: number;
   /** Health-check port when the member serves HTTP on a port of its own. */
   readonly checkPort: number | undefined;
+  /** Health-check address when the member serves HTTP on an address of its own (canonical IP). */
+  readonly checkAddr: string | undefined;
   /** The member's check URL: /primary (primary/backup) or /readyz (redundant). */
   readonly checkUrl: string;
 }
@@ -63,6 +65,10 @@ export class HaproxyBridge {
   private readonly lastRefusal = new Map<string, string>();
   /** Servers whose role change waits for their sessions to end (said once each). */
   private readonly keptServing = new Set<string>();
+  /** The service generation the backend's servers belong to (undefined until one is seen). */
+  private generation: string | undefined;
+  /** The last error of a whole sync (HAProxy unreachable, say), logged once until it changes or a sync succeeds. */
+  private lastSyncError: string | undefined;
   private stopped = false;
 
   constructor(private readonly options: BridgeOptions) {
@@ -82,7 +88,14 @@ export class HaproxyBridge {
       do {
         this.rerun = false;
         const s = this.latest;
-        if (s) await this.apply(s).catch((error: unknown) => this.log('error', '-', String((error as Error)?.message ?? error)));
+        if (s) {
+          await this.apply(s).then(() => { this.lastSyncError = undefined; }, (error: unknown) => {
+            const message = String((error as Error)?.message ?? error);
+            if (message === this.lastSyncError) return;
+            this.lastSyncError = message;
+            this.log('error', '-', message);
+          });
+        }
       } while (this.rerun && !this.stopped);
     })().finally(() => { this.running = undefined; });
     return this.running;
@@ -101,18 +114,28 @@ export class HaproxyBridge {
     });
     const current = new Map<string, HaproxyServer>();
     for (const s of await api.servers(backend)) if (s.name.startsWith(this.prefix)) current.set(s.name, s);
-    // Errors said once per server: forget those of servers that are neither wanted nor there.
-    if (this.lastError.size > 0) {
+    const checks = current.size > 0 ? await api.checkTargets(backend) : new Map<string, HaproxyCheckTarget>();
+    // Said once per server: forget what concerns servers that are neither wanted nor there.
+    if (this.lastError.size > 0 || this.lastRefusal.size > 0) {
       const named = new Set(snapshot.members.map((m) => `${this.prefix}${m.sequence}`));
-      for (const name of this.lastError.keys()) if (!current.has(name) && !named.has(name)) this.lastError.delete(name);
+      for (const map of [this.lastError, this.lastRefusal]) {
+        for (const name of map.keys()) if (!current.has(name) && !named.has(name)) map.delete(name);
+      }
     }
+    // A new generation (members/ created again: ZooKeeper lost its data, or the service was
+    // re-created) numbers its members from the start again, so a server's name may now stand for
+    // another member: every server is re-created, none keeps the health state of the one before.
+    const generationChanged = snapshot.generation !== '' && this.generation !== undefined && snapshot.generation !== this.generation;
+    if (snapshot.generation !== '') this.generation = snapshot.generation;
 
     for (const [name, s] of current) {
-      if (desired.has(name)) continue;
-      await this.isolated(name, () => this.remove(name, s));
+      if (desired.has(name) && !generationChanged) continue;
+      await this.isolated(name, async () => {
+        if (await this.remove(name, s)) current.delete(name);
+      });
     }
     // One member HAProxy refuses (an address it will not take, say) must not keep the others out.
-    for (const d of desired.values()) await this.isolated(d.name, () => this.converge(d, current.get(d.name)));
+    for (const d of desired.values()) await this.isolated(d.name, () => this.converge(d, current.get(d.name), checks.get(d.name)));
   }
 
   /** Runs one member's commands; an error is logged (once per member and message) and the sync goes on. */
@@ -129,10 +152,22 @@ export class HaproxyBridge {
     }
   }
 
-  private async converge(d: Desired, s: HaproxyServer | undefined): Promise<void> {
+  private async converge(d: Desired, s: HaproxyServer | undefined, check: HaproxyCheckTarget | undefined): Promise<void> {
     const { api, backend } = this.options;
     if (!s) {
       await this.add(d);
+      return;
+    }
+    // Not the server this member needs, whatever its flags: another address or check target (the
+    // name now stands for another member, or the member moved), or still in maintenance (an add
+    // whose enabling line never arrived — a lost answer, a bridge restarted in between — or a
+    // removal of the same name still draining). Re-created, so that it starts DOWN again.
+    const [host, port] = splitAddress(s.address);
+    const wrongTarget = host !== d.host || port !== d.port || check?.port !== d.checkPort
+      || (check?.addr === undefined ? undefined : canonicalIp(check.addr)) !== d.checkAddr;
+    if (wrongTarget || s.status.startsWith('MAINT')) {
+      // A removal still draining its sessions is deleted on a later sync, then added again.
+      if (await this.remove(d.name, s)) await this.add(d);
       return;
     }
     if (s.backup !== d.backup) {
@@ -150,12 +185,7 @@ export class HaproxyBridge {
       }
       return;
     }
-    const [host, port] = splitAddress(s.address);
-    if (host !== d.host || port !== d.port) {
-      await api.expectOk(`set server ${backend}/${d.name} addr ${d.host} port ${d.port}`);
-      this.log('address', d.name, `${d.host}:${d.port}`);
-    }
-    if (s.weight !== d.weight && !s.status.startsWith('MAINT')) {
+    if (s.weight !== d.weight) {
       await api.expectOk(`set server ${backend}/${d.name} weight ${d.weight}`);
       this.log('weight', d.name, String(d.weight));
     }
@@ -168,7 +198,7 @@ export class HaproxyBridge {
     } catch {
       return undefined;
     }
-    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    const host = canonicalIp(url.hostname);
     // HAProxy's runtime API takes addresses, not names (a name is stored as an empty address, and
     // every later "set server addr" is refused): such a member is left out, said once.
     if (isIP(host) === 0) {
@@ -185,10 +215,16 @@ export class HaproxyBridge {
     const path = primaryBackup ? '/primary' : '/readyz';
     const httpBase = m.record.http ?? m.record.url.replace(/^ws/, 'http');
     let checkPort: number | undefined;
+    let checkAddr: string | undefined;
     try {
       const h = new URL(httpBase);
       const p = Number(h.port || (h.protocol === 'https:' ? 443 : 80));
       if (p !== port) checkPort = p;
+      // HTTP endpoints on an address of their own (HttpSurface listens on 127.0.0.1 by default):
+      // HAProxy checks that address, the one this bridge polls, not the RPC one. A host name
+      // cannot be given to HAProxy's runtime API: checked at the RPC address then.
+      const httpHost = canonicalIp(h.hostname);
+      if (isIP(httpHost) !== 0 && httpHost !== host) checkAddr = httpHost;
     } catch {
       checkPort = undefined;
     }
@@ -199,6 +235,7 @@ export class HaproxyBridge {
       backup: primaryBackup && !first,
       weight: primaryBackup ? 1 : Math.max(0, Math.min(256, Math.round(m.record.weight))),
       checkPort,
+      checkAddr,
       checkUrl: `${httpBase.replace(/\/$/, '')}${path}`,
     };
   }
@@ -207,7 +244,8 @@ export class HaproxyBridge {
     const { api, backend } = this.options;
     const target = `${backend}/${d.name}`;
     const addr = d.host.includes(':') ? `ipv6@${d.host}` : d.host;
-    await api.expectOk(`add server ${target} ${addr}:${d.port}${d.backup ? ' backup' : ''} check${d.checkPort ? ` port ${d.checkPort}` : ''} weight ${d.weight} ${this.serverOptions}`);
+    const checkAddr = d.checkAddr === undefined ? '' : ` addr ${d.checkAddr.includes(':') ? `[${d.checkAddr}]` : d.checkAddr}`;
+    await api.expectOk(`add server ${target} ${addr}:${d.port}${d.backup ? ' backup' : ''} check${checkAddr}${d.checkPort ? ` port ${d.checkPort}` : ''} weight ${d.weight} ${this.serverOptions}`);
     // Down until a check passes: a new member must not get calls before it can serve them. A
     // dynamic server starts in maintenance, and leaving it resets the health to "UP 1/2" (routable
     // until checks fail), whatever was set before: so health down comes last, on the same line.
@@ -216,7 +254,8 @@ export class HaproxyBridge {
     if (!d.backup) this.pollUntilServing(d);
   }
 
-  private async remove(name: string, s: HaproxyServer): Promise<void> {
+  /** Takes a server out (maintenance, sessions shut) and deletes it; true once it is deleted. */
+  private async remove(name: string, s: HaproxyServer): Promise<boolean> {
     const { api, backend } = this.options;
     this.polling.delete(name); // its readiness poll ends at its next tick
     this.keptServing.delete(name);
@@ -228,11 +267,17 @@ export class HaproxyBridge {
     // Refused while connections remain (they are being shut): deleted on a later sync, and in
     // maintenance meanwhile, so unused.
     const answer = await api.command(`del server ${target}`);
-    if (answer.startsWith('Server deleted')) this.log('remove', name);
-    else if (this.lastRefusal.get(name) !== answer) {
+    if (answer.startsWith('Server deleted')) {
+      this.lastRefusal.delete(name);
+      this.log('remove', name);
+      return true;
+    }
+    if (this.lastRefusal.get(name) !== answer) {
+      if (this.lastRefusal.size > 10_000) this.lastRefusal.clear();
       this.lastRefusal.set(name, answer);
       this.log('error', name, `del server: ${answer}`);
     }
+    return false;
   }
 
   /** Polls the member's check URL and marks the server up at the first 200, ahead of HAProxy's next check. */
@@ -266,7 +311,21 @@ export class HaproxyBridge {
 
 function splitAddress(address: string): [string, number] {
   const i = address.lastIndexOf(':');
-  return [address.slice(0, i).replace(/^\[(.*)\]$/, '$1'), Number(address.slice(i + 1))];
+  return [canonicalIp(address.slice(0, i)), Number(address.slice(i + 1))];
+}
+
+/**
+ * One spelling per address, brackets off: HAProxy shows `::ffff:127.0.0.1` where a URL says
+ * `::ffff:7f00:1`, and a comparison of the two must not re-address a server on every sync.
+ */
+function canonicalIp(host: string): string {
+  const bare = host.replace(/^\[(.*)\]$/, '$1');
+  if (isIP(bare) !== 6) return bare;
+  try {
+    return new URL(`http://[${bare}]/`).hostname.slice(1, -1);
+  } catch {
+    return bare;
+  }
 }
 
 /** The status code of a GET, or 0 when there is no answer within 500 ms. */

@@ -55,11 +55,32 @@ export class RuntimeApi {
   /** Like command() (or sequence() for several), but an answer that reports a failure rejects. */
   async expectOk(cmd: string | readonly string[]): Promise<string> {
     const answer = typeof cmd === 'string' ? await this.command(cmd) : await this.sequence(cmd);
-    if (/^(No such|Unknown|Require|Invalid|Cannot|Can't|.*not found|.*error|.*failed|.*must be)/im.test(answer)) {
+    if (/^(No such|Unknown|Require|Invalid|Cannot|Can't|Permission denied|.*not found|.*error|.*failed|.*must be|.*already exists)/im.test(answer)) {
       const line = typeof cmd === 'string' ? cmd : cmd.join('; ');
       throw new RuntimeApiError(`HAProxy refused "${line}": ${answer.split('\n')[0]}`, line);
     }
     return answer;
+  }
+
+  /** The check address and port of each server of a backend, by name, from `show servers state`. */
+  async checkTargets(backend: string): Promise<Map<string, HaproxyCheckTarget>> {
+    const text = await this.command(`show servers state ${backend}`);
+    const lines = text.split('\n');
+    const headerAt = lines.findIndex((l) => l.startsWith('# '));
+    const header = headerAt >= 0 ? lines[headerAt]!.slice(2).trim().split(' ') : [];
+    const [be, name, port, addr] = ['be_name', 'srv_name', 'srv_check_port', 'srv_check_addr'].map((c) => header.indexOf(c));
+    if (be! < 0 || name! < 0 || port! < 0 || addr! < 0) {
+      throw new RuntimeApiError(`unexpected "show servers state" answer: ${text.slice(0, 120)}`, 'show servers state');
+    }
+    const out = new Map<string, HaproxyCheckTarget>();
+    for (const line of lines.slice(headerAt + 1)) {
+      const f = line.split(' ');
+      if (f[be!] !== backend || f[name!] === undefined) continue;
+      const p = Number(f[port!]);
+      const a = f[addr!];
+      out.set(f[name!]!, { addr: a && a !== '-' ? a : undefined, port: p > 0 ? p : undefined });
+    }
+    return out;
   }
 
   /** The servers of a backend from `show stat` (CSV): name, address, status, weight, backup flag. */
@@ -85,6 +106,14 @@ export class RuntimeApi {
     }
     return out;
   }
+}
+
+/** Where HAProxy sends a server's health checks (`show servers state`). */
+export interface HaproxyCheckTarget {
+  /** `check addr`, or undefined when checks go to the server's own address. */
+  readonly addr: string | undefined;
+  /** `check port`, or undefined when checks go to the server's own port. */
+  readonly port: number | undefined;
 }
 
 export interface HaproxyServer {
