@@ -18,6 +18,7 @@ const EMPTY: MembershipSnapshot = { members: [], leader: undefined, primary: und
 const OUTDATED = Symbol('outdated');
 type Read = Member | undefined | typeof OUTDATED;
 const NO_OPTIONS = {};
+const NO_NAMES: readonly string[] = Object.freeze([]);
 /** The empty joined/left/updated list of a change (shared, so frozen). */
 const NONE: readonly Member[] = Object.freeze([]);
 /** invalidVersions' entry for a node whose data this session may not read (no version known). */
@@ -312,7 +313,9 @@ export class MembershipView extends EventEmitter<MembershipViewEvents> implement
     // One pass, no sort.
     const present = names ? new Set<string>() : undefined;
     const toRead: { name: string; sequence: number }[] = [];
-    for (const name of names ?? this.staleData) {
+    // A departure leaves nothing to read: no iterator over the empty set either (every client, every change).
+    const candidates = names ?? (this.staleData.size > 0 ? this.staleData : NO_NAMES);
+    for (const name of candidates) {
       const sequence = memberSequence(name);
       if (sequence === undefined) {
         if (!present) this.staleData.delete(name); // not a member node: nothing to read
