@@ -175,7 +175,8 @@ export class HaproxyBridge {
       // already serving (as a backup, because no active server is up) and stays as it is.
       if (s.sessions === 0) {
         this.keptServing.delete(d.name);
-        await this.remove(d.name, s);
+        // A session that arrived in between makes HAProxy refuse the delete: added on a later sync.
+        if (!(await this.remove(d.name, s))) return;
         await this.add(d);
         this.log('promote', d.name, d.backup ? 'backup' : 'active');
       } else if (!this.keptServing.has(d.name)) {
