@@ -5,6 +5,8 @@
  */
 import { expect } from 'chai';
 import * as path from 'path';
+import { HaServer } from '../lib';
+import { ZkSession } from '../lib/zk';
 import { expectQuotaRejections, freePort, quotaRoot, runStartFailure, startQuotaZooKeeper, uniqueRoot, within, type ZkCluster } from './support';
 
 const fromSources = { ZK_HA_MODULE: path.join(__dirname, '..', 'lib', 'index.ts'), NODE_OPTIONS: '-r tsx/cjs' };
@@ -20,6 +22,27 @@ describe('HaServer.start() that fails (real ZooKeeper, real processes)', functio
     const r = await within(45000, 'the process ends by itself', runStartFailure(['quota', zk.connectString, root], fromSources));
     expectQuotaRejections(r);
     expect(r.events.map((e) => e.event)).to.include('closed');
+  });
+
+  it('close() in the same tick as start(): start() settles (typed), nothing stays bound or registered', async () => {
+    const root = uniqueRoot('start-close');
+    const probe = new ZkSession({ connect: zk.connectString, sessionTimeoutMs: 4000 });
+    await probe.start();
+    try {
+      for (const http of [undefined, { port: 0 }]) {
+        const server = new HaServer({ zk: { connect: zk.connectString, sessionTimeoutMs: 2000 }, service: 'race', mode: 'primary-backup', root, http });
+        const starting = server.start().then(() => 'started', (e: { code?: string }) => e.code ?? 'untyped');
+        await server.close();
+        // It was pending for ever: the RPC listener was closed before it bound.
+        const outcome = await within(10000, 'start() settles', starting);
+        expect(outcome).to.be.oneOf(['CLOSED', 'UNAVAILABLE']);
+        expect(server.role).to.equal('stopped');
+        const members = await probe.children(`${root}/race/members`).then((r) => r.children, () => []);
+        expect(members).to.deep.equal([]);
+      }
+    } finally {
+      await probe.close();
+    }
   });
 
   it('ZooKeeper unreachable: every start() rejects with TIMEOUT after startTimeoutMs, and the process exits', async () => {

@@ -59,7 +59,11 @@ export class HaServer extends EventEmitter<HaServerEvents> {
       if (problem) throw new InvalidOptionError('advertiseUrl', problem);
     }
     this.httpOption = validateHttpOption(options.http);
-    this.httpSurface = this.httpOption === false ? undefined : new HttpSurface({ status: () => this.status(), metrics: options.metrics ? () => options.metrics!.exposition() : undefined });
+    this.httpSurface = this.httpOption === false ? undefined : new HttpSurface({
+      status: () => this.status(),
+      metrics: options.metrics ? () => options.metrics!.exposition() : undefined,
+      onFault: (f) => this.faults.report(transportFaultKind(f.code, 'server') ?? 'transport', { detail: { ...f } }),
+    });
     if (options.zk instanceof ZkSession) {
       this.session = options.zk;
       this.ownsSession = false;

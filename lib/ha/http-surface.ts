@@ -1,5 +1,7 @@
 import http, { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { TransportFault } from '../transport';
 import { InvalidOptionError } from '../base/errors';
 import { integerInRange, nonEmptyString } from '../base/options';
 
@@ -25,10 +27,25 @@ export interface HttpSurfaceSource {
   status(): HaMemberStatus;
   /** The Prometheus text behind /metrics (HaMetrics.exposition); undefined = 404. */
   readonly metrics?: () => Promise<{ contentType: string; text: string }> | undefined;
+  /** Bad requests and refused connections on a listener of its own (the RPC port reports its own). */
+  readonly onFault?: (fault: TransportFault) => void;
 }
 
-/** Where the operators' endpoints listen: on the RPC port (default), a port of their own, or nowhere. */
-export type HaHttpOption = false | { readonly host?: string; readonly port?: number };
+/**
+ * Where the operators' endpoints listen: on the RPC port (default), a port of their own, or
+ * nowhere. On a port of their own: `maxConnections` open at a time (default 64; more are
+ * dropped at accept) and every connection closed `timeoutMs` after it opened (default 10 000):
+ * one request each, answered at once, so neither an idle nor a trickling peer holds a socket.
+ */
+export type HaHttpOption = false | {
+  readonly host?: string;
+  readonly port?: number;
+  readonly maxConnections?: number;
+  readonly timeoutMs?: number;
+};
+
+const DEFAULT_HTTP_MAX_CONNECTIONS = 64;
+const DEFAULT_HTTP_TIMEOUT_MS = 10_000;
 
 const SERVING_ROLES = new Set(['primary', 'backup', 'member']);
 
@@ -105,11 +122,50 @@ export class HttpSurface {
   }
 
   /** Serves the endpoints on a listener of their own; resolves with its base URL. */
-  async listen(option: { host?: string; port?: number }): Promise<string> {
+  async listen(option: Exclude<HaHttpOption, false>): Promise<string> {
     const host = nonEmptyString('http.host', option.host, '127.0.0.1');
     const port = integerInRange('http.port', option.port, 0, 65535, 0);
-    const server = http.createServer(this.handle);
-    server.on('clientError', (_e, socket) => socket.destroy());
+    const maxConnections = integerInRange('http.maxConnections', option.maxConnections, 1, 100_000, DEFAULT_HTTP_MAX_CONNECTIONS);
+    const timeoutMs = integerInRange('http.timeoutMs', option.timeoutMs, 100, 600_000, DEFAULT_HTTP_TIMEOUT_MS);
+    const fault = (f: TransportFault): void => this.source.onFault?.(f);
+    // One request per connection, as on the RPC port: an answer closes it.
+    const server = http.createServer((req, res) => {
+      res.shouldKeepAlive = false;
+      this.handle(req, res);
+    });
+    server.maxConnections = maxConnections;
+    server.headersTimeout = timeoutMs;
+    server.requestTimeout = timeoutMs;
+    server.on('drop', (data?: { remoteAddress?: string; remotePort?: number }) => {
+      fault({ code: 'MAX_CONNECTIONS', message: `operators' HTTP port: refused, ${maxConnections} connections open (http.maxConnections)`, peer: data ? `${data.remoteAddress}:${data.remotePort}` : undefined });
+    });
+    server.on('connection', (socket: Socket) => {
+      socket.on('error', () => socket.destroy());
+      // Node checks its request timeouts every 30 s and not at all between requests: every
+      // connection gets its own deadline instead.
+      const timer = setTimeout(() => {
+        fault({ code: 'HANDSHAKE_TIMEOUT', message: `operators' HTTP port: connection still open after ${timeoutMs} ms (http.timeoutMs): closed`, peer: `${socket.remoteAddress}:${socket.remotePort}` });
+        socket.destroy();
+      }, timeoutMs);
+      timer.unref();
+      socket.once('close', () => clearTimeout(timer));
+    });
+    server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
+      const code = err.code ?? '';
+      if (code === 'ECONNRESET' || code === 'EPIPE' || socket.destroyed) {
+        socket.destroy();
+        return;
+      }
+      const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      const s = socket as Socket;
+      fault({ code: 'BAD_HTTP_REQUEST', message: `operators' HTTP port: not a valid HTTP request (${code || err.message}): answered ${status}, connection closed`, peer: `${s.remoteAddress}:${s.remotePort}`, detail: { errorCode: code } });
+      if (socket.writable && (s.bytesWritten ?? 0) === 0) {
+        socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+        setTimeout(() => socket.destroy(), 1000).unref();
+      } else {
+        socket.destroy();
+      }
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {
@@ -138,9 +194,11 @@ export function validateHttpOption(value: unknown): HaHttpOption | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new InvalidOptionError('http', 'must be false or an object { host?, port? }');
   }
-  const o = value as { host?: unknown; port?: unknown };
+  const o = value as { host?: unknown; port?: unknown; maxConnections?: unknown; timeoutMs?: unknown };
   if (o.host !== undefined) nonEmptyString('http.host', o.host);
   if (o.port !== undefined) integerInRange('http.port', o.port, 0, 65535);
+  if (o.maxConnections !== undefined) integerInRange('http.maxConnections', o.maxConnections, 1, 100_000);
+  if (o.timeoutMs !== undefined) integerInRange('http.timeoutMs', o.timeoutMs, 100, 600_000);
   return o as HaHttpOption;
 }
 

@@ -31,6 +31,12 @@ export interface RpcServerEvents {
   disconnection: [peer: PeerInfo];
 }
 
+/**
+ * Connections accepted past maxConnections for plain HTTP requests to the operators' endpoints
+ * (httpHandler): each answered and closed within the handshake timeout, none may upgrade.
+ */
+export const OPERATOR_RESERVE = 8;
+
 export class RpcServer extends EventEmitter<RpcServerEvents> {
   readonly limits: ServerLimits;
   /** What every session shares (the handler table stays live: `register` adds to it). */
@@ -49,6 +55,10 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   private readonly handshakes: HandshakeGuard;
   /** TLS connections over maxConnections, waiting for their TLS handshake to be refused (peer keys). */
   private readonly refusing = new Set<string>();
+  /** Connections accepted past maxConnections for the operators' plain HTTP only (peer keys). */
+  private readonly operatorReserve = new Set<string>();
+  /** A listen() binding its port: close() waits for it. */
+  private binding: Promise<void> | undefined;
   private closePromise: Promise<void> | undefined;
 
   constructor(opts: RpcServerOptions) {
@@ -142,18 +152,26 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     // CONNECT (a proxy tunnel) is nothing this port offers: a typed refusal, not a silent close.
     server.on('connect', (_req: IncomingMessage, socket: Duplex) => this.refuse(socket, 405, 'PROTOCOL_ERROR', 'CONNECT is not supported: zk-ha rpc endpoint'));
     server.on('tlsClientError', (err: Error) => this.fault({ code: 'SOCKET_ERROR', message: `TLS: ${err.message}` }));
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(this.limits.port, this.limits.host, () => {
-          server.off('error', reject);
-          resolve();
-        });
+    const bound = new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.limits.port, this.limits.host, () => {
+        server.off('error', reject);
+        resolve();
       });
+    });
+    // close() waits for a listen in flight (closing a server not bound yet would leave this one
+    // pending for ever: Node never calls the listen callback then).
+    this.binding = bound.catch(() => undefined);
+    try {
+      await bound;
     } catch (err) {
       this.httpServer = undefined;
       throw new RpcError('UNAVAILABLE', `cannot listen on ${this.limits.host}:${this.limits.port}: ${(err as Error).message}`, { cause: err });
+    } finally {
+      this.binding = undefined;
     }
+    // close() came while binding: it closes the server once bound; this listen() fails.
+    if (this.closing) throw new RpcError('UNAVAILABLE', 'server is closed');
     server.on('error', (err: Error) => this.fault({ code: 'SOCKET_ERROR', message: err.message }));
     this.heartbeatTimer = setInterval(() => {
       const now = monotonicMs();
@@ -172,6 +190,16 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   private onConnection(socket: Socket): void {
     socket.on('error', () => socket.destroy());
     const open = this.sessions.size + this.handshakes.size;
+    if (open >= this.limits.maxConnections && this.httpHandler !== undefined && this.operatorReserve.size < OPERATOR_RESERVE) {
+      // A few connections past the cap for the operators' plain HTTP (liveness and readiness
+      // probes, HAProxy's checks, scrapes): a server full of clients still answers /healthz, so
+      // that it is not restarted or marked down for being busy. Such a connection may not upgrade.
+      const key = peerKey(socket);
+      this.operatorReserve.add(key);
+      socket.once('close', () => this.operatorReserve.delete(key));
+      this.handshakes.track(socket);
+      return;
+    }
     if (open >= this.limits.maxConnections) {
       this.fault({ code: 'MAX_CONNECTIONS', message: `refused: ${open} connections open or opening (maxConnections)`, peer: peerKey(socket) });
       if (!this.tls) {
@@ -257,6 +285,11 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
       if (!socket.writableEnded) socket.destroy();
       return;
     }
+    if (this.operatorReserve.has(peerName)) {
+      this.fault({ code: 'MAX_CONNECTIONS', message: 'refused: an upgrade on a connection of the operators\' reserve (the server is at maxConnections)', peer: peerName });
+      this.refuse(socket, 503, 'UNAVAILABLE', this.atMaxConnections);
+      return;
+    }
     if (this.closing) {
       this.refuse(socket, 503, 'UNAVAILABLE', 'server is shutting down');
       return;
@@ -339,6 +372,7 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
   }
 
   private async doClose(idle: Promise<void>): Promise<void> {
+    await this.binding;
     const server = this.httpServer;
     const httpClosed = new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     await idle;
