@@ -5,7 +5,9 @@
  */
 import { expect } from 'chai';
 import * as path from 'path';
+import * as http from 'http';
 import { HaServer } from '../lib';
+import { HttpSurface } from '../lib/ha/http-surface';
 import { ZkSession } from '../lib/zk';
 import { expectQuotaRejections, freePort, quotaRoot, runStartFailure, startQuotaZooKeeper, uniqueRoot, within, type ZkCluster } from './support';
 
@@ -42,6 +44,36 @@ describe('HaServer.start() that fails (real ZooKeeper, real processes)', functio
       }
     } finally {
       await probe.close();
+    }
+  });
+
+  it('close() while start() binds the operators\' own port, on a shared session: start() rejects CLOSED, nothing registered, nothing listening', async () => {
+    const root = uniqueRoot('start-close-shared');
+    const shared = new ZkSession({ connect: zk.connectString, sessionTimeoutMs: 4000 });
+    await shared.start();
+    const server = new HaServer({ zk: shared, service: 'race', mode: 'primary-backup', root, http: { port: 0 } });
+    const listen = HttpSurface.prototype.listen;
+    let closing: Promise<void> | undefined;
+    HttpSurface.prototype.listen = function (this: HttpSurface, o) {
+      const bound = listen.call(this, o);
+      closing = server.close(); // a SIGTERM handler, while the port binds
+      return bound;
+    };
+    try {
+      const outcome = await within(10000, 'start() settles', server.start().then(() => 'started', (e: { code?: string }) => e.code ?? 'untyped'));
+      await closing;
+      // It resolved "started" after close(), and registered a member at a dead URL for as long as the shared session lived.
+      expect(outcome).to.equal('CLOSED');
+      expect(server.role).to.equal('stopped');
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await shared.children(`${root}/race/members`).then((r) => r.children, () => [])).to.deep.equal([]);
+      const status = await new Promise<string>((resolve) => {
+        http.get(`${server.httpUrl}/healthz`, (res) => { res.resume(); resolve(String(res.statusCode)); }).on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+      });
+      expect(status).to.equal('ECONNREFUSED');
+    } finally {
+      HttpSurface.prototype.listen = listen;
+      await shared.close();
     }
   });
 

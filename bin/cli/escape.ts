@@ -5,9 +5,10 @@
  * could forge a table row; bidi overrides could reorder what is shown. So every such character is
  * printed as a visible escape instead.
  */
-// C0 controls, DEL, C1 controls (0x9b is a one-byte CSI), line/paragraph separators, bidi controls.
+// C0 controls, DEL, C1 controls (0x9b is a one-byte CSI), line/paragraph separators, bidi controls
+// (U+061C too), and the invisible ones that make two different ids look the same (zero-width, BOM).
 // eslint-disable-next-line no-control-regex
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
 const NAMED: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 function hex(c: string): string {

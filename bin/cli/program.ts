@@ -88,6 +88,7 @@ export function buildProgram(run: (action: (ctx: CliContext) => Promise<void>, g
     .option('--host <host>', 'listen address (the page shows the cluster layout: keep it on loopback unless protected)', '127.0.0.1')
     .option('--port <port>', 'listen port (0 = any free one)', integerOption(0, 65535), 8090)
     .option('--service <name...>', 'only these services (default: every service under --root)')
+    .option('--allowed-host <name...>', 'host names the page may be reached by, besides IP addresses and localhost (requests naming any other host are refused: DNS rebinding)')
     .action((o: DashboardCommandOptions, cmd: Command) => run((ctx) => dashboardCommand(ctx, o), globals(cmd)));
   program.command('services')
     .description('the services under the root')

@@ -1,5 +1,6 @@
 import type { FaultKind, FaultReport } from '../base/fault-report';
 import { integerInRange } from '../base/options';
+import { nestsDeeperThan } from '../base/untrusted';
 import type { AclEntry, ZkSession } from '../zk';
 import { ZkError } from '../zk';
 import type { ServicePaths } from './paths';
@@ -112,6 +113,8 @@ export async function readJournal(session: ZkSession, paths: ServicePaths, limit
   return out;
 }
 
+const MAX_DETAIL_DEPTH = 32;
+
 /** A journal entry written by appendJournal; anything else (another writer, a hand edit) throws. */
 function parseJournalEntry(data: Buffer): FaultReport {
   const parsed: unknown = JSON.parse(data.toString('utf8'));
@@ -123,6 +126,9 @@ function parseJournalEntry(data: Buffer): FaultReport {
   if (r.detail !== undefined && (r.detail === null || typeof r.detail !== 'object' || Array.isArray(r.detail))) {
     throw new TypeError('entry detail is not an object');
   }
+  // Readers serialise entries (zk-ha faults --json, the dashboard): one nested thousands of levels
+  // deep would overflow the stack there and hide every entry after it.
+  if (nestsDeeperThan(r.detail, MAX_DETAIL_DEPTH)) throw new TypeError(`entry detail nests deeper than ${MAX_DETAIL_DEPTH} levels`);
   return {
     kind: r.kind as FaultKind,
     service: r.service,

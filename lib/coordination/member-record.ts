@@ -2,6 +2,7 @@ import { wallClockMs } from '../base/clock';
 import { hostname } from 'os';
 import { ZkError } from '../zk';
 import { CoordinationError } from './coordination-error';
+import { nestsDeeperThan } from '../base/untrusted';
 
 /** What a member publishes about itself, as JSON, so that zkCli and other languages can read it. */
 export interface MemberRecord {
@@ -31,6 +32,8 @@ export interface Member {
 export const LIBRARY_VERSION = '0.1.0';
 /** Records above this size are not candidates anywhere (servers' election and clients' views alike). */
 export const MAX_RECORD_BYTES = 64 * 1024;
+/** How deep a record's `meta` may nest (objects and arrays). */
+export const MAX_META_DEPTH = 32;
 
 export function completeRecord(partial: Pick<MemberRecord, 'id' | 'url'> & Partial<MemberRecord>): MemberRecord {
   return {
@@ -79,6 +82,30 @@ export function memberUrlProblem(url: unknown): string | undefined {
   if (port === undefined) return 'must name a port (ws://host:port)';
   const n = Number(port);
   if (n < 1 || n > 65535) return 'port must be 1..65535';
+  return undefined;
+}
+
+/**
+ * The base URL of a member's operator endpoints, which the dashboard and `zk-ha haproxy` request:
+ * http or https, a plain host (as for `url`), an optional port, and nothing after it — no path,
+ * query, fragment or credentials, so that a record cannot aim those requests anywhere but
+ * `<base>/primary`, `/readyz` and `/metrics`. Returns why not, or undefined when it is fine.
+ */
+export function memberHttpProblem(http: unknown): string | undefined {
+  if (typeof http !== 'string' || http.length === 0 || http.length > 2048) return 'must be a string of 1..2048 characters';
+  // eslint-disable-next-line no-control-regex
+  if (/[\s\x00-\x1f\x7f]/.test(http)) return 'must not contain whitespace or control characters';
+  if (!/^https?:\/\/[^/?#]+\/?$/.test(http)) return 'must be an http:// or https:// base URL: a host, an optional port, no path, query or fragment';
+  let parsed: URL;
+  try {
+    parsed = new URL(http);
+  } catch {
+    return 'does not parse as a URL';
+  }
+  if (parsed.username || parsed.password) return 'must not carry credentials';
+  if (!parsed.hostname || !isPlainHost(parsed.hostname)) return 'host must be a DNS name, an IPv4 address or a bracketed IPv6 address';
+  const port = /:(\d{1,5})\/?$/.exec(http)?.[1];
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) return 'port must be 1..65535';
   return undefined;
 }
 
@@ -154,10 +181,16 @@ function validateRecord(value: unknown, where: string): asserts value is MemberR
   if (typeof r.id !== 'string' || r.id.length === 0 || r.id.length > 256) fail('"id" must be a string of 1..256 characters');
   const urlProblem = memberUrlProblem(r.url);
   if (urlProblem) fail(`"url" ${urlProblem}`);
-  if (r.http !== undefined && (typeof r.http !== 'string' || !/^https?:\/\/.+/.test(r.http))) fail('"http" must be an http:// or https:// URL');
+  if (r.http !== undefined) {
+    const httpProblem = memberHttpProblem(r.http);
+    if (httpProblem) fail(`"http" ${httpProblem}`);
+  }
   if (typeof r.weight !== 'number' || !Number.isFinite(r.weight) || r.weight < 0) fail('"weight" must be a number >= 0');
   if (r.zone !== undefined && typeof r.zone !== 'string') fail('"zone" must be a string');
   if (r.meta !== undefined && (r.meta === null || typeof r.meta !== 'object' || Array.isArray(r.meta))) fail('"meta" must be an object');
+  // Every reader serialises records (CLI --json, the dashboard, logs): a meta nested thousands of
+  // levels deep parses, but stringifying it overflows the stack.
+  if (r.meta !== undefined && nestsDeeperThan(r.meta, MAX_META_DEPTH)) fail(`"meta" must not nest deeper than ${MAX_META_DEPTH} levels`);
   if (typeof r.pid !== 'number' || !Number.isInteger(r.pid)) fail('"pid" must be an integer');
   if (typeof r.host !== 'string') fail('"host" must be a string');
   if (typeof r.startedAt !== 'number') fail('"startedAt" must be a number');

@@ -225,8 +225,15 @@ export class HaServer extends EventEmitter<HaServerEvents> {
   async start(): Promise<{ url: string }> {
     if (this.roleValue !== 'starting' || this.starting) throw new ZkHaError('ALREADY_STARTED', `member ${this.id}: start() may be called once`);
     this.starting = true;
+    // close() may come while start() awaits (a SIGTERM handler): each step then stops here, and
+    // abortStart undoes what was done — a member registered after close() left would stay there.
+    const stillStarting = (): void => {
+      // (Not "still starting": an election may have made this member primary meanwhile.)
+      if (this.roleValue === 'stopping' || this.roleValue === 'stopped') throw new ZkHaError('CLOSED', `member ${this.id}: closed during start()`);
+    };
     try {
       const { port } = await this.rpc.listen();
+      stillStarting();
       const scheme = this.options.transport?.tls ? 'wss' : 'ws';
       const host = this.options.listen?.host ?? '127.0.0.1';
       this.urlValue = this.options.advertiseUrl ?? `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -239,12 +246,16 @@ export class HaServer extends EventEmitter<HaServerEvents> {
           throw new RpcError('UNAVAILABLE', `cannot listen for HTTP (option http): ${(error as Error).message}`, { cause: error });
         }
       }
+      stillStarting();
       await this.membership.update({ url: this.urlValue, http: this.httpUrlValue });
       this.wireEvents();
       await this.session.start();
+      stillStarting();
       await this.view.start();
+      stillStarting();
       this.election?.start();
       await this.membership.register();
+      stillStarting();
     } catch (error) {
       await this.abortStart(error);
       throw error;

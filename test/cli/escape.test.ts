@@ -16,6 +16,12 @@ describe('CLI output escaping', () => {
     expect(escapeControl('plain ünïcode ✓ ws://h:1/p?q')).to.equal('plain ünïcode ✓ ws://h:1/p?q');
   });
 
+  it('shows the invisible characters too: U+061C, zero-width ones, the BOM', () => {
+    expect(escapeControl('a\u061cb')).to.equal('a\\u061cb');
+    expect(escapeControl('ad\u200bmin\u2060\ufeff')).to.equal('ad\\u200bmin\\u2060\\ufeff');
+    expect(JSON.parse(escapeJson(JSON.stringify('a\u061c\u200d')))).to.equal('a\u061c\u200d');
+  });
+
   it('escaped JSON is still the same JSON, with no raw control character', () => {
     const value = { id: 'a\x1b[31m\nFORGED\u009b\u202e', n: 1 };
     const json = escapeJson(JSON.stringify(value));

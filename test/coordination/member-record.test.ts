@@ -47,6 +47,25 @@ describe('coordination member records', () => {
     for (const url of bad) expect(code(() => decodeRecord(bytes({ ...good, url }), '/m')), JSON.stringify(url)).to.equal('BAD_MEMBER_RECORD');
   });
 
+  it('accepts only a base URL for "http" (the dashboard and HAProxy request <base>/primary): no path, query, credentials, port 0', () => {
+    for (const http of ['http://h:1', 'https://h.example:65535', 'http://[::1]:80/', 'http://127.0.0.1:9', 'http://h']) {
+      expect(code(() => decodeRecord(bytes({ ...good, http }), '/m')), http).to.equal(undefined);
+    }
+    for (const http of ['http://10.0.0.5:80/internal/admin/purge?all=1&x=', 'http://h:1/x', 'http://h:1?q', 'http://h:1#f', 'http://u:p@h:1',
+      'http://h:0', 'http://h:70000', 'ftp://h:1', 'http://a;b:1', 'http:// h:1', 'http://h:1\n', '', 3]) {
+      expect(code(() => decodeRecord(bytes({ ...good, http }), '/m')), JSON.stringify(http)).to.equal('BAD_MEMBER_RECORD');
+    }
+  });
+
+  it('a "meta" nested deeper than 32 levels is no record (every reader serialises records: 6 000 levels overflowed their stacks)', () => {
+    // Written as text: JSON.stringify itself overflows on such a value (the readers' problem).
+    const deep = `${JSON.stringify(good).slice(0, -1)},"meta":${'{"d":'.repeat(6000)}{}${'}'.repeat(6000)}}`;
+    expect(code(() => decodeRecord(Buffer.from(deep), '/m'))).to.equal('BAD_MEMBER_RECORD');
+    let ok: unknown = 1;
+    for (let i = 0; i < 31; i++) ok = [ok];
+    expect(code(() => decodeRecord(bytes({ ...good, meta: { ok } }), '/m'))).to.equal(undefined);
+  });
+
   it('host checks cost no backtracking: 2 000-character hosts answer in well under a millisecond each', () => {
     const started = performance.now();
     for (let i = 0; i < 50; i++) code(() => decodeRecord(bytes({ ...good, url: `ws://${'a.'.repeat(900)}-!:1` }), '/m'));

@@ -1,6 +1,6 @@
 import type { ZkSession } from '../../../lib/zk';
 import { CliError, EXIT } from '../cli-error';
-import { CliContext, openSession, print } from '../context';
+import { CliContext, openSession, print, printJson } from '../context';
 import { untilSignal } from '../signals';
 import { DashboardCollector } from '../dashboard/collector';
 import { DashboardServer } from '../dashboard/server';
@@ -9,6 +9,8 @@ export interface DashboardCommandOptions {
   readonly host: string;
   readonly port: number;
   readonly service?: string[];
+  /** Host names (besides addresses and localhost) the page may be reached by. */
+  readonly allowedHost?: string[];
 }
 
 /**
@@ -22,14 +24,22 @@ export async function dashboardCommand(ctx: CliContext, o: DashboardCommandOptio
   let collector: DashboardCollector | undefined;
   let server: DashboardServer | undefined;
   try {
+    const allowed = (o.allowedHost ?? []).map((h) => h.toLowerCase().replace(/\.$/, ''));
+    for (const h of allowed) {
+      if (!/^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$/.test(h)) {
+        throw new CliError('USAGE', `invalid --allowed-host ${JSON.stringify(h.slice(0, 100))}: a DNS name`, EXIT.usage);
+      }
+    }
     session = await openSession(ctx);
     collector = new DashboardCollector(session, ctx.root, o.service && o.service.length > 0 ? o.service : undefined);
-    await collector.start();
-    server = new DashboardServer(collector);
+    server = new DashboardServer(collector, undefined, allowed);
+    // Listening first: the page shows what is known so far, and a service that cannot be read shows its error.
     const url = await server.listen(o.host, o.port).catch((error: Error) => {
       throw new CliError('UNREACHABLE', `cannot listen on ${o.host}:${o.port}: ${error.message}`);
     });
-    print(ctx.json ? JSON.stringify({ event: 'listening', url }) : `zk-ha dashboard at ${url} (Ctrl-C to stop)`);
+    await Promise.race([collector.start(), signal.stopped]);
+    if (ctx.json) printJson({ event: 'listening', url });
+    else print(`zk-ha dashboard at ${url} (Ctrl-C to stop)`);
     await signal.stopped;
   } finally {
     signal.dispose();

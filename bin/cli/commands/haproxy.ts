@@ -1,10 +1,10 @@
 import type { MembershipView } from '../../../lib/coordination';
 import type { ZkSession } from '../../../lib/zk';
 import { CliError, EXIT } from '../cli-error';
-import { CliContext, openSession, pathsOf, print, requireService } from '../context';
+import { CliContext, openSession, pathsOf, print, printJson, requireService } from '../context';
 import { untilSignal } from '../signals';
 import { startView } from '../service-state';
-import { HaproxyBridge } from '../haproxy/bridge';
+import { HaproxyBridge, ownedServerKeyword } from '../haproxy/bridge';
 import { renderHaproxyConfig } from '../haproxy/config';
 import { RuntimeApi } from '../haproxy/runtime-api';
 
@@ -28,6 +28,12 @@ export async function haproxyCommand(ctx: CliContext, service: string, o: Haprox
   if (!/^[A-Za-z0-9_.-]*$/.test(o.prefix)) throw new CliError('USAGE', `invalid --prefix ${JSON.stringify(o.prefix)}`, EXIT.usage);
   if (o.serverOptions !== undefined && !/^[A-Za-z0-9 _.:/-]+$/.test(o.serverOptions)) {
     throw new CliError('USAGE', `invalid --server-options ${JSON.stringify(o.serverOptions)}`, EXIT.usage);
+  }
+  // The bridge sets these itself from each member's record; given here they would win in HAProxy,
+  // never match what the bridge expects, and have every server re-created on every sync.
+  const owned = ownedServerKeyword(o.serverOptions ?? '');
+  if (owned !== undefined) {
+    throw new CliError('USAGE', `invalid --server-options: "${owned}" is set by the bridge from each member's record`, EXIT.usage);
   }
   validateSocket(o.socket);
   // Both go into haproxy.cfg as written: a newline would add directives of its own.
@@ -71,7 +77,7 @@ export async function haproxyCommand(ctx: CliContext, service: string, o: Haprox
     const at = (): string => new Date().toISOString();
     bridge = new HaproxyBridge({
       api, backend: o.backend, mode: node.mode, prefix: o.prefix, serverOptions: o.serverOptions,
-      log: (l) => print(ctx.json ? JSON.stringify({ at: at(), ...l }) : `${at()}  ${l.action.padEnd(9)} ${l.server}${l.detail ? `  ${l.detail}` : ''}`),
+      log: (l) => (ctx.json ? printJson({ at: at(), ...l }) : print(`${at()}  ${l.action.padEnd(9)} ${l.server}${l.detail ? `  ${l.detail}` : ''}`)),
     });
     if (!ctx.json) print(`${at()}  keeping HAProxy backend "${o.backend}" in step with ${paths.servicePath} (${node.mode}); Ctrl-C to stop`);
     const b = bridge;

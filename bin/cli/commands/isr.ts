@@ -1,5 +1,6 @@
 import { forceInSync, InSyncSet } from '../../../lib/coordination/in-sync-set';
-import { CliContext, pathsOf, print, requireService, withSession } from '../context';
+import { CliContext, pathsOf, print, printJson, requireService, withSession } from '../context';
+import { escapeControl } from '../escape';
 
 /** `zk-ha isr show <service>`: the in-sync set of a replicated service. */
 export async function isrShowCommand(ctx: CliContext, service: string): Promise<void> {
@@ -9,7 +10,7 @@ export async function isrShowCommand(ctx: CliContext, service: string): Promise<
     return new InSyncSet(session, paths, { mayWrite: () => false }).read();
   });
   if (ctx.json) {
-    print(JSON.stringify(current?.record ?? null));
+    printJson(current?.record ?? null);
     return;
   }
   if (!current) {
@@ -18,7 +19,8 @@ export async function isrShowCommand(ctx: CliContext, service: string): Promise<
   }
   const r = current.record;
   print(`${service}: epoch ${r.epoch}, committed index ${r.committedIndex}${r.forced ? ' (FORCED by an operator)' : ''}`);
-  for (const m of r.members) print(`  ${m}`);
+  // Member keys are whatever the znode holds: one per line, control characters (a newline too) escaped.
+  for (const m of r.members) print(`  ${escapeControl(String(m))}`);
 }
 
 /**
@@ -32,5 +34,6 @@ export async function isrForceCommand(ctx: CliContext, service: string, memberId
     await requireService(session, paths);
     return forceInSync(session, paths, memberId);
   });
-  print(ctx.json ? JSON.stringify(record) : `${service}: in-sync set forced to ${memberId} (acknowledged writes it lacks are lost)`);
+  if (ctx.json) printJson(record);
+  else print(`${service}: in-sync set forced to ${memberId} (acknowledged writes it lacks are lost)`);
 }

@@ -1,6 +1,7 @@
 import { monotonicMs, wallClockMs } from '../../../lib/base/clock';
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
+import https from 'node:https';
 import { MembershipView, readJournal, readServiceNode, servicePaths } from '../../../lib/coordination';
 import type { Member, ServiceMode, ServicePaths } from '../../../lib/coordination';
 import type { FaultReport } from '../../../lib/base/fault-report';
@@ -58,6 +59,8 @@ const TIMELINE_MAX = 50;
 export class DashboardCollector extends EventEmitter<{ change: [] }> {
   private readonly views = new Map<string, { view: MembershipView; paths: ServicePaths; mode: ServiceMode | null; timeline: ServiceView['timeline'][number][]; journal: FaultReport[]; error: string | null }>();
   private readonly probes = new Map<string, Probe>();
+  /** Members whose probe is under way. */
+  private readonly probing = new Set<string>();
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
 
@@ -67,6 +70,7 @@ export class DashboardCollector extends EventEmitter<{ change: [] }> {
 
   async start(): Promise<void> {
     await this.discover();
+    if (this.stopped) return; // stopped during the first discovery: no timers to leave behind
     this.timers.push(setInterval(() => void this.discover(), 5000));
     this.timers.push(setInterval(() => void this.refreshJournals(), 2000));
     this.timers.push(setInterval(() => void this.probeMembers(), 1000));
@@ -140,8 +144,9 @@ export class DashboardCollector extends EventEmitter<{ change: [] }> {
         this.emit('change');
       });
       view.on('invalid', () => undefined);
-      await view.start().catch(() => undefined);
-      this.emit('change');
+      // Not awaited: a service this session may not read (an ACL denying READ on members/) keeps
+      // its view retrying for ever; its error shows on the page, the other services go on.
+      view.start().then(() => this.emit('change'), () => undefined);
     }
   }
 
@@ -150,8 +155,9 @@ export class DashboardCollector extends EventEmitter<{ change: [] }> {
       if (this.stopped) return;
       try {
         const journal = await readJournal(this.session, v.paths, 30);
-        const changed = JSON.stringify(journal) !== JSON.stringify(v.journal);
+        const before = v.journal;
         v.journal = journal;
+        const changed = JSON.stringify(journal) !== JSON.stringify(before);
         if (v.timeline.length === 0 && v.mode === 'primary-backup') {
           // Seed the timeline with the primaries the journal remembers.
           const elected = journal.filter((r) => r.kind === 'elected').reverse();
@@ -169,39 +175,50 @@ export class DashboardCollector extends EventEmitter<{ change: [] }> {
     await Promise.all([...this.views.values()].flatMap((v) => v.view.snapshot.members.map(async (m) => {
       seen.add(m.path);
       const base = m.record.http;
-      if (!base) return;
-      const before = JSON.stringify(this.probes.get(m.path) ?? null);
-      const prev = this.probes.get(m.path);
-      const p: Probe = prev ?? { role: null, lease: null, session: null, calls: null, callsAt: 0, rate: null };
-      const status = await getText(`${base}/primary`);
-      if (status) {
-        try {
-          const body = JSON.parse(status.body) as { role?: unknown; primary?: unknown; session?: { state?: unknown } };
-          p.role = typeof body.role === 'string' ? body.role : null;
-          p.lease = body.primary === true ? 'holds' : body.role === 'primary' ? 'lapsed' : 'none';
-          p.session = typeof body.session?.state === 'string' ? body.session.state : null;
-        } catch {
-          p.role = null;
-        }
-      } else {
-        p.role = null;
-        p.lease = null;
-        p.session = null;
+      // One probe per member at a time: a member that answers slowly is skipped, not piled up.
+      if (!base || this.probing.has(m.path)) return;
+      this.probing.add(m.path);
+      try {
+        await this.probe(m.path, new URL(base).origin);
+      } finally {
+        this.probing.delete(m.path);
       }
-      const metrics = await getText(`${base}/metrics`);
-      if (metrics && metrics.status === 200) {
-        const total = serverCalls(metrics.body);
-        const now = monotonicMs();
-        if (p.calls !== null && now > p.callsAt) p.rate = Math.max(0, ((total - p.calls) * 1000) / (now - p.callsAt));
-        p.calls = total;
-        p.callsAt = now;
-      } else {
-        p.rate = null;
-      }
-      this.probes.set(m.path, p);
-      if (JSON.stringify(p) !== before) this.emit('change');
     })));
     for (const k of this.probes.keys()) if (!seen.has(k)) this.probes.delete(k);
+  }
+
+  /** Asks one member's /primary and /metrics (its record's `http` base: an origin, nothing else). */
+  private async probe(path: string, origin: string): Promise<void> {
+    const before = JSON.stringify(this.probes.get(path) ?? null);
+    const prev = this.probes.get(path);
+    const p: Probe = prev ?? { role: null, lease: null, session: null, calls: null, callsAt: 0, rate: null };
+    const status = await getText(`${origin}/primary`);
+    if (status) {
+      try {
+        const body = JSON.parse(status.body) as { role?: unknown; primary?: unknown; session?: { state?: unknown } };
+        p.role = typeof body.role === 'string' ? body.role : null;
+        p.lease = body.primary === true ? 'holds' : body.role === 'primary' ? 'lapsed' : 'none';
+        p.session = typeof body.session?.state === 'string' ? body.session.state : null;
+      } catch {
+        p.role = null;
+      }
+    } else {
+      p.role = null;
+      p.lease = null;
+      p.session = null;
+    }
+    const metrics = await getText(`${origin}/metrics`);
+    if (metrics && metrics.status === 200) {
+      const total = serverCalls(metrics.body);
+      const now = monotonicMs();
+      if (p.calls !== null && now > p.callsAt) p.rate = Math.max(0, ((total - p.calls) * 1000) / (now - p.callsAt));
+      p.calls = total;
+      p.callsAt = now;
+    } else {
+      p.rate = null;
+    }
+    this.probes.set(path, p);
+    if (JSON.stringify(p) !== before) this.emit('change');
   }
 }
 
@@ -216,22 +233,34 @@ export function serverCalls(text: string): number {
   return n;
 }
 
+/** How long one probe request may take, all of it (not an idle timeout: a trickling answer ends too). */
+const PROBE_DEADLINE_MS = 800;
+/** A body past this is not read further (a member's /metrics is a few KB). */
+const PROBE_BODY_MAX = 1_000_000;
+
 function getText(url: string): Promise<{ status: number; body: string } | undefined> {
   return new Promise((resolve) => {
     let req: http.ClientRequest;
+    const get = url.startsWith('https:') ? https.get : http.get;
     try {
-      req = http.get(url, { timeout: 800 }, (res) => {
+      req = get(url, { signal: AbortSignal.timeout(PROBE_DEADLINE_MS) }, (res) => {
         let body = '';
         res.setEncoding('utf8');
-        res.on('data', (c: string) => { if (body.length < 1_000_000) body += c; });
+        res.on('data', (c: string) => {
+          body += c;
+          if (body.length > PROBE_BODY_MAX) {
+            req.destroy();
+            resolve(undefined);
+          }
+        });
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
         res.on('error', () => resolve(undefined));
+        res.on('close', () => resolve(undefined));
       });
     } catch {
       resolve(undefined);
       return;
     }
-    req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(undefined));
   });
 }

@@ -1,6 +1,6 @@
 import { monotonicMs } from '../../../lib/base/clock';
 import http, { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import type { DashboardCollector } from './collector';
 import { DASHBOARD_HTML } from './page';
 
@@ -16,7 +16,7 @@ export class DashboardServer {
   private lastSent = Number.NEGATIVE_INFINITY;
   private keepAlive: NodeJS.Timeout | undefined;
 
-  constructor(private readonly collector: DashboardCollector, private readonly minIntervalMs = 250) {
+  constructor(private readonly collector: DashboardCollector, private readonly minIntervalMs = 250, private readonly allowedHosts: readonly string[] = []) {
     this.server = http.createServer((req, res) => this.handle(req, res));
     // What Node answers itself without a listener (400, or 431 for oversized headers), then closed.
     this.server.on('clientError', (e: Error & { code?: string }, socket) => {
@@ -39,7 +39,7 @@ export class DashboardServer {
       });
     });
     // A comment line now and then keeps proxies from closing an idle stream.
-    this.keepAlive = setInterval(() => { for (const c of this.clients) c.write(': keep-alive\n\n'); }, 15000);
+    this.keepAlive = setInterval(() => this.broadcast(': keep-alive\n\n'), 15000);
     const hostPart = host.includes(':') ? `[${host}]` : host;
     return `http://${hostPart}:${(this.server.address() as AddressInfo).port}/`;
   }
@@ -56,6 +56,16 @@ export class DashboardServer {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
     const common = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
+    // DNS rebinding: a page of evil.example whose name now resolves to this loopback address would
+    // be same-origin with the dashboard and could read the cluster's layout. Its requests carry
+    // its own name as Host (and Origin): only addresses, localhost and --allowed-host names pass.
+    const origin = req.headers.origin;
+    const originOk = origin === undefined || ((h) => h !== undefined && this.hostAllowed(h))(originHost(origin));
+    if (!this.hostAllowed(req.headers.host) || !originOk) {
+      res.writeHead(403, { ...common, 'content-type': 'text/plain; charset=utf-8' });
+      res.end('forbidden: unknown Host or Origin (zk-ha dashboard --allowed-host <name> to serve a name)\n');
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { ...common, allow: 'GET, HEAD' });
       res.end();
@@ -68,6 +78,11 @@ export class DashboardServer {
       res.writeHead(200, { ...common, 'content-type': 'application/json; charset=utf-8' });
       res.end(req.method === 'HEAD' ? undefined : JSON.stringify(this.collector.state()));
     } else if (path === '/events') {
+      if (this.clients.size >= MAX_EVENT_CLIENTS) {
+        res.writeHead(503, { ...common, 'content-type': 'text/plain; charset=utf-8', 'retry-after': '5' });
+        res.end(`too many live pages (${MAX_EVENT_CLIENTS})\n`);
+        return;
+      }
       res.writeHead(200, { ...common, 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive' });
       res.write('retry: 1000\n\n');
       this.clients.add(res);
@@ -91,8 +106,50 @@ export class DashboardServer {
       this.pending = undefined;
       this.lastSent = monotonicMs();
       if (this.clients.size === 0) return;
-      const e = this.event();
-      for (const c of this.clients) c.write(e);
+      this.broadcast(this.event());
     }, wait);
+  }
+
+  /**
+   * Writes to every live page. A page that does not read (a stalled tab, a hostile client) is
+   * dropped once MAX_UNREAD_BYTES wait for it, instead of buffering every later state for it.
+   */
+  private broadcast(text: string): void {
+    for (const c of this.clients) {
+      if (c.writableLength > MAX_UNREAD_BYTES) {
+        this.clients.delete(c);
+        c.destroy();
+        continue;
+      }
+      c.write(text);
+    }
+  }
+
+  /** A Host (or Origin's host) this dashboard answers: an IP address, localhost, or an allowed name. */
+  private hostAllowed(host: string | undefined): boolean {
+    if (host === undefined) return true; // HTTP/1.0 without Host: no browser sends that
+    const name = hostName(host);
+    if (name === undefined) return false;
+    return isIP(name) !== 0 || name === 'localhost' || this.allowedHosts.includes(name);
+  }
+}
+
+/** At most this many /events streams at once. */
+const MAX_EVENT_CLIENTS = 64;
+/** Unread bytes after which a live page is dropped (it reconnects when it reads again). */
+const MAX_UNREAD_BYTES = 4 * 1024 * 1024;
+
+/** The lower-cased name of a Host header value ("host", "host:port", "[v6]:port"), undefined when malformed. */
+function hostName(host: string): string | undefined {
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[^:[\]]+)(:\d{1,5})?$/.exec(host.trim());
+  if (!m) return undefined;
+  return m[1]!.replace(/^\[(.*)\]$/, '$1').toLowerCase().replace(/\.$/, '');
+}
+
+function originHost(origin: string): string | undefined {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return undefined;
   }
 }

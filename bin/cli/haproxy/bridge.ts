@@ -75,6 +75,8 @@ export class HaproxyBridge {
     this.prefix = options.prefix ?? 'zkha-';
     this.promoteWithinMs = options.promoteWithinMs ?? 60_000;
     this.serverOptions = options.serverOptions ?? defaultServerOptions();
+    const owned = ownedServerKeyword(this.serverOptions);
+    if (owned !== undefined) throw new TypeError(`serverOptions: "${owned}" is set by the bridge from each member's record`);
   }
 
   /** Applies a snapshot (the newest wins if several arrive during one sync). Never rejects. */
@@ -220,7 +222,7 @@ export class HaproxyBridge {
     try {
       const h = new URL(httpBase);
       const p = Number(h.port || (h.protocol === 'https:' ? 443 : 80));
-      if (p !== port) checkPort = p;
+      if (p > 0 && p !== port) checkPort = p;
       // HTTP endpoints on an address of their own (HttpSurface listens on 127.0.0.1 by default):
       // HAProxy checks that address, the one this bridge polls, not the RPC one. A host name
       // cannot be given to HAProxy's runtime API: checked at the RPC address then.
@@ -246,7 +248,7 @@ export class HaproxyBridge {
     const target = `${backend}/${d.name}`;
     const addr = d.host.includes(':') ? `ipv6@${d.host}` : d.host;
     const checkAddr = d.checkAddr === undefined ? '' : ` addr ${d.checkAddr.includes(':') ? `[${d.checkAddr}]` : d.checkAddr}`;
-    await api.expectOk(`add server ${target} ${addr}:${d.port}${d.backup ? ' backup' : ''} check${checkAddr}${d.checkPort ? ` port ${d.checkPort}` : ''} weight ${d.weight} ${this.serverOptions}`);
+    await api.expectOk(`add server ${target} ${addr}:${d.port}${d.backup ? ' backup' : ''} check${checkAddr}${d.checkPort !== undefined ? ` port ${d.checkPort}` : ''} weight ${d.weight} ${this.serverOptions}`);
     // Down until a check passes: a new member must not get calls before it can serve them. A
     // dynamic server starts in maintenance, and leaving it resets the health to "UP 1/2" (routable
     // until checks fail), whatever was set before: so health down comes last, on the same line.
@@ -308,6 +310,15 @@ export class HaproxyBridge {
   private log(action: BridgeLogLine['action'], server: string, detail?: string): void {
     this.options.log?.({ action, server, detail });
   }
+}
+
+/**
+ * A server keyword the bridge sets itself from each member's record (check target, role, weight,
+ * state), or undefined: given in the server options as well, it would win in HAProxy and never
+ * match what the bridge expects, which would then re-create the server on every sync.
+ */
+export function ownedServerKeyword(serverOptions: string): string | undefined {
+  return serverOptions.split(/\s+/).find((k) => ['addr', 'port', 'check', 'backup', 'weight', 'disabled', 'enabled'].includes(k));
 }
 
 function splitAddress(address: string): [string, number] {
