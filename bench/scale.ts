@@ -260,6 +260,7 @@ async function measurePropagation(cluster: ZkCluster, variant: Variant): Promise
     /** CPU ms by process group summed over the changes of each kind (each change until the next starts). */
     const cpuByKind: Record<'join' | 'leave', Record<string, number>> = { join: {}, leave: {} };
     for (let c = 0; c < CHANGES; c++) {
+      if (process.env.BENCH_DEBUG) log(`  change ${c} starts`);
       const cpuAtStart = cpuMs(cpuPids);
       let key: string;
       let t0: bigint;
