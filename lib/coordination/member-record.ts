@@ -61,24 +61,10 @@ export function encodeRecord(record: MemberRecord): Buffer {
  * Returns why not, or undefined when it is fine.
  */
 export function memberUrlProblem(url: unknown): string | undefined {
-  if (typeof url !== 'string' || url.length === 0 || url.length > 2048) return 'must be a string of 1..2048 characters';
-  // eslint-disable-next-line no-control-regex
-  if (/[\s\x00-\x1f\x7f]/.test(url)) return 'must not contain whitespace or control characters';
-  const m = /^(wss?):\/\/([^/?#]+)(.*)$/.exec(url);
-  if (!m) return 'must be a ws:// or wss:// URL';
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return 'does not parse as a URL';
-  }
-  if (parsed.username || parsed.password) return 'must not carry credentials';
-  if (!parsed.hostname) return 'must name a host';
-  // A DNS name (punycode after parsing), an IPv4 address or a bracketed IPv6 one: nothing a
-  // consumer of the record (HAProxy's runtime API, a shell, a config file) could read as syntax.
-  if (!isPlainHost(parsed.hostname)) return 'host must be a DNS name, an IPv4 address or a bracketed IPv6 address';
+  const checked = checkUrl(url, /^wss?:\/\/([^/?#]+)(.*)$/, 'must be a ws:// or wss:// URL');
+  if (typeof checked === 'string') return checked;
   // URL drops a default port (80/443): read it from the authority as written.
-  const port = /:(\d{1,5})$/.exec(m[2]!)?.[1];
+  const port = /:(\d{1,5})$/.exec(checked.authority)?.[1];
   if (port === undefined) return 'must name a port (ws://host:port)';
   const n = Number(port);
   if (n < 1 || n > 65535) return 'port must be 1..65535';
@@ -92,21 +78,36 @@ export function memberUrlProblem(url: unknown): string | undefined {
  * `<base>/primary`, `/readyz` and `/metrics`. Returns why not, or undefined when it is fine.
  */
 export function memberHttpProblem(http: unknown): string | undefined {
-  if (typeof http !== 'string' || http.length === 0 || http.length > 2048) return 'must be a string of 1..2048 characters';
+  const checked = checkUrl(http, /^https?:\/\/([^/?#]+)\/?$/, 'must be an http:// or https:// base URL: a host, an optional port, no path, query or fragment');
+  if (typeof checked === 'string') return checked;
+  const port = /:(\d{1,5})$/.exec(checked.authority)?.[1];
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) return 'port must be 1..65535';
+  return undefined;
+}
+
+/**
+ * What both URLs of a record must be: a string of 1..2048 characters without whitespace or control
+ * characters, of the given shape (group 1: the authority as written), that parses, carries no
+ * credentials and names a plain host — a DNS name (punycode after parsing), an IPv4 address or a
+ * bracketed IPv6 one: nothing a consumer of the record (HAProxy's runtime API, a shell, a config
+ * file) could read as syntax. Returns why not, or the authority.
+ */
+function checkUrl(value: unknown, shape: RegExp, shapeProblem: string): string | { authority: string } {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 2048) return 'must be a string of 1..2048 characters';
   // eslint-disable-next-line no-control-regex
-  if (/[\s\x00-\x1f\x7f]/.test(http)) return 'must not contain whitespace or control characters';
-  if (!/^https?:\/\/[^/?#]+\/?$/.test(http)) return 'must be an http:// or https:// base URL: a host, an optional port, no path, query or fragment';
+  if (/[\s\x00-\x1f\x7f]/.test(value)) return 'must not contain whitespace or control characters';
+  const m = shape.exec(value);
+  if (!m) return shapeProblem;
   let parsed: URL;
   try {
-    parsed = new URL(http);
+    parsed = new URL(value);
   } catch {
     return 'does not parse as a URL';
   }
   if (parsed.username || parsed.password) return 'must not carry credentials';
-  if (!parsed.hostname || !isPlainHost(parsed.hostname)) return 'host must be a DNS name, an IPv4 address or a bracketed IPv6 address';
-  const port = /:(\d{1,5})\/?$/.exec(http)?.[1];
-  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) return 'port must be 1..65535';
-  return undefined;
+  if (!parsed.hostname) return 'must name a host';
+  if (!isPlainHost(parsed.hostname)) return 'host must be a DNS name, an IPv4 address or a bracketed IPv6 address';
+  return { authority: m[1]! };
 }
 
 /**
