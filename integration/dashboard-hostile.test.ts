@@ -114,8 +114,9 @@ describe('zk-ha dashboard and command line against hostile ZooKeeper data (real 
 
   it('probes a member one request at a time, each cut at its deadline, and only at <http>/primary and /metrics', async () => {
     await sleep(4000);
-    // Before: one more open request every second, for ever (a new round did not wait for the last).
-    expect(trickle.maxOpen, JSON.stringify(trickle)).to.equal(1);
+    // Before: one more open request every second, for ever (a new round did not wait for the last):
+    // 4–5 open by now. One in flight, plus at most one whose abort the server has not yet seen.
+    expect(trickle.maxOpen, JSON.stringify({ maxOpen: trickle.maxOpen, paths: trickle.paths })).to.be.at.most(2);
     expect(trickle.paths.length).to.be.within(1, 10);
     for (const p of trickle.paths) expect(p).to.be.oneOf(['/primary', '/metrics']);
   });
