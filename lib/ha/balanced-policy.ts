@@ -17,6 +17,10 @@ export async function callBalanced<R, T extends CallTarget>(
   let tried: Set<string> | undefined;
   let lastError: RpcError | undefined;
   let mayHaveRun = false;
+  // Refusals that say "not executed" are retried for free, but only over one round of the
+  // members: a service where every member refuses (a handler throwing UNAVAILABLE, say) would
+  // otherwise see each call 60–80 times before its deadline. Past that, the retry budget pays.
+  let freeRetries = 0;
   for (let attempt = 0; ; attempt++) {
     const target = pickAvoiding(ctx.pool, tried, opts.key);
     if (target === undefined) {
@@ -34,7 +38,9 @@ export async function callBalanced<R, T extends CallTarget>(
       const e = asRpcError(error);
       if (!e.notExecuted) mayHaveRun = true;
       lastError = e;
-      if (!mayRetry(ctx, e, idempotent)) throw callOutcome(e, mayHaveRun);
+      const free = freeRetries < Math.max(1, ctx.pool.size);
+      if (!mayRetry(ctx, e, idempotent, free)) throw callOutcome(e, mayHaveRun);
+      if (free) freeRetries++;
       (tried ??= new Set()).add(target.name);
       if (tried.size >= ctx.pool.size) await waitForChange(ctx, attempt, deadline, opts.signal, e, mayHaveRun);
     }
@@ -45,7 +51,7 @@ export async function callBalanced<R, T extends CallTarget>(
 export function pickAvoiding<T extends CallTarget>(pool: CallPool<T>, avoid: ReadonlySet<string> | undefined, key: string | undefined): T | undefined {
   if (avoid === undefined || avoid.size === 0) return pool.pick(key);
   for (let i = 0; i < Math.max(1, pool.size); i++) {
-    const ep = pool.pick(key);
+    const ep = pool.pick(key, avoid);
     if (ep === undefined) return undefined;
     if (!avoid.has(ep.name)) return ep;
     if (key !== undefined) break;

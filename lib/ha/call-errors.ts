@@ -26,6 +26,11 @@ export function deadlineError(last: RpcError, service: string, mayHaveRun: boole
   });
 }
 
+/** The client was closed while the call waited to try again: UNAVAILABLE, not its deadline. */
+export function closedError(service: string, mayHaveRun: boolean): RpcError {
+  return new RpcError('UNAVAILABLE', `client closed while calling "${service}"`, { notExecuted: !mayHaveRun, retryable: false });
+}
+
 export function cancelledError(mayHaveRun: boolean, reason: unknown): RpcError {
   return new RpcError('CANCELLED', 'call cancelled', { notExecuted: !mayHaveRun, cause: reason });
 }

@@ -4,7 +4,7 @@ import { backoffDelay, canRetryElsewhere } from '../routing';
 import type { ResolvedBackoffOptions, RetryBudget } from '../routing';
 import type { RpcError } from '../transport';
 import type { CallPool, CallTarget } from './call-pool';
-import { cancelledError, deadlineError } from './call-errors';
+import { cancelledError, closedError, deadlineError } from './call-errors';
 
 /** What every call policy shares: the pool, the retry budget, the pause between attempts, fault reports. */
 export interface PolicyContext<T extends CallTarget = CallTarget> {
@@ -29,11 +29,11 @@ export interface PolicyCallOptions {
 /**
  * Retry safety and budget (routing/retry-policy.ts): a failed attempt may go again when its code
  * and `notExecuted` allow it; retries of calls that may have run, and of OVERLOADED, draw on the
- * budget. NOT_PRIMARY and never-sent retries cost nothing.
+ * budget. NOT_PRIMARY and never-sent retries cost nothing while `free` (the caller's allowance).
  */
-export function mayRetry(ctx: PolicyContext, e: RpcError, idempotent: boolean): boolean {
+export function mayRetry(ctx: PolicyContext, e: RpcError, idempotent: boolean, free = true): boolean {
   if (!canRetryElsewhere(e, idempotent)) return false;
-  if (e.notExecuted && e.code !== 'OVERLOADED') return true;
+  if (free && e.notExecuted && e.code !== 'OVERLOADED') return true;
   return ctx.budget.tryWithdraw(monotonicMs());
 }
 
@@ -48,7 +48,8 @@ export function waitForChange(
 ): Promise<void> {
   const now = monotonicMs();
   if (signal?.aborted) return Promise.reject(cancelledError(mayHaveRun, signal.reason));
-  if (now >= deadline || ctx.closed()) return Promise.reject(deadlineError(lastError, ctx.service, mayHaveRun));
+  if (ctx.closed()) return Promise.reject(closedError(ctx.service, mayHaveRun));
+  if (now >= deadline) return Promise.reject(deadlineError(lastError, ctx.service, mayHaveRun));
   const pause = Math.min(backoffDelay(attempt + 1, ctx.backoff, ctx.random), deadline - now);
   return new Promise<void>((resolve, reject) => {
     const done = (): void => {

@@ -38,7 +38,8 @@ export interface CallPool<T extends CallTarget = CallTarget> {
   get(name: string): T | undefined;
   byUrl(url: string): T | undefined;
   /** The balancer's choice among serving members (redundant mode). Allocation-free. */
-  pick(key: string | undefined): T | undefined;
+  /** The balancer's choice (a due probe first), never a member in `avoid`'s probe slot. */
+  pick(key: string | undefined, avoid?: ReadonlySet<string>): T | undefined;
   /** The refusal every member gave, when all of them refused this client for good. */
   refusedEverywhere(): RpcError | undefined;
   /**

@@ -62,6 +62,8 @@ export class EndpointPool implements CallPool<PoolEndpoint> {
   private picker: Picker;
   /** Some endpoint is ejected, probing or down: set by rebuild(), which every such change runs. */
   private outOfRotation = false;
+  /** Routing to ejected members because none serves (said once per episode). */
+  private panicking = false;
   private probeTimer: NodeJS.Timeout | undefined;
   private readonly listeners = new Set<() => void>();
   private closed = false;
@@ -123,10 +125,11 @@ export class EndpointPool implements CallPool<PoolEndpoint> {
   }
 
   /** The balancer's choice among serving endpoints; a probing endpoint gets one probe call when due. */
-  pick(key: string | undefined): PoolEndpoint | undefined {
+  pick(key: string | undefined, avoid?: ReadonlySet<string>): PoolEndpoint | undefined {
     // Looking for a due probe walks every endpoint: only worth it while one is out of rotation.
+    // Never one the caller avoids (it already tried it): the slot would be held, unused, for probeTimeoutMs.
     if (this.outOfRotation) {
-      const probe = this.health.acquireProbe(monotonicMs());
+      const probe = this.health.acquireProbe(monotonicMs(), avoid);
       if (probe !== undefined) {
         const ep = this.endpoints.get(probe);
         if (ep && ep.connection.state === 'up') return ep;
@@ -280,7 +283,19 @@ export class EndpointPool implements CallPool<PoolEndpoint> {
     const serving: RoutedEndpoint[] = [];
     for (const ep of this.endpoints.values()) if (this.serving(ep)) serving.push(ep.routed);
     this.outOfRotation = serving.length < this.endpoints.size;
-    this.picker = this.balancer.build(serving);
+    // Panic routing: every connected member ejected (the others left — a rolling restart — after
+    // the guard let one be ejected) would be an outage while they may well serve. Route to all
+    // connected ones until one is re-admitted; calls that fail there still count against them.
+    let routed = serving;
+    if (serving.length === 0) {
+      routed = [];
+      for (const ep of this.endpoints.values()) if (ep.connection.state === 'up') routed.push(ep.routed);
+      if (routed.length > 0 && !this.panicking) {
+        this.faults.report('endpoint-ejected', { detail: { panic: true, message: `every connected member is ejected: routing to all ${routed.length} of them until one is re-admitted` } });
+      }
+    }
+    this.panicking = serving.length === 0 && routed.length > 0;
+    this.picker = this.balancer.build(routed);
     this.scheduleProbe();
     for (const l of this.listeners) l();
   }
@@ -288,7 +303,7 @@ export class EndpointPool implements CallPool<PoolEndpoint> {
   /** Wakes waiters when an ejection ends, so a probe can go out even with no other traffic. */
   private scheduleProbe(): void {
     if (this.probeTimer) clearTimeout(this.probeTimer);
-    const at = this.health.nextProbeAt();
+    const at = this.health.nextProbeAt(monotonicMs());
     if (at === undefined) return;
     this.probeTimer = setTimeout(() => this.rebuild(), Math.max(1, at - monotonicMs()) + 1);
     this.probeTimer.unref();

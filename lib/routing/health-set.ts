@@ -106,19 +106,23 @@ export class HealthSet {
   }
 
   /** An endpoint that is probing and whose probe slot this call now holds, if any. */
-  acquireProbe(nowMs: number): string | undefined {
+  acquireProbe(nowMs: number, avoid?: ReadonlySet<string>): string | undefined {
     for (const [id, h] of this.members) {
-      if (!h.serving && h.tryAcquireProbe(nowMs)) return id;
+      if (!h.serving && avoid?.has(id) !== true && h.tryAcquireProbe(nowMs)) return id;
     }
     return undefined;
   }
 
-  /** The earliest time an ejected endpoint becomes probeable (to schedule a timer), if any. */
-  nextProbeAt(): number | undefined {
+  /**
+   * The earliest time after `nowMs` an ejected endpoint becomes probeable (to schedule a timer), if
+   * any. Ejections already over are left out: their endpoints are probing, and a timer for a past
+   * time would fire again at once, for ever, on a client with no traffic to take the probe.
+   */
+  nextProbeAt(nowMs: number): number | undefined {
     let earliest: number | undefined;
     for (const h of this.members.values()) {
       const until = h.ejectedUntilMs;
-      if (until !== undefined && (earliest === undefined || until < earliest)) earliest = until;
+      if (until !== undefined && until > nowMs && (earliest === undefined || until < earliest)) earliest = until;
     }
     return earliest;
   }

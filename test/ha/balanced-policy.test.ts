@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { monotonicMs } from '../../lib/base/clock';
 import { callBalanced } from '../../lib/ha/balanced-policy';
 import { callHedged } from '../../lib/ha/hedged-policy';
-import { HedgePlan } from '../../lib/routing';
+import { HedgePlan, RetryBudget } from '../../lib/routing';
 import { RpcError } from '../../lib/transport';
 import { context, FakePool, lostAfterSend, rejected } from './fake-pool';
 
@@ -46,6 +46,27 @@ describe('ha/balanced-policy (fake pool)', () => {
     a.script.push({ error: overloaded() });
     expect(await callBalanced(context(pool), 'm', {}, {}, within(1000))).to.include({ member: 'a' });
     expect(a.attempts).to.equal(2);
+  });
+
+  it('every member refusing "not executed": one free round, then the retry budget pays (was 68–85 attempts per call)', async () => {
+    const pool = new FakePool();
+    const members = ['a', 'b', 'c'].map((n, i) => pool.add(n, i + 1));
+    for (const m of members) for (let i = 0; i < 1000; i++) m.script.push({ error: new RpcError('NOT_PRIMARY', 'no') });
+    const ctx = { ...context(pool), budget: new RetryBudget({ ratio: 0, minRetriesPerSecond: 0 }) };
+    const e = await rejected(callBalanced(ctx, 'm', {}, {}, within(1000)));
+    expect(e).to.include({ code: 'NOT_PRIMARY' });
+    expect(members.reduce((n, m) => n + m.attempts, 0)).to.be.at.most(4);
+  });
+
+  it('the client closed while a call waits: UNAVAILABLE "client closed", not DEADLINE_EXCEEDED long before the deadline', async () => {
+    const pool = new FakePool();
+    let closed = false;
+    const ctx = { ...context(pool), closed: () => closed };
+    const call = rejected(callBalanced(ctx, 'm', {}, { idempotent: true }, within(5000)));
+    setTimeout(() => { closed = true; }, 20);
+    const e = await call;
+    expect(e.code).to.equal('UNAVAILABLE');
+    expect(e.message).to.match(/client closed/);
   });
 
   it('no member at all until the deadline: DEADLINE_EXCEEDED, not executed', async () => {

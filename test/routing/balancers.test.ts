@@ -103,6 +103,14 @@ describe('routing/balancers', () => {
       expect(chiSquare(counts, share, total)).to.be.lessThan(CHI2_P001[4]);
     });
 
+    it('huge weights (1e308 each) still split evenly: the sums do not overflow to Infinity (all went to the last)', () => {
+      const eps = endpoints(3, [1e308, 1e308, 1e308]);
+      const p = createBalancer('weighted-random', { random: seededRandom(3) }).build(eps);
+      const counts = countPicks(() => p.pick(), 30_000);
+      const share = new Map(eps.map((e) => [e.id, 1 / 3]));
+      expect(chiSquare(counts, share, 30_000)).to.be.lessThan(CHI2_P001[2]);
+    });
+
     it('maps the random source onto prefix-sum boundaries exactly', () => {
       const eps = endpoints(3, [1, 2, 1]);
       let r = 0;

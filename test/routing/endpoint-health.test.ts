@@ -233,9 +233,18 @@ describe('routing/health-set', () => {
     s.onFailure('m-2', 500); // until 1500
     const eps = [...ids(4), 'm-new'].map((id) => ({ id }));
     expect(s.filterServing(eps).map((e) => e.id)).to.deep.equal(['m-0', 'm-3', 'm-new']);
-    expect(s.nextProbeAt()).to.equal(1000);
+    expect(s.nextProbeAt(600)).to.equal(1000);
     s.markDown('m-1', 600, 'closed');
-    expect(s.nextProbeAt()).to.equal(1500); // a down endpoint waits for markUp, not a timer
+    expect(s.nextProbeAt(600)).to.equal(1500); // a down endpoint waits for markUp, not a timer
+    // An ejection already over is no timer: its endpoint is probing (a past time re-armed a 2 ms timer for ever).
+    expect(s.nextProbeAt(1500)).to.equal(undefined);
+  });
+
+  it('acquireProbe never claims the slot of an endpoint the caller avoids (it would stay held, unused)', () => {
+    const s = setOf(4);
+    s.onFailure('m-1', 0); // until 1000
+    expect(s.acquireProbe(1000, new Set(['m-1']))).to.equal(undefined);
+    expect(s.acquireProbe(1000)).to.equal('m-1');
   });
 
   it('retain() forgets departed members; remove() one', () => {

@@ -15,9 +15,14 @@ export class WeightedRandomPicker implements Picker {
     private readonly random: () => number,
   ) {
     this.prefix = new Float64Array(endpoints.length);
+    // Summed relative to the largest weight: sums of huge weights (1e308 each) overflowed to
+    // Infinity and sent every pick to the last endpoint. Only the ratios matter.
+    let max = 0;
+    for (let i = 0; i < endpoints.length; i++) if (weights[i]! > max) max = weights[i]!;
+    const scale = max > 0 ? 1 / max : 1;
     let sum = 0;
     for (let i = 0; i < endpoints.length; i++) {
-      sum += weights[i];
+      sum += weights[i]! * scale;
       this.prefix[i] = sum;
     }
     this.total = sum;
