@@ -2,6 +2,7 @@ import http, { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TransportFault } from '../transport';
+import { answerBadHttpRequest } from '../transport/bad-http-request';
 import { InvalidOptionError } from '../base/errors';
 import { integerInRange, nonEmptyString } from '../base/options';
 
@@ -151,20 +152,8 @@ export class HttpSurface {
       socket.once('close', () => clearTimeout(timer));
     });
     server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
-      const code = err.code ?? '';
-      if (code === 'ECONNRESET' || code === 'EPIPE' || socket.destroyed) {
-        socket.destroy();
-        return;
-      }
-      const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-      const s = socket as Socket;
-      fault({ code: 'BAD_HTTP_REQUEST', message: `operators' HTTP port: not a valid HTTP request (${code || err.message}): answered ${status}, connection closed`, peer: `${s.remoteAddress}:${s.remotePort}`, detail: { errorCode: code } });
-      if (socket.writable && (s.bytesWritten ?? 0) === 0) {
-        socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-        setTimeout(() => socket.destroy(), 1000).unref();
-      } else {
-        socket.destroy();
-      }
+      const bad = answerBadHttpRequest(err, socket, "operators' HTTP port: ");
+      if (bad) fault(bad);
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

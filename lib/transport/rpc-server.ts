@@ -7,6 +7,7 @@ import { WebSocketServer } from 'ws';
 import { InvalidOptionError } from '../base/errors';
 import { integerInRange, nonEmptyString } from '../base/options';
 import { monotonicMs } from '../base/clock';
+import { answerBadHttpRequest } from './bad-http-request';
 import { HandshakeGuard, peerKey } from './handshake-guard';
 import { InFlightBudget } from './in-flight-budget';
 import { livenessTickMs } from './limits';
@@ -235,25 +236,10 @@ export class RpcServer extends EventEmitter<RpcServerEvents> {
     if (this.refusing.has(peerKey(socket))) this.refuse(socket, 503, 'UNAVAILABLE', this.atMaxConnections);
   }
 
-  /**
-   * A request that is not HTTP (garbage, headers over the limit, a bad version or framing): the
-   * answer Node would give (400, or 431 for oversized headers), a report, and the socket closed.
-   */
+  /** A request that is not HTTP: answered and closed (bad-http-request.ts), and reported. */
   private onClientError(err: Error & { code?: string }, socket: Duplex): void {
-    const code = err.code ?? '';
-    // The peer went away, or the socket was already done with: nothing to answer, nothing to report.
-    if (code === 'ECONNRESET' || code === 'EPIPE' || socket.destroyed) {
-      socket.destroy();
-      return;
-    }
-    const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    this.fault({ code: 'BAD_HTTP_REQUEST', message: `not a valid HTTP request (${code || err.message}): answered ${status}, connection closed`, peer: peerKey(socket as Socket), detail: { errorCode: code } });
-    if (socket.writable && ((socket as Socket).bytesWritten ?? 0) === 0) {
-      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-      setTimeout(() => socket.destroy(), 1000).unref();
-    } else {
-      socket.destroy();
-    }
+    const fault = answerBadHttpRequest(err, socket);
+    if (fault) this.fault(fault);
   }
 
   /** Requests that are not WebSocket upgrades. */

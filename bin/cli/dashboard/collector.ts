@@ -1,11 +1,13 @@
 import { monotonicMs, wallClockMs } from '../../../lib/base/clock';
 import { EventEmitter } from 'node:events';
-import http from 'node:http';
-import https from 'node:https';
 import { MembershipView, readJournal, readServiceNode, servicePaths } from '../../../lib/coordination';
 import type { Member, ServiceMode, ServicePaths } from '../../../lib/coordination';
 import type { FaultReport } from '../../../lib/base/fault-report';
 import { ZkError, ZkSession } from '../../../lib/zk';
+import { httpGet } from '../http-get';
+
+/** How long one probe request may take, all of it (not an idle timeout: a trickling answer ends too). */
+const PROBE_DEADLINE_MS = 800;
 
 /** One member as the page shows it. */
 export interface MemberView {
@@ -192,7 +194,7 @@ export class DashboardCollector extends EventEmitter<{ change: [] }> {
     const before = JSON.stringify(this.probes.get(path) ?? null);
     const prev = this.probes.get(path);
     const p: Probe = prev ?? { role: null, lease: null, session: null, calls: null, callsAt: 0, rate: null };
-    const status = await getText(`${origin}/primary`);
+    const status = await httpGet(`${origin}/primary`, PROBE_DEADLINE_MS);
     if (status) {
       try {
         const body = JSON.parse(status.body) as { role?: unknown; primary?: unknown; session?: { state?: unknown } };
@@ -207,7 +209,7 @@ export class DashboardCollector extends EventEmitter<{ change: [] }> {
       p.lease = null;
       p.session = null;
     }
-    const metrics = await getText(`${origin}/metrics`);
+    const metrics = await httpGet(`${origin}/metrics`, PROBE_DEADLINE_MS);
     if (metrics && metrics.status === 200) {
       const total = serverCalls(metrics.body);
       const now = monotonicMs();
@@ -231,36 +233,4 @@ export function serverCalls(text: string): number {
     if (Number.isFinite(v)) n += v;
   }
   return n;
-}
-
-/** How long one probe request may take, all of it (not an idle timeout: a trickling answer ends too). */
-const PROBE_DEADLINE_MS = 800;
-/** A body past this is not read further (a member's /metrics is a few KB). */
-const PROBE_BODY_MAX = 1_000_000;
-
-function getText(url: string): Promise<{ status: number; body: string } | undefined> {
-  return new Promise((resolve) => {
-    let req: http.ClientRequest;
-    const get = url.startsWith('https:') ? https.get : http.get;
-    try {
-      req = get(url, { signal: AbortSignal.timeout(PROBE_DEADLINE_MS) }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => {
-          body += c;
-          if (body.length > PROBE_BODY_MAX) {
-            req.destroy();
-            resolve(undefined);
-          }
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        res.on('error', () => resolve(undefined));
-        res.on('close', () => resolve(undefined));
-      });
-    } catch {
-      resolve(undefined);
-      return;
-    }
-    req.on('error', () => resolve(undefined));
-  });
 }

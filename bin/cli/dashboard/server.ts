@@ -2,6 +2,7 @@ import { monotonicMs } from '../../../lib/base/clock';
 import http, { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
 import type { DashboardCollector } from './collector';
+import { answerBadHttpRequest } from '../../../lib/transport/bad-http-request';
 import { DASHBOARD_HTML } from './page';
 
 /**
@@ -19,14 +20,7 @@ export class DashboardServer {
   constructor(private readonly collector: DashboardCollector, private readonly minIntervalMs = 250, private readonly allowedHosts: readonly string[] = []) {
     this.server = http.createServer((req, res) => this.handle(req, res));
     // What Node answers itself without a listener (400, or 431 for oversized headers), then closed.
-    this.server.on('clientError', (e: Error & { code?: string }, socket) => {
-      if (!socket.writable || e.code === 'ECONNRESET') {
-        socket.destroy();
-        return;
-      }
-      socket.end(`HTTP/1.1 ${e.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\nConnection: close\r\n\r\n`);
-      setTimeout(() => socket.destroy(), 1000).unref();
-    });
+    this.server.on('clientError', (e: Error & { code?: string }, socket) => void answerBadHttpRequest(e, socket));
     collector.on('change', () => this.schedule());
   }
 

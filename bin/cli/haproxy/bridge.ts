@@ -1,10 +1,10 @@
 import { monotonicMs } from '../../../lib/base/clock';
-import http from 'node:http';
 import { isIP } from 'node:net';
-import https from 'node:https';
 import type { Member, MembershipSnapshot, ServiceMode } from '../../../lib/coordination';
 import { defaultServerOptions } from './config';
 import { HaproxyCheckTarget, HaproxyServer, RuntimeApi } from './runtime-api';
+import { SaidOnce } from './said-once';
+import { httpGet } from '../http-get';
 
 export interface BridgeOptions {
   readonly api: RuntimeApi;
@@ -61,10 +61,11 @@ export class HaproxyBridge {
   /** Readiness polls under way, by server name (a token each: a replaced server's poll ends). */
   private readonly polling = new Map<string, object>();
   /** The last error logged per server, so that a member refused on every sync is logged once. */
-  private readonly lastError = new Map<string, string>();
-  private readonly lastRefusal = new Map<string, string>();
+  private readonly lastError = new SaidOnce();
+  /** The last answer to a refused `del server`, per server. */
+  private readonly lastRefusal = new SaidOnce();
   /** Servers whose role change waits for their sessions to end (said once each). */
-  private readonly keptServing = new Set<string>();
+  private readonly keptServing = new SaidOnce();
   /** The service generation the backend's servers belong to (undefined until one is seen). */
   private generation: string | undefined;
   /** The last error of a whole sync (HAProxy unreachable, say), logged once until it changes or a sync succeeds. */
@@ -118,12 +119,10 @@ export class HaproxyBridge {
     for (const s of await api.servers(backend)) if (s.name.startsWith(this.prefix)) current.set(s.name, s);
     const checks = current.size > 0 ? await api.checkTargets(backend) : new Map<string, HaproxyCheckTarget>();
     // Said once per server: forget what concerns servers that are neither wanted nor there.
-    if (this.lastError.size > 0 || this.lastRefusal.size > 0) {
-      const named = new Set(snapshot.members.map((m) => `${this.prefix}${m.sequence}`));
-      for (const map of [this.lastError, this.lastRefusal]) {
-        for (const name of map.keys()) if (!current.has(name) && !named.has(name)) map.delete(name);
-      }
-    }
+    const named = new Set(snapshot.members.map((m) => `${this.prefix}${m.sequence}`));
+    const keep = (name: string): boolean => current.has(name) || named.has(name);
+    this.lastError.prune(keep);
+    this.lastRefusal.prune(keep);
     // A new generation (members/ created again: ZooKeeper lost its data, or the service was
     // re-created) numbers its members from the start again, so a server's name may now stand for
     // another member: every server is re-created, none keeps the health state of the one before.
@@ -144,13 +143,10 @@ export class HaproxyBridge {
   private async isolated(name: string, work: () => Promise<void>): Promise<void> {
     try {
       await work();
-      this.lastError.delete(name);
+      this.lastError.forget(name);
     } catch (error) {
       const message = String((error as Error)?.message ?? error);
-      if (this.lastError.get(name) === message) return;
-      if (this.lastError.size > 10_000) this.lastError.clear();
-      this.lastError.set(name, message);
-      this.log('error', name, message);
+      if (this.lastError.say(name, message)) this.log('error', name, message);
     }
   }
 
@@ -176,14 +172,12 @@ export class HaproxyBridge {
       // The backup flag is fixed at creation: re-create the server. A server with sessions is
       // already serving (as a backup, because no active server is up) and stays as it is.
       if (s.sessions === 0) {
-        this.keptServing.delete(d.name);
+        this.keptServing.forget(d.name);
         // A session that arrived in between makes HAProxy refuse the delete: added on a later sync.
         if (!(await this.remove(d.name, s))) return;
         await this.add(d);
         this.log('promote', d.name, d.backup ? 'backup' : 'active');
-      } else if (!this.keptServing.has(d.name)) {
-        if (this.keptServing.size > 10_000) this.keptServing.clear();
-        this.keptServing.add(d.name);
+      } else if (this.keptServing.say(d.name, 'deferred')) {
         this.log('promote', d.name, `deferred: serving ${s.sessions} session(s) as ${s.backup ? 'a backup' : 'an active server'}; re-created once idle`);
       }
       return;
@@ -207,10 +201,7 @@ export class HaproxyBridge {
     if (isIP(host) === 0) {
       const name = `${this.prefix}${m.sequence}`;
       const why = `advertises the host name "${host}": HAProxy's runtime API needs an IP address (advertiseUrl); not added`;
-      if (this.lastError.get(name) !== why) {
-        this.lastError.set(name, why);
-        this.log('error', name, why);
-      }
+      if (this.lastError.say(name, why)) this.log('error', name, why);
       return undefined;
     }
     const port = Number(url.port || (url.protocol === 'wss:' ? 443 : 80));
@@ -261,7 +252,7 @@ export class HaproxyBridge {
   private async remove(name: string, s: HaproxyServer): Promise<boolean> {
     const { api, backend } = this.options;
     this.polling.delete(name); // its readiness poll ends at its next tick
-    this.keptServing.delete(name);
+    this.keptServing.forget(name);
     const target = `${backend}/${name}`;
     if (!s.status.startsWith('MAINT')) {
       await api.expectOk(`set server ${target} state maint`);
@@ -271,15 +262,11 @@ export class HaproxyBridge {
     // maintenance meanwhile, so unused.
     const answer = await api.command(`del server ${target}`);
     if (answer.startsWith('Server deleted')) {
-      this.lastRefusal.delete(name);
+      this.lastRefusal.forget(name);
       this.log('remove', name);
       return true;
     }
-    if (this.lastRefusal.get(name) !== answer) {
-      if (this.lastRefusal.size > 10_000) this.lastRefusal.clear();
-      this.lastRefusal.set(name, answer);
-      this.log('error', name, `del server: ${answer}`);
-    }
+    if (this.lastRefusal.say(name, answer)) this.log('error', name, `del server: ${answer}`);
     return false;
   }
 
@@ -294,7 +281,7 @@ export class HaproxyBridge {
     const live = (): boolean => !this.stopped && this.polling.get(d.name) === token && monotonicMs() <= until;
     const poll = async (): Promise<void> => {
       for (let delayMs = 25; live(); delayMs = Math.min(1000, delayMs * 2)) {
-        if (await status(d.checkUrl) === 200) {
+        if ((await httpGet(d.checkUrl, 500))?.status === 200) {
           if (!live()) return;
           await this.options.api.expectOk(`set server ${this.options.backend}/${d.name} health up`);
           this.log('health-up', d.name, d.checkUrl);
@@ -338,17 +325,4 @@ function canonicalIp(host: string): string {
   } catch {
     return bare;
   }
-}
-
-/** The status code of a GET, or 0 when there is no answer within 500 ms. */
-function status(url: string): Promise<number> {
-  return new Promise((resolve) => {
-    const get = url.startsWith('https:') ? https.get : http.get;
-    const req = get(url, { timeout: 500, rejectUnauthorized: false }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(0));
-  });
 }
