@@ -64,6 +64,13 @@ export class HeadObserver {
   /** Lease watch events received, and the count at which the latest completed read was issued. */
   private leaseEvents = 0;
   private readAtEvents = -1;
+  /**
+   * The connection (its connectedSince) on which the latest lease read was answered. Notifications
+   * come in zxid order only within one connection: on a reconnect ZooKeeper replays the watches in
+   * the order the client lists them (SetWatches), so a departure may then arrive before a renewal
+   * that committed earlier.
+   */
+  private readOnConnection = Number.NaN;
   private reading = false;
   private departed: { at: number; intact: boolean } | undefined;
   /** Resolves when a departure is noted: a lease read under way is not waited for then (refresh()). */
@@ -391,8 +398,11 @@ export class HeadObserver {
 
   private noteDeparture(at: number): void {
     if (this.departed) return;
-    // Only a watch orders what we read before the departure against it; a poll never does.
-    const intact = !this.options.poll && !this.reading && !this.leaseDirty && this.readAtEvents === this.leaseEvents;
+    // Only a watch orders what we read before the departure against it (a poll never does), and only
+    // on the connection that answered the read: across a reconnect, replayed notifications come in
+    // the order the watches were set, not in zxid order.
+    const intact = !this.options.poll && !this.reading && !this.leaseDirty && this.readAtEvents === this.leaseEvents &&
+      this.session.connectedSince === this.readOnConnection;
     this.departed = { at, intact };
     this.noteDeparted();
     // A handover marks the lease RELEASED in the same write that removes the member node: read the
@@ -446,6 +456,7 @@ export class HeadObserver {
       }
       this.lease = next;
       this.readAtEvents = issuedAt;
+      this.readOnConnection = this.session.connectedSince;
     } catch (error) {
       this.leaseDirty = true;
       throw error;
