@@ -40,7 +40,7 @@ export interface PeerHost {
   /** A backup has seen a newer epoch: we are not the primary any more. */
   fenced(peer: Peer, error: RpcError): void;
   /** A snapshot transfer started/ended (for reports). */
-  report(kind: 'snapshot-sent' | 'peer-error', detail: Record<string, unknown>): void;
+  report(kind: 'snapshot-sent' | 'peer-error' | 'peer-diverged', detail: Record<string, unknown>): void;
 }
 
 /**
@@ -55,6 +55,8 @@ export class Peer {
   key: string | undefined;
   /** Highest index the backup is known to hold; -1 = unknown (probe first). */
   match = -1;
+  /** The backup follows another history (see AppendResult.diverged): it gets a snapshot next. */
+  private needsSnapshot = false;
   /** Entries per append batch after a batch too large for one frame (halved, then doubled back). */
   private batchLimit = Number.POSITIVE_INFINITY;
   private sentCommit = 0;
@@ -125,7 +127,7 @@ export class Peer {
         }
         const behind = this.match < log.lastIndex;
         if (!behind && this.sentCommit >= Math.min(this.host.commitIndex, this.match)) return;
-        if (this.match + 1 < log.firstIndex) {
+        if (this.needsSnapshot || this.match + 1 < log.firstIndex) {
           await this.sendSnapshot();
           continue;
         }
@@ -184,20 +186,44 @@ export class Peer {
     const sameGeneration = (result.generation ?? '') === this.host.generation;
     if (sameGeneration && result.epoch > this.host.epoch) throw new RpcError('FENCED', `backup ${result.key} has seen epoch ${result.epoch}`);
     this.key = result.key;
-    // A backup on an older epoch drops its unapplied tail when our first append arrives.
-    this.match = sameGeneration && result.epoch === this.host.epoch ? result.lastIndex : result.appliedIndex;
-    this.host.replica.log.hold(this, this.match + 1);
+    // Where its log and ours agree, proved by the reign of the entry there (LogEntry): on our own
+    // epoch, possibly its whole log; otherwise what it applied (it drops its unapplied tail when our
+    // first append arrives). An index we do not hold with that reign — ahead of us, or another
+    // history after an in-sync set forced by hand or ZooKeeper's data lost — gets a snapshot: its
+    // index alone would count entries we never wrote as ours.
+    const log = this.host.replica.log;
+    const agrees = (index: unknown, reign: unknown): boolean => isIndex(index) && isIndex(reign) && log.reignAt(index) === reign;
+    if (sameGeneration && result.epoch === this.host.epoch && agrees(result.lastIndex, result.lastReign)) this.setMatch(result.lastIndex);
+    else if (agrees(result.appliedIndex, result.appliedReign)) this.setMatch(result.appliedIndex);
+    else this.divergedAt(result.appliedIndex);
     this.host.progressed(this);
+  }
+
+  private setMatch(index: number): void {
+    this.needsSnapshot = false;
+    this.match = index;
+    this.host.replica.log.hold(this, index + 1);
+  }
+
+  /** Nothing of its log is proved ours: it counts as holding nothing until a snapshot lands. */
+  private divergedAt(appliedIndex: number): void {
+    if (!this.needsSnapshot) this.host.report('peer-diverged', { url: this.url, key: this.key, appliedIndex });
+    this.needsSnapshot = true;
+    this.match = 0;
+    this.host.replica.log.hold(this, undefined);
   }
 
   private async append(): Promise<void> {
     const log = this.host.replica.log;
-    const entries = log.slice(this.match + 1, Math.min(this.limits.batchEntries, this.batchLimit)) ?? [];
+    const prevIndex = this.match;
+    const prevReign = log.reignAt(prevIndex);
+    if (prevReign === undefined) return this.divergedAt(prevIndex); // compacted meanwhile: snapshot
+    const entries = log.slice(prevIndex + 1, Math.min(this.limits.batchEntries, this.batchLimit)) ?? [];
     const commit = this.host.commitIndex;
     let result: AppendResult;
     try {
       ({ result } = await this.call<AppendResult>(
-        METHOD_APPEND, { epoch: this.host.epoch, generation: this.host.generation, entries: toWire(entries), commit },
+        METHOD_APPEND, { epoch: this.host.epoch, generation: this.host.generation, entries: toWire(entries), prevIndex, prevReign, commit },
       ));
     } catch (error) {
       // Batches are counted in entries, ops are any size: a batch over the frame limit (refused before
@@ -212,14 +238,24 @@ export class Peer {
     if (this.batchLimit < this.limits.batchEntries) this.batchLimit = Math.min(this.limits.batchEntries, this.batchLimit * 2);
     if (!isObject(result) || !isIndex(result.match)) throw new RpcError('INTERNAL', 'bad $repl.append answer');
     this.key = result.key;
-    this.match = result.gap ? Math.min(result.match, log.lastIndex) : result.match;
-    log.hold(this, this.match + 1);
+    if (result.diverged === true) {
+      this.divergedAt(result.match);
+      this.host.progressed(this);
+      return;
+    }
+    // A gap: its log ends before our prev (or disagreed there and dropped its unapplied tail):
+    // go back to where it ends and prove that entry again (probe). Never past our own end.
+    if (result.gap === true) {
+      this.match = -1;
+      return;
+    }
+    this.setMatch(Math.min(result.match, log.lastIndex));
     this.sentCommit = Math.max(this.sentCommit, commit);
     this.host.progressed(this);
   }
 
   private async sendSnapshot(): Promise<void> {
-    const { index, bytes } = this.host.replica.takeSnapshot();
+    const { index, reign, bytes } = this.host.replica.takeSnapshot();
     // Keep the tail written while the snapshot travels: the backup continues from index + 1.
     this.host.replica.log.hold(this, index + 1);
     const id = randomUUID();
@@ -228,13 +264,12 @@ export class Peer {
     for (;;) {
       const chunk = bytes.subarray(offset, Math.min(bytes.length, offset + this.limits.chunkBytes));
       const { result } = await this.call<SnapshotResult>(
-        METHOD_SNAPSHOT, { epoch: this.host.epoch, generation: this.host.generation, id, index, total: bytes.length, offset, chunk },
+        METHOD_SNAPSHOT, { epoch: this.host.epoch, generation: this.host.generation, id, index, reign, total: bytes.length, offset, chunk },
       );
       if (!isObject(result) || !isIndex(result.received)) throw new RpcError('INTERNAL', 'bad $repl.snapshot answer');
       if (result.match !== undefined) {
         this.key = result.key;
-        this.match = result.match;
-        this.host.replica.log.hold(this, this.match + 1);
+        this.setMatch(Math.min(index, this.host.replica.log.lastIndex));
         this.host.progressed(this);
         return;
       }

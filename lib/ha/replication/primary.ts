@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { monotonicMs } from '../../base/clock';
 import {
   InSyncSet, IsrError, isrHas, isrNewerThan, replicaId, replicaKey, ANY_INCARNATION, withMember, withoutMembers,
@@ -79,6 +80,8 @@ export class PrimaryReplicator implements PeerHost {
   /** A graceful handover: ops already ordered may still commit and apply until then (monotonic ms). */
   private handoverUntil = -Infinity;
   private handoverTimer: NodeJS.Timeout | undefined;
+  /** This reign's mark on every entry it appends (LogEntry.reign): random, never 0 (the empty log's). */
+  private readonly reign = randomInt(1, 2 ** 47);
 
   constructor(
     readonly replica: Replica,
@@ -220,7 +223,7 @@ export class PrimaryReplicator implements PeerHost {
     if (this.pendingOps >= this.options.maxPending) {
       return Promise.reject(new RpcError('OVERLOADED', `${this.pendingOps} replicated ops waiting (maxPending)`, { notExecuted: true }));
     }
-    const entry = this.replica.log.append(this.epoch, op);
+    const entry = this.replica.log.append(this.epoch, op, this.reign);
     const p = new Promise<unknown>((resolve, reject) => this.addWaiter({ index: entry.index, at: monotonicMs(), own: true, resolve, reject }));
     if (this.peersRequired()) {
       for (const peer of this.peers.values()) peer.kick();
@@ -278,7 +281,7 @@ export class PrimaryReplicator implements PeerHost {
     this.stop('a backup has seen a newer epoch');
   }
 
-  report(kind: 'snapshot-sent' | 'peer-error', detail: Record<string, unknown>): void {
+  report(kind: 'snapshot-sent' | 'peer-error' | 'peer-diverged', detail: Record<string, unknown>): void {
     this.emitEvent({ kind: 'peer', detail: { what: kind, ...detail } });
   }
 

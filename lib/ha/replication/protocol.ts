@@ -23,8 +23,8 @@ export interface HelloResult {
   readonly proof: Uint8Array;
 }
 
-/** [index, epoch, op]: tuples, not objects, to keep frames small. */
-export type WireEntry = [number, number, unknown];
+/** [index, epoch, op, reign]: tuples, not objects, to keep frames small. */
+export type WireEntry = [number, number, unknown, number];
 
 export interface StatusResult {
   readonly key: string;
@@ -34,6 +34,9 @@ export interface StatusResult {
   readonly generation: string;
   readonly lastIndex: number;
   readonly appliedIndex: number;
+  /** Reigns of the entries at lastIndex and appliedIndex (absent when not held): see LogEntry. */
+  readonly lastReign?: number;
+  readonly appliedReign?: number;
 }
 
 export interface AppendParams {
@@ -41,6 +44,9 @@ export interface AppendParams {
   /** The generation of the service the epoch counts in (absent = ""). */
   readonly generation?: string;
   readonly entries: readonly WireEntry[];
+  /** The entry the batch follows, and its reign: the backup must hold that very entry. */
+  readonly prevIndex: number;
+  readonly prevReign: number;
   /** The primary's commit index: the backup applies up to it. */
   readonly commit: number;
 }
@@ -51,6 +57,12 @@ export interface AppendResult {
   readonly match: number;
   /** True when the entries did not follow the backup's log: resend from match + 1. */
   readonly gap?: boolean;
+  /**
+   * True when the backup applied an entry the primary's log does not have (it followed another
+   * primary's history: an in-sync set forced by an operator, ZooKeeper's data lost): only a
+   * snapshot brings it back.
+   */
+  readonly diverged?: boolean;
 }
 
 export interface SnapshotParams {
@@ -58,8 +70,9 @@ export interface SnapshotParams {
   readonly generation?: string;
   /** Identifies one transfer; a chunk of another transfer restarts the assembly. */
   readonly id: string;
-  /** Log index the snapshot was taken at. */
+  /** Log index the snapshot was taken at, and the reign of the entry there. */
   readonly index: number;
+  readonly reign: number;
   readonly total: number;
   readonly offset: number;
   readonly chunk: Uint8Array;

@@ -24,11 +24,12 @@ export interface ReplicaLimits {
   readonly maxSnapshotBytes: number;
 }
 
-export type ReplicaFault = (kind: 'apply-error' | 'stale-epoch' | 'snapshot-restored' | 'truncated', detail: Record<string, unknown>) => void;
+export type ReplicaFault = (kind: 'apply-error' | 'stale-epoch' | 'snapshot-restored' | 'truncated' | 'diverged', detail: Record<string, unknown>) => void;
 
 interface Assembly {
   readonly id: string;
   readonly index: number;
+  readonly reign: number;
   readonly epoch: number;
   readonly buffer: Buffer;
   received: number;
@@ -67,7 +68,11 @@ export class Replica {
   }
 
   status(): StatusResult {
-    return { key: this.key, epoch: this.epochValue, generation: this.generationValue, lastIndex: this.log.lastIndex, appliedIndex: this.log.appliedIndex };
+    const log = this.log;
+    return {
+      key: this.key, epoch: this.epochValue, generation: this.generationValue, lastIndex: log.lastIndex, appliedIndex: log.appliedIndex,
+      lastReign: log.reignAt(log.lastIndex), appliedReign: log.reignAt(log.appliedIndex),
+    };
   }
 
   /**
@@ -103,13 +108,16 @@ export class Replica {
   }
 
   /** A snapshot of the state at the applied index, encoded. */
-  takeSnapshot(): { index: number; bytes: Buffer } {
-    return { index: this.log.appliedIndex, bytes: pack(this.state.snapshot()) };
+  takeSnapshot(): { index: number; reign: number; bytes: Buffer } {
+    const index = this.log.appliedIndex;
+    // The applied entry is always held, or is the base the log was compacted or restored to.
+    return { index, reign: this.log.reignAt(index)!, bytes: pack(this.state.snapshot()) };
   }
 
   /** `$repl.append` on a backup. */
   onAppend(params: unknown): AppendResult {
-    if (!isObject(params) || !isIndex(params.epoch) || !Array.isArray(params.entries) || !isIndex(params.commit)) {
+    if (!isObject(params) || !isIndex(params.epoch) || !Array.isArray(params.entries) || !isIndex(params.commit)
+      || !isIndex(params.prevIndex) || !isIndex(params.prevReign)) {
       throw new RpcError('INVALID_ARGUMENT', 'bad $repl.append params');
     }
     const p = params as unknown as AppendParams;
@@ -117,18 +125,22 @@ export class Replica {
     this.raiseEpoch(p.epoch, true, p.generation);
     const entries: LogEntry[] = [];
     for (const w of p.entries) {
-      if (!Array.isArray(w) || !isIndex(w[0]) || !isIndex(w[1])) throw new RpcError('INVALID_ARGUMENT', 'bad $repl.append entry');
-      entries.push({ index: w[0], epoch: w[1], op: w[2] });
+      if (!Array.isArray(w) || !isIndex(w[0]) || !isIndex(w[1]) || !isIndex(w[3])) throw new RpcError('INVALID_ARGUMENT', 'bad $repl.append entry');
+      entries.push({ index: w[0], epoch: w[1], op: w[2], reign: w[3] });
     }
-    const last = this.log.accept(entries);
-    if (last === undefined) return { key: this.key, match: this.log.lastIndex, gap: true };
+    const last = this.log.accept(p.prevIndex, p.prevReign, entries);
+    if (last === 'diverged') {
+      this.fault('diverged', { epoch: p.epoch, prevIndex: p.prevIndex, appliedIndex: this.log.appliedIndex });
+      return { key: this.key, match: this.log.appliedIndex, diverged: true };
+    }
+    if (last === 'gap') return { key: this.key, match: this.log.lastIndex, gap: true };
     this.applyUpTo(p.commit);
     return { key: this.key, match: last };
   }
 
   /** `$repl.snapshot` on a backup: one chunk of a transfer; the last one restores the state. */
   onSnapshot(params: unknown): SnapshotResult {
-    if (!isObject(params) || !isIndex(params.epoch) || typeof params.id !== 'string' || !isIndex(params.index)
+    if (!isObject(params) || !isIndex(params.epoch) || typeof params.id !== 'string' || !isIndex(params.index) || !isIndex(params.reign)
       || !isIndex(params.total) || !isIndex(params.offset) || !(params.chunk instanceof Uint8Array)) {
       throw new RpcError('INVALID_ARGUMENT', 'bad $repl.snapshot params');
     }
@@ -141,7 +153,7 @@ export class Replica {
     let a = this.assembly;
     if (a === undefined || a.id !== p.id || a.epoch !== p.epoch) {
       if (p.offset !== 0) return { key: this.key, received: 0 };
-      a = { id: p.id, index: p.index, epoch: p.epoch, buffer: Buffer.allocUnsafe(p.total), received: 0 };
+      a = { id: p.id, index: p.index, reign: p.reign, epoch: p.epoch, buffer: Buffer.allocUnsafe(p.total), received: 0 };
       this.assembly = a;
     }
     if (p.offset !== a.received) return { key: this.key, received: a.received };
@@ -157,7 +169,7 @@ export class Replica {
       throw new RpcError('INVALID_ARGUMENT', `snapshot does not decode: ${(error as Error).message}`);
     }
     this.state.restore(snapshot);
-    this.log.resetTo(a.index);
+    this.log.resetTo(a.index, a.reign);
     this.fault('snapshot-restored', { index: a.index, bytes: p.total, epoch: p.epoch });
     return { key: this.key, received: a.received, match: this.log.lastIndex };
   }
@@ -175,7 +187,7 @@ export function toWire(entries: readonly LogEntry[]): WireEntry[] {
   const out: WireEntry[] = new Array<WireEntry>(entries.length);
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
-    out[i] = [e.index, e.epoch, e.op];
+    out[i] = [e.index, e.epoch, e.op, e.reign];
   }
   return out;
 }

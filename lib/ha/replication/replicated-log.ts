@@ -1,8 +1,16 @@
-/** One replicated op: its place in the log and the epoch of the primary that ordered it. */
+/**
+ * One replicated op: its place in the log, the epoch of the primary that ordered it, and that
+ * primary's reign — a random number it drew when it took office, unique in practice even across
+ * generations (epochs restart when ZooKeeper loses its data). Two logs holding an entry with the
+ * same index and reign hold the same entries up to it (the log-matching property, see
+ * docs/replication.md): a primary appends each index once per reign, and a backup takes entries
+ * only after an entry it holds with the index and reign the primary names (`prev`).
+ */
 export interface LogEntry {
   readonly index: number;
   readonly epoch: number;
   readonly op: unknown;
+  readonly reign: number;
 }
 
 /**
@@ -16,6 +24,8 @@ export class ReplicatedLog {
   private entries: LogEntry[] = [];
   /** Index of entries[0]; entries cover [first, first + length). */
   private first = 1;
+  /** Reign of the entry at first - 1 (the snapshot or the last compacted entry); 0 for the empty log. */
+  private baseReign = 0;
   private applied = 0;
   /** Next index each backup being caught up still needs: compaction keeps those entries. */
   private readonly holds = new Map<object, number>();
@@ -59,25 +69,52 @@ export class ReplicatedLog {
     return index >= this.first ? this.entries[index - this.first] : undefined;
   }
 
+  /** The reign of the entry at `index` (0 at index 0); undefined when not held (compacted, or past the end). */
+  reignAt(index: number): number | undefined {
+    if (index === this.first - 1) return this.baseReign;
+    return this.get(index)?.reign;
+  }
+
   /** The primary's append: the next index. */
-  append(epoch: number, op: unknown): LogEntry {
-    const entry: LogEntry = { index: this.lastIndex + 1, epoch, op };
+  append(epoch: number, op: unknown, reign: number): LogEntry {
+    const entry: LogEntry = { index: this.lastIndex + 1, epoch, op, reign };
     this.entries.push(entry);
     return entry;
   }
 
   /**
-   * A backup's append of entries the primary sent. Entries it already holds are skipped (a resend
-   * in the same epoch carries the same op at the same index); a gap is refused. Returns the new
-   * last index, or undefined on a gap.
+   * A backup's append of entries the primary sent after its entry `prevIndex` of reign
+   * `prevReign`. 'gap' when we do not hold prevIndex; 'diverged' when we hold another entry there
+   * or at any index the batch covers and it is applied (only a snapshot repairs that); an
+   * unapplied entry that differs is dropped with everything after it, and the primary's taken.
+   * Entries already held with the same reign are skipped (a resend).
    */
-  accept(entries: readonly LogEntry[]): number | undefined {
+  accept(prevIndex: number, prevReign: number, entries: readonly LogEntry[]): number | 'gap' | 'diverged' {
+    if (prevIndex > this.lastIndex) return 'gap';
+    const held = this.reignAt(prevIndex);
+    if (held === undefined) return prevIndex < this.first ? 'diverged' : 'gap';
+    if (held !== prevReign) {
+      if (prevIndex <= this.applied) return 'diverged';
+      this.truncateAfter(prevIndex - 1);
+      return 'gap';
+    }
+    let expected = prevIndex + 1;
     for (const e of entries) {
-      if (e.index <= this.lastIndex) continue;
-      if (e.index !== this.lastIndex + 1) return undefined;
+      if (e.index !== expected++) return 'gap';
+      if (e.index <= this.lastIndex) {
+        if (this.get(e.index)?.reign === e.reign) continue;
+        if (e.index <= this.applied) return 'diverged';
+        this.truncateAfter(e.index - 1);
+      }
       this.entries.push(e);
     }
     return this.lastIndex;
+  }
+
+  /** Drops the entries after `index` (never an applied one). */
+  private truncateAfter(index: number): void {
+    const keep = Math.max(index, this.applied);
+    if (keep < this.lastIndex) this.entries.length = keep - this.first + 1;
   }
 
   /** Up to `max` entries from `from` (at most `maxBytes` of ops, estimated by `sizeOf`); undefined if `from` was dropped. */
@@ -101,14 +138,15 @@ export class ReplicatedLog {
   /** Drops entries that are not applied (a backup seeing a new epoch: only committed ops are sure). */
   truncateUnapplied(): number {
     const dropped = this.lastIndex - this.applied;
-    if (dropped > 0) this.entries.length = this.applied - this.first + 1;
+    if (dropped > 0) this.truncateAfter(this.applied);
     return dropped;
   }
 
-  /** Replaces everything by a snapshot taken at `index` (a backup catching up). */
-  resetTo(index: number): void {
+  /** Replaces everything by a snapshot taken at `index`, whose entry there was of `reign` (a backup catching up). */
+  resetTo(index: number, reign: number): void {
     this.entries = [];
     this.first = index + 1;
+    this.baseReign = reign;
     this.applied = index;
   }
 
@@ -121,6 +159,7 @@ export class ReplicatedLog {
     const excess = keepFrom - this.first;
     // Splice in batches so the cost is amortised, not paid on every apply.
     if (excess > 0 && (excess >= 1024 || excess >= this.retain)) {
+      this.baseReign = this.entries[excess - 1]!.reign;
       this.entries.splice(0, excess);
       this.first += excess;
     }
