@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { HaClient, HaServer } from '../lib';
 import type { HaCallContext, ReplicatedState } from '../lib';
-import { servicePaths, ZkSession } from '../lib/blocks';
+import { forceInSync, servicePaths, ZkSession } from '../lib/blocks';
 import { decodeIsr, InSyncSet, isrPath } from '../lib/coordination/in-sync-set';
 import type { IsrRecord, VersionedIsr } from '../lib/coordination/in-sync-set';
 import { ZkError } from '../lib/zk';
@@ -194,5 +194,31 @@ describe('replicated state under faults (real ZooKeeper)', function () {
     const mid = w.acked.length;
     await eventually('writes resume (before: none for good, the primary kept its lease)', () => w.acked.length > mid + 100, 30000);
     await w.stop();
+  });
+  it('`isr force` refuses what would only do harm: an id no member has, a service whose primary serves, a service with no set', async () => {
+    const root = uniqueRoot('isr-force-refusals');
+    const paths = servicePaths('svc', root);
+    const admin = new ZkSession({ connect, sessionTimeoutMs: 4000 });
+    await admin.start();
+    closers.push(() => admin.close());
+    const s1 = member(root, 's1');
+    await s1.server.start();
+    await eventually('s1 primary', () => s1.server.isPrimary() && s1.server.replication!.ready === true);
+    const s2 = member(root, 's2');
+    await s2.server.start();
+    await eventually('s2 in sync', async () => (await readIsr(root))?.members.length === 2);
+    const before = await readIsr(root);
+    const refusal = (p: Promise<unknown>): Promise<string> => p.then(() => 'forced', (e: { code?: string }) => e.code ?? String(e));
+    expect(await refusal(forceInSync(admin, paths, 's9')), 'a typo').to.equal('ISR_NOT_A_MEMBER');
+    expect(await refusal(forceInSync(admin, paths, 's2')), 'a healthy service').to.equal('ISR_PRIMARY_SERVES');
+    expect(await readIsr(root), 'the set untouched').to.deep.equal(before);
+    // A primary-backup service without replicated state has no set: nothing to force.
+    const plainRoot = uniqueRoot('isr-force-plain');
+    const plain = new HaServer({ zk: { connect, sessionTimeoutMs: 4000 }, service: 'svc', root: plainRoot, id: 'p1', mode: 'primary-backup', http: false, handlers: {} });
+    closers.push(() => plain.close({ graceMs: 100 }));
+    await plain.start();
+    await plain.stepDown().catch(() => undefined);
+    expect(await refusal(forceInSync(admin, servicePaths('svc', plainRoot), 'p1', { evenIfPrimaryServes: true }))).to.equal('ISR_ABSENT');
+    expect(await admin.exists(isrPath(servicePaths('svc', plainRoot))), 'no set written').to.equal(null);
   });
 });

@@ -16,7 +16,7 @@ export type {
 } from './coordination';
 
 export { InSyncSet, IsrError, forceInSync, isrPath } from './coordination';
-export type { IsrRecord, VersionedIsr, IsrErrorCode } from './coordination';
+export type { IsrRecord, VersionedIsr, IsrErrorCode, ForceInSyncOptions } from './coordination';
 
 export { RpcServer, RpcConnection, RpcError, RPC_ERROR_CODES } from './transport';
 export type {

@@ -72,8 +72,10 @@ export function buildProgram(run: (action: (ctx: CliContext) => Promise<void>, g
     .description('epoch, committed index and the members in sync')
     .action((service: string, _o: unknown, cmd: Command) => run((ctx) => isrShowCommand(ctx, service), globals(cmd)));
   isr.command('force <service> <member-id>')
-    .description('operator override when every in-sync member is lost: name this member in sync (acknowledged writes it lacks are lost)')
-    .action((service: string, memberId: string, _o: unknown, cmd: Command) => run((ctx) => isrForceCommand(ctx, service, memberId), globals(cmd)));
+    .description('operator override when every in-sync member is lost: name this member in sync (acknowledged writes it lacks are lost); refused for an id no registered member has, or while a primary serves')
+    .option('--even-if-primary-serves', 'force although a primary serves (only for a primary known to be stuck: its healthy set is replaced)')
+    .action((service: string, memberId: string, o: { evenIfPrimaryServes?: boolean }, cmd: Command) =>
+      run((ctx) => isrForceCommand(ctx, service, memberId, o.evenIfPrimaryServes === true), globals(cmd)));
   program.command('haproxy <service>')
     .description('keep an HAProxy backend in step with the group through the Runtime API (docs/haproxy.md)')
     .requiredOption('--socket <path|host:port>', "HAProxy's admin socket (stats socket ... level admin)")

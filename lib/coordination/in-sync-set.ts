@@ -32,9 +32,14 @@ export interface VersionedIsr {
   readonly version: number;
 }
 
-export type IsrErrorCode = 'ISR_BAD_RECORD' | 'ISR_CONFLICT' | 'ISR_NOT_PRIMARY';
+export type IsrErrorCode = 'ISR_BAD_RECORD' | 'ISR_CONFLICT' | 'ISR_NOT_PRIMARY' | 'ISR_ABSENT' | 'ISR_NOT_A_MEMBER' | 'ISR_PRIMARY_SERVES';
 
-/** ISR_CONFLICT: someone else wrote the set since we read it; ISR_NOT_PRIMARY: our lease did not hold. */
+/**
+ * ISR_CONFLICT: someone else wrote the set since we read it; ISR_NOT_PRIMARY: our lease did not
+ * hold. The operator override (isr-override.ts) refuses with ISR_ABSENT (no set: nothing waits on
+ * one), ISR_NOT_A_MEMBER (no registered member has that id) and ISR_PRIMARY_SERVES (a primary
+ * serves: the service is not waiting).
+ */
 export class IsrError extends ZkHaError<IsrErrorCode> {}
 
 const MAX_RECORD_BYTES = 64 * 1024;
@@ -208,33 +213,6 @@ export class InSyncSet {
       if (error instanceof ZkError && (error.code === 'BAD_VERSION' || error.code === 'NODE_EXISTS' || error.code === 'NO_NODE')) {
         throw new IsrError('ISR_CONFLICT', `the in-sync set changed under us (${error.code})`, { path: this.path });
       }
-      throw error;
-    }
-  }
-}
-
-/**
- * The operator override (`zk-ha isr force`): names one member in sync whatever its state, after
- * every in-sync member was lost. Acknowledged writes that member never received are lost; the
- * record says so (`forced`).
- */
-export async function forceInSync(session: ZkSession, paths: ServicePaths, id: string, acl?: readonly AclEntry[]): Promise<IsrRecord> {
-  const set = new InSyncSet(session, paths, { acl, mayWrite: () => true });
-  for (;;) {
-    const current = await set.read();
-    const next: IsrRecord = {
-      epoch: current?.record.epoch ?? 0,
-      members: [replicaKey(id, ANY_INCARNATION)],
-      committedIndex: current?.record.committedIndex ?? 0,
-      forced: true,
-      // Kept: dropped, the old generation's epoch would fence the new generation's members again.
-      ...(current ? generationField(current.record) : {}),
-    };
-    try {
-      await set.write(next, current);
-      return next;
-    } catch (error) {
-      if (error instanceof IsrError && error.code === 'ISR_CONFLICT') continue;
       throw error;
     }
   }

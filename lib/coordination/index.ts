@@ -16,5 +16,7 @@ export { faultJournalSink, appendJournal, readJournal, journalSequence } from '.
 export { serviceAcl, excessGrants, enforceAcl, enforceServiceAcls } from './service-acl';
 export type { AclCheck } from './service-acl';
 export type { FaultJournalOptions } from './fault-journal';
-export { InSyncSet, IsrError, forceInSync, isrPath, isEligible, replicaKey } from './in-sync-set';
+export { InSyncSet, IsrError, isrPath, isEligible, replicaKey } from './in-sync-set';
+export { forceInSync } from './isr-override';
+export type { ForceInSyncOptions } from './isr-override';
 export type { IsrRecord, VersionedIsr, IsrErrorCode, InSyncSetOptions } from './in-sync-set';

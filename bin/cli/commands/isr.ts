@@ -1,4 +1,5 @@
-import { forceInSync, InSyncSet } from '../../../lib/coordination/in-sync-set';
+import { InSyncSet } from '../../../lib/coordination/in-sync-set';
+import { forceInSync } from '../../../lib/coordination/isr-override';
 import { CliContext, pathsOf, print, printJson, requireService, withSession } from '../context';
 import { escapeControl } from '../escape';
 
@@ -26,13 +27,14 @@ export async function isrShowCommand(ctx: CliContext, service: string): Promise<
 /**
  * `zk-ha isr force <service> <member-id>`: the operator override after every in-sync member is
  * lost. Names one member in sync whatever it holds; acknowledged writes it never received are
- * lost. The service otherwise waits rather than promote a stale member.
+ * lost. The service otherwise waits rather than promote a stale member. Refused for an id no
+ * registered member has, a service without a set, and (unless told) one whose primary serves.
  */
-export async function isrForceCommand(ctx: CliContext, service: string, memberId: string): Promise<void> {
+export async function isrForceCommand(ctx: CliContext, service: string, memberId: string, evenIfPrimaryServes = false): Promise<void> {
   const paths = pathsOf(service, ctx);
   const record = await withSession(ctx, async (session) => {
     await requireService(session, paths);
-    return forceInSync(session, paths, memberId);
+    return forceInSync(session, paths, memberId, { evenIfPrimaryServes });
   });
   if (ctx.json) printJson(record);
   else print(`${service}: in-sync set forced to ${memberId} (acknowledged writes it lacks are lost)`);
