@@ -29,6 +29,7 @@ const EXPECTED_LEVEL: Record<FaultKind, Level> = {
   'endpoint-down': 'warn',
   'endpoint-ejected': 'warn',
   'endpoint-recovered': 'info',
+  'service-missing': 'warn',
   'rejected-input': 'warn',
   'transport': 'warn',
   'stale-epoch': 'warn',

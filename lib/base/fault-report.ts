@@ -11,6 +11,7 @@ export type FaultKind =
   | 'endpoint-down'       // transport: connection to an endpoint died
   | 'endpoint-ejected'    // passive health: ejected for detail.forMs
   | 'endpoint-recovered'  // a probe call re-admitted it
+  | 'service-missing'     // a client's start() waits for a service node that does not exist yet (detail.path), once per wait
   | 'rejected-input'      // a bad frame, bad znode data or bad option value, refused with a typed error
   | 'transport'           // a transport event that is not bad input: overload, a handler failure, a slow reader
   | 'stale-epoch'         // a response from an epoch below the client's verified fence was refused (FENCED)

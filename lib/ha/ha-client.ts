@@ -96,6 +96,8 @@ export class HaClient extends EventEmitter<HaClientEvents> {
   private readonly policy: PolicyContext<PoolEndpoint>;
   private readonly primaryPolicy: PrimaryPolicy<PoolEndpoint>;
   private closed = false;
+  /** Ends the current wait of waitForService() early (its watch fired, or close()). */
+  private wakeWaiter: (() => void) | undefined;
   /** The primary last announced ('primary' event). */
   private primaryName: string | undefined;
 
@@ -159,8 +161,15 @@ export class HaClient extends EventEmitter<HaClientEvents> {
     await this.pool.waitAnyUp(Math.min(2000, this.deadlineMs));
   }
 
-  /** The service node, once it exists: a client may start before any server has. */
+  /**
+   * The service node, once it exists: a client may start before any server has, so start() waits
+   * (reported once as `service-missing`: a misspelt service waits for ever otherwise, silently).
+   * One exists-watch at a time: a watch is armed only after the previous one fired, so a long wait
+   * adds no listeners (it used to add one per second).
+   */
   private async waitForService(): Promise<ServiceNodeData> {
+    let reported = false;
+    let watchArmed = false;
     for (;;) {
       if (this.closed) throw new RpcError('UNAVAILABLE', 'client closed while waiting for the service', { notExecuted: true });
       try {
@@ -168,17 +177,26 @@ export class HaClient extends EventEmitter<HaClientEvents> {
       } catch (error) {
         if (!(error instanceof ZkError && error.code === 'NO_NODE')) throw error;
       }
+      if (!reported) {
+        reported = true;
+        this.faults.report('service-missing', { detail: { service: this.view.paths.service, path: this.view.paths.servicePath } });
+      }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 1000); // the watch is enough; this bounds a missed one
-        this.session.exists(this.view.paths.servicePath, { watch: () => { clearTimeout(timer); resolve(); } })
-          .then((stat) => { if (stat) { clearTimeout(timer); resolve(); } }, () => undefined);
+        this.wakeWaiter = () => { clearTimeout(timer); resolve(); };
+        if (watchArmed) return;
+        watchArmed = true;
+        this.session.exists(this.view.paths.servicePath, { watch: () => { watchArmed = false; this.wakeWaiter?.(); } })
+          .then((stat) => { if (stat) this.wakeWaiter?.(); }, () => { watchArmed = false; });
       });
+      this.wakeWaiter = undefined;
     }
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.wakeWaiter?.(); // a start() waiting for the service ends now, not within the second
     this.view.stop();
     await this.pool.close();
     if (this.ownsSession) await this.session.close();

@@ -15,7 +15,7 @@ export interface FaultLogger {
 
 export type { FaultKind, FaultReport };
 export const JOURNALED: ReadonlySet<FaultKind> = new Set<FaultKind>(['failover', 'session-lost', 'session-rejoined', 'elected', 'demoted', 'isr-shrunk', 'isr-expanded', 'isr-unavailable']);
-const WARN: ReadonlySet<FaultKind> = new Set<FaultKind>(['demoted', 'session-suspended', 'endpoint-down', 'endpoint-ejected', 'stale-epoch', 'generation-changed', 'record-restored', 'rejected-input', 'transport', 'isr-shrunk', 'isr-unavailable']);
+const WARN: ReadonlySet<FaultKind> = new Set<FaultKind>(['demoted', 'session-suspended', 'endpoint-down', 'endpoint-ejected', 'stale-epoch', 'generation-changed', 'record-restored', 'rejected-input', 'transport', 'isr-shrunk', 'isr-unavailable', 'service-missing']);
 
 /** How long journal entries wait before they are written (see FaultReporter.journal). */
 export const JOURNAL_DELAY_MS = 100;
