@@ -247,6 +247,17 @@ describe('zk-ha command line (real ZooKeeper)', function () {
       expect((JSON.parse(allowed.stdout) as { primary: { id: string } }).primary.id).to.equal('locked-a');
     });
 
+    it('services lists past a service whose ACL denies us (it is marked, the others are shown)', async () => {
+      // 'locked' was registered by the previous test with a digest ACL.
+      const text = await cli('services');
+      expect(text.code, text.stderr).to.equal(0);
+      expect(text.stdout).to.match(/^locked\s+\?\s+unreadable \(NO_AUTH: pass --auth user:password\)$/m);
+      const json = await cli('services', '--json');
+      const rows = JSON.parse(json.stdout) as { service: string; members: number | null; error?: string }[];
+      expect(rows.find((r) => r.service === 'locked')).to.include({ members: null });
+      expect(rows.length, 'the other services are listed too').to.be.above(1);
+    });
+
     it('bad option values are usage errors (exit 2)', async () => {
       for (const args of [['--timeout', 'soon', 'status', 'x'], ['--auth', 'nopassword', 'status', 'x'], ['--root', 'relative', 'status', 'x'], ['status', 'a/b'], ['faults', 'x', '--limit', '0'], ['--nope', 'status', 'x']]) {
         const r = await cli(...args);
