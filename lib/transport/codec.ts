@@ -1,6 +1,7 @@
-import { Packr, Unpackr } from 'msgpackr';
+import { Packr } from 'msgpackr';
 import { describeUntrusted, truncateText } from '../base/untrusted';
 import { DecodeLimits, scanFrame } from './frame-scan';
+import { decodeScanned } from './value-decoder';
 
 export type { DecodeLimits } from './frame-scan';
 
@@ -33,9 +34,6 @@ export type Frame = RequestFrame | ResponseFrame | ErrorFrame | CancelFrame;
 // One encoder per process; msgpackr hands out slices of a growing shared buffer that it never
 // rewrites, so returned buffers stay valid after later packs.
 const packr = new Packr({ useRecords: false, moreTypes: false });
-// The decoder gets only frames scanFrame has passed; structuredClone: false is a second lock on
-// msgpackr's reference extensions (its default accepts them).
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, structuredClone: false, moreTypes: false });
 
 /** Defaults of both ends: far above any sane call, far below what hurts a server. */
 export const DEFAULT_DECODE_LIMITS: DecodeLimits = Object.freeze({ maxElements: 100_000, maxDepth: 64 });
@@ -98,10 +96,11 @@ export function decodeFrame(data: Uint8Array, limits: DecodeLimits = DEFAULT_DEC
   }
   let f: unknown;
   try {
-    f = unpackr.unpack(data);
+    // Only frames the scan has passed get here: the decoder trusts their lengths.
+    f = decodeScanned(data);
   } catch (err) {
     const header = peekHeader(data);
-    // msgpackr's own messages may quote what it read: keep them short and printable.
+    // Keep the message short and printable whatever it quotes.
     const why = truncateText(String((err as Error)?.message ?? err), 120);
     throw new FrameError('UNDECODABLE', `undecodable frame: ${why}`, header?.id, header?.type);
   }
