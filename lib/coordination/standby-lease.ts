@@ -9,7 +9,8 @@ import { ZkError, ZkSession } from '../zk';
  * successor's own lease write): the successor may act the moment it is told of the release.
  *
  * `freeze()` is called synchronously from the release marker's watch notification. ZooKeeper sends a
- * session's replies and notifications in zxid order and the client decodes them in that order, so
+ * session's replies and notifications in zxid order on one connection and the client decodes them
+ * in that order (only answers sent and received on one connection are counted; renew()), so
  * every answer counted before the freeze was for a write committed before the release; answers that
  * arrive after it are not counted. A standby lease therefore never reaches past
  * (release commit + lease), which is what everyone behind the successor waits out (see the proof).
@@ -70,14 +71,25 @@ export class StandbyLease {
     if (!this.running || this.inFlight) return;
     this.inFlight = true;
     const sentAt = monotonicMs();
+    // The connection the write goes out on: only an answer on that same connection is ordered
+    // against the release marker's notification (see the class comment). A write issued while cut
+    // off waits in the client's queue and goes out *before* the SetWatches that replays the
+    // marker's creation, so its answer would be counted first although it committed after the
+    // release; one issued on a connection that broke is answered on the next. Neither counts.
+    const connection = this.session.connectedSince;
     let next = this.leaseMs / 3;
     try {
+      if (connection === Number.POSITIVE_INFINITY) throw new ZkError('CONNECTION_LOSS', 'cut off from ZooKeeper: no standby write');
       await this.session.multi([{ op: 'check', path: this.memberPath, version: -1 }]);
       // Frozen or stopped meanwhile: this answer may be for a write after the release; not counted.
       if (!this.running || this.frozen) return;
-      this.renewals++;
-      this.until = Math.max(this.until, sentAt + this.leaseMs);
-      next = sentAt + this.leaseMs / 3 - monotonicMs();
+      if (this.session.connectedSince === connection) {
+        this.renewals++;
+        this.until = Math.max(this.until, sentAt + this.leaseMs);
+        next = sentAt + this.leaseMs / 3 - monotonicMs();
+      } else {
+        next = 0; // answered on another connection: not counted, write again on this one
+      }
     } catch (error) {
       // Our member node is gone: nothing to stand by for (the election notices and stops us).
       if (error instanceof ZkError && error.code === 'NO_NODE') {

@@ -185,7 +185,9 @@ export const persistentWatch: ClientFix = {
       onSocketConnected.call(this);
       const registry = registries.get(this.watcherManager);
       // Queued while connecting: it leaves right after the connect request (and the library's
-      // SetWatches), before any request issued after the reconnect.
+      // SetWatches), before any request issued after the reconnect — but after those issued while
+      // cut off, which waited in the queue already: their answers come first (views read again on
+      // 'reconnected', so nothing here relies on that order).
       if (registry !== undefined && registry.size > 0) {
         this.queue(request(OP.SET_WATCHES2, new SetWatches2Payload(this.zxid, [...registry.keys()])), () => undefined);
       }
