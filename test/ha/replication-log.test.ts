@@ -92,12 +92,16 @@ describe('replicated log', () => {
     expect(log.accept(40, 12, [{ index: 41, epoch: 2, op: 'x', reign: 12 }])).to.equal(41);
   });
 
-  it('drops only what is not applied, and restarts from a snapshot index', () => {
+  it('replaces only what is not applied, and restarts from a snapshot index', () => {
     const log = new ReplicatedLog(10);
     log.accept(0, 0, [1, 2, 3, 4].map((i) => ({ index: i, epoch: 1, op: i, reign: 9 })));
     log.applyUpTo(2, () => undefined);
-    expect(log.truncateUnapplied()).to.equal(2);
-    expect(log.lastIndex).to.equal(2);
+    // A new primary's entry 3: 3 and 4 (unapplied, another reign) are replaced; the batch end is the match.
+    expect(log.accept(2, 9, [{ index: 3, epoch: 2, op: 'x', reign: 8 }])).to.equal(3);
+    expect(log.lastIndex).to.equal(3);
+    // A batch that ends before our last entry proves only its own end.
+    log.accept(3, 8, [{ index: 4, epoch: 2, op: 'y', reign: 8 }, { index: 5, epoch: 2, op: 'z', reign: 8 }]);
+    expect(log.accept(3, 8, [{ index: 4, epoch: 2, op: 'y', reign: 8 }])).to.equal(4);
     log.resetTo(40, 9);
     expect([log.firstIndex, log.lastIndex, log.appliedIndex]).to.deep.equal([41, 40, 40]);
     expect(log.append(3, 'x', 9).index).to.equal(41);
@@ -151,12 +155,19 @@ describe('replica (backup side)', () => {
     expect(faults).to.include('stale-epoch');
   });
 
-  it('on a newer epoch drops what it had not applied: the new primary resends its own', () => {
+  it('on a newer epoch keeps what it had not applied; the new primary\'s entries replace those of another reign', () => {
     const { r, s } = replica();
-    r.onAppend({ epoch: 1, entries: [[1, 1, 'a', 9], [2, 1, 'uncommitted', 9]], prevIndex: 0, prevReign: 0, commit: 1 });
-    const res = r.onAppend({ epoch: 2, entries: [[2, 2, 'b', 8]], prevIndex: 1, prevReign: 9, commit: 2 });
+    r.onAppend({ epoch: 1, entries: [[1, 1, 'a', 9], [2, 1, 'uncommitted', 9], [3, 1, 'kept', 9]], prevIndex: 0, prevReign: 0, commit: 1 });
+    // A new primary that holds 2 and 3 too (same reign): nothing is dropped, they are applied.
+    const kept = r.onAppend({ epoch: 2, entries: [], prevIndex: 3, prevReign: 9, commit: 3 });
+    expect(kept.match).to.equal(3);
+    expect(s.ids).to.deep.equal(['a', 'uncommitted', 'kept']);
+    const { r: r2, s: s2 } = replica();
+    r2.onAppend({ epoch: 1, entries: [[1, 1, 'a', 9], [2, 1, 'uncommitted', 9], [3, 1, 'stale', 9]], prevIndex: 0, prevReign: 0, commit: 1 });
+    // A new primary without them: its entry 2 replaces ours; our 3 is not applied although the commit says 3.
+    const res = r2.onAppend({ epoch: 2, entries: [[2, 2, 'b', 8]], prevIndex: 1, prevReign: 9, commit: 3 });
     expect(res.match).to.equal(2);
-    expect(s.ids).to.deep.equal(['a', 'b']);
+    expect(s2.ids).to.deep.equal(['a', 'b']);
   });
 
   it('a backup that applied another history answers diverged (and reports it) instead of taking the batch', () => {

@@ -57,6 +57,8 @@ export class Peer {
   match = -1;
   /** The backup follows another history (see AppendResult.diverged): it gets a snapshot next. */
   private needsSnapshot = false;
+  /** Gaps answered in a row: a backup that keeps answering one is probed again on the retry pause, not at once. */
+  private gapStreak = 0;
   /** Entries per append batch after a batch too large for one frame (halved, then doubled back). */
   private batchLimit = Number.POSITIVE_INFINITY;
   private sentCommit = 0;
@@ -186,14 +188,14 @@ export class Peer {
     const sameGeneration = (result.generation ?? '') === this.host.generation;
     if (sameGeneration && result.epoch > this.host.epoch) throw new RpcError('FENCED', `backup ${result.key} has seen epoch ${result.epoch}`);
     this.key = result.key;
-    // Where its log and ours agree, proved by the reign of the entry there (LogEntry): on our own
-    // epoch, possibly its whole log; otherwise what it applied (it drops its unapplied tail when our
-    // first append arrives). An index we do not hold with that reign — ahead of us, or another
+    // Where its log and ours agree, proved by the reign of the entry there (LogEntry): its whole log
+    // if we hold its last entry (its unapplied tail may be committed: the old primary counted it),
+    // else what it applied. An index we do not hold with that reign — ahead of us, or another
     // history after an in-sync set forced by hand or ZooKeeper's data lost — gets a snapshot: its
     // index alone would count entries we never wrote as ours.
     const log = this.host.replica.log;
     const agrees = (index: unknown, reign: unknown): boolean => isIndex(index) && isIndex(reign) && log.reignAt(index) === reign;
-    if (sameGeneration && result.epoch === this.host.epoch && agrees(result.lastIndex, result.lastReign)) this.setMatch(result.lastIndex);
+    if (agrees(result.lastIndex, result.lastReign)) this.setMatch(result.lastIndex);
     else if (agrees(result.appliedIndex, result.appliedReign)) this.setMatch(result.appliedIndex);
     else this.divergedAt(result.appliedIndex);
     this.host.progressed(this);
@@ -247,8 +249,10 @@ export class Peer {
     // go back to where it ends and prove that entry again (probe). Never past our own end.
     if (result.gap === true) {
       this.match = -1;
+      if (++this.gapStreak > 2) await new Promise((r) => setTimeout(r, this.limits.retryMs).unref());
       return;
     }
+    this.gapStreak = 0;
     this.setMatch(Math.min(result.match, log.lastIndex));
     this.sentCommit = Math.max(this.sentCommit, commit);
     this.host.progressed(this);

@@ -144,7 +144,7 @@ export class PrimaryReplicator implements PeerHost {
         throw error;
       }
     }
-    this.replica.raiseEpoch(this.epoch, false, this.options.generation);
+    this.replica.raiseEpoch(this.epoch, this.options.generation);
     this.commit = this.replica.log.lastIndex;
     this.replica.applyUpTo(this.commit);
     this.checkTimer = setInterval(() => this.checkLaggards(), Math.max(10, Math.floor(this.options.ackTimeoutMs / 4)));

@@ -24,7 +24,7 @@ export interface ReplicaLimits {
   readonly maxSnapshotBytes: number;
 }
 
-export type ReplicaFault = (kind: 'apply-error' | 'stale-epoch' | 'snapshot-restored' | 'truncated' | 'diverged', detail: Record<string, unknown>) => void;
+export type ReplicaFault = (kind: 'apply-error' | 'stale-epoch' | 'snapshot-restored' | 'diverged', detail: Record<string, unknown>) => void;
 
 interface Assembly {
   readonly id: string;
@@ -77,19 +77,16 @@ export class Replica {
 
   /**
    * Raises the epoch (a new primary exists, or we are it) — only ever to an epoch verified in
-   * ZooKeeper (see sender-check.ts). A new generation restarts the count. As a backup
-   * (`dropUnapplied`), the ops not applied yet may not be in the new primary's log: they go, and
-   * the primary resends.
+   * ZooKeeper (see sender-check.ts). A new generation restarts the count. The ops not applied yet
+   * stay: they may be committed (the old primary counted us), and the new primary's probe keeps
+   * those its own log holds with the same reign; the rest are replaced entry by entry (accept).
+   * Dropping them here lost committed writes if the new primary died before resending them.
    */
-  raiseEpoch(epoch: number, dropUnapplied: boolean, generation = this.generationValue): void {
+  raiseEpoch(epoch: number, generation = this.generationValue): void {
     if (generation === this.generationValue && epoch <= this.epochValue) return;
     this.epochValue = epoch;
     this.generationValue = generation;
     this.assembly = undefined;
-    if (dropUnapplied) {
-      const dropped = this.log.truncateUnapplied();
-      if (dropped > 0) this.fault('truncated', { epoch, dropped, lastIndex: this.log.lastIndex });
-    }
   }
 
   /** Applies entries up to `index` (committed) in order. */
@@ -122,7 +119,7 @@ export class Replica {
     }
     const p = params as unknown as AppendParams;
     this.fence(p.epoch, p.generation);
-    this.raiseEpoch(p.epoch, true, p.generation);
+    this.raiseEpoch(p.epoch, p.generation);
     const entries: LogEntry[] = [];
     for (const w of p.entries) {
       if (!Array.isArray(w) || !isIndex(w[0]) || !isIndex(w[1]) || !isIndex(w[3])) throw new RpcError('INVALID_ARGUMENT', 'bad $repl.append entry');
@@ -134,7 +131,8 @@ export class Replica {
       return { key: this.key, match: this.log.appliedIndex, diverged: true };
     }
     if (last === 'gap') return { key: this.key, match: this.log.lastIndex, gap: true };
-    this.applyUpTo(p.commit);
+    // Only what the batch proved shared: a later entry we hold may be another primary's.
+    this.applyUpTo(Math.min(p.commit, last));
     return { key: this.key, match: last };
   }
 
@@ -146,7 +144,7 @@ export class Replica {
     }
     const p = params as unknown as SnapshotParams;
     this.fence(p.epoch, p.generation);
-    this.raiseEpoch(p.epoch, true, p.generation);
+    this.raiseEpoch(p.epoch, p.generation);
     if (p.total > this.limits.maxSnapshotBytes) {
       throw new RpcError('PAYLOAD_TOO_LARGE', `snapshot of ${p.total} bytes exceeds maxSnapshotBytes ${this.limits.maxSnapshotBytes}`);
     }

@@ -87,7 +87,9 @@ export class ReplicatedLog {
    * `prevReign`. 'gap' when we do not hold prevIndex; 'diverged' when we hold another entry there
    * or at any index the batch covers and it is applied (only a snapshot repairs that); an
    * unapplied entry that differs is dropped with everything after it, and the primary's taken.
-   * Entries already held with the same reign are skipped (a resend).
+   * Entries already held with the same reign are skipped (a resend). Returns the index of the
+   * batch's last entry: what we now provably share with the primary — not our last index, since
+   * entries after the batch may be another primary's, unapplied, not yet replaced.
    */
   accept(prevIndex: number, prevReign: number, entries: readonly LogEntry[]): number | 'gap' | 'diverged' {
     if (prevIndex > this.lastIndex) return 'gap';
@@ -108,7 +110,7 @@ export class ReplicatedLog {
       }
       this.entries.push(e);
     }
-    return this.lastIndex;
+    return prevIndex + entries.length;
   }
 
   /** Drops the entries after `index` (never an applied one). */
@@ -133,13 +135,6 @@ export class ReplicatedLog {
       apply(entry);
     }
     this.compact();
-  }
-
-  /** Drops entries that are not applied (a backup seeing a new epoch: only committed ops are sure). */
-  truncateUnapplied(): number {
-    const dropped = this.lastIndex - this.applied;
-    if (dropped > 0) this.truncateAfter(this.applied);
-    return dropped;
   }
 
   /** Replaces everything by a snapshot taken at `index`, whose entry there was of `reign` (a backup catching up). */
