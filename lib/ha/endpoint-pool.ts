@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { monotonicMs } from '../base/clock';
 import { InvalidOptionError } from '../base/errors';
+import { objectOption, prefixOptionErrors } from '../base/options';
 import type { Member } from '../coordination';
 import { transportFaultKind } from '../ops/fault-reporter';
 import type { FaultReporter } from '../ops/fault-reporter';
@@ -78,6 +79,7 @@ export class EndpointPool implements CallPool<PoolEndpoint> {
   ) {
     validateConnectionSettings(connection);
     this.balancer = createBalancer(balancer, { random });
+    objectOption('health', health);
     this.health = prefixOptionErrors('health', () => new HealthSet({ ...health, random: health?.random ?? random }));
     this.picker = this.balancer.build([]);
   }
@@ -321,18 +323,8 @@ function memberConnectionOptions(settings: ConnectionSettings, url: string): Rpc
  * naming the option, not every connection to a member that joins later.
  */
 function validateConnectionSettings(settings: ConnectionSettings): void {
-  if (typeof settings !== 'object' || settings === null) throw new InvalidOptionError('connection', 'must be an object');
+  objectOption('connection', settings);
+  // Each member's URL comes from its record: one given here would be overridden in silence.
+  if ('url' in settings) throw new InvalidOptionError('connection.url', 'is not an option: each member is reached at the url of its record');
   prefixOptionErrors('connection', () => clientSettings(memberConnectionOptions(settings, 'ws://option-check.invalid:1')));
-}
-
-/** Runs `build`; an InvalidOptionError it throws names the option inside the client's `group` option. */
-function prefixOptionErrors<T>(group: string, build: () => T): T {
-  try {
-    return build();
-  } catch (error) {
-    if (error instanceof InvalidOptionError && !error.option.startsWith(`${group}.`)) {
-      throw new InvalidOptionError(`${group}.${error.option}`, error.message.replace(/^option "[^"]*": /, ''));
-    }
-    throw error;
-  }
 }

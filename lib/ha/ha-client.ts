@@ -5,9 +5,10 @@ import { MembershipView, readServiceNode } from '../coordination';
 import type { Member, MembershipSnapshot, ServiceMode, ServiceNodeData } from '../coordination';
 import { EndpointPool, PoolEndpoint, ConnectionSettings } from './endpoint-pool';
 import { InvalidOptionError } from '../base/errors';
-import { FaultReport, FaultReporter, FaultLogger } from '../ops/fault-reporter';
+import { FaultReport, FaultReporter, FaultLogger, loggerOption } from '../ops/fault-reporter';
+import { metricsOption } from '../ops/metrics';
 import type { HaMetrics } from '../ops/metrics';
-import { booleanOption, nonEmptyString, oneOf, positiveNumber } from '../base/options';
+import { booleanOption, knownKeys, nonEmptyString, objectOption, oneOf, optionKeys, positiveNumber, prefixOptionErrors } from '../base/options';
 import { BALANCER_NAMES, HedgePlan, RetryBudget, resolveBackoffOptions } from '../routing';
 import type { BalancerName, HealthOptions, HedgeOptions, RetryBudgetOptions } from '../routing';
 import { RpcError } from '../transport';
@@ -75,6 +76,13 @@ export interface HaClientEvents {
   membership: [snapshot: MembershipSnapshot];
 }
 
+const CLIENT_KEYS = optionKeys<HaClientOptions>({
+  zk: true, service: true, root: true, mode: true, balancer: true, deadlineMs: true, retry: true, hedge: true, health: true, connection: true,
+  logger: true, metrics: true, random: true,
+});
+const RETRY_KEYS = optionKeys<NonNullable<HaClientOptions['retry']>>({ budget: true, backoff: true });
+const RETRY_BACKOFF_KEYS = optionKeys<NonNullable<NonNullable<HaClientOptions['retry']>['backoff']>>({ initialMs: true, maxMs: true });
+
 /**
  * The client of a highly available service: it watches the group in ZooKeeper and routes every
  * call to the primary (primary/backup) or through a balancer (redundant), with deadlines,
@@ -105,21 +113,32 @@ export class HaClient extends EventEmitter<HaClientEvents> {
     super();
     if (!options || typeof options !== 'object') throw new InvalidOptionError('options', 'must be an object');
     this.options = options;
+    knownKeys('', options, CLIENT_KEYS);
     this.service = nonEmptyString('service', options.service);
     this.modeValue = options.mode === undefined ? undefined : oneOf('mode', options.mode, ['primary-backup', 'redundant'] as const);
     const balancer = oneOf('balancer', options.balancer, BALANCER_NAMES, 'round-robin');
     this.deadlineMs = positiveNumber('deadlineMs', options.deadlineMs, 5000);
-    this.budget = new RetryBudget(options.retry?.budget ?? {});
-    const backoff = resolveBackoffOptions({ initialMs: 2, maxMs: 50, jitter: 'full', ...options.retry?.backoff });
-    this.hedgePlan = options.hedge === undefined ? undefined : new HedgePlan(options.hedge);
+    const retry = objectOption('retry', options.retry) ?? {};
+    knownKeys('retry', retry, RETRY_KEYS);
+    const budget = objectOption('retry.budget', retry.budget) ?? {};
+    this.budget = prefixOptionErrors('retry.budget', () => new RetryBudget(budget));
+    const retryBackoff = objectOption('retry.backoff', retry.backoff) ?? {};
+    knownKeys('retry.backoff', retryBackoff, RETRY_BACKOFF_KEYS);
+    const backoff = prefixOptionErrors('retry.backoff', () => resolveBackoffOptions({ initialMs: 2, maxMs: 50, jitter: 'full', ...retryBackoff }));
+    const hedge = options.hedge;
+    this.hedgePlan = hedge === undefined ? undefined : prefixOptionErrors('hedge', () => new HedgePlan(hedge));
     if (options.random !== undefined && typeof options.random !== 'function') throw new InvalidOptionError('random', 'must be a function');
+    // Objects whose methods run later (at a fault, after a call): a wrong one fails here.
+    loggerOption('logger', options.logger);
+    metricsOption('metrics', options.metrics);
     if (options.zk instanceof ZkSession) {
       this.session = options.zk;
       this.ownsSession = false;
     } else {
       if (!options.zk || typeof options.zk !== 'object') throw new InvalidOptionError('zk', 'must be a ZkSession or ZkSession options');
       // A client holds no lease: cheap read probes suffice to detect a silent server.
-      this.session = new ZkSession({ leaseProbe: 'read', ...options.zk });
+      const zk = options.zk;
+      this.session = prefixOptionErrors('zk', () => new ZkSession({ leaseProbe: 'read', ...zk }));
       this.ownsSession = true;
     }
     this.view = new MembershipView(this.session, this.service, { root: options.root });

@@ -3,18 +3,36 @@ import { monotonicMs } from '../base/clock';
 import { CoordinationError, Election, faultJournalSink, Membership, MembershipView, memberUrlProblem, SERVICE_MODES } from '../coordination';
 import type { ServiceMode } from '../coordination';
 import { InvalidOptionError, ZkHaError } from '../base/errors';
-import { FaultReporter, transportFaultKind } from '../ops/fault-reporter';
+import { FaultReporter, loggerOption, transportFaultKind } from '../ops/fault-reporter';
+import { metricsOption } from '../ops/metrics';
 import type { HaMetrics } from '../ops/metrics';
 import { HaHttpOption, HaMemberStatus, HttpSurface, validateHttpOption } from './http-surface';
-import { booleanOption, fraction, nonEmptyString, nonNegativeNumber, oneOf } from '../base/options';
+import {
+  booleanOption, fraction, integerInRange, knownKeys, nonEmptyString, nonNegativeNumber, objectOption, oneOf, optionKeys, prefixOptionErrors,
+} from '../base/options';
 import { RpcError, RpcServer } from '../transport';
 import type { Handler } from '../transport';
 import { ZkSession } from '../zk';
+import { aclOption } from '../zk/acl';
 import { REPL_PREFIX, ReplicatedCall, Replication } from './replication';
-import type { HaHandler } from './replication';
+import type { HaHandler, ReplicationOptions } from './replication';
 import { CallAdmission } from './call-admission';
 import { reportCoordinationFaults } from './coordination-faults';
 import type { HaServerEvents, HaServerOptions, HaServerRole } from './ha-server-types';
+
+const SERVER_KEYS = optionKeys<HaServerOptions>({
+  zk: true, service: true, mode: true, root: true, listen: true, advertiseUrl: true, handlers: true, state: true, replication: true, id: true,
+  weight: true, zone: true, meta: true, leaseMs: true, driftMargin: true, isEligible: true, leaseFraction: true, standby: true, graceMs: true,
+  acl: true, transport: true, logger: true, metrics: true, journal: true, http: true,
+});
+const REPLICATION_KEYS = optionKeys<ReplicationOptions>({
+  ackTimeoutMs: true, maxPending: true, retainEntries: true, maxSnapshotBytes: true, chunkBytes: true, batchEntries: true, retryMs: true,
+  connection: true, secret: true,
+});
+/** RpcServer options the server sets itself (HaServerTransportOptions leaves them out), and where they belong instead. */
+const SET_BY_SERVER: Readonly<Record<string, string>> = {
+  host: 'set listen.host', port: 'set listen.port', handlers: 'set handlers', admit: 'set by the server', onFault: 'faults are reported as "fault" events',
+};
 
 /**
  * An RPC server that is one member of a highly available service: it listens, registers in
@@ -34,6 +52,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
   private readonly view: MembershipView;
   private readonly options: HaServerOptions;
   private readonly graceMs: number;
+  private readonly listenHost: string;
   private roleValue: HaServerRole = 'starting';
   private urlValue: string | undefined;
   private readonly admission: CallAdmission;
@@ -49,11 +68,28 @@ export class HaServer extends EventEmitter<HaServerEvents> {
     super();
     if (!options || typeof options !== 'object') throw new InvalidOptionError('options', 'must be an object');
     this.options = options;
+    knownKeys('', options, SERVER_KEYS);
     this.service = nonEmptyString('service', options.service);
     this.mode = oneOf('mode', options.mode, SERVICE_MODES);
     fraction('leaseFraction', options.leaseFraction, 0.5);
     booleanOption('standby', options.standby, true);
+    booleanOption('journal', options.journal, true);
     this.graceMs = nonNegativeNumber('graceMs', options.graceMs, 5000);
+    // Objects whose methods run later (at a fault, a call, an election): a wrong one fails here.
+    loggerOption('logger', options.logger);
+    metricsOption('metrics', options.metrics);
+    if (options.isEligible !== undefined && typeof options.isEligible !== 'function') throw new InvalidOptionError('isEligible', 'must be a function');
+    aclOption('acl', options.acl);
+    const listen = objectOption('listen', options.listen) ?? {};
+    knownKeys('listen', listen, ['host', 'port']);
+    this.listenHost = nonEmptyString('listen.host', listen.host, '127.0.0.1');
+    const port = integerInRange('listen.port', listen.port, 0, 65535, 0);
+    const transport = objectOption('transport', options.transport);
+    for (const key of Object.keys(transport ?? {})) {
+      if (Object.hasOwn(SET_BY_SERVER, key)) throw new InvalidOptionError(`transport.${key}`, `is not an option of HaServer's transport: ${SET_BY_SERVER[key]}`);
+    }
+    const replication = objectOption('replication', options.replication);
+    if (replication !== undefined) knownKeys('replication', replication, REPLICATION_KEYS);
     if (options.advertiseUrl !== undefined) {
       const problem = memberUrlProblem(options.advertiseUrl);
       if (problem) throw new InvalidOptionError('advertiseUrl', problem);
@@ -71,17 +107,18 @@ export class HaServer extends EventEmitter<HaServerEvents> {
       if (!options.zk || typeof options.zk !== 'object') throw new InvalidOptionError('zk', 'must be a ZkSession or ZkSession options');
       // Renew the lease at least twice per lease period, so one slow probe does not lapse it.
       const leaseFraction = options.leaseFraction ?? 0.5;
-      this.session = new ZkSession({ probeFraction: Math.min(1 / 3, leaseFraction / 2), ...options.zk });
+      const zk = options.zk;
+      this.session = prefixOptionErrors('zk', () => new ZkSession({ probeFraction: Math.min(1 / 3, leaseFraction / 2), ...zk }));
       this.ownsSession = true;
     }
-    this.rpc = new RpcServer({
-      ...options.transport,
-      host: options.listen?.host ?? '127.0.0.1',
-      port: options.listen?.port ?? 0,
+    this.rpc = prefixOptionErrors('transport', () => new RpcServer({
+      ...transport,
+      host: this.listenHost,
+      port,
       admit: this.mode === 'primary-backup' ? (call) => this.admission.admitPrimary(call.method, call.held) : () => this.admission.admitMember(),
       onFault: (f) => this.faults.report(transportFaultKind(f.code, 'server') ?? 'transport', { detail: { ...f } }),
       httpHandler: this.httpOption === undefined ? this.httpSurface?.handle : undefined,
-    });
+    }));
     // The record's url is filled in at start(), once the port is known. The record is validated
     // here exactly as every view validates it: a record no client would route to fails now.
     this.membership = newMembership(this.session, {
@@ -114,10 +151,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
       })
       : undefined;
     this.admission = new CallAdmission(this, options.metrics);
-    if (options.handlers !== undefined) {
-      if (typeof options.handlers !== 'object' || options.handlers === null) throw new InvalidOptionError('handlers', 'must be an object of functions');
-      for (const [method, handler] of Object.entries(options.handlers)) this.register(method, handler);
-    }
+    for (const [method, handler] of Object.entries(objectOption('handlers', options.handlers) ?? {})) this.register(method, handler);
   }
 
   get id(): string {
@@ -173,8 +207,10 @@ export class HaServer extends EventEmitter<HaServerEvents> {
 
   register<P, R>(method: string, handler: HaHandler<P, R>): void {
     if (typeof method === 'string' && method.startsWith(REPL_PREFIX)) throw new InvalidOptionError(`handlers.${method}`, `the "${REPL_PREFIX}" prefix is reserved for replication`);
+    // Checked before wrapping: the wrappers below are functions whatever they wrap.
+    if (typeof handler !== 'function') throw new InvalidOptionError(`handlers.${String(method)}`, 'must be a function');
     const replication = this.replication;
-    const inner: Handler<P, R> = replication === undefined || typeof handler !== 'function'
+    const inner: Handler<P, R> = replication === undefined
       ? handler
       : (params, ctx) => handler(params, new ReplicatedCall(ctx, replication));
     this.rpc.register(method, this.options.metrics ? measured(this.service, method, inner, this.options.metrics) : inner);
@@ -235,7 +271,7 @@ export class HaServer extends EventEmitter<HaServerEvents> {
       const { port } = await this.rpc.listen();
       stillStarting();
       const scheme = this.options.transport?.tls ? 'wss' : 'ws';
-      const host = this.options.listen?.host ?? '127.0.0.1';
+      const host = this.listenHost;
       this.urlValue = this.options.advertiseUrl ?? `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
       if (this.httpOption === undefined) {
         this.httpUrlValue = this.urlValue.replace(/^ws/, 'http');

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { TransportFault } from '../transport';
 import { answerBadHttpRequest } from '../transport/bad-http-request';
 import { InvalidOptionError } from '../base/errors';
-import { integerInRange, nonEmptyString } from '../base/options';
+import { integerInRange, knownKeys, nonEmptyString } from '../base/options';
 
 /** What a member says about itself over HTTP (and what `HaServer.status()` returns). */
 export interface HaMemberStatus {
@@ -184,6 +184,7 @@ export function validateHttpOption(value: unknown): HaHttpOption | undefined {
     throw new InvalidOptionError('http', 'must be false or an object { host?, port? }');
   }
   const o = value as { host?: unknown; port?: unknown; maxConnections?: unknown; timeoutMs?: unknown };
+  knownKeys('http', o, ['host', 'port', 'maxConnections', 'timeoutMs']);
   if (o.host !== undefined) nonEmptyString('http.host', o.host);
   if (o.port !== undefined) integerInRange('http.port', o.port, 0, 65535);
   if (o.maxConnections !== undefined) integerInRange('http.maxConnections', o.maxConnections, 1, 100_000);

@@ -1,8 +1,10 @@
 import { wallClockMs } from '../base/clock';
 import { EventEmitter } from 'events';
 import type { FaultKind, FaultReport } from '../base/fault-report';
+import { metricsOption } from './metrics';
 import type { HaMetrics } from './metrics';
 import { InvalidOptionError } from '../base/errors';
+import { methodsOption } from '../base/options';
 import { truncateText } from '../base/untrusted';
 import { ReportLimiter, ReportLimiterOptions, SuppressedSummary } from './report-limiter';
 
@@ -11,6 +13,11 @@ export interface FaultLogger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
+}
+
+/** The `logger` option: checked at construction, as it is first called at the first fault. */
+export function loggerOption(name: string, value: FaultLogger | undefined): FaultLogger | undefined {
+  return methodsOption(name, value, ['info', 'warn', 'error'], 'a logger (pino, console...)');
 }
 
 export type { FaultKind, FaultReport };
@@ -78,6 +85,8 @@ export class FaultReporter extends EventEmitter<FaultReporterEvents> {
   constructor(private readonly options: FaultReporterOptions) {
     super();
     if (options.journal !== undefined && typeof options.journal !== 'function') throw new InvalidOptionError('journal', 'must be a function (report) => Promise<void>');
+    loggerOption('logger', options.logger);
+    metricsOption('metrics', options.metrics);
     this.limiter = new ReportLimiter(options.rateLimit ?? {}, (s) => this.summarise(s));
   }
 

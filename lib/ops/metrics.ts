@@ -1,6 +1,7 @@
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { FaultReport } from '../base/fault-report';
 import { InvalidOptionError } from '../base/errors';
+import { knownKeys, methodsOption, optionKeys } from '../base/options';
 
 /**
  * What zk-ha needs of a prom-client Registry, declared here so that the published types do not
@@ -23,6 +24,8 @@ export interface HaMetricsOptions {
    */
   readonly maxLabelValues?: number;
 }
+
+const METRICS_OPTION_KEYS = optionKeys<HaMetricsOptions>({ registry: true, prefix: true, maxLabelValues: true });
 
 /** The value counted for labels beyond maxLabelValues. */
 export const OTHER_LABEL = '_other';
@@ -66,6 +69,7 @@ export class HaMetrics {
     if (!options || typeof options.registry?.registerMetric !== 'function' || typeof options.registry.getSingleMetric !== 'function') {
       throw new InvalidOptionError('metrics.registry', 'must be a prom-client Registry');
     }
+    knownKeys('metrics', options, METRICS_OPTION_KEYS);
     let prom: PromClient;
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -131,4 +135,9 @@ export class HaMetrics {
   setMembers(service: string, count: number): void {
     this.members.set({ service: this.services.value(service) }, count);
   }
+}
+
+/** The `metrics` option of servers and clients: an HaMetrics, checked at construction (its methods are called only later). */
+export function metricsOption(name: string, value: HaMetrics | undefined): HaMetrics | undefined {
+  return methodsOption(name, value, ['call', 'fault', 'setEpoch', 'setMembers', 'exposition'], 'an HaMetrics (new HaMetrics({ registry }))');
 }

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../base/errors';
-import { integerInRange, nonNegativeNumber, positiveNumber } from '../base/options';
+import { integerInRange, knownKeys, nonNegativeNumber, optionKeys, positiveNumber } from '../base/options';
 import { optionalFunction } from './endpoint';
 import { WindowedCounter } from './windowed-counter';
 
@@ -45,8 +45,14 @@ export interface EjectionGuard {
 
 const SUCCESS_RATE_BUCKETS = 10;
 
+const HEALTH_OPTION_KEYS = optionKeys<HealthOptions>({
+  consecutiveFailures: true, successRateMinRequests: true, successRateThreshold: true, windowMs: true, baseEjectionMs: true,
+  maxEjectionMs: true, jitter: true, maxEjectedPercent: true, probeTimeoutMs: true, stablePeriodMs: true, random: true,
+});
+
 export function resolveHealthOptions(opts: HealthOptions = {}): ResolvedHealthOptions {
   if (opts === null || typeof opts !== 'object') throw new InvalidOptionError('health', 'must be an object');
+  knownKeys('', opts, HEALTH_OPTION_KEYS);
   const baseEjectionMs = positiveNumber('baseEjectionMs', opts.baseEjectionMs, 1000);
   const maxEjectionMs = positiveNumber('maxEjectionMs', opts.maxEjectionMs, Math.max(30_000, baseEjectionMs));
   if (maxEjectionMs < baseEjectionMs) throw new InvalidOptionError('maxEjectionMs', `must be >= baseEjectionMs (${baseEjectionMs})`);

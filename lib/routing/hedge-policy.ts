@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../base/errors';
-import { integerInRange, nonNegativeNumber } from '../base/options';
+import { integerInRange, knownKeys, nonNegativeNumber, optionKeys } from '../base/options';
 
 /** Attempts per call can never exceed this (gRPC caps at 5; forking to a whole group needs more). */
 export const MAX_HEDGE_ATTEMPTS = 32;
@@ -15,6 +15,8 @@ export interface HedgeOptions {
   maxAttempts?: number;
 }
 
+const HEDGE_OPTION_KEYS = optionKeys<HedgeOptions>({ delaysMs: true, maxAttempts: true });
+
 /**
  * A validated hedging schedule. Hedging is for idempotent calls only (the caller checks); the
  * losing attempts are cancelled by the caller once one answers.
@@ -28,6 +30,7 @@ export class HedgePlan {
 
   constructor(opts: HedgeOptions) {
     if (opts === null || typeof opts !== 'object') throw new InvalidOptionError('hedge', 'must be an object');
+    knownKeys('', opts, HEDGE_OPTION_KEYS);
     if (!Array.isArray(opts.delaysMs)) throw new InvalidOptionError('delaysMs', 'must be an array of delays in ms');
     if (opts.delaysMs.length > MAX_HEDGE_ATTEMPTS - 1) {
       throw new InvalidOptionError('delaysMs', `at most ${MAX_HEDGE_ATTEMPTS - 1} hedges`);

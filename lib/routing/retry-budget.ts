@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../base/errors';
-import { nonNegativeNumber } from '../base/options';
+import { knownKeys, nonNegativeNumber, optionKeys } from '../base/options';
 import { WindowedCounter } from './windowed-counter';
 
 export interface RetryBudgetOptions {
@@ -10,6 +10,8 @@ export interface RetryBudgetOptions {
   /** How long a deposit counts, >= 1000 ms. Default 10000 ms. */
   ttlMs?: number;
 }
+
+const RETRY_BUDGET_OPTION_KEYS = optionKeys<RetryBudgetOptions>({ ratio: true, minRetriesPerSecond: true, ttlMs: true });
 
 /** Credits are counted in thousandths so that ratios like 0.2 add up exactly. */
 const SCALE = 1000;
@@ -35,6 +37,7 @@ export class RetryBudget {
 
   constructor(opts: RetryBudgetOptions = {}) {
     if (opts === null || typeof opts !== 'object') throw new InvalidOptionError('retryBudget', 'must be an object');
+    knownKeys('', opts, RETRY_BUDGET_OPTION_KEYS);
     this.ratio = nonNegativeNumber('ratio', opts.ratio, 0.2);
     if (this.ratio > 1000) throw new InvalidOptionError('ratio', 'must be in [0, 1000]');
     this.minRetriesPerSecond = nonNegativeNumber('minRetriesPerSecond', opts.minRetriesPerSecond, 10);

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../base/errors';
-import { booleanOption, nonEmptyString, positiveNumber } from '../base/options';
+import { booleanOption, knownKeys, nonEmptyString, optionKeys, positiveNumber, prefixOptionErrors } from '../base/options';
 import { Backoff, BackoffOptions } from '../base/backoff';
 import { DecodeLimitOptions, decodeLimits, defaultHardMaxFrameBytes, highWaterMarkOption, livenessLimits, LivenessOptions, maxFrameBytesOption, MiB } from './limits';
 import { PROTOCOL_HEADER, PROTOCOL_VERSION } from './protocol';
@@ -32,6 +32,12 @@ export interface RpcConnectionOptions extends LivenessOptions, DecodeLimitOption
   protocolVersion?: string;
 }
 
+const CONNECTION_KEYS = optionKeys<RpcConnectionOptions>({
+  url: true, reconnect: true, maxFrameBytes: true, token: true, headers: true, tls: true, highWaterMarkBytes: true, connectTimeoutMs: true,
+  defaultTimeoutMs: true, zeroMask: true, protocolVersion: true, heartbeatMs: true, heartbeatTimeoutMs: true, maxFrameElements: true, maxFrameDepth: true,
+});
+const BACKOFF_KEYS = optionKeys<BackoffOptions>({ initialMs: true, maxMs: true, factor: true, jitter: true });
+
 /** RpcConnectionOptions validated, with defaults applied. */
 export interface ClientSettings {
   readonly url: string;
@@ -55,6 +61,7 @@ export interface ClientSettings {
 
 export function clientSettings(opts: RpcConnectionOptions): ClientSettings {
   if (typeof opts !== 'object' || opts === null) throw new InvalidOptionError('options', 'must be an object');
+  knownKeys('', opts, CONNECTION_KEYS);
   const url = nonEmptyString('url', opts.url);
   let parsed: URL;
   try {
@@ -67,6 +74,13 @@ export function clientSettings(opts: RpcConnectionOptions): ClientSettings {
   if (opts.reconnect !== false && opts.reconnect !== undefined && (typeof opts.reconnect !== 'object' || opts.reconnect === null)) {
     throw new InvalidOptionError('reconnect', 'must be an object or false');
   }
+  const reconnect = opts.reconnect;
+  // Built here, not per reconnect loop, so that a bad value fails now, named inside `reconnect`.
+  const backoff = reconnect === false ? undefined : prefixOptionErrors('reconnect', () => {
+    if (reconnect !== undefined) knownKeys('', reconnect, BACKOFF_KEYS);
+    // 'equal' jitter: never less than half the ceiling, so a flapping server is not hammered.
+    return new Backoff({ jitter: 'equal', ...reconnect });
+  });
   const maxFrameBytes = maxFrameBytesOption(opts.maxFrameBytes);
   const protocolVersion = nonEmptyString('protocolVersion', opts.protocolVersion, PROTOCOL_VERSION);
   const headers: Record<string, string> = {};
@@ -83,8 +97,7 @@ export function clientSettings(opts: RpcConnectionOptions): ClientSettings {
   return {
     url,
     ...liveness,
-    // 'equal' jitter: never less than half the ceiling, so a flapping server is not hammered.
-    backoff: opts.reconnect === false ? undefined : new Backoff({ jitter: 'equal', ...opts.reconnect }),
+    backoff,
     maxFrameBytes,
     hardMaxFrameBytes: defaultHardMaxFrameBytes(maxFrameBytes),
     highWaterMarkBytes: highWaterMarkOption(opts.highWaterMarkBytes, MiB),

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidOptionError } from '../base/errors';
-import { integerInRange, nonEmptyString, positiveNumber } from '../base/options';
+import { integerInRange, knownKeys, nonEmptyString, optionKeys, positiveNumber } from '../base/options';
 import type { DecodeLimits } from './frame-scan';
 import {
   DecodeLimitOptions, decodeLimits, defaultHardMaxFrameBytes, highWaterMarkOption, livenessLimits, LivenessOptions, maxFrameBytesOption, MiB,
@@ -69,6 +69,13 @@ export interface RpcServerOptions extends LivenessOptions, DecodeLimitOptions {
   protocolVersion?: string;
 }
 
+const SERVER_OPTION_KEYS = optionKeys<RpcServerOptions>({
+  host: true, port: true, handlers: true, maxFrameBytes: true, hardMaxFrameBytes: true, maxInFlightPerConnection: true, maxInFlight: true,
+  maxConnections: true, handshakeTimeoutMs: true, defaultDeadlineMs: true, maxDeadlineMs: true, graceMs: true, highWaterMarkBytes: true,
+  maxBufferedBytes: true, slowConsumerTimeoutMs: true, tls: true, authenticate: true, admit: true, onFault: true, httpHandler: true,
+  protocolVersion: true, heartbeatMs: true, heartbeatTimeoutMs: true, maxFrameElements: true, maxFrameDepth: true,
+});
+
 /** The server's limits, validated, with defaults applied; shared by all its sessions. */
 export interface ServerLimits {
   readonly host: string;
@@ -92,6 +99,7 @@ export interface ServerLimits {
 
 export function serverLimits(opts: RpcServerOptions): ServerLimits {
   if (typeof opts !== 'object' || opts === null) throw new InvalidOptionError('options', 'must be an object');
+  knownKeys('', opts, SERVER_OPTION_KEYS);
   const maxFrameBytes = maxFrameBytesOption(opts.maxFrameBytes);
   const maxDeadlineMs = positiveNumber('maxDeadlineMs', opts.maxDeadlineMs, 300_000);
   const defaultDeadlineMs = positiveNumber('defaultDeadlineMs', opts.defaultDeadlineMs, Math.min(30_000, maxDeadlineMs));

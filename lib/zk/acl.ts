@@ -1,5 +1,7 @@
 import { createHash } from 'crypto';
 import { ACL, Id, Permission } from 'node-zookeeper-client';
+import { InvalidOptionError } from '../base/errors';
+import { describe, knownKeys } from '../base/options';
 
 /**
  * node-zookeeper-client's ACL as far as lib/zk reads it, declared locally so that the published
@@ -48,6 +50,27 @@ export function permBits(perms: readonly Perm[]): number {
 /** The names of the bits in `bits`, e.g. ['write', 'delete']. */
 export function permNames(bits: number): Perm[] {
   return (Object.keys(PERM_BITS) as Perm[]).filter((p) => p !== 'all' && (bits & PERM_BITS[p]) !== 0);
+}
+
+/**
+ * Validates an ACL option (a non-empty array of entries) when given: a malformed one would
+ * otherwise surface as a TypeError from the first node created with it.
+ */
+export function aclOption(name: string, value: readonly AclEntry[] | undefined): readonly AclEntry[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new InvalidOptionError(name, `must be a non-empty array of { scheme, id, perms } entries (see acl.open(), acl.digest()), got ${describe(value)}`);
+  }
+  value.forEach((e: unknown, i) => {
+    const entry = e as Partial<Record<keyof AclEntry, unknown>> | null;
+    const perms = entry?.perms;
+    if (typeof entry !== 'object' || entry === null || typeof entry.scheme !== 'string' || entry.scheme === '' || typeof entry.id !== 'string'
+      || !Array.isArray(perms) || perms.length === 0 || !(perms as unknown[]).every((p) => typeof p === 'string' && Object.hasOwn(PERM_BITS, p))) {
+      throw new InvalidOptionError(`${name}[${i}]`, `must be { scheme: non-empty string, id: string, perms: non-empty array of ${Object.keys(PERM_BITS).map((p) => `"${p}"`).join(', ')} }, got ${describe(e)}`);
+    }
+    knownKeys(`${name}[${i}]`, entry, ['scheme', 'id', 'perms']);
+  });
+  return value;
 }
 
 export function toRawAcls(entries: readonly AclEntry[]): RawAcl[] {

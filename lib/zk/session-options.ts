@@ -1,5 +1,6 @@
 import { InvalidOptionError } from '../base/errors';
-import { fraction, integerInRange, oneOf, positiveNumber } from '../base/options';
+import { fraction, integerInRange, knownKeys, oneOf, optionKeys, positiveNumber } from '../base/options';
+import { aclOption } from './acl';
 import type { AclEntry } from './acl';
 
 /** Credentials added to the session, e.g. `{ scheme: 'digest', credentials: 'user:password' }`. */
@@ -60,10 +61,16 @@ export interface ResolvedSessionOptions {
   readonly maxReplyBytes: number;
 }
 
+const SESSION_OPTION_KEYS = optionKeys<ZkSessionOptions>({
+  connect: true, sessionTimeoutMs: true, requestTimeoutMs: true, startTimeoutMs: true, probeFraction: true, readTimeoutFraction: true,
+  leaseProbe: true, spinDelayMs: true, auth: true, defaultAcl: true, maxReplyBytes: true,
+});
+
 const HOST_PORT = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/;
 
 export function resolveSessionOptions(options: ZkSessionOptions): ResolvedSessionOptions {
   if (!options || typeof options !== 'object') throw new InvalidOptionError('options', 'must be an object');
+  knownKeys('', options, SESSION_OPTION_KEYS);
   const { servers, chroot } = parseConnectString(options.connect);
   const sessionTimeoutMs = integerInRange('sessionTimeoutMs', options.sessionTimeoutMs, 100, 3_600_000, 10_000);
   const requestTimeoutMs =
@@ -75,9 +82,7 @@ export function resolveSessionOptions(options: ZkSessionOptions): ResolvedSessio
       throw new InvalidOptionError(`auth[${i}]`, 'must be {scheme: non-empty string, credentials: string}');
     }
   });
-  if (options.defaultAcl !== undefined && (!Array.isArray(options.defaultAcl) || options.defaultAcl.length === 0)) {
-    throw new InvalidOptionError('defaultAcl', 'must be a non-empty array of ACL entries');
-  }
+  aclOption('defaultAcl', options.defaultAcl);
   return {
     connect: options.connect,
     servers,

@@ -1,7 +1,7 @@
 import { monotonicMs } from '../../base/clock';
 import { randomUUID } from 'crypto';
 import { InvalidOptionError } from '../../base/errors';
-import { integerInRange, positiveNumber } from '../../base/options';
+import { integerInRange, positiveNumber, prefixOptionErrors } from '../../base/options';
 import { InSyncSet, isEligible, replicaKey } from '../../coordination/in-sync-set';
 import type { IsrRecord } from '../../coordination/in-sync-set';
 import type { ServicePaths } from '../../coordination';
@@ -122,13 +122,8 @@ export class Replication {
       throw new InvalidOptionError('replication.connection', 'must be an object');
     }
     this.connection = { heartbeatMs: 1000, ...o.connection };
-    try {
-      // Validated now (constructing connects nothing), not when the first backup appears.
-      new RpcConnection({ ...this.connection, url: 'ws://127.0.0.1:1' });
-    } catch (error) {
-      if (error instanceof InvalidOptionError) throw new InvalidOptionError(`replication.connection.${error.option}`, error.message);
-      throw error;
-    }
+    // Validated now (constructing connects nothing), not when the first backup appears.
+    prefixOptionErrors('replication.connection', () => new RpcConnection({ ...this.connection, url: 'ws://127.0.0.1:1' }));
     // A snapshot chunk travels in one frame, with its envelope: it must fit, or no snapshot ever arrives.
     const frameLimit = clientSettings({ ...this.connection, url: 'ws://127.0.0.1:1' }).maxFrameBytes;
     if (this.peerLimits.chunkBytes > frameLimit - CHUNK_ENVELOPE_BYTES) {
@@ -243,7 +238,7 @@ export class Replication {
     this.demoted('re-elected');
     // Fence the old primary at once: from here on, appends of older epochs are refused.
     const generation = this.host.generation();
-    this.replica.raiseEpoch(epoch, false, generation);
+    this.replica.raiseEpoch(epoch, generation);
     const primary = new PrimaryReplicator(this.replica, epoch, this.set, {
       limits: this.peerLimits, ackTimeoutMs: this.ackTimeoutMs, maxPending: this.maxPending, connection: this.connection,
       generation, callMeta: this.callMeta, secret: this.secret,
