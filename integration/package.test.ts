@@ -1,6 +1,7 @@
 /**
  * The package as users get it: `npm pack`, installed from the tarball into an empty project with no
- * dev tools, then type-checked by a strict TypeScript consumer (node16 and bundler resolution) and
+ * dev tools, then type-checked by a strict TypeScript consumer (node10 under module commonjs, node16
+ * and bundler resolution) and
  * run by a CommonJS and an ES module consumer against a real ZooKeeper (the primary is SIGKILLed and
  * the client keeps calling), plus the quota scenario of ha-start-failure.test.ts from the tarball.
  * The consumers live in integration/package-consumer/.
@@ -107,13 +108,13 @@ describe('the packed package, installed in an empty project (real npm, real ZooK
     expect(bytes).to.be.at.most(MAX_INSTALL_BYTES);
   });
 
-  // Both checks run at once (each checks all of @types/node: skipLibCheck is off).
+  // The checks run at once (each checks all of @types/node: skipLibCheck is off).
   let typeChecks: Record<string, Promise<{ stdout: string }>> | undefined;
-  for (const resolution of ['node16', 'bundler']) {
+  for (const resolution of ['node10', 'node16', 'bundler']) {
     it(`a strict TypeScript consumer type-checks (moduleResolution ${resolution}, skipLibCheck false)`, async function () {
       // Checking all of @types/node takes ~10 s of CPU each; on a machine shared with other work, much longer.
       this.timeout(300000);
-      typeChecks ??= Object.fromEntries(['node16', 'bundler'].map((res) => [res,
+      typeChecks ??= Object.fromEntries(['node10', 'node16', 'bundler'].map((res) => [res,
         run(process.execPath, [TSC, '-p', `tsconfig.${res}.json`], { cwd: app }).catch((e: { stdout: string }) => e)]));
       const r = await typeChecks[resolution]!;
       expect(r.stdout.trim(), r.stdout).to.equal('');
