@@ -49,4 +49,23 @@ describe('HaClient.start() before the service exists', function () {
     expect(await outcome).to.equal('UNAVAILABLE');
     expect(performance.now() - t0, 'not after the next 1 s poll').to.be.below(500);
   });
+
+  it('a mode given in the options that is not the service\'s fails start() with MODE_MISMATCH and leaves nothing running', async () => {
+    const root = uniqueRoot('client-mode');
+    const server = new HaServer({ zk: { connect, sessionTimeoutMs: 4000 }, service: 'pb', root, mode: 'primary-backup', http: false, handlers: { ping: () => 'pong' } });
+    await server.start();
+    try {
+      const wrong = new HaClient({ zk: { connect, sessionTimeoutMs: 4000 }, service: 'pb', root, mode: 'redundant', deadlineMs: 2000 });
+      const outcome = await wrong.start().then(() => 'started', (e: { code?: string }) => e.code ?? String(e));
+      expect(outcome).to.equal('MODE_MISMATCH');
+      const failed = await wrong.call('ping').then(() => 'answered', (e: { code?: string }) => e.code ?? String(e));
+      expect(failed, 'closed').to.equal('UNAVAILABLE');
+      const right = new HaClient({ zk: { connect, sessionTimeoutMs: 4000 }, service: 'pb', root, mode: 'primary-backup', deadlineMs: 2000 });
+      await right.start();
+      expect(await right.call('ping')).to.equal('pong');
+      await right.close();
+    } finally {
+      await server.close({ graceMs: 100 });
+    }
+  });
 });

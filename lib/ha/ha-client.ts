@@ -1,7 +1,7 @@
 import { EventEmitter } from 'events';
 import { monotonicMs } from '../base/clock';
 import { describeUntrusted } from '../base/untrusted';
-import { MembershipView, readServiceNode } from '../coordination';
+import { CoordinationError, MembershipView, readServiceNode } from '../coordination';
 import type { Member, MembershipSnapshot, ServiceMode, ServiceNodeData } from '../coordination';
 import { EndpointPool, PoolEndpoint, ConnectionSettings } from './endpoint-pool';
 import { InvalidOptionError } from '../base/errors';
@@ -175,6 +175,10 @@ export class HaClient extends EventEmitter<HaClientEvents> {
     this.wireEvents();
     await this.session.start();
     if (!this.modeValue) this.modeValue = (await this.waitForService()).mode;
+    else await this.checkMode(this.modeValue).catch(async (error: unknown) => {
+      await this.close(); // nothing of this client is left running (its session included)
+      throw error;
+    });
     const snapshot = await this.view.start();
     this.apply(snapshot);
     await this.pool.waitAnyUp(Math.min(2000, this.deadlineMs));
@@ -209,6 +213,24 @@ export class HaClient extends EventEmitter<HaClientEvents> {
           .then((stat) => { if (stat) this.wakeWaiter?.(); }, () => { watchArmed = false; });
       });
       this.wakeWaiter = undefined;
+    }
+  }
+
+  /**
+   * A mode given in the options must be the service's, when its node exists already: a
+   * 'redundant' client of a primary/backup service would spread calls over backups that refuse
+   * them, and its answers would not be fenced; the other way round it would find no primary.
+   */
+  private async checkMode(mode: ServiceMode): Promise<void> {
+    let node: ServiceNodeData;
+    try {
+      node = await readServiceNode(this.session, this.view.paths);
+    } catch (error) {
+      if (error instanceof ZkError && error.code === 'NO_NODE') return; // no service yet: the servers will check theirs
+      throw error;
+    }
+    if (node.mode !== mode) {
+      throw new CoordinationError('MODE_MISMATCH', `the client's mode "${mode}" is not the mode of service "${this.view.paths.service}" ("${node.mode}"): leave mode out to read it from ZooKeeper`, { service: this.view.paths.service });
     }
   }
 
