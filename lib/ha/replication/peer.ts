@@ -208,8 +208,8 @@ export class Peer {
   }
 
   /** Nothing of its log is proved ours: it counts as holding nothing until a snapshot lands. */
-  private divergedAt(appliedIndex: number): void {
-    if (!this.needsSnapshot) this.host.report('peer-diverged', { url: this.url, key: this.key, appliedIndex });
+  private divergedAt(appliedIndex: number, report = true): void {
+    if (report && !this.needsSnapshot) this.host.report('peer-diverged', { url: this.url, key: this.key, appliedIndex });
     this.needsSnapshot = true;
     this.match = 0;
     this.host.replica.log.hold(this, undefined);
@@ -219,7 +219,7 @@ export class Peer {
     const log = this.host.replica.log;
     const prevIndex = this.match;
     const prevReign = log.reignAt(prevIndex);
-    if (prevReign === undefined) return this.divergedAt(prevIndex); // compacted meanwhile: snapshot
+    if (prevReign === undefined) return this.divergedAt(prevIndex, false); // compacted meanwhile: a snapshot, no divergence
     const entries = log.slice(prevIndex + 1, Math.min(this.limits.batchEntries, this.batchLimit)) ?? [];
     const commit = this.host.commitIndex;
     let result: AppendResult;
