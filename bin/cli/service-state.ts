@@ -1,6 +1,6 @@
-import { MembershipView } from '../../lib/coordination';
+import { startViewOnce } from '../../lib/coordination/first-snapshot';
+import type { InvalidMemberNode } from '../../lib/coordination/first-snapshot';
 import type { Member, MembershipSnapshot, ServiceMode, ServicePaths } from '../../lib/coordination';
-import { ZkError, ZkSession } from '../../lib/zk';
 
 /** A member as the CLI prints it (text columns and --json fields). */
 export interface MemberRow {
@@ -20,10 +20,7 @@ export interface MemberRow {
 }
 
 /** A member node whose data did not parse: clients skip it; the operator should see it. */
-export interface InvalidRow {
-  readonly path: string;
-  readonly error: string;
-}
+export type InvalidRow = InvalidMemberNode;
 
 export interface ServiceState {
   readonly service: string;
@@ -61,34 +58,5 @@ export function stateOf(paths: ServicePaths, mode: ServiceMode, snapshot: Member
   return { service: paths.service, path: paths.servicePath, mode, members, primary, epoch: primary?.sequence ?? null, invalid };
 }
 
-/**
- * Starts a MembershipView — the same ordering and record parsing as every client — and waits for
- * its first snapshot. The view retries ZooKeeper errors forever; a one-shot command must not, so
- * the first error that a retry cannot cure (NO_AUTH, ...) fails the load.
- */
-export async function startView(session: ZkSession, paths: ServicePaths, timeoutMs: number): Promise<{ view: MembershipView; snapshot: MembershipSnapshot; invalid: InvalidRow[] }> {
-  const view = new MembershipView(session, paths.service, { root: paths.root });
-  const invalid: InvalidRow[] = [];
-  view.on('invalid', ({ path, error }) => invalid.push({ path, error: error.message }));
-  let onError: ((error: unknown) => void) | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  const failed = new Promise<never>((_, reject) => {
-    onError = (error: unknown): void => {
-      if (error instanceof ZkError && error.retryable) return;
-      reject(error);
-    };
-    view.on('error', onError);
-    // Retryable errors only: ZooKeeper went away after the connect; do not wait forever.
-    timer = setTimeout(() => reject(new ZkError('TIMEOUT', `no member list within ${timeoutMs} ms`, { path: paths.members })), timeoutMs);
-  });
-  try {
-    const snapshot = await Promise.race([view.start(), failed]);
-    return { view, snapshot, invalid };
-  } catch (error) {
-    view.stop();
-    throw error;
-  } finally {
-    clearTimeout(timer);
-    if (onError) view.off('error', onError);
-  }
-}
+/** Starts a MembershipView and waits for its first snapshot (lib/coordination/first-snapshot.ts). */
+export const startView = startViewOnce;

@@ -1,10 +1,7 @@
-import { ZkError, ZkSession } from '../zk';
-import type { AclEntry } from '../zk';
+import type { AclEntry, ZkSession } from '../zk';
+import { startViewOnce } from './first-snapshot';
 import { InSyncSet, IsrError, replicaKey, ANY_INCARNATION } from './in-sync-set';
 import type { IsrRecord } from './in-sync-set';
-import { RELEASED } from './lease-holder';
-import { decodeRecord } from './member-record';
-import { leaseNodeName, sortMemberNames } from './paths';
 import type { ServicePaths } from './paths';
 
 export interface ForceInSyncOptions {
@@ -14,6 +11,8 @@ export interface ForceInSyncOptions {
    * whatever the forced member lacks is lost. Only for a primary known to be stuck.
    */
   readonly evenIfPrimaryServes?: boolean;
+  /** How long to wait for the member list (default 10 s). */
+  readonly timeoutMs?: number;
 }
 
 /**
@@ -27,16 +26,16 @@ export interface ForceInSyncOptions {
  */
 export async function forceInSync(session: ZkSession, paths: ServicePaths, id: string, options: ForceInSyncOptions = {}): Promise<IsrRecord> {
   const set = new InSyncSet(session, paths, { acl: options.acl, mayWrite: () => true });
-  const members = await registeredMembers(session, paths);
-  if (!members.some((m) => m.id === id)) {
-    const ids = [...new Set(members.map((m) => m.id))].sort();
+  // The members and the acknowledged primary exactly as every client sees them.
+  const { view, snapshot } = await startViewOnce(session, paths, options.timeoutMs ?? 10_000);
+  view.stop();
+  if (!snapshot.members.some((m) => m.record.id === id)) {
+    const ids = [...new Set(snapshot.members.map((m) => m.record.id))].sort();
     throw new IsrError('ISR_NOT_A_MEMBER', `no registered member of ${paths.service} has the id "${id}" (registered: ${ids.length ? ids.join(', ') : 'none'})`, { service: paths.service, id });
   }
-  if (!options.evenIfPrimaryServes) {
-    const serving = await servingMember(session, paths, members);
-    if (serving !== undefined) {
-      throw new IsrError('ISR_PRIMARY_SERVES', `${paths.service} has a serving primary ("${serving}"): it is not waiting for an in-sync member; forcing would replace a healthy set (pass --even-if-primary-serves only for a primary known to be stuck)`, { service: paths.service, primary: serving });
-    }
+  const serving = snapshot.primary?.record.id;
+  if (serving !== undefined && !options.evenIfPrimaryServes) {
+    throw new IsrError('ISR_PRIMARY_SERVES', `${paths.service} has a serving primary ("${serving}"): it is not waiting for an in-sync member; forcing would replace a healthy set (pass --even-if-primary-serves only for a primary known to be stuck)`, { service: paths.service, primary: serving });
   }
   for (;;) {
     const current = await set.read();
@@ -59,37 +58,4 @@ export async function forceInSync(session: ZkSession, paths: ServicePaths, id: s
       throw error;
     }
   }
-}
-
-interface Registered { readonly name: string; readonly id: string; readonly owner: string }
-
-/** Members whose records parse (a foreign or broken node names nobody). */
-async function registeredMembers(session: ZkSession, paths: ServicePaths): Promise<Registered[]> {
-  let names: string[];
-  try {
-    names = (await session.children(paths.members)).children;
-  } catch (error) {
-    if (error instanceof ZkError && error.code === 'NO_NODE') return [];
-    throw error;
-  }
-  const out: Registered[] = [];
-  for (const { name } of sortMemberNames(names)) {
-    try {
-      const { data, stat } = await session.get(`${paths.members}/${name}`);
-      out.push({ name, id: decodeRecord(data, `${paths.members}/${name}`).id, owner: stat.ephemeralOwner });
-    } catch {
-      // Gone meanwhile, unreadable or not a record: not a member anyone could force.
-    }
-  }
-  return out;
-}
-
-/** The id of a member whose lease node is live (it serves), if any. */
-async function servingMember(session: ZkSession, paths: ServicePaths, members: readonly Registered[]): Promise<string | undefined> {
-  for (const m of members) {
-    const lease = `${paths.leases}/${leaseNodeName(m.name, m.owner)}`;
-    const data = await session.get(lease).then(({ data }) => data.toString(), () => undefined);
-    if (data !== undefined && data !== RELEASED) return m.id;
-  }
-  return undefined;
 }

@@ -34,7 +34,7 @@ export async function isrForceCommand(ctx: CliContext, service: string, memberId
   const paths = pathsOf(service, ctx);
   const record = await withSession(ctx, async (session) => {
     await requireService(session, paths);
-    return forceInSync(session, paths, memberId, { evenIfPrimaryServes });
+    return forceInSync(session, paths, memberId, { evenIfPrimaryServes, timeoutMs: ctx.timeoutMs });
   });
   if (ctx.json) printJson(record);
   else print(`${service}: in-sync set forced to ${memberId} (acknowledged writes it lacks are lost)`);
